@@ -1,0 +1,24 @@
+# Compile options shared by every mesoflow target: warnings are errors, and
+# the sanitizer build instruments everything (libraries, binaries and tests).
+add_library(mesoflow_options INTERFACE)
+target_compile_options(mesoflow_options INTERFACE
+  -Wall -Wextra -Wpedantic -Werror
+  -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wmisleading-indentation -Wduplicated-cond -Wlogical-op)
+add_library(mesoflow_sanitize INTERFACE)
+if(MESOFLOW_SANITIZE)
+  target_compile_options(mesoflow_sanitize INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(mesoflow_sanitize INTERFACE -fsanitize=address,undefined)
+endif()
+target_link_libraries(mesoflow_options INTERFACE mesoflow_sanitize)
+
+# Adds a mesoflow static library from a module folder.
+function(mesoflow_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(mesoflow_${name} STATIC ${M_SOURCES})
+  target_include_directories(mesoflow_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                                  PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(mesoflow_${name} PUBLIC mesoflow_options ${M_DEPS})
+endfunction()

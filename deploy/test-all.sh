@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds mesoflow twice (optimised,
+# and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the whole
+# suite with ctest in both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash deploy/install-deps.sh
+jobs=$(nproc)
+
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
+}
+
+echo "== build and test (optimised)"
+run_suite build
+echo "== build and test (AddressSanitizer + UndefinedBehaviorSanitizer)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite build-asan -DMESOFLOW_SANITIZE=ON
