@@ -1,0 +1,53 @@
+#include "mesoflow/store/task.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace mesoflow::store {
+namespace {
+
+constexpr std::array<std::string_view, 11> kStateNames = {
+    "pending", "launching", "staging", "starting", "running", "killing",
+    "finished", "failed",   "killed",  "lost",     "error"};
+
+template <typename Int>
+bool parse_int(std::string_view text, Int& out) {
+    if (text.empty()) return false;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+}  // namespace
+
+bool is_terminal(TaskState state) { return state >= TaskState::finished; }
+
+std::string_view to_string(TaskState state) {
+    return kStateNames[static_cast<std::size_t>(state)];
+}
+
+std::optional<TaskState> parse_task_state(std::string_view text) {
+    for (std::size_t i = 0; i < kStateNames.size(); ++i) {
+        if (kStateNames[i] == text) return static_cast<TaskState>(i);
+    }
+    return std::nullopt;
+}
+
+std::string mesos_task_id(std::int64_t task_id, int attempt) {
+    return "mf-" + std::to_string(task_id) + "-" + std::to_string(attempt);
+}
+
+std::optional<std::pair<std::int64_t, int>> parse_mesos_task_id(std::string_view id) {
+    if (!id.starts_with("mf-")) return std::nullopt;
+    id.remove_prefix(3);
+    const auto dash = id.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    std::int64_t task = 0;
+    int attempt = 0;
+    if (!parse_int(id.substr(0, dash), task) || !parse_int(id.substr(dash + 1), attempt)) {
+        return std::nullopt;
+    }
+    if (task <= 0 || attempt <= 0) return std::nullopt;
+    return std::pair{task, attempt};
+}
+
+}  // namespace mesoflow::store
