@@ -1,0 +1,374 @@
+#include "config/key_table.hpp"
+
+#include <fmt/core.h>
+
+#include "config/text.hpp"
+#include "config/value_parsers.hpp"
+#include "mesoflow/config/render.hpp"
+
+namespace mesoflow::config {
+namespace {
+
+// Mesos caps a decline filter at 365 days; no mesoflow interval needs more.
+constexpr double kMaxDurationS = 365 * kSecondsPerDay;
+constexpr double kMaxLaunchWindow = 1'000'000;
+constexpr double kMaxBatch = 100'000;
+constexpr double kMaxWatchdogFactor = 100;
+
+constexpr Bounds kNonEmpty{1, false, 0};
+constexpr Bounds kPositive{0, true, 0};
+constexpr Bounds kNonNegative{0, false, 0};
+constexpr Bounds kPositiveDuration{0, true, kMaxDurationS};
+constexpr Bounds kAnyDuration{0, false, kMaxDurationS};
+
+std::string_view type_label(Kind kind) {
+    switch (kind) {
+        case Kind::text:
+            return "string";
+        case Kind::secret:
+            return "secret";
+        case Kind::dsn:
+            return "DSN (secret)";
+        case Kind::boolean:
+            return "bool";
+        case Kind::integer:
+            return "integer";
+        case Kind::number:
+            return "number";
+        case Kind::duration:
+            return "duration";
+        case Kind::list:
+            return "list";
+        case Kind::masters:
+            return "masters";
+        case Kind::listen_address:
+            return "host:port";
+        case Kind::containerizer:
+            return "containerizer";
+        case Kind::log_level:
+            return "log level";
+    }
+    return "string";
+}
+
+KeySpec row(std::string_view name, std::string_view airflow_key, Kind kind, Field field,
+            std::string_view description, Bounds bounds = {}) {
+    KeyInfo info{name, airflow_key, type_label(kind), description,
+                 kind == Kind::secret || kind == Kind::dsn};
+    return KeySpec{info, kind, field, bounds, false, {}};
+}
+
+std::vector<KeySpec> build_table() {
+    using C = Config;
+    using K = Kind;
+    std::vector<KeySpec> t = {
+        // Mesos master and FrameworkInfo.
+        row("master", "master", K::masters, &C::masters,
+            "Mesos masters, comma-separated: host:port (port 5050 when left out) or "
+            "http(s)://host:port; file:///path reads the list from a file. zk:// is not "
+            "supported."),
+        row("framework_name", "framework_name", K::text, &C::framework_name,
+            "Name the framework registers under; shown in the Mesos UI.", kNonEmpty),
+        row("framework_user", "", K::text, &C::framework_user,
+            "User the agents run tasks as (FrameworkInfo.user); empty: the user mesoflow runs "
+            "as."),
+        row("roles", "", K::list, &C::roles,
+            "Roles the framework subscribes with (MULTI_ROLE), comma-separated.", kNonEmpty),
+        row("principal", "default_principal", K::text, &C::principal,
+            "Principal the framework registers with; the user name of HTTP Basic authentication."),
+        row("secret", "default_secret", K::secret, &C::secret,
+            "Secret of HTTP Basic authentication; best given as secret_file or secret_cmd."),
+        row("authenticate", "authenticate", K::boolean, &C::authenticate,
+            "Authenticate to the master with principal and secret (both then required)."),
+        row("checkpoint", "checkpoint", K::boolean, &C::checkpoint,
+            "Ask agents to checkpoint the framework's tasks, so they survive an agent restart."),
+        row("failover_timeout", "failover_timeout", K::duration, &C::failover_timeout_s,
+            "Seconds the master keeps the framework and its tasks while mesoflow is away; 0 or "
+            "empty: tear them down at once.",
+            kAnyDuration),
+        row("hostname", "", K::text, &C::hostname,
+            "Hostname sent in FrameworkInfo; empty: the master records the connection's address."),
+        row("webui_url", "", K::text, &C::webui_url,
+            "Link shown for the framework in the Mesos UI."),
+        row("gpu_resources", "", K::boolean, &C::gpu_resources,
+            "Subscribe with the GPU_RESOURCES capability, so that GPU agents offer to mesoflow."),
+        // The task queue.
+        row("database", "", K::dsn, &C::database,
+            "PostgreSQL connection string of the task queue (libpq key=value or postgresql:// "
+            "URI); best given as database_file."),
+        row("migrate_on_start", "", K::boolean, &C::migrate_on_start,
+            "Apply pending schema migrations when `mesoflow run` starts (else run `mesoflow "
+            "migrate`)."),
+        // Task defaults.
+        row("task_cpus", "task_cpu", K::number, &C::task_cpus,
+            "CPUs of a task that does not ask for its own.", kPositive),
+        row("task_mem", "task_memory", K::number, &C::task_mem_mb,
+            "Memory in MB of a task that does not ask for its own.", kPositive),
+        row("task_disk", "task_disk", K::number, &C::task_disk_mb,
+            "Disk in MB of a task that does not ask for its own; 0 asks for none.", kNonNegative),
+        row("docker_image", "docker_image_slave", K::text, &C::docker_image,
+            "Container image of tasks that name none; empty: commands run on the agent's host."),
+        row("containerizer", "", K::containerizer, &C::containerizer,
+            "Containerizer of tasks with an image: docker (as Airflow) or mesos (the Mesos "
+            "containerizer)."),
+        // Offers and reconciliation.
+        row("refuse_seconds", "", K::duration, &C::refuse_s,
+            "How long a declined offer's resources stay refused while tasks are pending.",
+            kAnyDuration),
+        row("idle_refuse_seconds", "", K::duration, &C::idle_refuse_s,
+            "How long a declined offer's resources stay refused when nothing is pending (new "
+            "work revives offers at once).",
+            kAnyDuration),
+        row("reconcile_interval", "", K::duration, &C::reconcile_interval_s,
+            "Interval of implicit reconciliation (the master reports every task of the "
+            "framework).",
+            Bounds{1, false, kMaxDurationS}),
+        row("reconcile_backoff_min", "", K::duration, &C::reconcile_backoff_min_s,
+            "First delay before explicit reconciliation asks again about unanswered tasks; "
+            "doubles each time.",
+            kPositiveDuration),
+        row("reconcile_backoff_max", "", K::duration, &C::reconcile_backoff_max_s,
+            "Longest delay between explicit reconciliation rounds.", kPositiveDuration),
+        row("kill_grace_period", "", K::duration, &C::kill_grace_period_s,
+            "Time a killed task gets between SIGTERM and SIGKILL (KillPolicy grace period).",
+            kAnyDuration),
+        // Batching and polling.
+        row("launch_window", "", K::integer, &C::launch_window,
+            "Most tasks launched and still without a first status update; the rest wait queued.",
+            Bounds{1, false, kMaxLaunchWindow}),
+        row("claim_batch", "", K::integer, &C::claim_batch,
+            "Most pending tasks read from the queue in one query.", Bounds{1, false, kMaxBatch}),
+        row("update_batch", "", K::integer, &C::update_batch,
+            "Most status updates committed in one transaction.", Bounds{1, false, kMaxBatch}),
+        row("poll_interval", "", K::duration, &C::poll_interval_s,
+            "Queue polling interval, the fallback when no NOTIFY arrives.", kPositiveDuration),
+        // Connection to the master.
+        row("heartbeat_watchdog_factor", "", K::number, &C::heartbeat_watchdog_factor,
+            "Heartbeat intervals without any event after which the subscription is renewed.",
+            Bounds{1, true, kMaxWatchdogFactor}),
+        row("backoff_min", "", K::duration, &C::backoff_min_s,
+            "First delay before reconnecting to the masters; doubles, with jitter, on each "
+            "failure.",
+            kPositiveDuration),
+        row("backoff_max", "", K::duration, &C::backoff_max_s,
+            "Longest delay between reconnection attempts.", kPositiveDuration),
+        row("tls_ca_file", "", K::text, &C::tls_ca_file,
+            "CA certificates (PEM) that https masters are verified against; empty: the system "
+            "trust store."),
+        row("tls_verify", "", K::boolean, &C::tls_verify,
+            "Verify the certificate and host name of https masters."),
+        // Operations.
+        row("admin_listen", "", K::listen_address, &C::admin_listen,
+            "Address of the admin endpoint (/health, /ready, /metrics, /state); off disables "
+            "it."),
+        row("log_level", "", K::log_level, &C::log_level,
+            "Least severe level logged: debug, info, warn or error."),
+    };
+    for (auto& spec : t) {
+        const std::string_view name = spec.info.name;
+        spec.empty_is_zero = name == "failover_timeout";
+        if (name == "master") {
+            spec.airflow_note =
+                "zk:// is refused: list the masters (leader redirects are followed)";
+        } else if (name == "framework_name") {
+            spec.airflow_note = "an empty name is an error (Airflow fell back to `Airflow`)";
+        } else if (name == "task_cpus") {
+            spec.airflow_note = "fractions allowed (Airflow read an integer)";
+        } else if (name == "task_mem") {
+            spec.airflow_note = "MB, fractions allowed (Airflow read an integer)";
+        } else if (name == "failover_timeout") {
+            spec.airflow_note =
+                "seconds, as Airflow passed it (its comment said milliseconds); empty means 0; "
+                "applies with checkpoint off too";
+        } else if (name == "principal") {
+            spec.airflow_note =
+                "sent whenever set (without authentication Airflow always sent `Airflow`)";
+        } else if (name == "authenticate") {
+            spec.airflow_note = "needs principal and secret, as in Airflow; HTTP Basic";
+        } else if (name == "docker_image") {
+            spec.airflow_note = "Docker containerizer unless containerizer = mesos";
+        } else if (name == "task_disk") {
+            spec.airflow_note = "not in Airflow 1.10's executor; later Mesos providers' key";
+        }
+    }
+    return t;
+}
+
+std::string format_bound(const KeySpec& spec, double v) {
+    return spec.kind == Kind::duration ? fmt::format("{}s", v) : fmt::format("{}", v);
+}
+
+Status check_bounds(const KeySpec& spec, double v) {
+    const Bounds& b = spec.bounds;
+    if (b.min_exclusive ? v <= b.min : v < b.min) {
+        return Error{fmt::format("{} must be {} {}", format_bound(spec, v),
+                                 b.min_exclusive ? "greater than" : "at least",
+                                 format_bound(spec, b.min))};
+    }
+    if (b.max > 0 && v > b.max) {
+        return Error{
+            fmt::format("{} must be at most {}", format_bound(spec, v), format_bound(spec, b.max))};
+    }
+    return Status::success();
+}
+
+template <typename T>
+T& member(const KeySpec& spec, Config& config) {
+    return config.*std::get<T Config::*>(spec.field);
+}
+template <typename T>
+const T& member(const KeySpec& spec, const Config& config) {
+    return config.*std::get<T Config::*>(spec.field);
+}
+
+template <typename T>
+Status store(Result<T> parsed, T& into) {
+    if (!parsed)
+        return parsed.error();
+    into = std::move(*parsed);
+    return Status::success();
+}
+
+}  // namespace
+
+std::optional<NameMatch> match_name(std::string_view name, bool airflow_names) {
+    const auto lookup = [&](std::string_view n) {
+        return airflow_names ? find_spec_by_airflow_key(n) : find_spec(n);
+    };
+    if (const KeySpec* spec = lookup(name))
+        return NameMatch{spec, Form::value};
+    if (name.ends_with("_file")) {
+        if (const KeySpec* spec = lookup(name.substr(0, name.size() - 5))) {
+            return NameMatch{spec, Form::file};
+        }
+    }
+    if (name.ends_with("_cmd")) {
+        const KeySpec* spec = lookup(name.substr(0, name.size() - 4));
+        if (spec != nullptr && spec->info.secret)
+            return NameMatch{spec, Form::cmd};
+    }
+    return std::nullopt;
+}
+
+const std::vector<KeySpec>& key_specs() {
+    static const std::vector<KeySpec> table = build_table();
+    return table;
+}
+
+const KeySpec* find_spec(std::string_view name) {
+    for (const auto& spec : key_specs()) {
+        if (spec.info.name == name)
+            return &spec;
+    }
+    return nullptr;
+}
+
+const KeySpec* find_spec_by_airflow_key(std::string_view airflow_key) {
+    for (const auto& spec : key_specs()) {
+        if (!spec.info.airflow_key.empty() && spec.info.airflow_key == airflow_key)
+            return &spec;
+    }
+    return nullptr;
+}
+
+Status assign(const KeySpec& spec, Config& config, std::string_view text) {
+    switch (spec.kind) {
+        case Kind::text:
+        case Kind::secret:
+            if (spec.bounds.min > 0 && trim(text).empty())
+                return Error{"must not be empty"};
+            // A secret is taken verbatim: a space may be part of it.
+            member<std::string>(spec, config) =
+                std::string(spec.kind == Kind::secret ? text : trim(text));
+            return Status::success();
+        case Kind::dsn: {
+            auto ok = check_dsn(text);
+            if (!ok)
+                return ok;
+            member<std::string>(spec, config) = std::string(trim(text));
+            return Status::success();
+        }
+        case Kind::boolean:
+            return store(parse_bool(text), member<bool>(spec, config));
+        case Kind::integer: {
+            auto v = parse_integer(text);
+            if (!v)
+                return v.error();
+            auto ok = check_bounds(spec, static_cast<double>(*v));
+            if (!ok)
+                return ok;
+            member<int>(spec, config) = static_cast<int>(*v);
+            return Status::success();
+        }
+        case Kind::number:
+        case Kind::duration: {
+            if (spec.empty_is_zero && trim(text).empty()) {
+                member<double>(spec, config) = 0;
+                return Status::success();
+            }
+            auto v = spec.kind == Kind::number ? parse_number(text) : parse_duration(text);
+            if (!v)
+                return v.error();
+            auto ok = check_bounds(spec, *v);
+            if (!ok)
+                return ok;
+            member<double>(spec, config) = *v;
+            return Status::success();
+        }
+        case Kind::list: {
+            auto items = split_list(text, ',');
+            if (spec.bounds.min > 0 && items.empty())
+                return Error{"must not be empty"};
+            member<std::vector<std::string>>(spec, config) = std::move(items);
+            return Status::success();
+        }
+        case Kind::masters:
+            return store(parse_masters(text), member<std::vector<MasterAddress>>(spec, config));
+        case Kind::listen_address:
+            return store(parse_listen_address(text), member<ListenAddress>(spec, config));
+        case Kind::containerizer:
+            return store(parse_containerizer(text), member<Containerizer>(spec, config));
+        case Kind::log_level:
+            return store(parse_log_level(text), member<std::string>(spec, config));
+    }
+    return Error{"unknown key type"};
+}
+
+std::string render_value(const KeySpec& spec, const Config& config, bool reveal_secrets) {
+    switch (spec.kind) {
+        case Kind::text:
+        case Kind::log_level:
+            return member<std::string>(spec, config);
+        case Kind::secret: {
+            const auto& v = member<std::string>(spec, config);
+            return reveal_secrets || v.empty() ? v : "****";
+        }
+        case Kind::dsn: {
+            const auto& v = member<std::string>(spec, config);
+            return reveal_secrets ? v : mask_dsn(v);
+        }
+        case Kind::boolean:
+            return member<bool>(spec, config) ? "true" : "false";
+        case Kind::integer:
+            return fmt::format("{}", member<int>(spec, config));
+        case Kind::number:
+        case Kind::duration:
+            return fmt::format("{}", member<double>(spec, config));
+        case Kind::list:
+            return join(member<std::vector<std::string>>(spec, config), ",");
+        case Kind::masters: {
+            std::vector<std::string> urls;
+            for (const auto& m : member<std::vector<MasterAddress>>(spec, config)) {
+                urls.push_back(m.url());
+            }
+            return join(urls, ",");
+        }
+        case Kind::listen_address:
+            return member<ListenAddress>(spec, config).to_string();
+        case Kind::containerizer:
+            return containerizer_name(member<Containerizer>(spec, config));
+    }
+    return "";
+}
+
+}  // namespace mesoflow::config
