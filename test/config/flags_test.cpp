@@ -18,7 +18,7 @@ ParsedFlags parsed(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("--key value and --key=value, with dashes or underscores, map onto keys") {
+TEST_CASE("flags --key value and --key=value, with dashes or underscores, map onto keys") {
     const auto p = parsed({"--master", "m1:5050", "--task-cpus=0.5", "--task_mem", "128",
                            "--database=host=db dbname=q"});
     REQUIRE(p.settings.size() == 4);
@@ -63,7 +63,7 @@ TEST_CASE("the subcommand's own flags, positionals and everything after -- pass 
     CHECK(p.settings[0].value == "m:5050");
 }
 
-TEST_CASE("--config repeats and --help or -h is noticed") {
+TEST_CASE("flag --config repeats and --help or -h is noticed") {
     const auto p = parsed({"--config", "/a.conf", "--config=/b.conf", "-h"});
     CHECK(p.config_files == std::vector<std::string>{"/a.conf", "/b.conf"});
     CHECK(p.help);
@@ -82,7 +82,7 @@ TEST_CASE("a flag without its value is an error naming the flag") {
     }
 }
 
-TEST_CASE("--help text lists every key with flag, default, variables and airflow.cfg key") {
+TEST_CASE("the --help text lists every key with flag, default, variables and airflow.cfg key") {
     const std::string help = flags_help();
     // Descriptions are wrapped: compare with runs of white space made one space.
     std::string flat;
