@@ -34,6 +34,10 @@ std::optional<TaskState> parse_task_state(std::string_view text);
 
 enum class Containerizer { none, docker, mesos };
 
+// "none", "docker", "mesos" (the queue table's containerizer column).
+std::string_view to_string(Containerizer containerizer);
+std::optional<Containerizer> parse_containerizer(std::string_view text);
+
 // A placement constraint on an agent attribute, or on "hostname".
 struct Constraint {
     enum class Op {
@@ -48,11 +52,15 @@ struct Constraint {
     std::string value;
 };
 
+// "EQUALS", "NOT_EQUALS", "LIKE", "UNLIKE", "EXISTS" (the queue table's spelling).
+std::string_view to_string(Constraint::Op op);
+std::optional<Constraint::Op> parse_constraint_op(std::string_view text);
+
 // One pending task, as read from the queue for matching and launching.
 struct TaskSpec {
-    std::int64_t id = 0;   // mesoflow.tasks.id
-    std::string key;       // producer-chosen unique key
-    int attempt = 0;       // attempts already launched; the next launch is attempt + 1
+    std::int64_t id = 0;  // mesoflow.tasks.id
+    std::string key;      // producer-chosen unique key
+    int attempt = 0;      // attempts already launched; the next launch is attempt + 1
     std::optional<std::string> shell_command;  // run with /bin/sh -c
     std::vector<std::string> argv;             // used when shell_command is empty
     std::string image;                         // empty: no container image

@@ -1,0 +1,41 @@
+// NewTask: one task as a producer queues it (`mesoflow submit`, tests). Unset
+// optionals take the queue table's defaults, so those live in one place: the
+// schema (schemas/0001_initial.sql, README "The queue table").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::store {
+
+struct NewTask {
+    std::string key;                                    // unique, chosen by the producer
+    std::optional<std::string> command;                 // a shell string (/bin/sh -c) ...
+    std::vector<std::string> argv;                      // ... or an argv; not both
+    std::string image;                                  // empty: no container image
+    Containerizer containerizer = Containerizer::none;  // none with an image means docker
+    bool force_pull = false;
+    std::optional<double> cpus;
+    std::optional<double> mem_mb;
+    std::optional<double> disk_mb;
+    std::optional<double> gpus;
+    std::optional<int> ports;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<std::string> uris;
+    std::string user;  // empty: the framework's user
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::string role;  // empty: any of the framework's roles
+    std::vector<Constraint> constraints;
+    std::optional<int> priority;
+    std::optional<int> max_attempts;
+    std::optional<double> retry_backoff_s;
+    bool retry_on_failure = false;
+    std::optional<double> timeout_s;
+    bool kill_requested = false;
+};
+
+}  // namespace mesoflow::store

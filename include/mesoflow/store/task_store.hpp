@@ -1,0 +1,152 @@
+// TaskStore: mesoflow's queue and memory in PostgreSQL, through one libpq
+// connection. Calls block and the class is not thread-safe: the runtime owns
+// one TaskStore on its database thread (producers' tools use their own).
+//
+// Every call returns a Result or Status. A call that fails because the
+// connection is lost reports an Error and changes nothing that was not
+// committed: each batch is one statement or one transaction, so it is applied
+// wholly or not at all; the caller retries it and acknowledges nothing in the
+// meantime. The next call reconnects; between failed connection attempts the
+// store waits a back-off doubling up to kReconnectBackoffMax, and a call inside
+// that wait fails at once. A (re)connection checks that the schema is the one
+// this binary knows (run `mesoflow migrate` otherwise).
+//
+// Every batch is safe to retry when its outcome is unknown (connection lost
+// around COMMIT): record_launches reports an attempt it had already claimed
+// for the same offer as claimed again, apply_updates reports redelivered
+// updates as duplicates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mesoflow/common/result.hpp"
+#include "mesoflow/store/new_task.hpp"
+#include "mesoflow/store/status_update.hpp"
+#include "mesoflow/store/task.hpp"
+#include "mesoflow/store/task_view.hpp"
+
+namespace mesoflow::store {
+
+inline constexpr std::chrono::milliseconds kReconnectBackoffMin{100};
+inline constexpr std::chrono::milliseconds kReconnectBackoffMax{5000};
+// A statement that runs longer fails (and its batch is retried) instead of
+// stalling the database thread.
+inline constexpr std::chrono::seconds kStatementTimeout{60};
+// Upper bound on one fetch_pending/active_attempts/pending_kills page.
+inline constexpr int kMaxPageSize = 10000;
+
+// The launch of one attempt, recorded before ACCEPT is sent.
+struct LaunchRecord {
+    std::int64_t task_id = 0;
+    int attempt = 0;            // the attempt being launched: TaskSpec::attempt + 1
+    std::string mesos_task_id;  // mesos_task_id(task_id, attempt)
+    std::string agent_id;
+    std::string hostname;
+    std::string offer_id;
+};
+
+// A launched attempt that is not terminal yet.
+struct LiveAttempt {
+    std::int64_t task_id = 0;
+    int attempt = 0;
+    std::string mesos_task_id;
+    std::string agent_id;
+    TaskState state = TaskState::launching;
+    bool kill_requested = false;
+    bool timed_out = false;
+};
+
+struct FrameworkRecord {
+    std::string name;
+    std::string framework_id;  // empty: none yet
+    std::string leader;        // empty: nobody has led
+    std::optional<std::int64_t> leader_since_us;
+};
+
+class Database;
+
+class TaskStore {
+  public:
+    // `application_name` shows in pg_stat_activity.
+    explicit TaskStore(std::string dsn, std::string application_name = "mesoflow");
+    ~TaskStore();
+    TaskStore(TaskStore&&) noexcept;
+    TaskStore& operator=(TaskStore&&) noexcept;
+    TaskStore(const TaskStore&) = delete;
+    TaskStore& operator=(const TaskStore&) = delete;
+
+    // Connects now (every call does so on demand): for start-up checks.
+    Status connect();
+    bool connected() const;
+    void disconnect();
+
+    // --- The scheduler's side -------------------------------------------
+
+    // Up to `limit` tasks that can launch now: state pending, not_before
+    // passed, no kill requested; by priority (highest first), then age, then id.
+    Result<std::vector<TaskSpec>> fetch_pending(int limit);
+
+    // Claims each attempt (pending -> launching) unless another process (or
+    // a kill request) got there first: only a task still pending at attempt
+    // - 1 is claimed, so one attempt is never launched twice. One statement;
+    // history is written for each claim. The answer is aligned with `launches`:
+    // true where the caller may send the LAUNCH.
+    Result<std::vector<bool>> record_launches(const std::vector<LaunchRecord>& launches);
+
+    // Applies status updates in order, in one transaction; the answer is
+    // aligned with `updates`. Every update is written to the history with its
+    // outcome. Once this returns, the updates may be acknowledged.
+    Result<std::vector<UpdateResult>> apply_updates(const std::vector<StatusUpdate>& updates);
+
+    // Launched attempts to kill: a kill was requested, or they timed out.
+    // (A kill requested before launch never shows here: the table kills it.)
+    Result<std::vector<LiveAttempt>> pending_kills(int limit);
+    // Running attempts whose execution timeout (counted from TASK_RUNNING) has
+    // passed at `now_us` (microseconds since the epoch) and are not yet marked.
+    Result<std::vector<LiveAttempt>> timed_out_tasks(std::int64_t now_us, int limit);
+    // Marks the tasks timed out; their TASK_KILLED then ends them as failed
+    // with reason "timeout". Returns the ids actually marked (still live).
+    Result<std::vector<std::int64_t>> mark_timed_out(const std::vector<std::int64_t>& task_ids);
+    // Live attempts with task id > after_task_id, by task id: page through
+    // them for explicit reconciliation.
+    Result<std::vector<LiveAttempt>> active_attempts(std::int64_t after_task_id, int limit);
+    // Pending tasks that could launch now.
+    Result<std::int64_t> pending_count();
+    // The earliest not_before among pending tasks still in back-off, if any:
+    // when the runtime should look again without a notification.
+    Result<std::optional<std::int64_t>> next_retry_at_us();
+    Result<std::vector<StateCount>> counts_by_state();
+
+    // --- The framework's row --------------------------------------------
+
+    Result<std::optional<FrameworkRecord>> load_framework(const std::string& name);
+    // The framework id to re-subscribe with; nullopt before the first SUBSCRIBED.
+    Result<std::optional<std::string>> load_framework_id(const std::string& name);
+    // Stores the id Mesos assigned (or confirmed) and who is leading.
+    Status save_framework_id(const std::string& name, const std::string& framework_id,
+                             const std::string& leader);
+    // After the framework was torn down or removed: the id must not be reused.
+    Status forget_framework_id(const std::string& name);
+
+    // --- The producers' side (`mesoflow submit`, `kill`, `status`) -----
+
+    // Returns the new task's id; a row the table refuses comes back as an
+    // Error naming the violated constraint.
+    Result<std::int64_t> insert_task(const NewTask& task);
+    // Sets kill_requested; returns the task's state after the request
+    // (killed at once when it was still pending), nullopt for an unknown key.
+    Result<std::optional<TaskState>> request_kill(const std::string& key);
+    Result<std::optional<TaskRow>> find_task(const std::string& key);
+    Result<std::vector<TaskRow>> list_tasks(const TaskFilter& filter);
+    Result<std::vector<HistoryEntry>> task_history(std::int64_t task_id);
+
+  private:
+    std::unique_ptr<Database> db_;
+};
+
+}  // namespace mesoflow::store

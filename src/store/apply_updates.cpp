@@ -1,0 +1,246 @@
+// TaskStore::apply_updates: one transaction per batch. It locks the rows the
+// batch names (in id order, so concurrent writers cannot deadlock with it),
+// runs every update through the pure rules of transition.hpp in arrival
+// order, then writes the changed rows and one history row per update in a
+// single statement, and commits. Until COMMIT returns, nothing may be
+// acknowledged; a failure anywhere rolls the whole batch back.
+#include <algorithm>
+#include <map>
+
+#include "database.hpp"
+#include "mesoflow/common/log.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "pg.hpp"
+#include "transition.hpp"
+
+namespace mesoflow::store {
+namespace {
+
+// What the batch does to one row, accumulated over its updates.
+struct RowChange {
+    TaskSnapshot row;
+    bool changed = false;
+    std::optional<MesosTaskState> last_mesos_state;
+    std::string message, reason, source, agent_id;  // "" keeps the column
+    std::optional<int> exit_status;
+    std::optional<bool> healthy;
+    bool starts = false;
+    bool finishes = false;
+    std::optional<double> retry_in_s;
+};
+
+struct HistoryRows {
+    pg::ArrayLiteral task_id, attempt, mesos_task_id, mesos_state, outcome, from_state, to_state,
+        reason, source, message, agent_id, executor_id, status_time, uuid, healthy, note;
+};
+
+Result<std::map<std::int64_t, RowChange>> lock_rows(Database& db,
+                                                    const std::vector<std::int64_t>& ids) {
+    std::map<std::int64_t, RowChange> rows;
+    if (ids.empty())
+        return rows;
+    pg::ArrayLiteral literal;
+    for (const auto id : ids)
+        literal.push(id);
+    auto res = db.exec(
+        "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
+        " kill_requested, timed_out, healthy, last_mesos_state"
+        " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        pg::Params().add(literal.str()));
+    if (!res)
+        return res.error();
+    const PGresult* r = res->get();
+    for (int i = 0; i < PQntuples(r); ++i) {
+        RowChange c;
+        c.row.state = parse_task_state(pg::text(r, i, 1)).value_or(TaskState::pending);
+        c.row.attempt = pg::to_int(r, i, 2);
+        c.row.max_attempts = pg::to_int(r, i, 3);
+        c.row.retry_backoff_s = pg::to_double(r, i, 4);
+        c.row.retry_on_failure = pg::to_bool(r, i, 5);
+        c.row.kill_requested = pg::to_bool(r, i, 6);
+        c.row.timed_out = pg::to_bool(r, i, 7);
+        c.row.healthy = pg::opt_bool(r, i, 8);
+        if (!pg::is_null(r, i, 9))
+            c.row.last_mesos_state = parse_mesos_task_state(pg::text(r, i, 9));
+        rows.emplace(pg::to_int64(r, i, 0), std::move(c));
+    }
+    return rows;
+}
+
+void record(HistoryRows& h, const StatusUpdate& u, const UpdateResult& result,
+            std::optional<TaskState> from, bool task_exists) {
+    if (task_exists) {
+        h.task_id.push(result.task_id);
+    } else {
+        h.task_id.push_null();
+    }
+    if (result.attempt > 0) {
+        h.attempt.push(result.attempt);
+    } else {
+        h.attempt.push_null();
+    }
+    h.mesos_task_id.push(u.mesos_task_id);
+    h.mesos_state.push(to_string(u.state));
+    h.outcome.push(to_string(result.outcome));
+    h.from_state.push_text_or_null(from ? to_string(*from) : "");
+    h.to_state.push_text_or_null(result.task_state ? to_string(*result.task_state) : "");
+    h.reason.push_text_or_null(u.reason);
+    h.source.push_text_or_null(u.source);
+    h.message.push_text_or_null(u.message);
+    h.agent_id.push_text_or_null(u.agent_id);
+    h.executor_id.push_text_or_null(u.executor_id);
+    h.status_time.push(u.timestamp);
+    h.uuid.push_text_or_null(u.uuid);
+    h.healthy.push(u.healthy);
+    h.note.push_text_or_null(result.note);
+}
+
+}  // namespace
+
+Result<std::vector<UpdateResult>> TaskStore::apply_updates(
+    const std::vector<StatusUpdate>& updates) {
+    std::vector<UpdateResult> results(updates.size());
+    if (updates.empty())
+        return results;
+
+    std::vector<std::int64_t> ids;
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+        if (const auto parsed = parse_mesos_task_id(updates[i].mesos_task_id)) {
+            results[i].task_id = parsed->first;
+            results[i].attempt = parsed->second;
+            ids.push_back(parsed->first);
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+
+    if (auto begun = db_->begin(); !begun)
+        return begun.error();
+    auto fail = [&](const Error& error) -> Error {
+        db_->abort_transaction();
+        return error;
+    };
+    auto locked = lock_rows(*db_, ids);
+    if (!locked)
+        return fail(locked.error());
+    auto& rows = *locked;
+
+    HistoryRows history;
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+        const StatusUpdate& u = updates[i];
+        UpdateResult& result = results[i];
+        const auto found = result.task_id > 0 ? rows.find(result.task_id) : rows.end();
+        if (found == rows.end()) {
+            result.outcome = UpdateOutcome::unknown_task;
+            result.note = result.task_id > 0 ? "no such task" : "not a mesoflow task id";
+            record(history, u, result, std::nullopt, false);
+            continue;
+        }
+        RowChange& c = found->second;
+        const TaskState from = c.row.state;
+        const Transition t = decide(c.row, result.attempt, u.state, u.healthy);
+        result.outcome = t.outcome;
+        result.task_state = t.to;
+        result.note = t.note;
+        if (t.outcome == UpdateOutcome::applied) {
+            advance(c.row, t, u.state, u.healthy);
+            c.changed = true;
+            c.last_mesos_state = u.state;
+            if (!u.message.empty())
+                c.message = u.message;
+            c.reason = t.reason ? *t.reason : u.reason.empty() ? c.reason : u.reason;
+            if (!u.source.empty())
+                c.source = u.source;
+            if (!u.agent_id.empty())
+                c.agent_id = u.agent_id;
+            if (const auto status =
+                    u.exit_status ? u.exit_status : exit_status_from_message(u.message)) {
+                c.exit_status = status;
+            }
+            if (u.healthy)
+                c.healthy = u.healthy;
+            c.starts = c.starts || t.starts;
+            c.finishes = t.finishes;
+            c.retry_in_s = t.retry_in_s;
+            result.retry_in_s = t.retry_in_s;
+        }
+        record(history, u, result, from, true);
+    }
+
+    pg::ArrayLiteral id, state, last_state, message, reason, source, agent, exit_status, healthy,
+        starts, finishes, retry_in;
+    for (const auto& [task_id, c] : rows) {
+        if (!c.changed)
+            continue;
+        id.push(task_id);
+        state.push(to_string(c.row.state));
+        last_state.push(to_string(*c.last_mesos_state));
+        message.push_text_or_null(c.message);
+        reason.push_text_or_null(c.reason);
+        source.push_text_or_null(c.source);
+        agent.push_text_or_null(c.agent_id);
+        exit_status.push(c.exit_status);
+        healthy.push(c.healthy);
+        starts.push(c.starts);
+        finishes.push(c.finishes);
+        retry_in.push(c.retry_in_s);
+    }
+    static const char* const write_sql =
+        "WITH changes AS ("
+        "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
+        "    $12::float8[]) AS c(id, state, last_mesos_state, message, reason, source, agent_id,"
+        "    exit_status, healthy, starts, finishes, retry_in_s)"
+        "), updated AS ("
+        "  UPDATE mesoflow.tasks t SET state = c.state, last_mesos_state = c.last_mesos_state,"
+        "    message = coalesce(c.message, t.message), reason = coalesce(c.reason, t.reason),"
+        "    source = coalesce(c.source, t.source), agent_id = coalesce(c.agent_id, t.agent_id),"
+        "    exit_status = coalesce(c.exit_status, t.exit_status),"
+        "    healthy = coalesce(c.healthy, t.healthy),"
+        "    started_at = CASE WHEN c.starts THEN now() ELSE t.started_at END,"
+        "    finished_at = CASE WHEN c.finishes THEN now() ELSE t.finished_at END,"
+        "    not_before = CASE WHEN c.retry_in_s IS NULL THEN t.not_before"
+        "                 ELSE now() + make_interval(secs => c.retry_in_s) END,"
+        "    updated_at = now()"
+        "  FROM changes c WHERE t.id = c.id"
+        ")"
+        " INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
+        "   outcome, from_state, to_state, reason, source, message, agent_id, executor_id,"
+        "   status_time, uuid, healthy, note)"
+        " SELECT h.task_id, h.attempt, h.mesos_task_id, 'update', h.mesos_state, h.outcome,"
+        "   h.from_state, h.to_state, h.reason, h.source, h.message, h.agent_id, h.executor_id,"
+        "   to_timestamp(h.status_time), h.uuid, h.healthy, h.note"
+        " FROM unnest($13::bigint[], $14::int[], $15::text[], $16::text[], $17::text[],"
+        "   $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],"
+        "   $24::text[], $25::float8[], $26::text[], $27::boolean[], $28::text[])"
+        "   WITH ORDINALITY AS h(task_id, attempt, mesos_task_id, mesos_state, outcome,"
+        "   from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
+        "   uuid, healthy, note, n)"
+        " ORDER BY h.n";
+    pg::Params params;
+    for (const auto* a : {&id, &state, &last_state, &message, &reason, &source, &agent,
+                          &exit_status, &healthy, &starts, &finishes, &retry_in}) {
+        params.add(a->str());
+    }
+    for (const auto* a :
+         {&history.task_id, &history.attempt, &history.mesos_task_id, &history.mesos_state,
+          &history.outcome, &history.from_state, &history.to_state, &history.reason,
+          &history.source, &history.message, &history.agent_id, &history.executor_id,
+          &history.status_time, &history.uuid, &history.healthy, &history.note}) {
+        params.add(a->str());
+    }
+    if (auto written = db_->exec(write_sql, params); !written)
+        return fail(written.error());
+    if (auto committed = db_->commit(); !committed)
+        return fail(committed.error());
+
+    for (const auto& r : results) {
+        if (r.outcome == UpdateOutcome::stale_attempt_alive) {
+            log::warn("stale_attempt_alive", "task={} attempt={} note={}", r.task_id, r.attempt,
+                      log::quote(r.note));
+        }
+    }
+    return results;
+}
+
+}  // namespace mesoflow::store

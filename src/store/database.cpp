@@ -1,0 +1,117 @@
+#include "database.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include "mesoflow/common/log.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "schema.hpp"
+
+namespace mesoflow::store {
+
+Database::Database(std::string dsn, std::string application_name)
+    : dsn_(std::move(dsn)), application_name_(std::move(application_name)) {}
+
+Result<PGconn*> Database::get() {
+    if (in_transaction_) {
+        if (conn_ && !pg::is_broken(conn_.get()))
+            return conn_.get();
+        return Error{"the database connection was lost inside a transaction"};
+    }
+    if (conn_ && !pg::is_broken(conn_.get())) {
+        // A previous call may have left a transaction open; start clean.
+        if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE)
+            abort_transaction();
+        if (conn_)
+            return conn_.get();
+    }
+    conn_.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) {
+        const auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
+        return Error{"database unavailable (" + last_error_ + "); next attempt in " +
+                     std::to_string(wait) + " ms"};
+    }
+    auto fail = [&](std::string message) -> Error {
+        backoff_ = std::clamp(backoff_ * 2, kReconnectBackoffMin, kReconnectBackoffMax);
+        next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+        last_error_ = message;
+        log::warn("database_unavailable", "error={} retry_in_ms={}", log::quote(message),
+                  backoff_.count());
+        return Error{std::move(message)};
+    };
+    pg::SessionDefaults defaults;
+    defaults.application_name = application_name_;
+    defaults.statement_timeout_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+    auto conn = pg::connect(dsn_, defaults);
+    if (!conn)
+        return fail(conn.error().message);
+    if (auto schema = require_current_schema(conn->get()); !schema) {
+        return fail(schema.error().message);
+    }
+    if (backoff_.count() > 0)
+        log::info("database_reconnected", "after_backoff_ms={}", backoff_.count());
+    backoff_ = std::chrono::milliseconds{0};
+    next_attempt_ = {};
+    conn_ = std::move(*conn);
+    return conn_.get();
+}
+
+Result<pg::ResultSet> Database::exec(const char* sql, const pg::Params& params) {
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    auto res = pg::exec(*conn, sql, params);
+    if (!res)
+        return after_failure(res.error());
+    return res;
+}
+
+Status Database::begin() {
+    auto res = exec("BEGIN");
+    if (!res)
+        return res.error();
+    in_transaction_ = true;
+    return {};
+}
+
+Status Database::commit() {
+    auto res = exec("COMMIT");
+    if (!res)
+        return res.error();
+    in_transaction_ = false;
+    // COMMIT of a transaction that had failed answers ROLLBACK, not an error.
+    if (std::string_view(PQcmdStatus(res->get())) != "COMMIT") {
+        return Error{"the transaction was rolled back"};
+    }
+    return {};
+}
+
+void Database::abort_transaction() {
+    in_transaction_ = false;
+    if (!conn_)
+        return;
+    if (pg::is_broken(conn_.get())) {
+        conn_.reset();
+        return;
+    }
+    if (PQtransactionStatus(conn_.get()) == PQTRANS_IDLE)
+        return;
+    auto res = pg::exec(conn_.get(), "ROLLBACK");
+    if (!res)
+        conn_.reset();
+}
+
+Error Database::after_failure(Error error) {
+    if (conn_ && pg::is_broken(conn_.get())) {
+        log::warn("database_connection_lost", "error={}", log::quote(error.message));
+        conn_.reset();
+        // The first reconnect is immediate: the server may have come back.
+        next_attempt_ = {};
+    }
+    return error;
+}
+
+}  // namespace mesoflow::store

@@ -1,0 +1,48 @@
+// Database: the TaskStore's one libpq connection, which comes back after a
+// loss. get() connects on demand and checks the schema version; a statement
+// that fails on a lost connection drops it, so the next call reconnects.
+// Failed connection attempts back off (kReconnectBackoffMin doubling to
+// kReconnectBackoffMax); a call inside the wait fails at once with the last
+// error rather than blocking the caller's thread. Not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "mesoflow/common/result.hpp"
+#include "pg.hpp"
+
+namespace mesoflow::store {
+
+class Database {
+  public:
+    Database(std::string dsn, std::string application_name);
+
+    // The live connection, connecting first when needed.
+    Result<PGconn*> get();
+    // Runs one statement on the live connection (connecting first).
+    Result<pg::ResultSet> exec(const char* sql, const pg::Params& params = {});
+    // A transaction spans several exec() calls; a connection lost inside it
+    // fails every later call until abort_transaction(), so nothing of the
+    // batch can run outside it on a fresh connection.
+    Status begin();
+    Status commit();
+    // Ends a failed transaction: ROLLBACK when the connection still stands.
+    void abort_transaction();
+    bool connected() const { return static_cast<bool>(conn_); }
+    void disconnect() { conn_.reset(); }
+
+  private:
+    // Drops the connection when `error` was caused by losing it.
+    Error after_failure(Error error);
+
+    std::string dsn_;
+    std::string application_name_;
+    pg::Connection conn_;
+    bool in_transaction_ = false;
+    std::chrono::steady_clock::time_point next_attempt_{};
+    std::chrono::milliseconds backoff_{0};
+    std::string last_error_;
+};
+
+}  // namespace mesoflow::store

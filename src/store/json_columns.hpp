@@ -1,0 +1,27 @@
+// The queue table's JSON columns to and from C++ values: env and labels
+// (JSON objects), constraints (arrays of [attribute, op, value]), and text
+// arrays read back through array_to_json(). Values that are not strings are
+// kept as their JSON text (a producer's {"RETRIES": 3} reads as "3").
+// Parsing what the table accepted never fails; malformed text (which the
+// table's checks make impossible) yields what could be read.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::store {
+
+using StringPairs = std::vector<std::pair<std::string, std::string>>;
+
+std::string json_object(const StringPairs& pairs);
+std::string json_constraints(const std::vector<Constraint>& constraints);
+
+StringPairs parse_json_object(std::string_view text);
+std::vector<std::string> parse_json_strings(std::string_view text);  // also accepts "null"
+std::vector<Constraint> parse_json_constraints(std::string_view text);
+
+}  // namespace mesoflow::store

@@ -1,0 +1,257 @@
+#include "pg.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <stdexcept>
+
+#include "mesoflow/common/log.hpp"
+
+namespace mesoflow::store::pg {
+namespace {
+
+constexpr const char* kConnectTimeoutSeconds = "10";
+// Detects a silently dead server on TCP within about a minute.
+constexpr const char* kKeepalivesIdleSeconds = "30";
+constexpr const char* kKeepalivesIntervalSeconds = "10";
+constexpr const char* kKeepalivesCount = "3";
+
+void log_notice(void* /*arg*/, const char* message) {
+    std::string_view text(message);
+    while (!text.empty() && text.back() == '\n')
+        text.remove_suffix(1);
+    log::debug("postgres_notice", "message={}", log::quote(text));
+}
+
+std::string format_double(double value) {
+    return fmt::format("{}", value);
+}
+
+// Field values come from the server in canonical text form; a parse failure
+// means the query and the reader disagree: a programming error.
+template <typename Number>
+Number parse_number(std::string_view text) {
+    Number out{};
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+        throw std::logic_error("not a number field: " + std::string(text));
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaults) {
+    std::string options;
+    if (defaults.statement_timeout_ms > 0) {
+        options = fmt::format("-c statement_timeout={}", defaults.statement_timeout_ms);
+    }
+    // Later keywords override earlier ones, and dbname expands to the whole
+    // DSN: putting it last lets the operator's DSN override every default.
+    std::vector<const char*> keys = {"application_name", "connect_timeout",     "keepalives",
+                                     "keepalives_idle",  "keepalives_interval", "keepalives_count"};
+    std::vector<const char*> values = {
+        defaults.application_name.c_str(), kConnectTimeoutSeconds, "1", kKeepalivesIdleSeconds,
+        kKeepalivesIntervalSeconds,        kKeepalivesCount};
+    if (!options.empty()) {
+        keys.push_back("options");
+        values.push_back(options.c_str());
+    }
+    keys.push_back("dbname");
+    values.push_back(dsn.c_str());
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    Connection conn(PQconnectdbParams(keys.data(), values.data(), 1));
+    if (!conn)
+        return Error{"out of memory connecting to PostgreSQL"};
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        std::string message = PQerrorMessage(conn.get());
+        while (!message.empty() && message.back() == '\n')
+            message.pop_back();
+        return Error{"cannot connect to PostgreSQL: " + message};
+    }
+    PQsetNoticeProcessor(conn.get(), log_notice, nullptr);
+    return conn;
+}
+
+Params& Params::add(std::string value) {
+    values_.emplace_back(std::move(value));
+    return *this;
+}
+Params& Params::add(std::int64_t value) {
+    return add(std::to_string(value));
+}
+Params& Params::add(double value) {
+    return add(format_double(value));
+}
+Params& Params::add(bool value) {
+    return add(std::string(value ? "t" : "f"));
+}
+Params& Params::add_null() {
+    values_.emplace_back(std::nullopt);
+    return *this;
+}
+
+std::vector<const char*> Params::pointers() const {
+    std::vector<const char*> out;
+    out.reserve(values_.size());
+    for (const auto& v : values_)
+        out.push_back(v ? v->c_str() : nullptr);
+    return out;
+}
+
+void ArrayLiteral::separator() {
+    if (!empty_)
+        text_ += ',';
+    empty_ = false;
+}
+
+void ArrayLiteral::push(std::string_view value) {
+    separator();
+    text_ += '"';
+    for (const char c : value) {
+        if (c == '"' || c == '\\')
+            text_ += '\\';
+        text_ += c;
+    }
+    text_ += '"';
+}
+
+void ArrayLiteral::push(std::int64_t value) {
+    separator();
+    text_ += std::to_string(value);
+}
+
+void ArrayLiteral::push(double value) {
+    separator();
+    text_ += format_double(value);
+}
+
+void ArrayLiteral::push(bool value) {
+    separator();
+    text_ += value ? 't' : 'f';
+}
+
+void ArrayLiteral::push_null() {
+    separator();
+    text_ += "NULL";
+}
+
+void ArrayLiteral::push_text_or_null(std::string_view value) {
+    if (value.empty()) {
+        push_null();
+    } else {
+        push(value);
+    }
+}
+
+std::string describe_error(PGconn* conn, const PGresult* res) {
+    std::string message;
+    if (res != nullptr) {
+        if (const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+            message = primary;
+            const std::string state = sqlstate(res);
+            // A unique violation's detail names the duplicate key; a check
+            // violation's detail repeats the whole row, which helps nobody.
+            const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+            if (detail != nullptr && state != "23514")
+                message += fmt::format(" ({})", detail);
+            if (!state.empty())
+                message += fmt::format(" [SQLSTATE {}]", state);
+            return message;
+        }
+    }
+    message = conn != nullptr ? PQerrorMessage(conn) : "no connection";
+    while (!message.empty() && message.back() == '\n')
+        message.pop_back();
+    if (message.empty())
+        message = "unknown PostgreSQL error";
+    return message;
+}
+
+std::string sqlstate(const PGresult* res) {
+    if (res == nullptr)
+        return {};
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != nullptr ? state : "";
+}
+
+bool is_broken(const PGconn* conn) {
+    return conn == nullptr || PQstatus(conn) != CONNECTION_OK;
+}
+
+namespace {
+
+Result<ResultSet> check(PGconn* conn, ResultSet res) {
+    const auto status = PQresultStatus(res.get());
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        return res;
+    return Error{describe_error(conn, res.get())};
+}
+
+}  // namespace
+
+Result<ResultSet> exec(PGconn* conn, const char* sql, const Params& params) {
+    const auto values = params.pointers();
+    ResultSet res(
+        PQexecParams(conn, sql, params.size(), nullptr, values.data(), nullptr, nullptr, 0));
+    return check(conn, std::move(res));
+}
+
+Result<ResultSet> exec_script(PGconn* conn, std::string_view sql) {
+    const std::string text(sql);
+    return check(conn, ResultSet(PQexec(conn, text.c_str())));
+}
+
+std::int64_t to_int64(const PGresult* res, int row, int col) {
+    return parse_number<std::int64_t>(text(res, row, col));
+}
+
+int to_int(const PGresult* res, int row, int col) {
+    return parse_number<int>(text(res, row, col));
+}
+
+double to_double(const PGresult* res, int row, int col) {
+    return parse_number<double>(text(res, row, col));
+}
+
+bool to_bool(const PGresult* res, int row, int col) {
+    return text(res, row, col) == "t";
+}
+
+std::optional<std::int64_t> opt_int64(const PGresult* res, int row, int col) {
+    if (is_null(res, row, col))
+        return std::nullopt;
+    return to_int64(res, row, col);
+}
+
+std::optional<int> opt_int(const PGresult* res, int row, int col) {
+    if (is_null(res, row, col))
+        return std::nullopt;
+    return to_int(res, row, col);
+}
+
+std::optional<double> opt_double(const PGresult* res, int row, int col) {
+    if (is_null(res, row, col))
+        return std::nullopt;
+    return to_double(res, row, col);
+}
+
+std::optional<bool> opt_bool(const PGresult* res, int row, int col) {
+    if (is_null(res, row, col))
+        return std::nullopt;
+    return to_bool(res, row, col);
+}
+
+std::optional<std::string> opt_text(const PGresult* res, int row, int col) {
+    if (is_null(res, row, col))
+        return std::nullopt;
+    return std::string(text(res, row, col));
+}
+
+std::string text_or_empty(const PGresult* res, int row, int col) {
+    return std::string(text(res, row, col));
+}
+
+}  // namespace mesoflow::store::pg

@@ -1,0 +1,125 @@
+// Thin, owning wrappers over libpq for the store: connections and results as
+// unique_ptrs, text parameters, PostgreSQL array literals for unnest()-based
+// batches, and typed readers of text-format result fields. Private to the
+// store module: nothing outside src/store sees libpq.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesoflow/common/result.hpp"
+
+namespace mesoflow::store::pg {
+
+struct ConnectionCloser {
+    void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+};
+using Connection = std::unique_ptr<PGconn, ConnectionCloser>;
+
+struct ResultClearer {
+    void operator()(PGresult* res) const noexcept { PQclear(res); }
+};
+using ResultSet = std::unique_ptr<PGresult, ResultClearer>;
+
+struct SessionDefaults {
+    std::string application_name = "mesoflow";
+    // 0: no statement timeout (migrations may run long).
+    std::int64_t statement_timeout_ms = 0;
+};
+
+// Connects with mesoflow's defaults (connect timeout, TCP keepalives,
+// application name); whatever the DSN sets itself wins. Server notices go to
+// the debug log instead of stderr.
+Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaults);
+
+// Statement parameters, all sent as text; nullopt is SQL NULL.
+class Params {
+  public:
+    Params& add(std::string value);
+    Params& add(std::string_view value) { return add(std::string(value)); }
+    Params& add(const char* value) { return add(std::string(value)); }
+    Params& add(std::int64_t value);
+    Params& add(int value) { return add(static_cast<std::int64_t>(value)); }
+    Params& add(double value);
+    Params& add(bool value);
+    Params& add_null();
+    template <typename T>
+    Params& add(const std::optional<T>& value) {
+        return value ? add(*value) : add_null();
+    }
+
+    int size() const { return static_cast<int>(values_.size()); }
+    // Pointers into this object: valid while it lives and is not modified.
+    std::vector<const char*> pointers() const;
+
+  private:
+    std::vector<std::optional<std::string>> values_;
+};
+
+// Builds a one-dimensional array literal: {"a","b",NULL}.
+class ArrayLiteral {
+  public:
+    void push(std::string_view value);
+    void push(std::int64_t value);
+    void push(int value) { push(static_cast<std::int64_t>(value)); }
+    void push(double value);
+    void push(bool value);
+    void push_null();
+    template <typename T>
+    void push(const std::optional<T>& value) {
+        if (value) {
+            push(*value);
+        } else {
+            push_null();
+        }
+    }
+    // An empty string_view pushes NULL: for optional text columns.
+    void push_text_or_null(std::string_view value);
+    std::string str() const { return text_ + "}"; }
+
+  private:
+    void separator();
+    std::string text_ = "{";
+    bool empty_ = true;
+};
+
+// Runs one statement (text parameters, text results). Succeeds only on
+// COMMAND_OK or TUPLES_OK; otherwise the Error carries the server's message
+// (with the violated constraint's name when there is one).
+Result<ResultSet> exec(PGconn* conn, const char* sql, const Params& params = {});
+// Runs SQL text with the simple protocol: several statements allowed, no parameters.
+Result<ResultSet> exec_script(PGconn* conn, std::string_view sql);
+
+// The server's message for a failed result, or the connection's.
+std::string describe_error(PGconn* conn, const PGresult* res);
+// SQLSTATE of a failed result ("" when none, e.g. a lost connection).
+std::string sqlstate(const PGresult* res);
+// True when the connection can no longer be used.
+bool is_broken(const PGconn* conn);
+
+// Typed readers of one field of a text-format result.
+inline bool is_null(const PGresult* res, int row, int col) {
+    return PQgetisnull(res, row, col) != 0;
+}
+inline std::string_view text(const PGresult* res, int row, int col) {
+    return {PQgetvalue(res, row, col), static_cast<std::size_t>(PQgetlength(res, row, col))};
+}
+std::int64_t to_int64(const PGresult* res, int row, int col);
+int to_int(const PGresult* res, int row, int col);
+double to_double(const PGresult* res, int row, int col);
+bool to_bool(const PGresult* res, int row, int col);
+std::optional<std::int64_t> opt_int64(const PGresult* res, int row, int col);
+std::optional<int> opt_int(const PGresult* res, int row, int col);
+std::optional<double> opt_double(const PGresult* res, int row, int col);
+std::optional<bool> opt_bool(const PGresult* res, int row, int col);
+std::optional<std::string> opt_text(const PGresult* res, int row, int col);
+// NULL reads as "".
+std::string text_or_empty(const PGresult* res, int row, int col);
+
+}  // namespace mesoflow::store::pg

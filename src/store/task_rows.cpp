@@ -1,0 +1,170 @@
+#include "task_rows.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include "json_columns.hpp"
+#include "pg.hpp"
+
+namespace mesoflow::store {
+namespace {
+
+TaskState read_state(const PGresult* res, int row, int col) {
+    const auto state = parse_task_state(pg::text(res, row, col));
+    // The table's state_must_be_known check makes anything else impossible.
+    if (!state)
+        throw std::logic_error("unknown task state " + std::string(pg::text(res, row, col)));
+    return *state;
+}
+
+Containerizer read_containerizer(const PGresult* res, int row, int col) {
+    return parse_containerizer(pg::text(res, row, col)).value_or(Containerizer::none);
+}
+
+std::optional<std::string> read_command(const PGresult* res, int row, int col) {
+    return pg::opt_text(res, row, col);
+}
+
+}  // namespace
+
+const char* const kLiveStatesSql = "('launching', 'staging', 'starting', 'running', 'killing')";
+
+// An image without a containerizer means docker; a blank command is none.
+#define MESOFLOW_COMMAND_SQL "CASE WHEN btrim(command) = '' THEN NULL ELSE command END"
+#define MESOFLOW_CONTAINERIZER_SQL                                                        \
+    "CASE WHEN coalesce(btrim(image), '') = '' THEN 'none' ELSE coalesce(containerizer, " \
+    "'docker') END"
+#define MESOFLOW_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
+
+const char* const kTaskSpecColumns =
+    "id, key, attempt, " MESOFLOW_COMMAND_SQL
+    ", array_to_json(argv)::text, coalesce(image, ''), " MESOFLOW_CONTAINERIZER_SQL
+    ", force_pull, cpus, mem, disk, gpus, ports, env::text, "
+    "array_to_json(uris)::text, coalesce(run_as_user, ''), labels::text, coalesce(role, ''), "
+    "constraints::text, priority, " MESOFLOW_MICROS("created_at") ", timeout_s";
+
+TaskSpec read_task_spec(const PGresult* res, int row) {
+    TaskSpec t;
+    t.id = pg::to_int64(res, row, 0);
+    t.key = pg::text(res, row, 1);
+    t.attempt = pg::to_int(res, row, 2);
+    t.shell_command = read_command(res, row, 3);
+    t.argv = parse_json_strings(pg::text(res, row, 4));
+    t.image = pg::text(res, row, 5);
+    t.containerizer = read_containerizer(res, row, 6);
+    t.force_pull = pg::to_bool(res, row, 7);
+    t.cpus = pg::to_double(res, row, 8);
+    t.mem_mb = pg::to_double(res, row, 9);
+    t.disk_mb = pg::to_double(res, row, 10);
+    t.gpus = pg::to_double(res, row, 11);
+    t.ports = pg::to_int(res, row, 12);
+    t.env = parse_json_object(pg::text(res, row, 13));
+    t.uris = parse_json_strings(pg::text(res, row, 14));
+    t.user = pg::text(res, row, 15);
+    t.labels = parse_json_object(pg::text(res, row, 16));
+    t.role = pg::text(res, row, 17);
+    t.constraints = parse_json_constraints(pg::text(res, row, 18));
+    t.priority = pg::to_int(res, row, 19);
+    t.created_at_us = pg::to_int64(res, row, 20);
+    t.timeout_s = pg::opt_double(res, row, 21);
+    return t;
+}
+
+const char* const kTaskRowColumns =
+    "id, key, state, attempt, max_attempts, priority, " MESOFLOW_COMMAND_SQL
+    ", array_to_json(argv)::text, coalesce(image, ''), " MESOFLOW_CONTAINERIZER_SQL
+    ", cpus, mem, disk, gpus, ports, timeout_s, kill_requested, timed_out, "
+    "coalesce(mesos_task_id, ''), coalesce(agent_id, ''), coalesce(hostname, ''), "
+    "coalesce(message, ''), coalesce(reason, ''), coalesce(source, ''), exit_status, healthy, "
+    MESOFLOW_MICROS("created_at") ", " MESOFLOW_MICROS("updated_at") ", "
+    MESOFLOW_MICROS("not_before") ", " MESOFLOW_MICROS("launched_at") ", "
+    MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at");
+
+TaskRow read_task_row(const PGresult* res, int row) {
+    TaskRow t;
+    t.id = pg::to_int64(res, row, 0);
+    t.key = pg::text(res, row, 1);
+    t.state = read_state(res, row, 2);
+    t.attempt = pg::to_int(res, row, 3);
+    t.max_attempts = pg::to_int(res, row, 4);
+    t.priority = pg::to_int(res, row, 5);
+    t.command = read_command(res, row, 6);
+    t.argv = parse_json_strings(pg::text(res, row, 7));
+    t.image = pg::text(res, row, 8);
+    t.containerizer = read_containerizer(res, row, 9);
+    t.cpus = pg::to_double(res, row, 10);
+    t.mem_mb = pg::to_double(res, row, 11);
+    t.disk_mb = pg::to_double(res, row, 12);
+    t.gpus = pg::to_double(res, row, 13);
+    t.ports = pg::to_int(res, row, 14);
+    t.timeout_s = pg::opt_double(res, row, 15);
+    t.kill_requested = pg::to_bool(res, row, 16);
+    t.timed_out = pg::to_bool(res, row, 17);
+    t.mesos_task_id = pg::text(res, row, 18);
+    t.agent_id = pg::text(res, row, 19);
+    t.hostname = pg::text(res, row, 20);
+    t.message = pg::text(res, row, 21);
+    t.reason = pg::text(res, row, 22);
+    t.source = pg::text(res, row, 23);
+    t.exit_status = pg::opt_int(res, row, 24);
+    t.healthy = pg::opt_bool(res, row, 25);
+    t.created_at_us = pg::to_int64(res, row, 26);
+    t.updated_at_us = pg::to_int64(res, row, 27);
+    t.not_before_us = pg::to_int64(res, row, 28);
+    t.launched_at_us = pg::opt_int64(res, row, 29);
+    t.started_at_us = pg::opt_int64(res, row, 30);
+    t.finished_at_us = pg::opt_int64(res, row, 31);
+    return t;
+}
+
+const char* const kLiveAttemptColumns =
+    "id, attempt, coalesce(mesos_task_id, ''), coalesce(agent_id, ''), state, kill_requested, "
+    "timed_out";
+
+LiveAttempt read_live_attempt(const PGresult* res, int row) {
+    LiveAttempt a;
+    a.task_id = pg::to_int64(res, row, 0);
+    a.attempt = pg::to_int(res, row, 1);
+    a.mesos_task_id = pg::text(res, row, 2);
+    a.agent_id = pg::text(res, row, 3);
+    a.state = read_state(res, row, 4);
+    a.kill_requested = pg::to_bool(res, row, 5);
+    a.timed_out = pg::to_bool(res, row, 6);
+    return a;
+}
+
+const char* const kHistoryColumns =
+    "id, " MESOFLOW_MICROS("recorded_at") ", kind, attempt, coalesce(mesos_task_id, ''), "
+    "coalesce(mesos_state, ''), coalesce(outcome, ''), coalesce(from_state, ''), "
+    "coalesce(to_state, ''), coalesce(reason, ''), coalesce(source, ''), coalesce(message, ''), "
+    "coalesce(agent_id, ''), coalesce(executor_id, ''), coalesce(uuid, ''), coalesce(note, ''), "
+    "healthy, " MESOFLOW_MICROS("status_time");
+
+HistoryEntry read_history_entry(const PGresult* res, int row) {
+    HistoryEntry h;
+    h.id = pg::to_int64(res, row, 0);
+    h.recorded_at_us = pg::to_int64(res, row, 1);
+    h.kind = pg::text(res, row, 2);
+    h.attempt = pg::opt_int(res, row, 3);
+    h.mesos_task_id = pg::text(res, row, 4);
+    h.mesos_state = pg::text(res, row, 5);
+    h.outcome = pg::text(res, row, 6);
+    h.from_state = pg::text(res, row, 7);
+    h.to_state = pg::text(res, row, 8);
+    h.reason = pg::text(res, row, 9);
+    h.source = pg::text(res, row, 10);
+    h.message = pg::text(res, row, 11);
+    h.agent_id = pg::text(res, row, 12);
+    h.executor_id = pg::text(res, row, 13);
+    h.uuid = pg::text(res, row, 14);
+    h.note = pg::text(res, row, 15);
+    h.healthy = pg::opt_bool(res, row, 16);
+    h.status_time_us = pg::opt_int64(res, row, 17);
+    return h;
+}
+
+}  // namespace mesoflow::store
+
+#undef MESOFLOW_COMMAND_SQL
+#undef MESOFLOW_CONTAINERIZER_SQL
+#undef MESOFLOW_MICROS

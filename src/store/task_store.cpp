@@ -1,0 +1,295 @@
+// TaskStore: connection handling, the scheduler's queries and the framework
+// row. apply_updates lives in apply_updates.cpp, the producers' side in
+// task_queue.cpp.
+#include "mesoflow/store/task_store.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "database.hpp"
+#include "pg.hpp"
+#include "task_rows.hpp"
+
+namespace mesoflow::store {
+namespace {
+
+int clamp_page(int limit) {
+    return std::clamp(limit, 0, kMaxPageSize);
+}
+
+template <typename T, typename Reader>
+std::vector<T> read_all(const PGresult* res, Reader read) {
+    std::vector<T> out;
+    const int rows = PQntuples(res);
+    out.reserve(static_cast<std::size_t>(rows));
+    for (int i = 0; i < rows; ++i)
+        out.push_back(read(res, i));
+    return out;
+}
+
+}  // namespace
+
+TaskStore::TaskStore(std::string dsn, std::string application_name)
+    : db_(std::make_unique<Database>(std::move(dsn), std::move(application_name))) {}
+TaskStore::~TaskStore() = default;
+TaskStore::TaskStore(TaskStore&&) noexcept = default;
+TaskStore& TaskStore::operator=(TaskStore&&) noexcept = default;
+
+Status TaskStore::connect() {
+    auto conn = db_->get();
+    if (!conn)
+        return conn.error();
+    return {};
+}
+
+bool TaskStore::connected() const {
+    return db_->connected();
+}
+void TaskStore::disconnect() {
+    db_->disconnect();
+}
+
+Result<std::vector<TaskSpec>> TaskStore::fetch_pending(int limit) {
+    static const std::string sql = std::string("SELECT ") + kTaskSpecColumns +
+                                   " FROM mesoflow.tasks"
+                                   " WHERE state = 'pending' AND not_before <= now()"
+                                   " AND NOT kill_requested"
+                                   " ORDER BY priority DESC, created_at, id LIMIT $1";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<TaskSpec>(res->get(), read_task_spec);
+}
+
+Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRecord>& launches) {
+    std::vector<bool> claimed(launches.size(), false);
+    if (launches.empty())
+        return claimed;
+    std::vector<std::int64_t> task_ids;
+    for (const auto& l : launches)
+        task_ids.push_back(l.task_id);
+    std::sort(task_ids.begin(), task_ids.end());
+    if (std::adjacent_find(task_ids.begin(), task_ids.end()) != task_ids.end()) {
+        return Error{"a launch batch names the same task twice"};
+    }
+    pg::ArrayLiteral ids, attempts, mesos_ids, agents, hosts, offers;
+    for (const auto& l : launches) {
+        if (l.attempt < 1 || l.mesos_task_id != mesos_task_id(l.task_id, l.attempt)) {
+            return Error{"launch record of task " + std::to_string(l.task_id) + " attempt " +
+                         std::to_string(l.attempt) + " has Mesos task id '" + l.mesos_task_id +
+                         "', expected '" + mesos_task_id(l.task_id, l.attempt) + "'"};
+        }
+        ids.push(l.task_id);
+        attempts.push(l.attempt);
+        mesos_ids.push(l.mesos_task_id);
+        agents.push(l.agent_id);
+        hosts.push_text_or_null(l.hostname);
+        offers.push(l.offer_id);
+    }
+    // The WHERE clause is the claim: only a pending task at the previous
+    // attempt moves, so a second claimant of the same attempt matches nothing.
+    // Candidates are locked in id order, skipping rows another claimant holds
+    // (they are its to launch): two claimants neither deadlock nor wait.
+    // The final SELECT also reports an attempt this statement had claimed
+    // before, for the same offer, when a retry follows an unknown commit (all
+    // parts of one statement see the same snapshot, so a fresh claim is not
+    // counted twice).
+    static const char* const sql =
+        "WITH input AS ("
+        "  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        "                       $6::text[]) AS u(id, attempt, mesos_task_id, agent_id, hostname,"
+        "                                        offer_id)"
+        "), candidates AS ("
+        "  SELECT t.id FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
+        "  WHERE t.state = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested"
+        "  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED"
+        "), claimed AS ("
+        "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = u.attempt,"
+        "    mesos_task_id = u.mesos_task_id, agent_id = u.agent_id, hostname = u.hostname,"
+        "    offer_id = u.offer_id, last_mesos_state = NULL, message = NULL, reason = NULL,"
+        "    source = NULL, exit_status = NULL, healthy = NULL, launched_at = now(),"
+        "    started_at = NULL, finished_at = NULL, updated_at = now()"
+        "  FROM input u JOIN candidates c ON c.id = u.id"
+        "  WHERE t.id = u.id AND t.state = 'pending' AND t.attempt = u.attempt - 1"
+        "    AND NOT t.kill_requested"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
+        "                                     to_state, agent_id, note)"
+        "  SELECT id, attempt, mesos_task_id, 'launch', 'pending', 'launching', agent_id,"
+        "         'offer ' || offer_id FROM claimed"
+        ")"
+        " SELECT id FROM claimed"
+        " UNION ALL"
+        " SELECT t.id FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
+        "  WHERE t.state = 'launching' AND t.attempt = u.attempt"
+        "    AND t.offer_id = u.offer_id";
+    auto res = db_->exec(sql, pg::Params()
+                                  .add(ids.str())
+                                  .add(attempts.str())
+                                  .add(mesos_ids.str())
+                                  .add(agents.str())
+                                  .add(hosts.str())
+                                  .add(offers.str()));
+    if (!res)
+        return res.error();
+    std::vector<std::int64_t> won;
+    for (int i = 0; i < PQntuples(res->get()); ++i)
+        won.push_back(pg::to_int64(res->get(), i, 0));
+    std::sort(won.begin(), won.end());
+    for (std::size_t i = 0; i < launches.size(); ++i) {
+        claimed[i] = std::binary_search(won.begin(), won.end(), launches[i].task_id);
+    }
+    return claimed;
+}
+
+Result<std::vector<LiveAttempt>> TaskStore::pending_kills(int limit) {
+    static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
+                                   " FROM mesoflow.tasks WHERE (kill_requested OR timed_out)"
+                                   " AND state IN " +
+                                   kLiveStatesSql + " ORDER BY id LIMIT $1";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<LiveAttempt>(res->get(), read_live_attempt);
+}
+
+Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us, int limit) {
+    static const std::string sql =
+        std::string("SELECT ") + kLiveAttemptColumns + " FROM mesoflow.tasks WHERE state IN " +
+        kLiveStatesSql +
+        " AND timeout_s IS NOT NULL AND NOT timed_out AND started_at IS NOT NULL"
+        " AND started_at + make_interval(secs => timeout_s)"
+        "     <= to_timestamp($1::bigint / 1000000.0)"
+        " ORDER BY id LIMIT $2";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(now_us).add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<LiveAttempt>(res->get(), read_live_attempt);
+}
+
+Result<std::vector<std::int64_t>> TaskStore::mark_timed_out(
+    const std::vector<std::int64_t>& task_ids) {
+    if (task_ids.empty())
+        return std::vector<std::int64_t>{};
+    pg::ArrayLiteral ids;
+    for (const auto id : task_ids)
+        ids.push(id);
+    static const std::string sql =
+        std::string(
+            "WITH marked AS ("
+            "  UPDATE mesoflow.tasks SET timed_out = true, updated_at = now()"
+            "  WHERE id = ANY($1::bigint[]) AND NOT timed_out AND state IN ") +
+        kLiveStatesSql +
+        "  RETURNING id, attempt, mesos_task_id, state"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
+        "                                     to_state, note)"
+        "  SELECT id, attempt, mesos_task_id, 'timed_out', state, state,"
+        "         'execution timeout passed; killing' FROM marked"
+        ") SELECT id FROM marked ORDER BY id";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(ids.str()));
+    if (!res)
+        return res.error();
+    return read_all<std::int64_t>(res->get(),
+                                  [](const PGresult* r, int i) { return pg::to_int64(r, i, 0); });
+}
+
+Result<std::vector<LiveAttempt>> TaskStore::active_attempts(std::int64_t after_task_id, int limit) {
+    static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
+                                   " FROM mesoflow.tasks WHERE state IN " + kLiveStatesSql +
+                                   " AND id > $1 ORDER BY id LIMIT $2";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(after_task_id).add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<LiveAttempt>(res->get(), read_live_attempt);
+}
+
+Result<std::int64_t> TaskStore::pending_count() {
+    auto res = db_->exec(
+        "SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND not_before <= now()"
+        " AND NOT kill_requested");
+    if (!res)
+        return res.error();
+    return pg::to_int64(res->get(), 0, 0);
+}
+
+Result<std::optional<std::int64_t>> TaskStore::next_retry_at_us() {
+    auto res = db_->exec(
+        "SELECT (extract(epoch FROM min(not_before)) * 1000000)::bigint FROM mesoflow.tasks"
+        " WHERE state = 'pending' AND not_before > now() AND NOT kill_requested");
+    if (!res)
+        return res.error();
+    return pg::opt_int64(res->get(), 0, 0);
+}
+
+Result<std::vector<StateCount>> TaskStore::counts_by_state() {
+    auto res = db_->exec("SELECT state, count(*) FROM mesoflow.tasks GROUP BY state");
+    if (!res)
+        return res.error();
+    std::vector<StateCount> out;
+    for (int i = 0; i < PQntuples(res->get()); ++i) {
+        const auto state = parse_task_state(pg::text(res->get(), i, 0));
+        if (state)
+            out.push_back({*state, pg::to_int64(res->get(), i, 1)});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const StateCount& a, const StateCount& b) { return a.state < b.state; });
+    return out;
+}
+
+Result<std::optional<FrameworkRecord>> TaskStore::load_framework(const std::string& name) {
+    auto res = db_->exec(
+        "SELECT name, coalesce(framework_id, ''), coalesce(leader, ''),"
+        " (extract(epoch FROM leader_since) * 1000000)::bigint"
+        " FROM mesoflow.frameworks WHERE name = $1",
+        pg::Params().add(name));
+    if (!res)
+        return res.error();
+    if (PQntuples(res->get()) == 0)
+        return std::optional<FrameworkRecord>{};
+    FrameworkRecord f;
+    f.name = pg::text(res->get(), 0, 0);
+    f.framework_id = pg::text(res->get(), 0, 1);
+    f.leader = pg::text(res->get(), 0, 2);
+    f.leader_since_us = pg::opt_int64(res->get(), 0, 3);
+    return std::optional<FrameworkRecord>{std::move(f)};
+}
+
+Result<std::optional<std::string>> TaskStore::load_framework_id(const std::string& name) {
+    auto f = load_framework(name);
+    if (!f)
+        return f.error();
+    if (!*f || (*f)->framework_id.empty())
+        return std::optional<std::string>{};
+    return std::optional<std::string>{(*f)->framework_id};
+}
+
+Status TaskStore::save_framework_id(const std::string& name, const std::string& framework_id,
+                                    const std::string& leader) {
+    auto res = db_->exec(
+        "INSERT INTO mesoflow.frameworks AS f (name, framework_id, leader, leader_since)"
+        " VALUES ($1, nullif($2::text, ''), nullif($3::text, ''),"
+        "         CASE WHEN $3::text = '' THEN NULL ELSE now() END)"
+        " ON CONFLICT (name) DO UPDATE SET framework_id = EXCLUDED.framework_id,"
+        "   leader = coalesce(EXCLUDED.leader, f.leader),"
+        "   leader_since = CASE WHEN EXCLUDED.leader IS DISTINCT FROM f.leader"
+        "                       AND EXCLUDED.leader IS NOT NULL"
+        "                  THEN now() ELSE f.leader_since END,"
+        "   updated_at = now()",
+        pg::Params().add(name).add(framework_id).add(leader));
+    if (!res)
+        return res.error();
+    return {};
+}
+
+Status TaskStore::forget_framework_id(const std::string& name) {
+    auto res = db_->exec(
+        "UPDATE mesoflow.frameworks SET framework_id = NULL, updated_at = now() WHERE name = $1",
+        pg::Params().add(name));
+    if (!res)
+        return res.error();
+    return {};
+}
+
+}  // namespace mesoflow::store

@@ -1,0 +1,137 @@
+#include "transition.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mesoflow::store {
+namespace {
+
+// The task state an alive Mesos state puts the row in.
+TaskState alive_state(MesosTaskState state) {
+    switch (state) {
+        case MesosTaskState::staging:
+            return TaskState::staging;
+        case MesosTaskState::starting:
+            return TaskState::starting;
+        case MesosTaskState::running:
+            return TaskState::running;
+        default:
+            return TaskState::killing;
+    }
+}
+
+Transition ignored(UpdateOutcome outcome, TaskState to, std::string note) {
+    Transition t;
+    t.outcome = outcome;
+    t.to = to;
+    t.note = std::move(note);
+    return t;
+}
+
+Transition retry(const TaskSnapshot& row) {
+    Transition t;
+    t.outcome = UpdateOutcome::applied;
+    t.to = TaskState::pending;
+    t.retry_in_s = retry_delay_s(row.retry_backoff_s, row.attempt);
+    return t;
+}
+
+Transition finish(TaskState to) {
+    Transition t;
+    t.outcome = UpdateOutcome::applied;
+    t.to = to;
+    t.finishes = true;
+    return t;
+}
+
+// A terminal update of the live current attempt: the retry policy.
+Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state) {
+    const bool attempts_left = row.attempt < row.max_attempts;
+    // Nothing is retried that the producer asked to stop, or that ran out of time.
+    const bool stopping = row.kill_requested || row.timed_out;
+    if (row.timed_out && (state == MesosTaskState::killed || state == MesosTaskState::failed)) {
+        Transition t = finish(TaskState::failed);
+        t.reason = "timeout";
+        return t;
+    }
+    switch (state) {
+        case MesosTaskState::finished:
+            return finish(TaskState::finished);
+        case MesosTaskState::failed:
+            if (row.retry_on_failure && attempts_left && !stopping)
+                return retry(row);
+            return finish(TaskState::failed);
+        case MesosTaskState::killed:
+            return finish(TaskState::killed);
+        case MesosTaskState::error:
+            return finish(TaskState::error);
+        default:  // the lost family
+            if (row.kill_requested)
+                return finish(TaskState::killed);
+            if (attempts_left && !stopping)
+                return retry(row);
+            return finish(TaskState::lost);
+    }
+}
+
+}  // namespace
+
+double retry_delay_s(double backoff_s, int attempt) {
+    const int doublings = std::max(attempt - 1, 0);
+    // 2^12 already exceeds an hour for any back-off of a second or more.
+    const double factor = std::ldexp(1.0, std::min(doublings, 30));
+    return std::min(backoff_s * factor, kMaxRetryBackoffSeconds);
+}
+
+Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
+                  std::optional<bool> healthy) {
+    const bool alive = is_alive(state);
+    if (update_attempt > row.attempt) {
+        return ignored(UpdateOutcome::unknown_task, row.state, "attempt was never launched");
+    }
+    if (update_attempt < row.attempt) {
+        return ignored(alive ? UpdateOutcome::stale_attempt_alive : UpdateOutcome::stale, row.state,
+                       "a newer attempt exists");
+    }
+    const bool attempt_over = row.state == TaskState::pending || is_terminal(row.state);
+    if (attempt_over) {
+        if (alive) {
+            return ignored(UpdateOutcome::stale_attempt_alive, row.state,
+                           "attempt already ended as " +
+                               std::string(row.last_mesos_state ? to_string(*row.last_mesos_state)
+                                                                : to_string(row.state)));
+        }
+        if (row.last_mesos_state == state) {
+            return ignored(UpdateOutcome::duplicate, row.state, "already applied");
+        }
+        return ignored(UpdateOutcome::stale, row.state, "attempt already ended");
+    }
+    if (!alive)
+        return decide_terminal(row, state);
+
+    const TaskState to = alive_state(state);
+    if (to < row.state) {
+        return ignored(UpdateOutcome::stale, row.state,
+                       "older than " + std::string(to_string(row.state)));
+    }
+    if (to == row.state && !(healthy && healthy != row.healthy)) {
+        return ignored(UpdateOutcome::duplicate, row.state, "already applied");
+    }
+    Transition t;
+    t.outcome = UpdateOutcome::applied;
+    t.to = to;
+    t.starts = to == TaskState::running && row.state < TaskState::running;
+    return t;
+}
+
+void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
+             std::optional<bool> healthy) {
+    if (t.outcome != UpdateOutcome::applied)
+        return;
+    row.state = t.to;
+    row.last_mesos_state = state;
+    if (healthy)
+        row.healthy = healthy;
+}
+
+}  // namespace mesoflow::store

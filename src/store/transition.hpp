@@ -1,0 +1,59 @@
+// The status-update rules of the queue, as a pure function: given what the
+// task row says and one update about one attempt, what becomes of the row.
+// apply_updates reads the rows, runs every update of a batch through decide()
+// in order (advance() carries the row forward between them) and writes the
+// result back in the same transaction.
+//
+// Rules: updates about an attempt other than the current one never touch the
+// row (an old attempt reporting itself alive is flagged so the runtime kills
+// it); once the current attempt is over (terminal, or back to pending for a
+// retry) nothing changes the row; an alive state that ranks below the row's
+// is stale; the same state again is a duplicate (a health change excepted).
+// Terminal updates follow the task's retry policy (see decide_terminal).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "mesoflow/store/status_update.hpp"
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::store {
+
+// The longest wait between attempts, whatever the task's retry_backoff_s.
+inline constexpr double kMaxRetryBackoffSeconds = 3600;
+
+// The columns of a task row the rules read.
+struct TaskSnapshot {
+    TaskState state = TaskState::pending;
+    int attempt = 0;
+    int max_attempts = 1;
+    double retry_backoff_s = 0;
+    bool retry_on_failure = false;
+    bool kill_requested = false;
+    bool timed_out = false;
+    std::optional<bool> healthy;
+    std::optional<MesosTaskState> last_mesos_state;  // of the current attempt
+};
+
+struct Transition {
+    UpdateOutcome outcome = UpdateOutcome::stale;
+    TaskState to = TaskState::pending;  // the row's state afterwards
+    bool starts = false;                // first TASK_RUNNING of the attempt: set started_at
+    bool finishes = false;              // terminal: set finished_at
+    std::optional<double> retry_in_s;   // back to pending, launchable after this delay
+    std::optional<std::string> reason;  // mesoflow's own reason, overriding Mesos's
+    std::string note;                   // why nothing changed
+};
+
+// back-off * 2^(attempt - 1), at most kMaxRetryBackoffSeconds.
+double retry_delay_s(double backoff_s, int attempt);
+
+Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
+                  std::optional<bool> healthy);
+
+// Carries the row forward after an applied transition.
+void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
+             std::optional<bool> healthy);
+
+}  // namespace mesoflow::store

@@ -1,0 +1,130 @@
+// Helpers for the store's tests: a fresh migrated database per test, plain
+// SQL on a separate connection (to look at rows the way a producer or an
+// operator would), and shorthands for tasks, launches and status updates.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mesoflow/store/migrations.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "temp_postgres.hpp"
+
+namespace mesoflow::store::testing {
+
+using mesoflow::testing::TempPostgres;
+
+// "host=... dbname=NAME" -> NAME
+inline std::string database_name(const std::string& dsn) {
+    return dsn.substr(dsn.rfind('=') + 1);
+}
+
+// A new database with the mesoflow schema.
+inline std::string migrated_database() {
+    const std::string dsn = TempPostgres::shared().create_database();
+    auto report = migrate(dsn);
+    if (!report)
+        throw std::runtime_error("migrate failed: " + report.error().message);
+    return dsn;
+}
+
+// A plain connection for looking at and poking the tables.
+class Sql {
+  public:
+    explicit Sql(const std::string& dsn) : conn_(PQconnectdb(dsn.c_str()), &PQfinish) {
+        if (PQstatus(conn_.get()) != CONNECTION_OK) {
+            throw std::runtime_error(std::string("connect: ") + PQerrorMessage(conn_.get()));
+        }
+    }
+    // Runs a statement; throws with the server's message when it fails.
+    void exec(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), sql.c_str()),
+                                                          &PQclear);
+        const auto st = PQresultStatus(res.get());
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            throw std::runtime_error(PQerrorMessage(conn_.get()));
+        }
+    }
+    // The first column of the first row, "" for NULL or no row.
+    std::string one(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), sql.c_str()),
+                                                          &PQclear);
+        if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+            throw std::runtime_error(sql + ": " + PQerrorMessage(conn_.get()));
+        }
+        if (PQntuples(res.get()) == 0)
+            return "";
+        return PQgetvalue(res.get(), 0, 0);
+    }
+    std::int64_t count(const std::string& sql) { return std::stoll(one(sql)); }
+    // The error message of a statement expected to fail ("" when it succeeded).
+    std::string error_of(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), sql.c_str()),
+                                                          &PQclear);
+        const auto st = PQresultStatus(res.get());
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return "";
+        return PQerrorMessage(conn_.get());
+    }
+    PGconn* raw() { return conn_.get(); }
+
+  private:
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+};
+
+inline NewTask shell_task(std::string key, std::string command = "true") {
+    NewTask t;
+    t.key = std::move(key);
+    t.command = std::move(command);
+    return t;
+}
+
+inline LaunchRecord launch_of(std::int64_t task_id, int attempt, std::string offer = "O1",
+                              std::string agent = "A1") {
+    LaunchRecord l;
+    l.task_id = task_id;
+    l.attempt = attempt;
+    l.mesos_task_id = mesos_task_id(task_id, attempt);
+    l.agent_id = std::move(agent);
+    l.hostname = "agent-1.example";
+    l.offer_id = std::move(offer);
+    return l;
+}
+
+inline StatusUpdate update_of(std::int64_t task_id, int attempt, MesosTaskState state,
+                              std::string uuid = "dXVpZA==") {
+    StatusUpdate u;
+    u.mesos_task_id = mesos_task_id(task_id, attempt);
+    u.state = state;
+    u.source = "SOURCE_EXECUTOR";
+    u.agent_id = "A1";
+    u.uuid = std::move(uuid);
+    u.timestamp = 1700000000.5;
+    return u;
+}
+
+// Queues a task and launches its next attempt; returns the task id.
+inline std::int64_t queued_and_launched(TaskStore& store, const NewTask& task) {
+    auto id = store.insert_task(task);
+    if (!id)
+        throw std::runtime_error(id.error().message);
+    auto claimed = store.record_launches({launch_of(*id, 1)});
+    if (!claimed || !claimed->at(0))
+        throw std::runtime_error("launch not claimed");
+    return *id;
+}
+
+inline std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace mesoflow::store::testing

@@ -1,0 +1,220 @@
+// The status-update rules as a pure function: tables of (row, update) ->
+// outcome, without a database.
+#include <catch2/catch.hpp>
+
+#include "mesoflow/store/status_update.hpp"
+#include "store/json_columns.hpp"
+#include "store/transition.hpp"
+
+using namespace mesoflow::store;
+using S = MesosTaskState;
+
+namespace {
+
+TaskSnapshot live(TaskState state, int attempt = 1, int max_attempts = 3) {
+    TaskSnapshot row;
+    row.state = state;
+    row.attempt = attempt;
+    row.max_attempts = max_attempts;
+    row.retry_backoff_s = 10;
+    return row;
+}
+
+}  // namespace
+
+TEST_CASE("alive updates move a live attempt forward and never back") {
+    struct Case {
+        TaskState from;
+        S update;
+        UpdateOutcome outcome;
+        TaskState to;
+    };
+    const Case cases[] = {
+        {TaskState::launching, S::staging, UpdateOutcome::applied, TaskState::staging},
+        {TaskState::launching, S::running, UpdateOutcome::applied, TaskState::running},
+        {TaskState::staging, S::starting, UpdateOutcome::applied, TaskState::starting},
+        {TaskState::running, S::killing, UpdateOutcome::applied, TaskState::killing},
+        {TaskState::running, S::staging, UpdateOutcome::stale, TaskState::running},
+        {TaskState::running, S::starting, UpdateOutcome::stale, TaskState::running},
+        {TaskState::killing, S::running, UpdateOutcome::stale, TaskState::killing},
+        {TaskState::running, S::running, UpdateOutcome::duplicate, TaskState::running},
+        {TaskState::staging, S::staging, UpdateOutcome::duplicate, TaskState::staging},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(to_string(c.from), to_string(c.update));
+        const auto t = decide(live(c.from), 1, c.update, std::nullopt);
+        CHECK(t.outcome == c.outcome);
+        CHECK(t.to == c.to);
+        CHECK_FALSE(t.finishes);
+    }
+}
+
+TEST_CASE("the first TASK_RUNNING of an attempt starts its clock") {
+    CHECK(decide(live(TaskState::staging), 1, S::running, std::nullopt).starts);
+    CHECK_FALSE(decide(live(TaskState::staging), 1, S::killing, std::nullopt).starts);
+    CHECK_FALSE(decide(live(TaskState::running), 1, S::killing, std::nullopt).starts);
+}
+
+TEST_CASE("a health change of a running task is applied, the same health again is a duplicate") {
+    auto row = live(TaskState::running);
+    row.healthy = true;
+    CHECK(decide(row, 1, S::running, false).outcome == UpdateOutcome::applied);
+    CHECK(decide(row, 1, S::running, true).outcome == UpdateOutcome::duplicate);
+    CHECK(decide(row, 1, S::running, std::nullopt).outcome == UpdateOutcome::duplicate);
+}
+
+TEST_CASE("terminal updates end the attempt as Mesos says when no retry applies") {
+    struct Case {
+        S update;
+        TaskState to;
+    };
+    const Case cases[] = {{S::finished, TaskState::finished},
+                          {S::failed, TaskState::failed},
+                          {S::killed, TaskState::killed},
+                          {S::error, TaskState::error}};
+    for (const auto& c : cases) {
+        CAPTURE(to_string(c.update));
+        const auto t = decide(live(TaskState::running), 1, c.update, std::nullopt);
+        CHECK(t.outcome == UpdateOutcome::applied);
+        CHECK(t.to == c.to);
+        CHECK(t.finishes);
+        CHECK_FALSE(t.retry_in_s);
+    }
+}
+
+TEST_CASE("every lost-family state sends the task back to pending while attempts remain") {
+    for (const S state :
+         {S::lost, S::dropped, S::unreachable, S::gone, S::gone_by_operator, S::unknown}) {
+        CAPTURE(to_string(state));
+        CHECK(is_lost(state));
+        const auto retried = decide(live(TaskState::running, 1, 3), 1, state, std::nullopt);
+        CHECK(retried.outcome == UpdateOutcome::applied);
+        CHECK(retried.to == TaskState::pending);
+        REQUIRE(retried.retry_in_s);
+        CHECK(*retried.retry_in_s == Approx(10));
+        CHECK_FALSE(retried.finishes);
+
+        const auto last = decide(live(TaskState::running, 3, 3), 3, state, std::nullopt);
+        CHECK(last.to == TaskState::lost);
+        CHECK(last.finishes);
+        CHECK_FALSE(last.retry_in_s);
+    }
+}
+
+TEST_CASE("retry back-off doubles per attempt and is capped") {
+    CHECK(retry_delay_s(10, 1) == Approx(10));
+    CHECK(retry_delay_s(10, 2) == Approx(20));
+    CHECK(retry_delay_s(10, 3) == Approx(40));
+    CHECK(retry_delay_s(0, 5) == Approx(0));
+    CHECK(retry_delay_s(10, 1000) == Approx(kMaxRetryBackoffSeconds));
+    const auto t = decide(live(TaskState::staging, 2, 3), 2, S::gone, std::nullopt);
+    REQUIRE(t.retry_in_s);
+    CHECK(*t.retry_in_s == Approx(20));
+}
+
+TEST_CASE("TASK_FAILED is retried only when the task asks for it") {
+    auto row = live(TaskState::running, 1, 3);
+    CHECK(decide(row, 1, S::failed, std::nullopt).to == TaskState::failed);
+    row.retry_on_failure = true;
+    CHECK(decide(row, 1, S::failed, std::nullopt).to == TaskState::pending);
+    row.attempt = 3;
+    CHECK(decide(row, 3, S::failed, std::nullopt).to == TaskState::failed);
+}
+
+TEST_CASE("a timed-out task killed by mesoflow ends failed with reason timeout, never retried") {
+    auto row = live(TaskState::killing);
+    row.timed_out = true;
+    row.retry_on_failure = true;
+    for (const S state : {S::killed, S::failed}) {
+        const auto t = decide(row, 1, state, std::nullopt);
+        CHECK(t.to == TaskState::failed);
+        REQUIRE(t.reason);
+        CHECK(*t.reason == "timeout");
+    }
+    CHECK(decide(row, 1, S::finished, std::nullopt).to == TaskState::finished);
+    CHECK(decide(row, 1, S::lost, std::nullopt).to == TaskState::lost);
+}
+
+TEST_CASE("a task whose kill was requested is not retried and a lost attempt counts as killed") {
+    auto row = live(TaskState::running);
+    row.kill_requested = true;
+    row.retry_on_failure = true;
+    CHECK(decide(row, 1, S::lost, std::nullopt).to == TaskState::killed);
+    CHECK(decide(row, 1, S::failed, std::nullopt).to == TaskState::failed);
+}
+
+TEST_CASE("once an attempt is over, redeliveries are duplicates and anything else is stale") {
+    auto row = live(TaskState::finished);
+    row.last_mesos_state = S::finished;
+    CHECK(decide(row, 1, S::finished, std::nullopt).outcome == UpdateOutcome::duplicate);
+    CHECK(decide(row, 1, S::failed, std::nullopt).outcome == UpdateOutcome::stale);
+    CHECK(decide(row, 1, S::running, std::nullopt).outcome == UpdateOutcome::stale_attempt_alive);
+
+    auto retrying = live(TaskState::pending);
+    retrying.last_mesos_state = S::lost;
+    CHECK(decide(retrying, 1, S::lost, std::nullopt).outcome == UpdateOutcome::duplicate);
+    CHECK(decide(retrying, 1, S::gone, std::nullopt).outcome == UpdateOutcome::stale);
+    const auto back = decide(retrying, 1, S::running, std::nullopt);
+    CHECK(back.outcome == UpdateOutcome::stale_attempt_alive);
+    CHECK(back.to == TaskState::pending);
+}
+
+TEST_CASE("updates about another attempt never touch the row") {
+    const auto row = live(TaskState::running, 2);
+    CHECK(decide(row, 1, S::running, std::nullopt).outcome == UpdateOutcome::stale_attempt_alive);
+    CHECK(decide(row, 1, S::failed, std::nullopt).outcome == UpdateOutcome::stale);
+    CHECK(decide(row, 3, S::running, std::nullopt).outcome == UpdateOutcome::unknown_task);
+    for (const int attempt : {1, 3}) {
+        CHECK(decide(row, attempt, S::finished, std::nullopt).to == TaskState::running);
+    }
+}
+
+TEST_CASE("advancing the row makes the same update a duplicate") {
+    auto row = live(TaskState::launching);
+    for (const S state : {S::staging, S::running, S::finished}) {
+        const auto t = decide(row, 1, state, std::nullopt);
+        REQUIRE(t.outcome == UpdateOutcome::applied);
+        advance(row, t, state, std::nullopt);
+        CHECK(decide(row, 1, state, std::nullopt).outcome == UpdateOutcome::duplicate);
+    }
+    CHECK(row.state == TaskState::finished);
+}
+
+TEST_CASE("Mesos state names round-trip and unknown names are refused") {
+    for (int i = 0; i <= static_cast<int>(S::unknown); ++i) {
+        const auto state = static_cast<S>(i);
+        CHECK(parse_mesos_task_state(to_string(state)) == state);
+    }
+    CHECK_FALSE(parse_mesos_task_state("TASK_BOGUS"));
+    CHECK_FALSE(parse_mesos_task_state("running"));
+}
+
+TEST_CASE("exit status is read from the executors' messages") {
+    CHECK(exit_status_from_message("Command exited with status 3") == 3);
+    CHECK(exit_status_from_message("Container exited with status 137") == 137);
+    CHECK_FALSE(exit_status_from_message("Command terminated with signal Killed"));
+    CHECK_FALSE(exit_status_from_message("exited with status x"));
+    CHECK_FALSE(exit_status_from_message(""));
+}
+
+TEST_CASE("json columns keep env, labels and constraints as the table stores them") {
+    const StringPairs env = {{"A", "1"}, {"B", "x y"}};
+    CHECK(parse_json_object(json_object(env)) == env);
+    CHECK(parse_json_object(R"({"N": 3, "T": true})") == StringPairs{{"N", "3"}, {"T", "true"}});
+    CHECK(parse_json_object("{}").empty());
+
+    const std::vector<Constraint> constraints = {
+        {"hostname", Constraint::Op::like, "agent-[0-9]+"},
+        {"rack", Constraint::Op::exists, ""},
+    };
+    CHECK(json_constraints(constraints) ==
+          R"([["hostname","LIKE","agent-[0-9]+"],["rack","EXISTS"]])");
+    const auto back = parse_json_constraints(json_constraints(constraints));
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].attribute == "hostname");
+    CHECK(back[0].op == Constraint::Op::like);
+    CHECK(back[0].value == "agent-[0-9]+");
+    CHECK(back[1].op == Constraint::Op::exists);
+    CHECK(parse_json_strings("null").empty());
+    CHECK(parse_json_strings(R"(["a","b c"])") == std::vector<std::string>{"a", "b c"});
+}

@@ -1,0 +1,288 @@
+// Applying status updates against a real database: replays, reordering,
+// terminal states, the retry policy with back-off, stale attempts, history.
+#include <catch2/catch.hpp>
+
+#include "store_fixture.hpp"
+
+using namespace mesoflow::store;
+using namespace mesoflow::store::testing;
+using S = MesosTaskState;
+
+namespace {
+
+std::vector<UpdateOutcome> outcomes(const std::vector<UpdateResult>& results) {
+    std::vector<UpdateOutcome> out;
+    for (const auto& r : results)
+        out.push_back(r.outcome);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a task runs to finished and its row tells the story") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    const auto id = queued_and_launched(store, shell_task("ok"));
+    auto running = update_of(id, 1, S::running);
+    running.healthy = true;
+    auto finished = update_of(id, 1, S::finished);
+    finished.message = "Command exited with status 0";
+    finished.reason = "REASON_COMMAND_EXECUTOR_FAILED";
+    finished.agent_id = "A2";
+    auto results = store.apply_updates({update_of(id, 1, S::starting), running, finished});
+    REQUIRE(results.ok());
+    CHECK(outcomes(*results) ==
+          std::vector{UpdateOutcome::applied, UpdateOutcome::applied, UpdateOutcome::applied});
+    CHECK(results->at(0).task_state == TaskState::starting);
+    CHECK(results->at(2).task_state == TaskState::finished);
+    CHECK(results->at(2).task_id == id);
+    CHECK(results->at(2).attempt == 1);
+
+    const auto row = store.find_task("ok").value().value();
+    CHECK(row.state == TaskState::finished);
+    CHECK(row.exit_status == 0);
+    CHECK(row.message == "Command exited with status 0");
+    CHECK(row.agent_id == "A2");
+    CHECK(row.hostname == "agent-1.example");
+    CHECK(row.healthy == true);
+    CHECK(row.launched_at_us);
+    CHECK(row.started_at_us);
+    CHECK(row.finished_at_us);
+    CHECK(*row.finished_at_us >= *row.started_at_us);
+
+    const auto history = store.task_history(id).value();
+    REQUIRE(history.size() == 4);
+    CHECK(history[0].kind == "launch");
+    CHECK(history[1].mesos_state == "TASK_STARTING");
+    CHECK(history[3].mesos_state == "TASK_FINISHED");
+    CHECK(history[3].from_state == "running");
+    CHECK(history[3].to_state == "finished");
+    CHECK(history[3].outcome == "applied");
+    CHECK(history[3].uuid == "dXVpZA==");
+    CHECK(history[3].source == "SOURCE_EXECUTOR");
+    CHECK(history[3].status_time_us == 1700000000500000);
+}
+
+TEST_CASE("a replayed batch changes nothing and is reported as duplicates") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    const auto id = queued_and_launched(store, shell_task("replay"));
+    const std::vector<StatusUpdate> batch = {update_of(id, 1, S::staging),
+                                             update_of(id, 1, S::running)};
+    REQUIRE(store.apply_updates(batch).ok());
+    const auto before = sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t");
+    auto replay = store.apply_updates(batch);
+    REQUIRE(replay.ok());
+    // STAGING after RUNNING is older than the row; RUNNING again is a redelivery.
+    CHECK(outcomes(*replay) == std::vector{UpdateOutcome::stale, UpdateOutcome::duplicate});
+    CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == before);
+
+    auto finished = update_of(id, 1, S::finished);
+    REQUIRE(store.apply_updates({finished}).ok());
+    const auto done = sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t");
+    CHECK(store.apply_updates({finished})->at(0).outcome == UpdateOutcome::duplicate);
+    CHECK(store.apply_updates({finished, finished})->at(1).outcome == UpdateOutcome::duplicate);
+    CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == done);
+    // Ignored updates are kept for audit, with why.
+    CHECK(sql.one("SELECT note FROM mesoflow.task_history WHERE outcome = 'stale'") ==
+          "older than running");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE outcome = 'duplicate'") == 4);
+}
+
+TEST_CASE("reordered updates never move a task backwards") {
+    TaskStore store(migrated_database());
+    const auto id = queued_and_launched(store, shell_task("reorder"));
+    auto results = store.apply_updates({update_of(id, 1, S::running), update_of(id, 1, S::starting),
+                                        update_of(id, 1, S::staging)});
+    REQUIRE(results.ok());
+    CHECK(outcomes(*results) ==
+          std::vector{UpdateOutcome::applied, UpdateOutcome::stale, UpdateOutcome::stale});
+    CHECK(store.find_task("reorder").value()->state == TaskState::running);
+    // Across batches too.
+    CHECK(store.apply_updates({update_of(id, 1, S::staging)})->at(0).outcome ==
+          UpdateOutcome::stale);
+    CHECK(store.find_task("reorder").value()->state == TaskState::running);
+}
+
+TEST_CASE("terminal states are final") {
+    TaskStore store(migrated_database());
+    const auto id = queued_and_launched(store, shell_task("final"));
+    REQUIRE(store.apply_updates({update_of(id, 1, S::failed)}).ok());
+    for (const S later : {S::finished, S::killed, S::lost, S::error, S::gone}) {
+        CAPTURE(to_string(later));
+        CHECK(store.apply_updates({update_of(id, 1, later)})->at(0).outcome ==
+              UpdateOutcome::stale);
+    }
+    auto alive = store.apply_updates({update_of(id, 1, S::running)});
+    CHECK(alive->at(0).outcome == UpdateOutcome::stale_attempt_alive);
+    CHECK(alive->at(0).task_state == TaskState::failed);
+    CHECK(store.find_task("final").value()->state == TaskState::failed);
+    CHECK(store.fetch_pending(10)->empty());
+}
+
+TEST_CASE("lost attempts go back to pending with exponential back-off until attempts run out") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    auto task = shell_task("flaky");
+    task.max_attempts = 3;
+    task.retry_backoff_s = 100;
+    const auto id = queued_and_launched(store, task);
+    const S losses[] = {S::unreachable, S::dropped, S::gone_by_operator};
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        CAPTURE(attempt);
+        auto lost = update_of(id, attempt, losses[attempt - 1], "");
+        lost.reason = "REASON_AGENT_REMOVED";
+        auto result = store.apply_updates({lost});
+        REQUIRE(result.ok());
+        CHECK(result->at(0).outcome == UpdateOutcome::applied);
+        if (attempt < 3) {
+            CHECK(result->at(0).task_state == TaskState::pending);
+            REQUIRE(result->at(0).retry_in_s);
+            const double expected = 100.0 * (1 << (attempt - 1));
+            CHECK(*result->at(0).retry_in_s == Approx(expected));
+            const double wait = std::stod(
+                sql.one("SELECT extract(epoch FROM not_before - now()) FROM mesoflow.tasks"));
+            CHECK(wait == Approx(expected).margin(5));
+            // Not launchable during the back-off...
+            CHECK(store.fetch_pending(10)->empty());
+            CHECK(store.next_retry_at_us().value().has_value());
+            // ... and launchable, as the next attempt, once it has passed.
+            sql.exec("UPDATE mesoflow.tasks SET not_before = now()");
+            auto again = store.fetch_pending(10);
+            REQUIRE(again->size() == 1);
+            CHECK(again->at(0).attempt == attempt);
+            REQUIRE(
+                store.record_launches({launch_of(id, attempt + 1, "o" + std::to_string(attempt))})
+                    ->at(0));
+        } else {
+            CHECK(result->at(0).task_state == TaskState::lost);
+        }
+    }
+    const auto row = store.find_task("flaky").value().value();
+    CHECK(row.state == TaskState::lost);
+    CHECK(row.attempt == 3);
+    CHECK(row.reason == "REASON_AGENT_REMOVED");
+    CHECK(row.finished_at_us);
+    CHECK(store.fetch_pending(10)->empty());
+}
+
+TEST_CASE("a redelivered loss of an attempt already sent back to pending is a duplicate") {
+    TaskStore store(migrated_database());
+    auto task = shell_task("lost-twice");
+    const auto id = queued_and_launched(store, task);
+    const auto lost = update_of(id, 1, S::lost);
+    CHECK(store.apply_updates({lost})->at(0).outcome == UpdateOutcome::applied);
+    const auto after_first = store.find_task("lost-twice").value().value();
+    auto again = store.apply_updates({lost});
+    CHECK(again->at(0).outcome == UpdateOutcome::duplicate);
+    CHECK(again->at(0).task_state == TaskState::pending);
+    CHECK(store.find_task("lost-twice").value()->not_before_us == after_first.not_before_us);
+}
+
+TEST_CASE("TASK_FAILED retries only tasks that ask for it") {
+    TaskStore store(migrated_database());
+    const auto plain = queued_and_launched(store, shell_task("plain"));
+    auto retrying = shell_task("retrying");
+    retrying.retry_on_failure = true;
+    retrying.retry_backoff_s = 0;
+    const auto retried = queued_and_launched(store, retrying);
+    auto failed = update_of(plain, 1, S::failed);
+    failed.message = "Command exited with status 2";
+    auto results = store.apply_updates({failed, update_of(retried, 1, S::failed)});
+    REQUIRE(results.ok());
+    CHECK(results->at(0).task_state == TaskState::failed);
+    CHECK(results->at(1).task_state == TaskState::pending);
+    CHECK(store.find_task("plain").value()->exit_status == 2);
+    auto pending = store.fetch_pending(10);
+    REQUIRE(pending->size() == 1);
+    CHECK(pending->at(0).id == retried);
+}
+
+TEST_CASE("updates of an old attempt never touch the current one; a live old attempt is flagged") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    auto task = shell_task("two-attempts");
+    task.retry_backoff_s = 0;
+    const auto id = queued_and_launched(store, task);
+    REQUIRE(store.apply_updates({update_of(id, 1, S::unreachable)})->at(0).task_state ==
+            TaskState::pending);
+    REQUIRE(store.record_launches({launch_of(id, 2, "offer-2")})->at(0));
+    REQUIRE(store.apply_updates({update_of(id, 2, S::running)}).ok());
+    const auto before = sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t");
+
+    // The partitioned agent comes back: its attempt still runs.
+    auto results = store.apply_updates({update_of(id, 1, S::running), update_of(id, 1, S::finished),
+                                        update_of(id, 3, S::running)});
+    REQUIRE(results.ok());
+    CHECK(outcomes(*results) == std::vector{UpdateOutcome::stale_attempt_alive,
+                                            UpdateOutcome::stale, UpdateOutcome::unknown_task});
+    CHECK(results->at(0).attempt == 1);
+    CHECK(results->at(0).task_state == TaskState::running);
+    CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == before);
+    CHECK(
+        sql.count("SELECT count(*) FROM mesoflow.task_history WHERE outcome = 'stale_attempt_alive'"
+                  " AND mesos_task_id = '" +
+                  mesos_task_id(id, 1) + "'") == 1);
+}
+
+TEST_CASE("updates about tasks mesoflow does not know are reported, recorded and harmless") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    StatusUpdate foreign = update_of(1, 1, S::running);
+    foreign.mesos_task_id = "someone-elses-task";
+    auto results = store.apply_updates({foreign, update_of(424242, 1, S::running)});
+    REQUIRE(results.ok());
+    CHECK(outcomes(*results) ==
+          std::vector{UpdateOutcome::unknown_task, UpdateOutcome::unknown_task});
+    CHECK(results->at(1).task_id == 424242);
+    CHECK_FALSE(results->at(1).task_state);
+    Sql sql(dsn);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id IS NULL"
+                    " AND outcome = 'unknown_task'") == 2);
+}
+
+TEST_CASE("a kill request stops retries: a lost attempt of a task being killed ends killed") {
+    TaskStore store(migrated_database());
+    const auto id = queued_and_launched(store, shell_task("doomed"));
+    REQUIRE(store.request_kill("doomed").value() == TaskState::launching);
+    auto result = store.apply_updates({update_of(id, 1, S::lost)});
+    CHECK(result->at(0).task_state == TaskState::killed);
+    CHECK(store.fetch_pending(10)->empty());
+}
+
+TEST_CASE("listing tasks filters by state and key prefix, newest first, in pages") {
+    TaskStore store(migrated_database());
+    for (int i = 0; i < 5; ++i)
+        REQUIRE(store.insert_task(shell_task("dag_a.t" + std::to_string(i))).ok());
+    REQUIRE(store.insert_task(shell_task("dag_b.t0")).ok());
+    REQUIRE(store.insert_task(shell_task("dag%x")).ok());
+    const auto id = queued_and_launched(store, shell_task("dag_a.running"));
+    REQUIRE(store.apply_updates({update_of(id, 1, S::running)}).ok());
+
+    TaskFilter running;
+    running.states = {TaskState::running};
+    auto rows = store.list_tasks(running);
+    REQUIRE(rows->size() == 1);
+    CHECK(rows->at(0).key == "dag_a.running");
+    CHECK(rows->at(0).mesos_task_id == mesos_task_id(id, 1));
+
+    TaskFilter prefix;
+    prefix.key_prefix = "dag_a.";
+    prefix.limit = 4;
+    auto page1 = store.list_tasks(prefix).value();
+    REQUIRE(page1.size() == 4);
+    CHECK(page1[0].key == "dag_a.running");
+    prefix.before_id = page1.back().id;
+    auto page2 = store.list_tasks(prefix).value();
+    REQUIRE(page2.size() == 2);
+    CHECK(page2.back().key == "dag_a.t0");
+
+    TaskFilter literal;
+    literal.key_prefix = "dag%";
+    auto percent = store.list_tasks(literal).value();
+    REQUIRE(percent.size() == 1);
+    CHECK(percent[0].key == "dag%x");
+}
