@@ -5,8 +5,10 @@
 -- before any migration can be recorded); see src/store/migrator.cpp.
 
 -- Placement constraints are a JSON array of [attribute, op, value] triples;
--- EXISTS takes no value. Two checks, so that a producer learns which part of
--- the value is wrong.
+-- EXISTS takes no value. Two rules, so that a producer learns which part of
+-- the value is wrong. They are enforced by a trigger on INSERT and UPDATE OF
+-- constraints rather than as CHECKs: PostgreSQL evaluates every CHECK on
+-- every UPDATE, and mesoflow updates each row several times per attempt.
 CREATE FUNCTION mesoflow.constraints_are_triples(value jsonb) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -123,10 +125,6 @@ CREATE TABLE mesoflow.tasks (
     CONSTRAINT env_must_be_a_json_object CHECK (jsonb_typeof(env) = 'object'),
     CONSTRAINT labels_must_be_a_json_object CHECK (jsonb_typeof(labels) = 'object'),
     CONSTRAINT uris_must_not_contain_nulls CHECK (array_position(uris, NULL) IS NULL),
-    CONSTRAINT constraints_must_be_attribute_op_value_triples CHECK (
-        mesoflow.constraints_are_triples(constraints)),
-    CONSTRAINT constraint_op_must_be_equals_not_equals_like_unlike_or_exists CHECK (
-        mesoflow.constraint_ops_are_known(constraints)),
     CONSTRAINT max_attempts_must_be_at_least_1 CHECK (max_attempts >= 1),
     CONSTRAINT retry_backoff_must_not_be_negative CHECK (
         retry_backoff_s >= 0 AND retry_backoff_s < 'Infinity'),
@@ -159,8 +157,10 @@ CREATE INDEX tasks_to_kill ON mesoflow.tasks (id)
 -- and timeout, for audit and `mesoflow status`.
 CREATE TABLE mesoflow.task_history (
     id            bigserial PRIMARY KEY,
-    -- NULL for an update about a task mesoflow does not know.
-    task_id       bigint REFERENCES mesoflow.tasks (id) ON DELETE CASCADE,
+    -- NULL for an update about a task mesoflow does not know. Not a foreign
+    -- key (a check per inserted row); deleting tasks deletes their history
+    -- through the tasks_delete_history trigger.
+    task_id       bigint,
     attempt       integer,
     mesos_task_id text,
     recorded_at   timestamptz NOT NULL DEFAULT now(),
@@ -193,6 +193,43 @@ CREATE TABLE mesoflow.frameworks (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT framework_name_must_not_be_empty CHECK (btrim(name) <> '')
 );
+
+CREATE FUNCTION mesoflow.check_placement_constraints() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT mesoflow.constraints_are_triples(NEW.constraints) THEN
+        RAISE EXCEPTION 'new row for relation "tasks" violates check constraint "%"',
+            'constraints_must_be_attribute_op_value_triples'
+            USING ERRCODE = 'check_violation', SCHEMA = 'mesoflow', TABLE = 'tasks',
+                  CONSTRAINT = 'constraints_must_be_attribute_op_value_triples',
+                  HINT = 'constraints is a JSON array of [attribute, op, value]; EXISTS takes no value';
+    END IF;
+    IF NOT mesoflow.constraint_ops_are_known(NEW.constraints) THEN
+        RAISE EXCEPTION 'new row for relation "tasks" violates check constraint "%"',
+            'constraint_op_must_be_equals_not_equals_like_unlike_or_exists'
+            USING ERRCODE = 'check_violation', SCHEMA = 'mesoflow', TABLE = 'tasks',
+                  CONSTRAINT = 'constraint_op_must_be_equals_not_equals_like_unlike_or_exists',
+                  HINT = 'ops are EQUALS, NOT_EQUALS, LIKE, UNLIKE and EXISTS';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER tasks_check_constraints BEFORE INSERT OR UPDATE OF constraints ON mesoflow.tasks
+    FOR EACH ROW WHEN (NEW.constraints IS DISTINCT FROM '[]'::jsonb)
+    EXECUTE FUNCTION mesoflow.check_placement_constraints();
+
+CREATE FUNCTION mesoflow.delete_task_history() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM mesoflow.task_history h USING deleted d WHERE h.task_id = d.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tasks_delete_history AFTER DELETE ON mesoflow.tasks
+    REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT EXECUTE FUNCTION mesoflow.delete_task_history();
 
 -- A kill requested before launch needs no Mesos call: the task is killed here,
 -- in the producer's own statement.

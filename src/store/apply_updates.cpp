@@ -42,7 +42,8 @@ Result<std::map<std::int64_t, RowChange>> lock_rows(Database& db,
     pg::ArrayLiteral literal;
     for (const auto id : ids)
         literal.push(id);
-    auto res = db.exec(
+    auto res = db.exec_prepared(
+        "lock_task_rows",
         "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         " kill_requested, timed_out, healthy, last_mesos_state"
         " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
@@ -229,7 +230,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
           &history.status_time, &history.uuid, &history.healthy, &history.note}) {
         params.add(a->str());
     }
-    if (auto written = db_->exec(write_sql, params); !written)
+    if (auto written = db_->exec_prepared("write_updates", write_sql, params); !written)
         return fail(written.error());
     if (auto committed = db_->commit(); !committed)
         return fail(committed.error());

@@ -56,6 +56,7 @@ Result<PGconn*> Database::get() {
     backoff_ = std::chrono::milliseconds{0};
     next_attempt_ = {};
     conn_ = std::move(*conn);
+    prepared_.clear();
     return conn_.get();
 }
 
@@ -87,6 +88,23 @@ Status Database::commit() {
         return Error{"the transaction was rolled back"};
     }
     return {};
+}
+
+Result<pg::ResultSet> Database::exec_prepared(const char* name, const char* sql,
+                                              const pg::Params& params) {
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    if (!prepared_.contains(name)) {
+        if (auto prepared = pg::prepare(*conn, name, sql); !prepared) {
+            return after_failure(prepared.error());
+        }
+        prepared_.insert(name);
+    }
+    auto res = pg::exec_prepared(*conn, name, params);
+    if (!res)
+        return after_failure(res.error());
+    return res;
 }
 
 void Database::abort_transaction() {

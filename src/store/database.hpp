@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <unordered_set>
 
 #include "mesoflow/common/result.hpp"
 #include "pg.hpp"
@@ -22,6 +23,11 @@ class Database {
     Result<PGconn*> get();
     // Runs one statement on the live connection (connecting first).
     Result<pg::ResultSet> exec(const char* sql, const pg::Params& params = {});
+    // Same for a fixed statement, prepared once per connection under `name`:
+    // the store's batch statements are large, and planning them on every
+    // call would cost more than running a small batch.
+    Result<pg::ResultSet> exec_prepared(const char* name, const char* sql,
+                                        const pg::Params& params = {});
     // A transaction spans several exec() calls; a connection lost inside it
     // fails every later call until abort_transaction(), so nothing of the
     // batch can run outside it on a fresh connection.
@@ -39,6 +45,7 @@ class Database {
     std::string dsn_;
     std::string application_name_;
     pg::Connection conn_;
+    std::unordered_set<std::string> prepared_;  // on conn_
     bool in_transaction_ = false;
     std::chrono::steady_clock::time_point next_attempt_{};
     std::chrono::milliseconds backoff_{0};

@@ -199,6 +199,19 @@ Result<ResultSet> exec(PGconn* conn, const char* sql, const Params& params) {
     return check(conn, std::move(res));
 }
 
+Status prepare(PGconn* conn, const char* name, const char* sql) {
+    auto res = check(conn, ResultSet(PQprepare(conn, name, sql, 0, nullptr)));
+    if (!res)
+        return res.error();
+    return {};
+}
+
+Result<ResultSet> exec_prepared(PGconn* conn, const char* name, const Params& params) {
+    const auto values = params.pointers();
+    ResultSet res(PQexecPrepared(conn, name, params.size(), values.data(), nullptr, nullptr, 0));
+    return check(conn, std::move(res));
+}
+
 Result<ResultSet> exec_script(PGconn* conn, std::string_view sql) {
     const std::string text(sql);
     return check(conn, ResultSet(PQexec(conn, text.c_str())));

@@ -93,6 +93,10 @@ class ArrayLiteral {
 // COMMAND_OK or TUPLES_OK; otherwise the Error carries the server's message
 // (with the violated constraint's name when there is one).
 Result<ResultSet> exec(PGconn* conn, const char* sql, const Params& params = {});
+// Prepares a named statement on this connection (parameter types inferred).
+Status prepare(PGconn* conn, const char* name, const char* sql);
+// Runs a statement prepared under `name`.
+Result<ResultSet> exec_prepared(PGconn* conn, const char* name, const Params& params = {});
 // Runs SQL text with the simple protocol: several statements allowed, no parameters.
 Result<ResultSet> exec_script(PGconn* conn, std::string_view sql);
 

@@ -55,7 +55,8 @@ Result<std::vector<TaskSpec>> TaskStore::fetch_pending(int limit) {
                                    " WHERE state = 'pending' AND not_before <= now()"
                                    " AND NOT kill_requested"
                                    " ORDER BY priority DESC, created_at, id LIMIT $1";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(clamp_page(limit)));
+    auto res =
+        db_->exec_prepared("fetch_pending", sql.c_str(), pg::Params().add(clamp_page(limit)));
     if (!res)
         return res.error();
     return read_all<TaskSpec>(res->get(), read_task_spec);
@@ -86,22 +87,23 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         hosts.push_text_or_null(l.hostname);
         offers.push(l.offer_id);
     }
-    // The WHERE clause is the claim: only a pending task at the previous
+    // The claim is the WHERE clause: only a pending task at the previous
     // attempt moves, so a second claimant of the same attempt matches nothing.
-    // Candidates are locked in id order, skipping rows another claimant holds
-    // (they are its to launch): two claimants neither deadlock nor wait.
-    // The final SELECT also reports an attempt this statement had claimed
-    // before, for the same offer, when a retry follows an unknown commit (all
-    // parts of one statement see the same snapshot, so a fresh claim is not
-    // counted twice).
+    // Rows are found by id from the input and locked in id order, skipping
+    // rows another claimant holds (they are its to launch): two claimants
+    // neither deadlock nor wait. The same pass finds attempts this batch had
+    // already claimed for the same offer, so a retry after an unknown commit
+    // reports them as claimed again.
     static const char* const sql =
         "WITH input AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "                       $6::text[]) AS u(id, attempt, mesos_task_id, agent_id, hostname,"
         "                                        offer_id)"
-        "), candidates AS ("
-        "  SELECT t.id FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
-        "  WHERE t.state = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested"
+        "), found AS ("
+        "  SELECT t.id, t.state = 'pending' AS claimable FROM mesoflow.tasks t"
+        "  JOIN input u ON t.id = u.id"
+        "  WHERE (t.state = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested)"
+        "     OR (t.state = 'launching' AND t.attempt = u.attempt AND t.offer_id = u.offer_id)"
         "  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED"
         "), claimed AS ("
         "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = u.attempt,"
@@ -109,9 +111,8 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         "    offer_id = u.offer_id, last_mesos_state = NULL, message = NULL, reason = NULL,"
         "    source = NULL, exit_status = NULL, healthy = NULL, launched_at = now(),"
         "    started_at = NULL, finished_at = NULL, updated_at = now()"
-        "  FROM input u JOIN candidates c ON c.id = u.id"
-        "  WHERE t.id = u.id AND t.state = 'pending' AND t.attempt = u.attempt - 1"
-        "    AND NOT t.kill_requested"
+        "  FROM input u JOIN found f ON f.id = u.id AND f.claimable"
+        "  WHERE t.id = u.id AND t.state = 'pending'"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
@@ -121,16 +122,15 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         ")"
         " SELECT id FROM claimed"
         " UNION ALL"
-        " SELECT t.id FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
-        "  WHERE t.state = 'launching' AND t.attempt = u.attempt"
-        "    AND t.offer_id = u.offer_id";
-    auto res = db_->exec(sql, pg::Params()
-                                  .add(ids.str())
-                                  .add(attempts.str())
-                                  .add(mesos_ids.str())
-                                  .add(agents.str())
-                                  .add(hosts.str())
-                                  .add(offers.str()));
+        " SELECT id FROM found WHERE NOT claimable";
+    auto res = db_->exec_prepared("record_launches", sql,
+                                  pg::Params()
+                                      .add(ids.str())
+                                      .add(attempts.str())
+                                      .add(mesos_ids.str())
+                                      .add(agents.str())
+                                      .add(hosts.str())
+                                      .add(offers.str()));
     if (!res)
         return res.error();
     std::vector<std::int64_t> won;
@@ -148,7 +148,8 @@ Result<std::vector<LiveAttempt>> TaskStore::pending_kills(int limit) {
                                    " FROM mesoflow.tasks WHERE (kill_requested OR timed_out)"
                                    " AND state IN " +
                                    kLiveStatesSql + " ORDER BY id LIMIT $1";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(clamp_page(limit)));
+    auto res =
+        db_->exec_prepared("pending_kills", sql.c_str(), pg::Params().add(clamp_page(limit)));
     if (!res)
         return res.error();
     return read_all<LiveAttempt>(res->get(), read_live_attempt);
@@ -162,7 +163,8 @@ Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us,
         " AND started_at + make_interval(secs => timeout_s)"
         "     <= to_timestamp($1::bigint / 1000000.0)"
         " ORDER BY id LIMIT $2";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(now_us).add(clamp_page(limit)));
+    auto res = db_->exec_prepared("timed_out_tasks", sql.c_str(),
+                                  pg::Params().add(now_us).add(clamp_page(limit)));
     if (!res)
         return res.error();
     return read_all<LiveAttempt>(res->get(), read_live_attempt);
@@ -188,7 +190,7 @@ Result<std::vector<std::int64_t>> TaskStore::mark_timed_out(
         "  SELECT id, attempt, mesos_task_id, 'timed_out', state, state,"
         "         'execution timeout passed; killing' FROM marked"
         ") SELECT id FROM marked ORDER BY id";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(ids.str()));
+    auto res = db_->exec_prepared("mark_timed_out", sql.c_str(), pg::Params().add(ids.str()));
     if (!res)
         return res.error();
     return read_all<std::int64_t>(res->get(),
@@ -199,14 +201,16 @@ Result<std::vector<LiveAttempt>> TaskStore::active_attempts(std::int64_t after_t
     static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
                                    " FROM mesoflow.tasks WHERE state IN " + kLiveStatesSql +
                                    " AND id > $1 ORDER BY id LIMIT $2";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(after_task_id).add(clamp_page(limit)));
+    auto res = db_->exec_prepared("active_attempts", sql.c_str(),
+                                  pg::Params().add(after_task_id).add(clamp_page(limit)));
     if (!res)
         return res.error();
     return read_all<LiveAttempt>(res->get(), read_live_attempt);
 }
 
 Result<std::int64_t> TaskStore::pending_count() {
-    auto res = db_->exec(
+    auto res = db_->exec_prepared(
+        "pending_count",
         "SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND not_before <= now()"
         " AND NOT kill_requested");
     if (!res)

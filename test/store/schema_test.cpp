@@ -231,3 +231,36 @@ TEST_CASE("a kill requested before launch kills the task in the producer's own s
     CHECK(killed.value() == TaskState::killed);
     CHECK_FALSE(store.request_kill("no-such-key").value());
 }
+
+TEST_CASE("deleting finished tasks deletes their history too") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    const auto keep = queued_and_launched(store, shell_task("keep"));
+    const auto drop = queued_and_launched(store, shell_task("drop"));
+    REQUIRE(store
+                .apply_updates({update_of(drop, 1, MesosTaskState::finished),
+                                update_of(keep, 1, MesosTaskState::finished)})
+                .ok());
+    Sql sql(dsn);
+    sql.exec("DELETE FROM mesoflow.tasks WHERE key = 'drop'");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(drop)) == 0);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(keep)) == 2);
+}
+
+TEST_CASE("constraints are checked when a producer changes them, not on mesoflow's own updates") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, constraints)"
+        " VALUES ('c', 'true', '[[\"rack\", \"EQUALS\", \"r1\"]]')");
+    const auto refused =
+        sql.error_of("UPDATE mesoflow.tasks SET constraints = '[[\"rack\", \"NEAR\", \"r1\"]]'");
+    CHECK_THAT(refused,
+               Catch::Contains("constraint_op_must_be_equals_not_equals_like_unlike_or_exists"));
+    CHECK_THAT(refused, Catch::Contains("EQUALS, NOT_EQUALS, LIKE, UNLIKE and EXISTS"));
+    TaskStore store(dsn);
+    const auto id = store.fetch_pending(1).value().at(0).id;
+    CHECK(store.record_launches({launch_of(id, 1)})->at(0));
+}
