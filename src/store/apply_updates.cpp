@@ -237,8 +237,8 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
 
     for (const auto& r : results) {
         if (r.outcome == UpdateOutcome::stale_attempt_alive) {
-            log::warn("stale_attempt_alive", "task={} attempt={} note={}", r.task_id, r.attempt,
-                      log::quote(r.note));
+            log::debug("stale_attempt_alive", "task={} attempt={} note={}", r.task_id, r.attempt,
+                       log::quote(r.note));
         }
     }
     return results;

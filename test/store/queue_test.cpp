@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <atomic>
+#include <barrier>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -135,49 +136,51 @@ TEST_CASE("a launch is recorded with its Mesos task id before ACCEPT, and only o
 
 TEST_CASE("two mesoflow processes racing to launch the same tasks: exactly one wins each") {
     const std::string dsn = migrated_database();
-    constexpr int kTasks = 300;
+    constexpr std::size_t kRegular = 300;  // plus one task both claim at once
+    constexpr std::size_t kTasks = kRegular + 1;
+    constexpr std::size_t kBatch = 10;
+    constexpr std::size_t kRounds = kRegular / kBatch;
     Sql sql(dsn);
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command) SELECT 'race-' || g, 'true'"
         " FROM generate_series(1, " +
         std::to_string(kTasks) + ") g");
     TaskStore a(dsn), b(dsn);
-    const auto specs = a.fetch_pending(kTasks).value();
+    const auto specs = a.fetch_pending(static_cast<int>(kTasks)).value();
     REQUIRE(specs.size() == kTasks);
-    std::vector<LaunchRecord> batch_a, batch_b;
-    for (const auto& s : specs) {
-        batch_a.push_back(launch_of(s.id, s.attempt + 1, "offer-a", "agent-a"));
-        batch_b.push_back(launch_of(s.id, s.attempt + 1, "offer-b", "agent-b"));
-    }
-    // Small interleaved batches so that both processes win some.
-    constexpr std::size_t kBatch = 10;
-    std::vector<std::int64_t> won_a, won_b;
-    std::atomic<bool> go{false};
+    // Round r: both start together; a claims batch r from the front, b batch r
+    // from the back. They meet in the middle, then each tries what the other
+    // already holds. Every round also has both claim the same shared task at
+    // the same moment.
+    const auto shared = specs.back().id;
+    std::barrier rounds(2);
     std::atomic<int> failures{0};
-    auto run = [&](TaskStore& store, std::vector<LaunchRecord> batch,
-                   std::vector<std::int64_t>& won, bool reverse) {
-        if (reverse)
-            std::reverse(batch.begin(), batch.end());
-        while (!go)
-            std::this_thread::yield();
-        for (std::size_t i = 0; i < batch.size(); i += kBatch) {
-            std::vector<LaunchRecord> part(
-                batch.begin() + static_cast<std::ptrdiff_t>(i),
-                batch.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBatch, batch.size())));
-            auto claimed = store.record_launches(part);
+    auto run = [&](TaskStore& store, bool from_back, const std::string& offer,
+                   std::vector<std::int64_t>& won) {
+        for (std::size_t r = 0; r < kRounds; ++r) {
+            std::vector<LaunchRecord> batch;
+            for (std::size_t i = 0; i < kBatch; ++i) {
+                const std::size_t k = r * kBatch + i;
+                const auto& spec = specs[from_back ? kRegular - 1 - k : k];
+                batch.push_back(launch_of(spec.id, 1, offer));
+            }
+            if (r == 0)
+                batch.push_back(launch_of(shared, 1, offer));
+            rounds.arrive_and_wait();
+            auto claimed = store.record_launches(batch);
             if (!claimed) {
                 ++failures;
                 continue;
             }
-            for (std::size_t j = 0; j < part.size(); ++j) {
+            for (std::size_t j = 0; j < batch.size(); ++j) {
                 if (claimed->at(j))
-                    won.push_back(part[j].task_id);
+                    won.push_back(batch[j].task_id);
             }
         }
     };
-    std::thread ta(run, std::ref(a), batch_a, std::ref(won_a), false);
-    std::thread tb(run, std::ref(b), batch_b, std::ref(won_b), true);
-    go = true;
+    std::vector<std::int64_t> won_a, won_b;
+    std::thread ta(run, std::ref(a), false, "offer-a", std::ref(won_a));
+    std::thread tb(run, std::ref(b), true, "offer-b", std::ref(won_b));
     ta.join();
     tb.join();
     CHECK(failures == 0);
@@ -186,12 +189,10 @@ TEST_CASE("two mesoflow processes racing to launch the same tasks: exactly one w
         CHECK(all.insert(id).second);
     CHECK(all.size() == kTasks);
     CHECK(won_a.size() + won_b.size() == kTasks);
-    CHECK_FALSE(won_a.empty());
-    CHECK_FALSE(won_b.empty());
-    CHECK(sql.count(
-              "SELECT count(*) FROM mesoflow.tasks WHERE state = 'launching' AND attempt = 1"
-              " AND agent_id = CASE WHEN offer_id = 'offer-a' THEN 'agent-a' ELSE 'agent-b' END") ==
-          kTasks);
+    CHECK(won_a.size() >= kRegular / 2);
+    CHECK(won_b.size() >= kRegular / 2);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'launching' AND attempt = 1"
+                    " AND agent_id = 'A1' AND offer_id IN ('offer-a', 'offer-b')") == kTasks);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'launch'") == kTasks);
 }
 
