@@ -51,8 +51,8 @@ Result<PGconn*> Database::get() {
     if (auto schema = require_current_schema(conn->get()); !schema) {
         return fail(schema.error().message);
     }
-    if (backoff_.count() > 0)
-        log::info("database_reconnected", "after_backoff_ms={}", backoff_.count());
+    log::info("database_connected", "application={} backoff_ms={}", application_name_,
+              backoff_.count());
     backoff_ = std::chrono::milliseconds{0};
     next_attempt_ = {};
     conn_ = std::move(*conn);
