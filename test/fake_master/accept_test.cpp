@@ -212,7 +212,8 @@ TEST_CASE("invalid tasks get TASK_ERROR while valid ones in the same ACCEPT laun
     CHECK(master.counters().tasks_error == 7);
     double used = 0;
     for (const auto& a : master.agents()) {
-        if (a.id == offer["agent_id"]["value"]) used = a.used_cpus;
+        if (a.id == offer["agent_id"]["value"])
+            used = a.used_cpus;
     }
     CHECK(used == Approx(7.9));
 }

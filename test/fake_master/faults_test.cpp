@@ -1,0 +1,135 @@
+// Faults under test control: broken and silent streams, master failover,
+// corrupt RecordIO, and the wait_until helper.
+#include <catch2/catch.hpp>
+
+#include "fake_master.hpp"
+#include "test_client.hpp"
+
+using namespace mesoflow::fake;
+using namespace mesoflow::fake::testing;
+
+namespace {
+
+TaskBehavior forever() {
+    TaskBehavior b;
+    b.runs_until_killed = true;
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a dropped stream ends without the terminating chunk and the framework is "
+    "disconnected") {
+    FakeMaster master(quick_config());
+    Scheduler s(master.port(), Scheduler::framework_info());
+    master.drop_streams();
+    REQUIRE(s.stream().wait_closed());
+    CHECK_FALSE(s.stream().ended_cleanly());
+    REQUIRE(master.wait_until([&] { return !master.frameworks()[0].connected; },
+                              std::chrono::milliseconds(1000)));
+    CHECK(s.call("REVIVE").status == 403);
+    CHECK(master.counters().streams_dropped == 1);
+}
+
+TEST_CASE("a silent master sends nothing, keeps the connection, and resumes with what it held") {
+    FakeMasterConfig config = quick_config(1);
+    config.heartbeat_interval = std::chrono::milliseconds(50);
+    FakeMaster master(config);
+    Scheduler s(master.port(), Scheduler::framework_info());
+    REQUIRE(s.offers().size() == 1);
+    master.set_silent(true);
+    while (s.stream().next(std::chrono::milliseconds(100))) {
+    }  // drain what was already on the way
+    const auto heartbeats = master.counters().heartbeats;
+    CHECK_FALSE(s.stream().next(std::chrono::milliseconds(400)));
+    CHECK_FALSE(s.stream().eof());
+    CHECK(master.counters().heartbeats == heartbeats);
+    // Calls are still served; their events wait.
+    CHECK(s.call("RECONCILE", {{"tasks", {{{"task_id", {{"value", "ghost"}}}}}}}).status == 202);
+    CHECK_FALSE(s.stream().next(std::chrono::milliseconds(200)));
+    master.set_silent(false);
+    CHECK(s.update_for("ghost", std::chrono::milliseconds(1000)));
+    CHECK(s.stream().next_of("HEARTBEAT", std::chrono::milliseconds(1000)));
+}
+
+TEST_CASE("after a master failover the framework must re-subscribe and keeps its tasks") {
+    FakeMaster master(quick_config(1));
+    master.set_task_rules({}, forever());
+    json info = Scheduler::framework_info();
+    auto s = std::make_unique<Scheduler>(master.port(), info);
+    const auto offers = s->offers();
+    REQUIRE(offers.size() == 1);
+    s->launch(offers[0], {Scheduler::command_task(offers[0], "t1", "sleep 100")});
+    auto starting = s->update_for("t1");
+    REQUIRE(starting);  // not acknowledged: it must come again after the failover
+    const std::string old_master = master.master_id();
+    const std::string id = s->framework_id();
+    const std::string old_stream = s->stream_id();
+
+    master.fail_over();
+    REQUIRE(s->stream().wait_closed());
+    CHECK_FALSE(s->stream().ended_cleanly());
+    CHECK(master.master_id() != old_master);
+    CHECK(master.offers().empty());
+    const auto forbidden =
+        post_json(master.port(), {{"type", "REVIVE"}, {"framework_id", {{"value", id}}}},
+                  {{"Mesos-Stream-Id", old_stream}});
+    CHECK(forbidden.status == 403);
+    CHECK(master.frameworks()[0].recovered);
+
+    info["id"] = {{"value", id}};
+    Scheduler back(master.port(), info);
+    CHECK(back.framework_id() == id);
+    CHECK(back.stream_id() != old_stream);
+    auto again = back.update_for("t1", std::chrono::milliseconds(3000));
+    REQUIRE(again);
+    CHECK((*again)["state"] == "TASK_STARTING");
+    CHECK((*again)["uuid"] == (*starting)["uuid"]);
+    CHECK(master.task("t1")->state == "TASK_RUNNING");
+}
+
+TEST_CASE("injected corrupt RecordIO is seen by mesoflow's decoder as a broken stream") {
+    FakeMaster master(quick_config());
+    {
+        Scheduler s(master.port(), Scheduler::framework_info("oversized"));
+        master.inject_oversized_length();
+        REQUIRE(master.wait_until([&] { return !s.stream().decode_error().empty(); },
+                                  std::chrono::milliseconds(1000)));
+        CHECK(s.stream().decode_error().find("exceeds the limit") != std::string::npos);
+        s.call("TEARDOWN");
+    }
+    {
+        Scheduler s(master.port(), Scheduler::framework_info("prefix"));
+        master.inject_bad_length_prefix();
+        REQUIRE(master.wait_until([&] { return !s.stream().decode_error().empty(); },
+                                  std::chrono::milliseconds(1000)));
+        CHECK(s.stream().decode_error().find("non-digit") != std::string::npos);
+        s.call("TEARDOWN");
+    }
+    {
+        Scheduler s(master.port(), Scheduler::framework_info("json"));
+        master.inject_malformed_record();
+        REQUIRE(master.wait_until([&] { return !s.stream().decode_error().empty(); },
+                                  std::chrono::milliseconds(1000)));
+        CHECK(s.stream().decode_error().find("bad JSON") != std::string::npos);
+    }
+}
+
+TEST_CASE("wait_until returns false when the predicate never holds") {
+    FakeMaster master(quick_config());
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(master.wait_until([] { return false; }, std::chrono::milliseconds(150)));
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(150));
+}
+
+TEST_CASE("clear_faults ends every fault in force") {
+    FakeMaster master(quick_config());
+    master.redirect_to("elsewhere:5050");
+    master.answer_unavailable_requests(5);
+    master.set_silent(true);
+    master.clear_faults();
+    Scheduler s(master.port(), Scheduler::framework_info());
+    CHECK(s.stream().next_of("HEARTBEAT"));
+    CHECK(s.call("REVIVE").status == 202);
+}
