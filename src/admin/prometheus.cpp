@@ -1,0 +1,138 @@
+#include "mesoflow/admin/prometheus.hpp"
+
+#include <fmt/core.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::admin {
+namespace {
+
+using runtime::Metrics;
+
+constexpr double kMicrosPerSecond = 1e6;
+
+struct CounterRow {
+    std::string_view name;
+    std::string_view help;
+    Metrics::Counter Metrics::*value;
+};
+
+struct GaugeRow {
+    std::string_view name;
+    std::string_view help;
+    Metrics::Gauge Metrics::*value;
+};
+
+// Counters as mesoflow_<name>_total.
+constexpr CounterRow kCounters[] = {
+    {"offers_received", "Offers received from the master.", &Metrics::offers_received},
+    {"offers_declined", "Offers declined (nothing to launch on them, or kept too long).",
+     &Metrics::offers_declined},
+    {"offers_rescinded", "Offers the master took back.", &Metrics::offers_rescinded},
+    {"tasks_launched", "Task attempts launched (recorded, then sent in ACCEPT).",
+     &Metrics::tasks_launched},
+    {"launch_claims_lost", "Planned launches another mesoflow or a kill request claimed first.",
+     &Metrics::launch_claims_lost},
+    {"status_updates_received", "Status updates received from the master.",
+     &Metrics::updates_received},
+    {"status_updates_applied", "Status updates that changed a task in the database.",
+     &Metrics::updates_applied},
+    {"status_updates_ignored", "Status updates that changed nothing (duplicate, stale, unknown).",
+     &Metrics::updates_ignored},
+    {"acknowledgements_sent", "Status updates acknowledged after their commit.",
+     &Metrics::acks_sent},
+    {"kills_sent", "KILL calls sent (kill requests and timeouts).", &Metrics::kills_sent},
+    {"reconcile_calls", "RECONCILE calls sent.", &Metrics::reconcile_calls},
+    {"calls_failed", "Calls the master refused or that failed on the way.", &Metrics::calls_failed},
+    {"subscriptions", "Successful subscriptions (SUBSCRIBED events).", &Metrics::subscriptions},
+    {"disconnects", "Subscription streams lost; each is followed by a reconnection.",
+     &Metrics::disconnects},
+    {"db_errors", "Database batches that failed and were retried.", &Metrics::db_errors},
+};
+
+constexpr GaugeRow kGauges[] = {
+    {"subscribed", "1 while subscribed to a master.", &Metrics::subscribed},
+    {"leader", "1 while this process holds the framework's leader lock.", &Metrics::leader},
+    {"database_up", "1 when the last database batch succeeded.", &Metrics::database_up},
+    {"offers_held", "Offers held, neither accepted nor declined yet.", &Metrics::offers_held},
+    {"status_updates_waiting", "Status updates received and not yet committed.",
+     &Metrics::updates_waiting},
+    {"offers_suppressed", "1 while offers are suppressed (nothing pending).", &Metrics::suppressed},
+};
+
+constexpr std::size_t kTaskStates = 11;
+static_assert(std::tuple_size_v<decltype(Metrics::tasks_by_state)> == kTaskStates);
+static_assert(static_cast<std::size_t>(store::TaskState::error) + 1 == kTaskStates);
+
+std::string escape_label(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    out += fmt::format("# HELP mesoflow_{} {}\n# TYPE mesoflow_{} {}\n", name, help, name, type);
+}
+
+double seconds(std::uint64_t micros) {
+    return static_cast<double>(micros) / kMicrosPerSecond;
+}
+
+}  // namespace
+
+std::string render_prometheus(const Metrics& m, std::string_view version) {
+    constexpr auto relaxed = std::memory_order_relaxed;
+    std::string out;
+    header(out, "build_info", "gauge", "The running mesoflow's version; always 1.");
+    out += fmt::format("mesoflow_build_info{{version=\"{}\"}} 1\n", escape_label(version));
+
+    header(out, "tasks", "gauge", "Tasks in the queue table by state, at the last count.");
+    for (std::size_t i = 0; i < kTaskStates; ++i) {
+        out += fmt::format("mesoflow_tasks{{state=\"{}\"}} {}\n",
+                           store::to_string(static_cast<store::TaskState>(i)),
+                           m.tasks_by_state[i].load(relaxed));
+    }
+    header(out, "queue_pending", "gauge",
+           "Pending tasks that could launch now, at the last look (absent before the first).");
+    if (const auto pending = m.queue_pending.load(relaxed); pending >= 0)
+        out += fmt::format("mesoflow_queue_pending {}\n", pending);
+
+    for (const auto& row : kCounters) {
+        const std::string name = fmt::format("{}_total", row.name);
+        header(out, name, "counter", row.help);
+        out += fmt::format("mesoflow_{} {}\n", name, (m.*row.value).load(relaxed));
+    }
+    for (const auto& row : kGauges) {
+        header(out, row.name, "gauge", row.help);
+        out += fmt::format("mesoflow_{} {}\n", row.name, (m.*row.value).load(relaxed));
+    }
+
+    // Summaries without quantiles: rate(_sum) / rate(_count) is the mean.
+    header(out, "db_batch_seconds", "summary", "Time spent in database batches.");
+    out += fmt::format("mesoflow_db_batch_seconds_sum {}\nmesoflow_db_batch_seconds_count {}\n",
+                       seconds(m.db_time_us.load(relaxed)), m.db_batches.load(relaxed));
+    header(out, "event_loop_lag_seconds", "summary",
+           "How late the event loop ran a timer it had set, per sample.");
+    out += fmt::format(
+        "mesoflow_event_loop_lag_seconds_sum {}\nmesoflow_event_loop_lag_seconds_count {}\n",
+        seconds(m.loop_lag_us_total.load(relaxed)), m.loop_lag_samples.load(relaxed));
+    header(out, "event_loop_lag_max_seconds", "gauge", "The largest event-loop lag sampled.");
+    const auto lag_max = m.loop_lag_us_max.load(relaxed);
+    out += fmt::format("mesoflow_event_loop_lag_max_seconds {}\n",
+                       seconds(lag_max < 0 ? 0 : static_cast<std::uint64_t>(lag_max)));
+    return out;
+}
+
+}  // namespace mesoflow::admin
