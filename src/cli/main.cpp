@@ -1,84 +1,78 @@
 // mesoflow: runs tasks queued in PostgreSQL on Apache Mesos through the v1
-// HTTP scheduler API.
+// HTTP scheduler API. This file only picks the subcommand; each lives in
+// command_<name>.cpp.
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
 #include <string_view>
 
-#include "mesoflow/store/migrations.hpp"
+#include "cli/commands.hpp"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+using mesoflow::cli::Args;
 
-constexpr const char* kUsage =
-    "usage: mesoflow version\n"
-    "       mesoflow migrate [--database DSN]\n";
+constexpr const char* kUsage = R"(usage: mesoflow COMMAND [OPTIONS]
 
-constexpr const char* kMigrateUsage =
-    "usage: mesoflow migrate [--database DSN]\n"
-    "\n"
-    "Creates or upgrades the mesoflow schema in a PostgreSQL database. Safe to run again\n"
-    "(nothing to do) and from several places at once (one applies, the others wait).\n"
-    "\n"
-    "  --database DSN  libpq connection string or postgresql:// URI\n"
-    "                  (default: $MESOFLOW_DATABASE)\n";
+mesoflow runs tasks queued in PostgreSQL on an Apache Mesos cluster.
 
-int migrate_command(int argc, char** argv) {
-    std::string dsn;
-    if (const char* env = std::getenv("MESOFLOW_DATABASE"))
-        dsn = env;
-    for (int i = 2; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::fputs(kMigrateUsage, stdout);
-            return kExitOk;
-        }
-        if (arg == "--database" && i + 1 < argc) {
-            dsn = argv[++i];
-        } else if (arg.starts_with("--database=")) {
-            dsn = arg.substr(std::strlen("--database="));
-        } else {
-            std::fprintf(stderr, "mesoflow migrate: unexpected argument '%s'\n%s", argv[i],
-                         kMigrateUsage);
-            return kExitUsage;
-        }
-    }
-    if (dsn.empty()) {
-        std::fprintf(stderr,
-                     "mesoflow migrate: no database given; pass --database DSN or set "
-                     "MESOFLOW_DATABASE\n");
-        return kExitUsage;
-    }
-    auto report = mesoflow::store::migrate(dsn);
-    if (!report) {
-        std::fprintf(stderr, "mesoflow migrate: %s\n", report.error().message.c_str());
-        return kExitFailure;
-    }
-    if (report->applied.empty()) {
-        std::printf("schema already at version %d; nothing to do\n", report->to_version);
-    } else {
-        for (const auto& name : report->applied)
-            std::printf("applied %s\n", name.c_str());
-        std::printf("schema now at version %d (was %d)\n", report->to_version,
-                    report->from_version);
-    }
-    return kExitOk;
-}
+Commands:
+  run        run the scheduler (the daemon; systemd starts this)
+  migrate    create or upgrade the mesoflow schema in the database
+  submit     queue a task
+  status     list tasks, or show one task with its history
+  kill       kill a task
+  teardown   tear the framework down on the Mesos master (kills all its tasks)
+  config     show the effective configuration and where each value came from
+  version    print the version
+
+`mesoflow COMMAND --help` describes a command and its options.
+
+Exit codes:
+  0  success
+  1  failure: the database, the master or the network did not cooperate
+  2  usage or configuration error
+  3  framework error: the master refused or removed the framework
+  4  not found: no such task, or no framework to tear down
+)";
+
+struct Command {
+    std::string_view name;
+    int (*run)(const Args&);
+};
+
+constexpr Command kCommands[] = {
+    {"run", mesoflow::cli::command_run},       {"migrate", mesoflow::cli::command_migrate},
+    {"submit", mesoflow::cli::command_submit}, {"status", mesoflow::cli::command_status},
+    {"kill", mesoflow::cli::command_kill},     {"teardown", mesoflow::cli::command_teardown},
+    {"config", mesoflow::cli::command_config}, {"version", mesoflow::cli::command_version},
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const std::string_view command = argc >= 2 ? argv[1] : "";
-    if (command == "version") {
-        std::printf("mesoflow %s\n", MESOFLOW_VERSION);
-        return kExitOk;
+    const std::string_view name = argc >= 2 ? argv[1] : "";
+    const Args args(argv + std::min(argc, 2), argv + argc);
+    if (name == "--help" || name == "-h" || name == "help") {
+        if (!args.empty()) {
+            for (const auto& command : kCommands) {
+                if (command.name == args.front())
+                    return command.run({"--help"});
+            }
+        }
+        std::fputs(kUsage, stdout);
+        return mesoflow::cli::kExitOk;
     }
-    if (command == "migrate")
-        return migrate_command(argc, argv);
-    std::fputs(kUsage, stderr);
-    return kExitUsage;
+    if (name == "--version")
+        return mesoflow::cli::command_version({});
+    for (const auto& command : kCommands) {
+        if (command.name == name)
+            return command.run(args);
+    }
+    if (name.empty()) {
+        std::fputs(kUsage, stderr);
+    } else {
+        std::fprintf(stderr, "mesoflow: unknown command '%.*s' (see mesoflow --help)\n",
+                     static_cast<int>(name.size()), name.data());
+    }
+    return mesoflow::cli::kExitUsage;
 }

@@ -1,0 +1,143 @@
+// mesoflow status: the tasks in the queue as a table (newest first), or one
+// task with its whole history.
+#include <chrono>
+#include <cstdio>
+
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "cli/invocation.hpp"
+#include "cli/task_table.hpp"
+#include "mesoflow/store/task_store.hpp"
+
+namespace mesoflow::cli {
+namespace {
+
+constexpr int kDefaultLimit = 50;
+
+const CommandSpec kSpec{
+    .name = "status",
+    .usage = R"(usage: mesoflow status [--state STATE,...] [--key PREFIX] [--limit N]
+       mesoflow status KEY
+
+Without KEY: the newest tasks as a table, then the number of tasks in each state.
+With KEY: that task's columns and its whole history (launches, status updates,
+kill requests, timeouts), oldest first.
+
+  --state STATE,...   only tasks in these states (repeatable): pending, launching,
+                      staging, starting, running, killing, finished, failed,
+                      killed, lost, error; `active` means every state before
+                      finished, `done` every state from finished on
+  --key PREFIX        only tasks whose key starts with PREFIX
+  --limit N           at most N tasks (default 50)
+
+Exit codes: 0 shown, 1 database error, 2 usage error, 4 no task with KEY.
+)",
+    .options = {{"state"}, {"key"}, {"limit"}},
+    .positional_name = "KEY",
+    .max_positional = 1,
+};
+
+constexpr store::TaskState kAllStates[] = {
+    store::TaskState::pending,  store::TaskState::launching, store::TaskState::staging,
+    store::TaskState::starting, store::TaskState::running,   store::TaskState::killing,
+    store::TaskState::finished, store::TaskState::failed,    store::TaskState::killed,
+    store::TaskState::lost,     store::TaskState::error,
+};
+
+Result<std::vector<store::TaskState>> states(const Invocation& inv) {
+    std::vector<store::TaskState> out;
+    for (const auto& list : inv.values("state")) {
+        std::size_t start = 0;
+        while (start <= list.size()) {
+            const auto comma = list.find(',', start);
+            const std::string word =
+                list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            if (word == "active" || word == "done") {
+                for (auto s : kAllStates) {
+                    if (store::is_terminal(s) == (word == "done"))
+                        out.push_back(s);
+                }
+            } else if (auto s = store::parse_task_state(word)) {
+                out.push_back(*s);
+            } else {
+                return Error{fmt::format("--state: unknown state '{}'", word)};
+            }
+            if (comma == std::string::npos)
+                break;
+            start = comma + 1;
+        }
+    }
+    return out;
+}
+
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+int show_one(const Invocation& inv, store::TaskStore& store, const std::string& key) {
+    auto task = store.find_task(key);
+    if (!task)
+        return fail(inv, kExitFailure, task.error().message);
+    if (!*task) {
+        return fail(inv, kExitNotFound,
+                    fmt::format("no task with key '{}' (`mesoflow status` lists the tasks)", key));
+    }
+    auto history = store.task_history((*task)->id);
+    if (!history)
+        return fail(inv, kExitFailure, history.error().message);
+    std::fputs(render_task_detail(**task, *history).c_str(), stdout);
+    return kExitOk;
+}
+
+}  // namespace
+
+int command_status(const Args& args) {
+    auto parsed = parse_invocation(kSpec, args);
+    if (const int* code = std::get_if<int>(&parsed))
+        return *code;
+    const auto& inv = std::get<Invocation>(parsed);
+    store::TaskFilter filter;
+    filter.limit = kDefaultLimit;
+    auto wanted = states(inv);
+    if (!wanted)
+        return usage_error(kSpec, wanted.error().message);
+    filter.states = std::move(*wanted);
+    filter.key_prefix = inv.value("key").value_or("");
+    if (auto limit = inv.value("limit")) {
+        auto n = integer_option("limit", *limit);
+        if (!n || *n < 1 || *n > store::kMaxPageSize) {
+            return usage_error(
+                kSpec, fmt::format("--limit: expected a number from 1 to {}", store::kMaxPageSize));
+        }
+        filter.limit = *n;
+    }
+    if (!inv.positional.empty() && (inv.has("state") || inv.has("key") || inv.has("limit")))
+        return usage_error(kSpec, "KEY shows one task: --state, --key and --limit are for lists");
+
+    const auto loaded = load_config(inv, {"database"});
+    if (!loaded)
+        return kExitUsage;
+    store::TaskStore store(loaded->config.database, "mesoflow status");
+    if (!inv.positional.empty())
+        return show_one(inv, store, inv.positional.front());
+
+    auto tasks = store.list_tasks(filter);
+    if (!tasks)
+        return fail(inv, kExitFailure, tasks.error().message);
+    auto counts = store.counts_by_state();
+    if (!counts)
+        return fail(inv, kExitFailure, counts.error().message);
+    if (tasks->empty()) {
+        std::puts("no tasks match");
+    } else {
+        std::fputs(render_task_table(*tasks, now_us()).c_str(), stdout);
+    }
+    std::printf("\n%zu shown (newest first); %s\n", tasks->size(),
+                render_counts(std::move(*counts)).c_str());
+    return kExitOk;
+}
+
+}  // namespace mesoflow::cli

@@ -1,0 +1,202 @@
+// mesoflow submit: queues one task (store::NewTask) and prints its id.
+// Whatever the options leave out takes the queue table's defaults.
+#include <cctype>
+#include <cstdio>
+
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "cli/invocation.hpp"
+#include "mesoflow/store/task_store.hpp"
+
+namespace mesoflow::cli {
+namespace {
+
+const CommandSpec kSpec{
+    .name = "submit",
+    .usage =
+        R"(usage: mesoflow submit --key KEY [OPTIONS] -- PROGRAM [ARGS...]
+       mesoflow submit --key KEY [OPTIONS] --shell 'COMMAND'
+       mesoflow submit --key KEY [OPTIONS] --image IMAGE
+
+Queues a task in mesoflow.tasks and prints its id. `mesoflow run` launches it
+on the first offer that fits. Options left out take the queue table's defaults
+(1 cpu, 256 MB, 3 attempts; README "The queue table").
+
+What to run:
+  -- PROGRAM ARGS...        run PROGRAM with ARGS, without a shell
+  --shell 'COMMAND'         run COMMAND with /bin/sh -c
+  --image IMAGE             container image (with neither of the above, its entrypoint runs)
+  --containerizer docker|mesos
+                            how to run the image (default docker)
+  --force-pull              pull the image even when the agent has it
+  --env NAME=VALUE          environment variable (repeatable)
+  --uri URI                 fetched into the sandbox first (repeatable)
+  --user USER               run as USER (default: the framework's user)
+
+Resources and placement:
+  --cpus N  --mem MB  --disk MB  --gpus N
+  --ports N                 take N ports from the offer
+  --role ROLE               use resources of this role only
+  --constraint ATTRIBUTE:OP[:VALUE]
+                            placement rule (repeatable); OP is EQUALS, NOT_EQUALS,
+                            LIKE, UNLIKE (VALUE a regular expression) or EXISTS;
+                            ATTRIBUTE `hostname` is the agent's hostname
+  --label NAME=VALUE        Mesos task label (repeatable)
+
+Scheduling:
+  --key KEY                 unique name of the task (required)
+  --priority N              higher launches first (default 0)
+  --attempts N              launches allowed in all (default 3)
+  --retry-backoff SECONDS   wait before a retry, doubled per attempt (default 15)
+  --retry-on-failure        also retry when the command fails (lost tasks always are)
+  --timeout SECONDS         kill the task this long after it started running
+
+Exit codes: 0 queued, 1 refused by the database (the message names the rule),
+2 usage error.
+)",
+    .options =
+        {{"key"},    {"shell"},    {"image"},    {"containerizer"}, {"force-pull", false},
+         {"env"},    {"uri"},      {"user"},     {"cpus"},          {"mem"},
+         {"disk"},   {"gpus"},     {"ports"},    {"role"},          {"constraint"},
+         {"label"},  {"priority"}, {"attempts"}, {"retry-backoff"}, {"retry-on-failure", false},
+         {"timeout"}},
+    .takes_command = true,
+};
+
+Result<std::pair<std::string, std::string>> name_value(std::string_view option,
+                                                       const std::string& text) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0)
+        return Error{fmt::format("--{}: expected NAME=VALUE, got '{}'", option, text)};
+    return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+Result<store::Constraint> constraint(const std::string& text) {
+    const auto first = text.find(':');
+    if (first == std::string::npos || first == 0) {
+        return Error{fmt::format("--constraint: expected ATTRIBUTE:OP[:VALUE], got '{}'", text)};
+    }
+    const auto second = text.find(':', first + 1);
+    std::string op_text = text.substr(
+        first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    for (char& c : op_text)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto op = store::parse_constraint_op(op_text);
+    if (!op) {
+        return Error{fmt::format(
+            "--constraint: unknown operator '{}' in '{}' (EQUALS, NOT_EQUALS, LIKE, UNLIKE or "
+            "EXISTS)",
+            op_text, text)};
+    }
+    store::Constraint out{text.substr(0, first), *op, ""};
+    if (*op == store::Constraint::Op::exists) {
+        if (second != std::string::npos)
+            return Error{fmt::format("--constraint: EXISTS takes no value in '{}'", text)};
+    } else if (second == std::string::npos) {
+        return Error{fmt::format("--constraint: {} needs a value in '{}'", op_text, text)};
+    } else {
+        out.value = text.substr(second + 1);
+    }
+    return out;
+}
+
+// The task the options describe, or a usage error.
+Result<store::NewTask> new_task(const Invocation& inv) {
+    store::NewTask task;
+    task.key = inv.value("key").value_or("");
+    if (task.key.empty())
+        return Error{"--key KEY is required: the task's unique name"};
+    if (inv.has("shell") && inv.has_command)
+        return Error{"give either --shell 'COMMAND' or -- PROGRAM ARGS..., not both"};
+    if (auto shell = inv.value("shell"))
+        task.command = *shell;
+    if (inv.has_command) {
+        if (inv.command.empty())
+            return Error{"nothing after '--': give PROGRAM ARGS..."};
+        task.argv = inv.command;
+    }
+    task.image = inv.value("image").value_or("");
+    if (!task.command && task.argv.empty() && task.image.empty()) {
+        return Error{"nothing to run: give -- PROGRAM ARGS..., --shell 'COMMAND' or --image IMAGE"};
+    }
+    if (auto c = inv.value("containerizer")) {
+        const auto parsed = store::parse_containerizer(*c);
+        if (!parsed || *parsed == store::Containerizer::none)
+            return Error{fmt::format("--containerizer: expected docker or mesos, got '{}'", *c)};
+        task.containerizer = *parsed;
+    }
+    task.force_pull = inv.has("force-pull");
+    task.retry_on_failure = inv.has("retry-on-failure");
+    task.user = inv.value("user").value_or("");
+    task.role = inv.value("role").value_or("");
+    task.uris = inv.values("uri");
+    for (const auto& text : inv.values("env")) {
+        auto pair = name_value("env", text);
+        if (!pair)
+            return pair.error();
+        task.env.push_back(std::move(*pair));
+    }
+    for (const auto& text : inv.values("label")) {
+        auto pair = name_value("label", text);
+        if (!pair)
+            return pair.error();
+        task.labels.push_back(std::move(*pair));
+    }
+    for (const auto& text : inv.values("constraint")) {
+        auto c = constraint(text);
+        if (!c)
+            return c.error();
+        task.constraints.push_back(std::move(*c));
+    }
+    const std::pair<std::string_view, std::optional<double>*> numbers[] = {
+        {"cpus", &task.cpus},
+        {"mem", &task.mem_mb},
+        {"disk", &task.disk_mb},
+        {"gpus", &task.gpus},
+        {"retry-backoff", &task.retry_backoff_s},
+        {"timeout", &task.timeout_s},
+    };
+    for (const auto& [name, field] : numbers) {
+        if (auto text = inv.value(name)) {
+            auto v = number_option(name, *text);
+            if (!v)
+                return v.error();
+            *field = *v;
+        }
+    }
+    const std::pair<std::string_view, std::optional<int>*> integers[] = {
+        {"ports", &task.ports}, {"priority", &task.priority}, {"attempts", &task.max_attempts}};
+    for (const auto& [name, field] : integers) {
+        if (auto text = inv.value(name)) {
+            auto v = integer_option(name, *text);
+            if (!v)
+                return v.error();
+            *field = *v;
+        }
+    }
+    return task;
+}
+
+}  // namespace
+
+int command_submit(const Args& args) {
+    auto parsed = parse_invocation(kSpec, args);
+    if (const int* code = std::get_if<int>(&parsed))
+        return *code;
+    const auto& inv = std::get<Invocation>(parsed);
+    auto task = new_task(inv);
+    if (!task)
+        return usage_error(kSpec, task.error().message);
+    const auto loaded = load_config(inv, {"database"});
+    if (!loaded)
+        return kExitUsage;
+    store::TaskStore store(loaded->config.database, "mesoflow submit");
+    auto id = store.insert_task(*task);
+    if (!id)
+        return fail(inv, kExitFailure, id.error().message);
+    std::printf("%lld\n", static_cast<long long>(*id));
+    return kExitOk;
+}
+
+}  // namespace mesoflow::cli

@@ -1,0 +1,35 @@
+// Tears a framework down through the Mesos master's operator endpoint
+// `POST /master/teardown` (form body frameworkId=<id>). Unlike the scheduler
+// API's TEARDOWN call it needs no subscription: a TEARDOWN call must carry the
+// Mesos-Stream-Id of the framework's current subscription, and subscribing
+// with the framework id would fail over the running mesoflow.
+//
+// Masters are tried in order; a 307 to the leading master is followed (at
+// most kMaxTeardownRedirects times); HTTP Basic credentials go along when a
+// principal and secret are configured; https masters are verified as
+// configured (tls_ca_file, tls_verify). Never throws.
+#pragma once
+
+#include <string>
+
+#include "mesoflow/config/config.hpp"
+
+namespace mesoflow::cli {
+
+inline constexpr int kMaxTeardownRedirects = 3;
+
+struct TeardownOutcome {
+    enum class Kind {
+        torn_down,     // 200
+        refused,       // 400: the master knows no such (active) framework
+        unauthorized,  // 401 or 403
+        failed,        // no master reachable or willing (connection errors, 5xx, others)
+    };
+    Kind kind = Kind::failed;
+    std::string master;  // the URL that answered last
+    std::string detail;  // status and body, or the connection error
+};
+
+TeardownOutcome teardown_framework(const config::Config& config, const std::string& framework_id);
+
+}  // namespace mesoflow::cli

@@ -1,0 +1,195 @@
+#include "cli/task_table.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace mesoflow::cli {
+namespace {
+
+constexpr std::int64_t kMicrosPerSecond = 1'000'000;
+
+using Row = std::vector<std::string>;
+
+std::string table(const std::vector<Row>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()));
+        for (std::size_t i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    }
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size())
+                line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        out += line + '\n';
+    }
+    return out;
+}
+
+std::string one_line(std::string text, std::size_t width) {
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+    if (width > 3 && text.size() > width)
+        text = text.substr(0, width - 3) + "...";
+    return text;
+}
+
+std::string or_dash(const std::string& text) {
+    return text.empty() ? "-" : text;
+}
+
+// Shell-style quoting for showing an argv, not for running it.
+std::string shell_quoted(const std::string& word) {
+    if (!word.empty() && word.find_first_of(" \t\n'\"\\$`*?[]{}()<>|&;#~") == std::string::npos)
+        return word;
+    std::string out = "'";
+    for (char c : word)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string what_runs(const store::TaskRow& t) {
+    std::string out;
+    if (t.command) {
+        out = "/bin/sh -c " + shell_quoted(*t.command);
+    } else if (!t.argv.empty()) {
+        for (const auto& word : t.argv)
+            out += (out.empty() ? "" : " ") + shell_quoted(word);
+    }
+    if (!t.image.empty()) {
+        const auto containerizer = t.containerizer == store::Containerizer::none
+                                       ? store::Containerizer::docker
+                                       : t.containerizer;
+        out += fmt::format("{}image {} ({} containerizer)", out.empty() ? "" : " in ", t.image,
+                           store::to_string(containerizer));
+    }
+    return out;
+}
+
+std::string optional_time(const std::optional<std::int64_t>& us) {
+    return us ? format_time_utc(*us) : "-";
+}
+
+std::string number(double v) {
+    return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::string format_time_utc(std::int64_t us) {
+    const std::time_t secs = static_cast<std::time_t>(us / kMicrosPerSecond);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    return fmt::format("{}.{:03}Z", stamp, (us % kMicrosPerSecond) / 1000);
+}
+
+std::string format_age(std::int64_t now_us, std::int64_t then_us) {
+    const std::int64_t s = std::max<std::int64_t>(0, (now_us - then_us) / kMicrosPerSecond);
+    if (s < 120)
+        return fmt::format("{}s", s);
+    if (s < 120 * 60)
+        return fmt::format("{}m", s / 60);
+    if (s < 48 * 3600)
+        return fmt::format("{}h", s / 3600);
+    return fmt::format("{}d", s / 86400);
+}
+
+std::string render_task_table(const std::vector<store::TaskRow>& tasks, std::int64_t now_us) {
+    std::vector<Row> rows{{"ID", "KEY", "STATE", "ATTEMPT", "HOST", "EXIT", "UPDATED", "MESSAGE"}};
+    for (const auto& t : tasks) {
+        std::string message = t.message;
+        if (!t.reason.empty())
+            message = message.empty() ? t.reason : t.reason + ": " + message;
+        if (t.kill_requested && !store::is_terminal(t.state))
+            message = message.empty() ? "kill requested" : "kill requested; " + message;
+        rows.push_back(Row{std::to_string(t.id), t.key, std::string(store::to_string(t.state)),
+                           fmt::format("{}/{}", t.attempt, t.max_attempts), or_dash(t.hostname),
+                           t.exit_status ? std::to_string(*t.exit_status) : "-",
+                           format_age(now_us, t.updated_at_us) + " ago",
+                           or_dash(one_line(message, kListMessageWidth))});
+    }
+    return table(rows);
+}
+
+std::string render_task_detail(const store::TaskRow& t,
+                               const std::vector<store::HistoryEntry>& history) {
+    std::vector<Row> rows{
+        {"key", t.key},
+        {"id", std::to_string(t.id)},
+        {"state", fmt::format("{} (attempt {} of {}){}", store::to_string(t.state), t.attempt,
+                              t.max_attempts, t.timed_out ? ", timed out" : "")},
+        {"runs", what_runs(t)},
+        {"resources",
+         fmt::format("cpus {}, mem {} MB, disk {} MB, gpus {}, ports {}", number(t.cpus),
+                     number(t.mem_mb), number(t.disk_mb), number(t.gpus), t.ports)},
+        {"priority", std::to_string(t.priority)},
+        {"timeout", t.timeout_s ? number(*t.timeout_s) + " s" : "-"},
+        {"kill requested", t.kill_requested ? "yes" : "no"},
+        {"mesos task", or_dash(t.mesos_task_id)},
+        {"agent",
+         t.agent_id.empty() ? "-" : fmt::format("{} ({})", t.agent_id, or_dash(t.hostname))},
+        {"exit status", t.exit_status ? std::to_string(*t.exit_status) : "-"},
+        {"healthy", t.healthy ? (*t.healthy ? "yes" : "no") : "-"},
+        {"message", or_dash(one_line(t.message, 0))},
+        {"reason", or_dash(t.reason)},
+        {"source", or_dash(t.source)},
+        {"created", format_time_utc(t.created_at_us)},
+        {"not before", format_time_utc(t.not_before_us)},
+        {"launched", optional_time(t.launched_at_us)},
+        {"started", optional_time(t.started_at_us)},
+        {"finished", optional_time(t.finished_at_us)},
+        {"updated", format_time_utc(t.updated_at_us)},
+    };
+    std::string out = table(rows);
+    out += fmt::format("\nhistory ({} entries, oldest first):\n", history.size());
+    if (history.empty())
+        return out;
+    std::vector<Row> h{{"TIME", "KIND", "ATTEMPT", "MESOS STATE", "OUTCOME", "CHANGE", "DETAIL"}};
+    for (const auto& e : history) {
+        std::string change;
+        if (!e.from_state.empty() || !e.to_state.empty())
+            change = fmt::format("{} -> {}", or_dash(e.from_state), or_dash(e.to_state));
+        std::string detail;
+        const auto add = [&](const std::string& label, const std::string& value) {
+            if (value.empty())
+                return;
+            detail += (detail.empty() ? "" : " ") + label + value;
+        };
+        add("", e.reason);
+        add("", e.message);
+        add("source=", e.source);
+        add("agent=", e.agent_id);
+        add("", e.note);
+        h.push_back(Row{format_time_utc(e.recorded_at_us), e.kind,
+                        e.attempt ? std::to_string(*e.attempt) : "-", or_dash(e.mesos_state),
+                        or_dash(e.outcome), or_dash(change), or_dash(one_line(detail, 0))});
+    }
+    return out + table(h);
+}
+
+std::string render_counts(std::vector<store::StateCount> counts) {
+    std::sort(counts.begin(), counts.end(),
+              [](const auto& a, const auto& b) { return a.state < b.state; });
+    std::int64_t total = 0;
+    std::string parts;
+    for (const auto& c : counts) {
+        if (c.count == 0)
+            continue;
+        total += c.count;
+        parts +=
+            fmt::format("{}{} {}", parts.empty() ? "" : ", ", c.count, store::to_string(c.state));
+    }
+    if (total == 0)
+        return "0 tasks in the queue";
+    return fmt::format("{} task{} in the queue: {}", total, total == 1 ? "" : "s", parts);
+}
+
+}  // namespace mesoflow::cli

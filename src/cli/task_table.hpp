@@ -1,0 +1,28 @@
+// Text views of tasks for `mesoflow status`: the list as an aligned table,
+// one task with its whole history, and the totals by state. Pure functions of
+// their inputs (`now_us` is passed in), so the layout is testable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mesoflow/store/task_view.hpp"
+
+namespace mesoflow::cli {
+
+// Messages are cut to this many characters in the list.
+inline constexpr std::size_t kListMessageWidth = 60;
+
+// "2026-11-25 07:14:14.123Z"
+std::string format_time_utc(std::int64_t us);
+// How long ago: "4s", "12m", "3h", "2d".
+std::string format_age(std::int64_t now_us, std::int64_t then_us);
+
+std::string render_task_table(const std::vector<store::TaskRow>& tasks, std::int64_t now_us);
+std::string render_task_detail(const store::TaskRow& task,
+                               const std::vector<store::HistoryEntry>& history);
+// "12 tasks: 3 pending, 2 running, 7 finished" (states with none left out).
+std::string render_counts(std::vector<store::StateCount> counts);
+
+}  // namespace mesoflow::cli

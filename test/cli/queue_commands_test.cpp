@@ -1,0 +1,274 @@
+// migrate, submit, status and kill against a real PostgreSQL, read back
+// through the store and plain SQL.
+#include <catch2/catch.hpp>
+
+#include "../store/store_fixture.hpp"
+#include "cli_fixture.hpp"
+
+using Catch::Contains;
+using Catch::Matches;
+using mesoflow::store::TaskState;
+using mesoflow::store::TaskStore;
+using mesoflow::store::testing::migrated_database;
+using mesoflow::store::testing::Sql;
+using mesoflow::testing::mesoflow_cli;
+using mesoflow::testing::mesoflow_db;
+using mesoflow::testing::TempPostgres;
+
+namespace {
+
+std::int64_t submitted_id(const mesoflow::testing::CliResult& r) {
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    REQUIRE_THAT(r.output, Matches("[0-9]+\n"));
+    return std::stoll(r.output);
+}
+
+}  // namespace
+
+TEST_CASE("migrate creates the schema from a config file and is a no-op the second time") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    mesoflow::testing::TempFile cfg("[mesoflow]\ndatabase = " + dsn + "\n");
+    auto r = mesoflow_cli({"migrate", "--config", cfg.path()});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("applied 0001_initial") && Contains("schema now at version"));
+    r = mesoflow_cli({"migrate", "--config", cfg.path()});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("nothing to do"));
+}
+
+TEST_CASE("commands on an unreachable database fail with exit 1 and the reason") {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"migrate"},
+                                                 {"status"},
+                                                 {"kill", "k"},
+                                                 {"submit", "--key", "k", "--shell", "true"}}) {
+        INFO(args.front());
+        const auto r = mesoflow_db("host=/nonexistent dbname=x connect_timeout=2", args);
+        CHECK(r.code == 1);
+        CHECK_THAT(r.output, Contains("cannot connect to PostgreSQL"));
+    }
+}
+
+TEST_CASE("commands on a database without the schema say to run mesoflow migrate") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    const auto r = mesoflow_db(dsn, {"status"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("mesoflow migrate"));
+}
+
+TEST_CASE("submit queues a shell command with the table's defaults and prints its id") {
+    const std::string dsn = migrated_database();
+    const auto id =
+        submitted_id(mesoflow_db(dsn, {"submit", "--key", "etl.load", "--shell", "echo hello"}));
+    TaskStore store(dsn);
+    auto row = store.find_task("etl.load");
+    REQUIRE(row);
+    REQUIRE(*row);
+    CHECK((*row)->id == id);
+    CHECK((*row)->state == TaskState::pending);
+    CHECK((*row)->command == std::optional<std::string>("echo hello"));
+    CHECK((*row)->cpus == 1);
+    CHECK((*row)->mem_mb == 256);
+    CHECK((*row)->max_attempts == 3);
+}
+
+TEST_CASE("submit passes an argv after -- untouched, flags and all") {
+    const std::string dsn = migrated_database();
+    submitted_id(mesoflow_db(dsn, {"submit", "--key", "argv", "--", "python3", "-c", "print('a b')",
+                                   "--master", "--", "x"}));
+    auto row = TaskStore(dsn).find_task("argv");
+    REQUIRE(row);
+    REQUIRE(*row);
+    CHECK_FALSE((*row)->command);
+    CHECK((*row)->argv ==
+          std::vector<std::string>{"python3", "-c", "print('a b')", "--master", "--", "x"});
+}
+
+TEST_CASE("submit sets every column its options name") {
+    const std::string dsn = migrated_database();
+    const auto id = submitted_id(mesoflow_db(dsn, {"submit",
+                                                   "--key",
+                                                   "train.42",
+                                                   "--image",
+                                                   "registry.local/train:1.4",
+                                                   "--containerizer",
+                                                   "mesos",
+                                                   "--force-pull",
+                                                   "--cpus",
+                                                   "4",
+                                                   "--mem",
+                                                   "16384",
+                                                   "--disk",
+                                                   "100",
+                                                   "--gpus",
+                                                   "1",
+                                                   "--ports",
+                                                   "2",
+                                                   "--env",
+                                                   "DATASET=s3://b/x",
+                                                   "--env",
+                                                   "EMPTY=",
+                                                   "--label",
+                                                   "team=ml",
+                                                   "--priority",
+                                                   "10",
+                                                   "--constraint",
+                                                   "rack:EQUALS:r7",
+                                                   "--constraint",
+                                                   "hostname:like:gpu-.*:x",
+                                                   "--constraint",
+                                                   "ssd:EXISTS",
+                                                   "--attempts",
+                                                   "5",
+                                                   "--retry-backoff",
+                                                   "2.5",
+                                                   "--retry-on-failure",
+                                                   "--timeout",
+                                                   "3600",
+                                                   "--user",
+                                                   "etl",
+                                                   "--role",
+                                                   "ml",
+                                                   "--uri",
+                                                   "https://example.com/a.tgz",
+                                                   "--",
+                                                   "python3",
+                                                   "train.py"}));
+    TaskStore store(dsn);
+    auto pending = store.fetch_pending(10);
+    REQUIRE(pending);
+    REQUIRE(pending->size() == 1);
+    const auto& t = pending->front();
+    CHECK(t.id == id);
+    CHECK(t.image == "registry.local/train:1.4");
+    CHECK(t.containerizer == mesoflow::store::Containerizer::mesos);
+    CHECK(t.force_pull);
+    CHECK(t.cpus == 4);
+    CHECK(t.mem_mb == 16384);
+    CHECK(t.disk_mb == 100);
+    CHECK(t.gpus == 1);
+    CHECK(t.ports == 2);
+    CHECK(t.argv == std::vector<std::string>{"python3", "train.py"});
+    using Pairs = std::vector<std::pair<std::string, std::string>>;
+    auto env = t.env;
+    std::sort(env.begin(), env.end());
+    CHECK(env == Pairs{{"DATASET", "s3://b/x"}, {"EMPTY", ""}});
+    CHECK(t.labels == Pairs{{"team", "ml"}});
+    CHECK(t.priority == 10);
+    REQUIRE(t.constraints.size() == 3);
+    CHECK(t.constraints[0].attribute == "rack");
+    CHECK(t.constraints[0].op == mesoflow::store::Constraint::Op::equals);
+    CHECK(t.constraints[0].value == "r7");
+    CHECK(t.constraints[1].op == mesoflow::store::Constraint::Op::like);
+    CHECK(t.constraints[1].value == "gpu-.*:x");
+    CHECK(t.constraints[2].op == mesoflow::store::Constraint::Op::exists);
+    CHECK(t.user == "etl");
+    CHECK(t.role == "ml");
+    CHECK(t.uris == std::vector<std::string>{"https://example.com/a.tgz"});
+    CHECK(t.timeout_s == std::optional<double>(3600));
+
+    Sql sql(dsn);
+    CHECK(sql.one("SELECT max_attempts FROM mesoflow.tasks") == "5");
+    CHECK(sql.one("SELECT retry_backoff_s FROM mesoflow.tasks") == "2.5");
+    CHECK(sql.one("SELECT retry_on_failure FROM mesoflow.tasks") == "t");
+}
+
+TEST_CASE("submit reports the rule the queue table refuses, with exit 1") {
+    const std::string dsn = migrated_database();
+    submitted_id(mesoflow_db(dsn, {"submit", "--key", "dup", "--shell", "true"}));
+    auto r = mesoflow_db(dsn, {"submit", "--key", "dup", "--shell", "true"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("task_key_must_be_unique"));
+    r = mesoflow_db(dsn, {"submit", "--key", "neg", "--shell", "true", "--cpus", "-1"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("cpus_must_be_positive"));
+    r = mesoflow_db(dsn, {"submit", "--key", "c", "--shell", "true", "--containerizer", "docker"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("containerizer_needs_an_image"));
+}
+
+TEST_CASE("status lists tasks newest first with totals, and filters by state, key and limit") {
+    const std::string dsn = migrated_database();
+    for (const char* key : {"a.one", "a.two", "b.three"})
+        submitted_id(mesoflow_db(dsn, {"submit", "--key", key, "--shell", "true"}));
+    REQUIRE(mesoflow_db(dsn, {"kill", "a.two"}).code == 0);
+
+    auto r = mesoflow_db(dsn, {"status"});
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output,
+               Matches("ID +KEY +STATE +ATTEMPT +HOST +EXIT +UPDATED +MESSAGE\n"
+                       "[0-9]+ +b\\.three +pending +0/3 +- +- +[0-9]+s ago +-\n"
+                       "[0-9]+ +a\\.two +killed +0/3 [\\s\\S]*\n"
+                       "[0-9]+ +a\\.one +pending [\\s\\S]*\n\n"
+                       "3 shown \\(newest first\\); 3 tasks in the queue: 2 pending, 1 killed\n"));
+    r = mesoflow_db(dsn, {"status", "--state", "killed"});
+    CHECK_THAT(r.output, Contains("a.two") && !Contains("a.one") && !Contains("b.three"));
+    r = mesoflow_db(dsn, {"status", "--state", "done"});
+    CHECK_THAT(r.output, Contains("a.two") && !Contains("a.one"));
+    r = mesoflow_db(dsn, {"status", "--state", "active"});
+    CHECK_THAT(r.output, !Contains("a.two") && Contains("a.one") && Contains("b.three"));
+    r = mesoflow_db(dsn, {"status", "--key", "a."});
+    CHECK_THAT(r.output, Contains("a.one") && Contains("a.two") && !Contains("b.three"));
+    r = mesoflow_db(dsn, {"status", "--limit", "1"});
+    CHECK_THAT(r.output, Contains("b.three") && !Contains("a.one") && Contains("1 shown"));
+    r = mesoflow_db(dsn, {"status", "--key", "zzz"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("no tasks match"));
+}
+
+TEST_CASE("status KEY shows the task's columns and its history through a run") {
+    using namespace mesoflow::store::testing;
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    const auto id = queued_and_launched(store, shell_task("job", "echo hi"));
+    auto running = update_of(id, 1, mesoflow::store::MesosTaskState::running, "dTE=");
+    auto failed = update_of(id, 1, mesoflow::store::MesosTaskState::failed, "dTI=");
+    failed.message = "Command exited with status 3";
+    failed.exit_status = 3;
+    REQUIRE(store.apply_updates({running, failed}));
+
+    const auto r = mesoflow_db(dsn, {"status", "job"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output, Matches("key +job\n[\\s\\S]*"));
+    CHECK_THAT(r.output, Contains("/bin/sh -c 'echo hi'"));
+    CHECK_THAT(r.output, Contains("mesos task      mf-" + std::to_string(id) + "-1"));
+    CHECK_THAT(r.output, Contains("exit status     3"));
+    CHECK_THAT(r.output, Contains("Command exited with status 3"));
+    CHECK_THAT(r.output, Contains("history (3 entries, oldest first)"));
+    CHECK_THAT(r.output, Matches("[\\s\\S]*launch +1 [\\s\\S]*update +1 +TASK_RUNNING +applied "
+                                 "[\\s\\S]*update +1 +TASK_FAILED +applied [\\s\\S]*"));
+}
+
+TEST_CASE("status and kill of an unknown key exit 4 and say how to list tasks") {
+    const std::string dsn = migrated_database();
+    for (const char* command : {"status", "kill"}) {
+        const auto r = mesoflow_db(dsn, {command, "nope"});
+        CHECK(r.code == 4);
+        CHECK_THAT(r.output, Contains("no task with key 'nope'") && Contains("mesoflow status"));
+    }
+}
+
+TEST_CASE("kill ends a pending task at once and asks the daemon to kill a running one") {
+    using namespace mesoflow::store::testing;
+    const std::string dsn = migrated_database();
+    submitted_id(mesoflow_db(dsn, {"submit", "--key", "queued", "--shell", "sleep 100"}));
+    auto r = mesoflow_db(dsn, {"kill", "queued"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("queued killed (it had not been launched)"));
+
+    TaskStore store(dsn);
+    const auto id = queued_and_launched(store, shell_task("busy", "sleep 100"));
+    REQUIRE(store.apply_updates({update_of(id, 1, mesoflow::store::MesosTaskState::running)}));
+    r = mesoflow_db(dsn, {"kill", "busy"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("kill requested for busy (now running)"));
+    auto kills = store.pending_kills(10);
+    REQUIRE(kills);
+    REQUIRE(kills->size() == 1);
+    CHECK(kills->front().task_id == id);
+
+    r = mesoflow_db(dsn, {"kill", "queued"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("had already ended (killed); nothing to kill"));
+}
