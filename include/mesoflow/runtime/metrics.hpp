@@ -1,0 +1,51 @@
+// Metrics: counters and gauges the runtime updates on its event loop and the
+// admin endpoint reads from its own thread. Plain relaxed atomics: each value
+// is exact on its own; a scrape is not a consistent snapshot across values,
+// which Prometheus does not need.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::runtime {
+
+struct Metrics {
+    using Counter = std::atomic<std::uint64_t>;
+    using Gauge = std::atomic<std::int64_t>;
+
+    Counter offers_received{0};
+    Counter offers_declined{0};
+    Counter offers_rescinded{0};
+    Counter tasks_launched{0};
+    Counter launch_claims_lost{0};  // planned launches another process claimed first
+    Counter updates_received{0};
+    Counter updates_applied{0};
+    Counter updates_ignored{0};  // duplicates, stale and unknown
+    Counter acks_sent{0};
+    Counter kills_sent{0};
+    Counter reconcile_calls{0};
+    Counter calls_failed{0};  // non-2xx answers and transport errors
+    Counter subscriptions{0};
+    Counter disconnects{0};
+    Counter db_errors{0};
+    Counter db_batches{0};
+    Counter db_time_us{0};         // total time spent in database batches
+    Counter loop_lag_us_total{0};  // event-loop lag, summed over samples
+    Counter loop_lag_samples{0};
+
+    Gauge subscribed{0};
+    Gauge leader{0};
+    Gauge database_up{0};
+    Gauge queue_pending{-1};  // pending tasks at the last look, -1 before the first
+    Gauge offers_held{0};
+    Gauge updates_waiting{0};  // received, not yet committed
+    Gauge loop_lag_us_max{0};
+    Gauge suppressed{0};
+    // Tasks by state at the last count, indexed by store::TaskState.
+    std::array<Gauge, 11> tasks_by_state{};
+};
+
+}  // namespace mesoflow::runtime
