@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include "encoding.hpp"
 
 namespace mesoflow::fake {
 
@@ -20,16 +19,37 @@ using nlohmann::json;
 enum class Label { optional, required, repeated, map };
 enum class Kind { message, opaque, string, bytes, enumeration, floating, integer, boolean };
 
+struct MessageSpec;
+
 struct FieldSpec {
+    FieldSpec(std::string_view n, int num, Label l, Kind k, std::string_view r)
+        : name(n), number(num), label(l), kind(k), ref(r) {}
+
     std::string_view name;
     int number;
     Label label;
     Kind kind;
     std::string_view ref;  // message name (message, map value) or enum name
+    // Resolved once when the registry is built:
+    std::string key;                                       // `name` as a JSON key
+    const MessageSpec* sub = nullptr;                      // for messages and map values
+    const std::vector<std::string_view>* names = nullptr;  // for enums
 };
 
 struct MessageSpec {
+    MessageSpec(std::vector<FieldSpec> f) : fields(std::move(f)) {}  // NOLINT: braces build it
+
     std::vector<FieldSpec> fields;  // in declaration order
+    std::vector<const FieldSpec*> by_number;
+    std::uint64_t required_mask = 0;  // bit i: fields[i] is required
+
+    const FieldSpec* find(const std::string& key) const {
+        for (const auto& f : fields) {
+            if (f.key == key)
+                return &f;
+        }
+        return nullptr;
+    }
 };
 
 using Registry = std::unordered_map<std::string_view, MessageSpec>;
@@ -69,10 +89,12 @@ MessageSpec id_message() {
     return {{str("value", 1, R)}};
 }
 
+const Enums& enums();
+
 // The subset of scheduler.proto and mesos.proto (v1) reachable from a Call
 // that the master's parser would check for required fields and types.
-const Registry& registry() {
-    static const Registry r = {
+Registry build_registry() {
+    return {
         {"Call",
          {{msg("framework_id", 1, O, "FrameworkID"), enm("type", 2, O, "Call.Type"),
            msg("subscribe", 3, O, "Call.Subscribe"), msg("accept", 4, O, "Call.Accept"),
@@ -220,6 +242,29 @@ const Registry& registry() {
            boolean("cached", 4)}}},
         {"Image.Docker", {{str("name", 1, R), opaque("credential", 2), opaque("config", 3)}}},
     };
+}
+
+const Registry& registry() {
+    static const Registry r = [] {
+        Registry built = build_registry();
+        for (auto& [name, spec] : built) {
+            for (auto& f : spec.fields) {
+                f.key = std::string(f.name);
+                if (f.kind == Kind::message)
+                    f.sub = &built.at(f.ref);
+                if (f.kind == Kind::enumeration)
+                    f.names = &enums().at(f.ref);
+            }
+            for (std::size_t i = 0; i < spec.fields.size(); ++i) {
+                spec.by_number.push_back(&spec.fields[i]);
+                if (spec.fields[i].label == Label::required)
+                    spec.required_mask |= std::uint64_t{1} << i;
+            }
+            std::sort(spec.by_number.begin(), spec.by_number.end(),
+                      [](const FieldSpec* a, const FieldSpec* b) { return a->number < b->number; });
+        }
+        return built;
+    }();
     return r;
 }
 
@@ -281,233 +326,276 @@ std::optional<double> parse_number(const std::string& text) {
     return std::nullopt;
 }
 
+// stout's base64 decoding accepts a string when every character before the
+// first '=' is in the alphabet or whitespace; returns the first other one.
+std::optional<char> bad_base64_character(const std::string& text) {
+    for (const char c : text) {
+        if (c == '=')
+            return std::nullopt;
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isspace(u) == 0 && std::isalnum(u) == 0 && c != '+' && c != '/')
+            return c;
+    }
+    return std::nullopt;
+}
+
+// Rewrites a JSON value in place into the normalised Call; on error sets
+// `error` to stout's message.
 class Normalizer {
   public:
     std::optional<std::string> error;
+    // Set when some message lacks a required field; the slow walk that names
+    // them runs only then.
+    bool missing_required = false;
 
-    // Returns the normalised message, or an empty optional on error.
-    std::optional<json> message(const MessageSpec& spec, const json& in) {
-        json out = json::object();
-        // stout walks the object's keys in sorted order, as nlohmann stores them.
-        for (const auto& [key, value] : in.items()) {
-            const auto it =
-                std::find_if(spec.fields.begin(), spec.fields.end(),
-                             [&key = key](const FieldSpec& f) { return f.name == key; });
-            if (it == spec.fields.end())
+    enum class Outcome { keep, drop, fail };
+
+    bool message(const MessageSpec& spec, json& object) {
+        std::vector<std::string> remove;
+        std::uint64_t present = 0;
+        // stout walks the object's keys in sorted order, as nlohmann stores
+        // them, and stops at the first error.
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            const FieldSpec* f = spec.find(it.key());
+            if (f == nullptr || it.value().is_null()) {
+                remove.push_back(it.key());
                 continue;
-            if (!field(*it, value, out))
-                return std::nullopt;
+            }
+            const Outcome outcome = field(*f, it.value());
+            if (outcome == Outcome::fail)
+                return false;
+            if (outcome == Outcome::drop) {
+                remove.push_back(it.key());
+            } else {
+                present |= std::uint64_t{1} << static_cast<std::size_t>(f - spec.fields.data());
+            }
         }
-        return out;
+        for (const auto& key : remove)
+            object.erase(key);
+        if ((present & spec.required_mask) != spec.required_mask)
+            missing_required = true;
+        return true;
     }
 
   private:
-    bool fail(std::string message) {
+    Outcome fail(std::string message) {
         error = std::move(message);
-        return false;
+        return Outcome::fail;
     }
 
-    bool field(const FieldSpec& f, const json& value, json& out) {
-        const std::string name(f.name);
-        if (value.is_null())
-            return true;
+    Outcome field(const FieldSpec& f, json& value) {
         if (f.label == Label::map) {
             if (!value.is_object())
                 return fail(not_expecting(value, f));
-            json entries = json::object();
-            for (const auto& [key, entry] : value.items()) {
-                if (entry.is_null())
+            std::vector<std::string> remove;
+            for (auto it = value.begin(); it != value.end(); ++it) {
+                json& entry = it.value();
+                if (entry.is_null()) {
+                    remove.push_back(it.key());
                     continue;
+                }
                 if (!entry.is_object()) {
                     return fail("Not expecting a JSON " + json_kind(entry) + " for field 'value'");
                 }
-                if (f.kind == Kind::message) {
-                    auto parsed = message(message_spec(f.ref), entry);
-                    if (!parsed)
-                        return false;
-                    entries[key] = std::move(*parsed);
-                } else {
-                    entries[key] = entry;
-                }
+                if (f.kind == Kind::message && !message(*f.sub, entry))
+                    return Outcome::fail;
             }
-            out[name] = std::move(entries);
-            return true;
+            for (const auto& key : remove)
+                value.erase(key);
+            return Outcome::keep;
         }
         if (f.label == Label::repeated) {
-            json& list = out[name];
-            if (!list.is_array())
-                list = json::array();
-            return repeated_value(f, value, list);
+            if (!value.is_array()) {
+                const Outcome one = scalar(f, value);
+                if (one == Outcome::fail)
+                    return one;
+                value = one == Outcome::keep ? json::array({std::move(value)}) : json::array();
+                return Outcome::keep;
+            }
+            const bool simple = std::none_of(value.begin(), value.end(), [](const json& e) {
+                return e.is_array() || e.is_null();
+            });
+            if (simple) {
+                bool dropped = false;
+                for (auto& element : value) {
+                    const Outcome one = scalar(f, element);
+                    if (one == Outcome::fail)
+                        return one;
+                    if (one == Outcome::drop) {
+                        element = nullptr;
+                        dropped = true;
+                    }
+                }
+                if (dropped) {
+                    json kept = json::array();
+                    for (auto& element : value) {
+                        if (!element.is_null())
+                            kept.push_back(std::move(element));
+                    }
+                    value = std::move(kept);
+                }
+                return Outcome::keep;
+            }
+            // Nested arrays flatten and nulls vanish, as in stout's parser.
+            json flat = json::array();
+            if (!flatten(f, value, flat))
+                return Outcome::fail;
+            value = std::move(flat);
+            return Outcome::keep;
         }
         if (value.is_array())
             return fail(not_expecting(value, f));
-        std::optional<json> single;
-        if (!scalar(f, value, single))
-            return false;
-        if (single)
-            out[name] = std::move(*single);
-        return true;
+        return scalar(f, value);
     }
 
-    bool repeated_value(const FieldSpec& f, const json& value, json& list) {
-        if (value.is_array()) {
-            for (const auto& element : value) {
-                if (element.is_null())
-                    continue;
-                if (!repeated_value(f, element, list))
+    bool flatten(const FieldSpec& f, json& value, json& out) {
+        for (auto& element : value) {
+            if (element.is_null())
+                continue;
+            if (element.is_array()) {
+                if (!flatten(f, element, out))
                     return false;
+                continue;
             }
-            return true;
+            const Outcome one = scalar(f, element);
+            if (one == Outcome::fail)
+                return false;
+            if (one == Outcome::keep)
+                out.push_back(std::move(element));
         }
-        std::optional<json> single;
-        if (!scalar(f, value, single))
-            return false;
-        if (single)
-            list.push_back(std::move(*single));
         return true;
     }
 
-    // Converts one non-array value for field `f`; leaves `out` empty when the
-    // master would leave the field unset (an unknown optional enum name).
-    bool scalar(const FieldSpec& f, const json& value, std::optional<json>& out) {
+    // Checks and converts one non-array value for field `f`.
+    Outcome scalar(const FieldSpec& f, json& value) {
         switch (f.kind) {
             case Kind::message:
-            case Kind::opaque: {
                 if (!value.is_object())
                     return fail(not_expecting(value, f));
-                if (f.kind == Kind::opaque) {
-                    out = value;
-                    return true;
-                }
-                auto parsed = message(message_spec(f.ref), value);
-                if (!parsed)
-                    return false;
-                out = std::move(*parsed);
-                return true;
-            }
+                return message(*f.sub, value) ? Outcome::keep : Outcome::fail;
+            case Kind::opaque:
+                return value.is_object() ? Outcome::keep : fail(not_expecting(value, f));
             case Kind::string:
-                if (!value.is_string())
-                    return fail(not_expecting(value, f));
-                out = value;
-                return true;
+                return value.is_string() ? Outcome::keep : fail(not_expecting(value, f));
             case Kind::bytes: {
                 if (!value.is_string())
                     return fail(not_expecting(value, f));
-                const auto& text = value.get_ref<const std::string&>();
-                if (!base64_decode(text)) {
-                    const auto bad = std::find_if(text.begin(), text.end(), [](char c) {
-                        return c != '=' && std::isspace(static_cast<unsigned char>(c)) == 0 &&
-                               std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '+' &&
-                               c != '/';
-                    });
-                    return fail("Failed to base64 decode bytes field '" + std::string(f.name) +
-                                "': Invalid character '" +
-                                std::string(1, bad == text.end() ? '?' : *bad) + "'");
+                if (const auto bad = bad_base64_character(value.get_ref<const std::string&>())) {
+                    return fail("Failed to base64 decode bytes field '" + f.key +
+                                "': Invalid character '" + std::string(1, *bad) + "'");
                 }
-                out = value;
-                return true;
+                return Outcome::keep;
             }
             case Kind::enumeration: {
                 if (!value.is_string())
                     return fail(not_expecting(value, f));
                 const auto& text = value.get_ref<const std::string&>();
-                const auto& names = enums().at(f.ref);
-                if (std::find(names.begin(), names.end(), text) == names.end()) {
-                    if (f.label == Label::required) {
-                        return fail("Failed to find enum for '" + text + "'");
-                    }
-                    return true;
+                if (std::find(f.names->begin(), f.names->end(), text) != f.names->end()) {
+                    return Outcome::keep;
                 }
-                out = value;
-                return true;
+                if (f.label == Label::required)
+                    return fail("Failed to find enum for '" + text + "'");
+                return Outcome::drop;
             }
             case Kind::floating:
             case Kind::integer: {
-                if (value.is_number()) {
-                    out = value;
-                    return true;
-                }
+                if (value.is_number())
+                    return Outcome::keep;
                 if (!value.is_string())
                     return fail(not_expecting(value, f));
-                const auto& text = value.get_ref<const std::string&>();
+                const std::string text = value.get<std::string>();
                 if (f.kind == Kind::floating && text == "Infinity") {
-                    out = std::numeric_limits<double>::infinity();
-                    return true;
+                    value = std::numeric_limits<double>::infinity();
+                    return Outcome::keep;
                 }
                 if (f.kind == Kind::floating && text == "-Infinity") {
-                    out = -std::numeric_limits<double>::infinity();
-                    return true;
+                    value = -std::numeric_limits<double>::infinity();
+                    return Outcome::keep;
                 }
                 const auto number = parse_number(text);
                 if (!number) {
                     return fail("Failed to parse '" + text + "' as a JSON number for field '" +
-                                std::string(f.name) + "': not a number");
+                                f.key + "': not a number");
                 }
                 if (f.kind == Kind::integer) {
-                    out = static_cast<std::int64_t>(*number);
+                    value = static_cast<std::int64_t>(*number);
                 } else {
-                    out = *number;
+                    value = *number;
                 }
-                return true;
+                return Outcome::keep;
             }
             case Kind::boolean:
-                if (value.is_boolean()) {
-                    out = value;
-                    return true;
-                }
+                if (value.is_boolean())
+                    return Outcome::keep;
                 if (value.is_string()) {
-                    const auto& text = value.get_ref<const std::string&>();
+                    const std::string text = value.get<std::string>();
                     if (text == "true" || text == "false") {
-                        out = text == "true";
-                        return true;
+                        value = text == "true";
+                        return Outcome::keep;
                     }
                     return fail("Failed to parse '" + text + "' as a JSON boolean for field '" +
-                                std::string(f.name) + "': not a boolean");
+                                f.key + "': not a boolean");
                 }
                 return fail(not_expecting(value, f));
         }
-        return true;
+        return Outcome::keep;
     }
 };
+
+// A field path such as accept.operations[0].launch, kept as pointers and
+// indices: it becomes text only when a required field is missing.
+struct PathStep {
+    const std::string* key;
+    long index;              // -1: a single message
+    bool map_value = false;  // the value of map entry `index`
+};
+
+std::string path_text(const std::vector<PathStep>& path, const std::string& last) {
+    std::string out;
+    for (const auto& step : path) {
+        out += *step.key;
+        if (step.index >= 0)
+            out += "[" + std::to_string(step.index) + "]";
+        if (step.map_value)
+            out += ".value";
+        out += '.';
+    }
+    return out + last;
+}
 
 // Mirrors protobuf's FindInitializationErrors: this message's missing
 // required fields in declaration order, then its set sub-messages in field
 // number order.
-void collect_missing(const MessageSpec& spec, const json& value, const std::string& prefix,
+void collect_missing(const MessageSpec& spec, const json& value, std::vector<PathStep>& path,
                      std::vector<std::string>& missing) {
     for (const auto& f : spec.fields) {
-        if (f.label == Label::required && !value.contains(std::string(f.name))) {
-            missing.push_back(prefix + std::string(f.name));
+        if (f.label == Label::required && value.find(f.key) == value.end()) {
+            missing.push_back(path_text(path, f.key));
         }
     }
-    std::vector<const FieldSpec*> by_number;
-    for (const auto& f : spec.fields)
-        by_number.push_back(&f);
-    std::sort(by_number.begin(), by_number.end(),
-              [](const FieldSpec* a, const FieldSpec* b) { return a->number < b->number; });
-    for (const FieldSpec* f : by_number) {
+    for (const FieldSpec* f : spec.by_number) {
         if (f->kind != Kind::message)
             continue;
-        const auto it = value.find(std::string(f->name));
+        const auto it = value.find(f->key);
         if (it == value.end())
             continue;
-        const MessageSpec& sub = message_spec(f->ref);
         if (f->label == Label::repeated) {
             for (std::size_t i = 0; i < it->size(); ++i) {
-                collect_missing(sub, (*it)[i],
-                                prefix + std::string(f->name) + "[" + std::to_string(i) + "].",
-                                missing);
+                path.push_back({&f->key, static_cast<long>(i), false});
+                collect_missing(*f->sub, (*it)[i], path, missing);
+                path.pop_back();
             }
         } else if (f->label == Label::map) {
-            std::size_t i = 0;
-            for (const auto& [key, entry] : it->items()) {
-                collect_missing(
-                    sub, entry,
-                    prefix + std::string(f->name) + "[" + std::to_string(i) + "].value.", missing);
-                ++i;
+            long i = 0;
+            for (const auto& entry : *it) {
+                path.push_back({&f->key, i++, true});
+                collect_missing(*f->sub, entry, path, missing);
+                path.pop_back();
             }
         } else {
-            collect_missing(sub, *it, prefix + std::string(f->name) + ".", missing);
+            path.push_back({&f->key, -1, false});
+            collect_missing(*f->sub, *it, path, missing);
+            path.pop_back();
         }
     }
 }
@@ -518,11 +606,13 @@ std::optional<std::string> normalize_call(nlohmann::json& body) {
     if (!body.is_object())
         return std::string("Expecting a JSON object");
     Normalizer normalizer;
-    auto parsed = normalizer.message(message_spec("Call"), body);
-    if (!parsed)
+    if (!normalizer.message(message_spec("Call"), body))
         return normalizer.error.value_or("invalid call");
+    if (!normalizer.missing_required)
+        return std::nullopt;
     std::vector<std::string> missing;
-    collect_missing(message_spec("Call"), *parsed, "", missing);
+    std::vector<PathStep> path;
+    collect_missing(message_spec("Call"), body, path, missing);
     if (!missing.empty()) {
         std::string text = "Missing required fields: ";
         for (std::size_t i = 0; i < missing.size(); ++i) {
@@ -532,7 +622,6 @@ std::optional<std::string> normalize_call(nlohmann::json& body) {
         }
         return text;
     }
-    body = std::move(*parsed);
     return std::nullopt;
 }
 

@@ -30,7 +30,9 @@ constexpr std::uint32_t kMaxRequestHeaderBytes = 64 * 1024;
 // A subscription connection carries no requests; a peer that keeps sending
 // bytes on it is cut off rather than buffered forever.
 constexpr std::size_t kMaxBytesReadDuringStream = 1024 * 1024;
-constexpr std::size_t kStreamReadChunk = 4096;
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Answers not yet written beyond this stop the reading of further requests.
+constexpr std::size_t kMaxPendingResponseBytes = 64 * 1024 * 1024;
 // A reader that stops reading while events keep coming is cut off here, as a
 // real master's socket buffers would eventually fail the connection.
 constexpr std::uint64_t kMaxQueuedStreamBytes = 512ull * 1024 * 1024;
@@ -133,7 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Connection(tcp::socket socket, HttpServer::Impl* server)
         : socket_(std::move(socket)), server_(server) {}
 
-    void start() { read_request(); }
+    void start() { read_more(); }
     void close();
 
     // Stream side, addressed through StreamHandle with a generation so that a
@@ -159,9 +161,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   private:
     enum class Mode { requests, streaming, closed };
 
-    void read_request();
-    void on_request(const beast::error_code& ec);
-    void read_while_streaming();
+    void read_more();
+    void on_bytes();
+    void process_buffered();
+    void handle_request();
     void schedule_flush();
     void flush();
     void finish_stream();
@@ -228,37 +231,82 @@ class StreamHandle : public EventStream {
 
 }  // namespace
 
-void Connection::read_request() {
+void Connection::read_more() {
     if (mode_ == Mode::closed || reading_)
         return;
-    parser_.emplace();
-    parser_->body_limit(kMaxRequestBodyBytes);
-    parser_->header_limit(kMaxRequestHeaderBytes);
+    if (mode_ == Mode::requests && head_.size() + out_.size() > kMaxPendingResponseBytes) {
+        return;  // the peer is not reading its answers; resume once they are written
+    }
     reading_ = true;
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
-                         self->reading_ = false;
-                         self->on_request(ec);
-                     });
+    socket_.async_read_some(
+        buffer_.prepare(kReadChunk),
+        [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
+            self->reading_ = false;
+            if (self->mode_ == Mode::closed)
+                return;
+            if (ec) {
+                self->close();
+                return;
+            }
+            self->buffer_.commit(n);
+            self->on_bytes();
+        });
 }
 
-void Connection::on_request(const beast::error_code& ec) {
-    if (mode_ == Mode::closed)
-        return;
-    if (ec) {
-        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+void Connection::on_bytes() {
+    if (mode_ == Mode::streaming) {
+        // Only a closed peer matters here; bytes it sends wait for the stream's end.
+        if (buffer_.size() > kMaxBytesReadDuringStream) {
+            log::warn("fake_master_stream_cut", "reason={}",
+                      log::quote("peer sent too many bytes on a subscription connection"));
             close();
             return;
         }
-        HttpResponse bad{400,
-                         {{"Content-Type", "text/plain; charset=utf-8"}},
-                         "Malformed HTTP request: " + ec.message()};
-        head_ += serialize_head(bad, false, true) + bad.body;
-        close_after_write_ = true;
-        schedule_flush();
+        read_more();
         return;
     }
+    process_buffered();
+}
+
+void Connection::process_buffered() {
+    // Every complete request already buffered is answered before anything is
+    // written, so a pipelining client gets its answers, and the events they
+    // cause, in a few large writes instead of one small write each.
+    while (mode_ == Mode::requests && !close_after_write_ && buffer_.size() > 0) {
+        if (!parser_) {
+            parser_.emplace();
+            parser_->body_limit(kMaxRequestBodyBytes);
+            parser_->header_limit(kMaxRequestHeaderBytes);
+            parser_->eager(true);
+        }
+        beast::error_code ec;
+        const std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more)
+            break;
+        if (ec) {
+            parser_.reset();
+            HttpResponse bad{400,
+                             {{"Content-Type", "text/plain; charset=utf-8"}},
+                             "Malformed HTTP request: " + ec.message()};
+            head_ += serialize_head(bad, false, true) + bad.body;
+            close_after_write_ = true;
+            break;
+        }
+        if (!parser_->is_done()) {
+            if (used == 0)
+                break;
+            continue;
+        }
+        handle_request();
+    }
+    if (!head_.empty())
+        schedule_flush();
+    if (mode_ != Mode::closed && !close_after_write_)
+        read_more();
+}
+
+void Connection::handle_request() {
     auto& message = parser_->get();
     HttpRequest request;
     request.method = std::string(message.method_string());
@@ -280,7 +328,6 @@ void Connection::on_request(const beast::error_code& ec) {
     if (!reply.start_stream) {
         head_ += serialize_head(reply.response, false, close_after_write_);
         head_ += reply.response.body;
-        schedule_flush();
         return;
     }
     head_ += serialize_head(reply.response, true, false);
@@ -290,37 +337,6 @@ void Connection::on_request(const beast::error_code& ec) {
     ending_ = false;
     on_stream_close_ = nullptr;
     reply.start_stream(std::make_shared<StreamHandle>(weak_from_this(), stream_generation_));
-    schedule_flush();
-    read_while_streaming();
-}
-
-void Connection::read_while_streaming() {
-    if (mode_ != Mode::streaming || reading_)
-        return;
-    reading_ = true;
-    socket_.async_read_some(
-        buffer_.prepare(kStreamReadChunk),
-        [self = shared_from_this()](const beast::error_code& ec, std::size_t n) {
-            self->reading_ = false;
-            if (self->mode_ == Mode::closed)
-                return;
-            if (ec) {
-                self->close();
-                return;
-            }
-            self->buffer_.commit(n);
-            if (self->buffer_.size() > kMaxBytesReadDuringStream) {
-                log::warn("fake_master_stream_cut", "reason={}",
-                          log::quote("peer sent too many bytes on a subscription connection"));
-                self->close();
-                return;
-            }
-            if (self->mode_ == Mode::streaming) {
-                self->read_while_streaming();
-            } else if (!self->writing_ && self->head_.empty()) {
-                self->read_request();
-            }
-        });
 }
 
 void Connection::stream_write(std::uint64_t generation, std::string_view bytes) {
@@ -381,10 +397,10 @@ void Connection::flush() {
         }
     }
     if (out_.empty()) {
-        if (close_after_write_) {
+        if (close_after_write_ && mode_ == Mode::requests) {
             close();
-        } else if (mode_ == Mode::requests && !reading_) {
-            read_request();
+        } else if (mode_ == Mode::requests && (buffer_.size() > 0 || !reading_)) {
+            process_buffered();  // a stream ended, or reading paused for answers
         }
         return;
     }

@@ -202,7 +202,7 @@ class Master {
 
     // ---- inspection (control_endpoint.cpp) -----------------------------
     std::vector<RecordedCall> calls() const;
-    std::vector<RecordedAck> acks() const { return acks_; }
+    std::vector<RecordedAck> acks() const { return {acks_.begin(), acks_.end()}; }
     Counters counters() const { return counters_; }
     std::vector<TaskView> task_views() const;
     std::vector<AgentView> agent_views() const;
@@ -290,7 +290,9 @@ class Master {
     std::string reported_state(const Task& task) const;
 
     // status_updates.cpp
-    void enqueue_update(Task& task, json status, const std::string& state);
+    void enqueue_update(Task& task, const std::string& state, const std::string& source,
+                        const std::string& message, const std::string& reason,
+                        const std::string& data);
     void deliver_front(Task& task);
     void send_front(Task& task);
     void schedule_retry(Clock::time_point due);
@@ -352,7 +354,7 @@ class Master {
     Reactor::TimerId allocation_timer_ = 0;
     Faults faults_;
     std::deque<RecordedCall> calls_;
-    std::vector<RecordedAck> acks_;
+    std::deque<RecordedAck> acks_;
     Counters counters_;
     bool shut_down_ = false;
 };

@@ -50,7 +50,7 @@ struct Reactor::Impl {
     asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
     asio::steady_timer timer{io};
     std::priority_queue<TimerEntry, std::vector<TimerEntry>, Later> heap;
-    std::unordered_set<TimerId> cancelled;
+    std::unordered_set<TimerId> live;  // scheduled, not yet run or cancelled
     TimerId next_id = 1;
     Clock::time_point armed_for = Clock::time_point::max();
 };
@@ -96,6 +96,15 @@ void Reactor::post(std::function<void()> fn) {
 
 Reactor::TimerId Reactor::at(Clock::time_point when, std::function<void()> fn) {
     const TimerId id = impl_->next_id++;
+    impl_->live.insert(id);
+    if (when <= Clock::now()) {
+        // Due already: no need to go through the timer (and its syscalls).
+        post([this, id, fn = std::move(fn)] {
+            if (impl_->live.erase(id) > 0)
+                fn();
+        });
+        return id;
+    }
     impl_->heap.push(TimerEntry{when, id, std::move(fn)});
     if (when < impl_->armed_for)
         arm();
@@ -103,8 +112,7 @@ Reactor::TimerId Reactor::at(Clock::time_point when, std::function<void()> fn) {
 }
 
 void Reactor::cancel(TimerId id) {
-    if (id != 0)
-        impl_->cancelled.insert(id);
+    impl_->live.erase(id);
 }
 
 void Reactor::arm() {
@@ -130,8 +138,8 @@ void Reactor::fire() {
     while (!impl_->heap.empty() && impl_->heap.top().when <= now && ran < kMaxTimersPerBatch) {
         TimerEntry entry = std::move(const_cast<TimerEntry&>(impl_->heap.top()));
         impl_->heap.pop();
-        if (impl_->cancelled.erase(entry.id) > 0)
-            continue;
+        if (impl_->live.erase(entry.id) == 0)
+            continue;  // cancelled
         ++ran;
         entry.fn();
     }

@@ -7,21 +7,64 @@
 #include <fmt/core.h>
 
 #include "encoding.hpp"
+#include "json_text.hpp"
 #include "master.hpp"
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/mesos/recordio.hpp"
 
 namespace mesoflow::fake {
 
-void Master::enqueue_update(Task& task, json status, const std::string& state) {
+void Master::enqueue_update(Task& task, const std::string& state, const std::string& source,
+                            const std::string& message, const std::string& reason,
+                            const std::string& data) {
     PendingUpdate update;
     update.seq = next_update_seq_++;
     update.uuid = random_uuid_bytes();
     update.state = state;
     update.backoff = config_.update_retry_min;
-    status["uuid"] = base64_encode(update.uuid);
-    update.record = mesos::encode_record(
-        json{{"type", "UPDATE"}, {"update", {{"status", std::move(status)}}}}.dump());
+    // TaskStatus in proto field order; written by hand because this is the
+    // event sent most (see json_text.hpp).
+    std::string r;
+    r.reserve(512);
+    r += R"({"type":"UPDATE","update":{"status":{"task_id":{"value":)";
+    append_json_string(r, task.id);
+    r += R"(},"state":")";
+    r += state;
+    r += '"';
+    if (!message.empty()) {
+        r += R"(,"message":)";
+        append_json_string(r, message);
+    }
+    r += R"(,"source":")";
+    r += source;
+    r += '"';
+    if (!reason.empty()) {
+        r += R"(,"reason":")";
+        r += reason;
+        r += '"';
+    }
+    if (!data.empty()) {
+        r += R"(,"data":")";
+        r += base64_encode(data);
+        r += '"';
+    }
+    r += R"(,"agent_id":{"value":)";
+    append_json_string(r, task.agent_id);
+    r += '}';
+    if (source == "SOURCE_EXECUTOR") {
+        r += R"(,"executor_id":{"value":)";
+        append_json_string(r, task.executor_id);
+        r += '}';
+    }
+    r += fmt::format(R"(,"timestamp":{:.6f},"uuid":")", now_seconds());
+    r += base64_encode(update.uuid);
+    r += '"';
+    if (state == "TASK_RUNNING") {
+        r +=
+            R"(,"container_status":{"network_infos":[{"ip_addresses":[{"protocol":"IPv4","ip_address":"127.0.0.1"}]}]})";
+    }
+    r += "}}}";
+    update.record = mesos::encode_record(r);
     task.updates.push_back(std::move(update));
     if (task.updates.size() == 1)
         deliver_front(task);
@@ -138,9 +181,8 @@ void Master::acknowledge(Framework& framework, const json& ack, std::uint64_t se
         }
     }
     acks_.push_back(std::move(record));
-    if (config_.max_recorded_calls > 0 && acks_.size() > 2 * config_.max_recorded_calls) {
-        acks_.erase(acks_.begin(),
-                    acks_.begin() + static_cast<std::ptrdiff_t>(config_.max_recorded_calls));
+    if (config_.max_recorded_calls > 0 && acks_.size() > config_.max_recorded_calls) {
+        acks_.pop_front();
     }
 }
 

@@ -4,7 +4,6 @@
 // the agent's status update stream (status_updates.cpp).
 #include <fmt/core.h>
 
-#include "encoding.hpp"
 #include "local_tasks.hpp"
 #include "master.hpp"
 #include "mesoflow/common/log.hpp"
@@ -67,11 +66,14 @@ Task& Master::launch_task(Framework& framework, Agent& agent, const json& info,
     task.agent = agent.index;
     task.executor_id = executor_id;
     task.resources = resources;
-    const json command =
-        info.contains("command")
-            ? info["command"]
-            : (info.contains("executor") ? info["executor"].value("command", json::object())
-                                         : json::object());
+    static const json kNoCommand = json::object();
+    const json* found = &kNoCommand;
+    if (info.contains("command")) {
+        found = &info["command"];
+    } else if (info.contains("executor") && info["executor"].contains("command")) {
+        found = &info["executor"]["command"];
+    }
+    const json& command = *found;
     task.command = command.value("value", "");
     task.shell = command.value("shell", true);
     task.arguments = command.value("arguments", std::vector<std::string>{});
@@ -175,25 +177,6 @@ void Master::transition(Task& task, const std::string& state, const std::string&
     if (is_terminal_state(task.state))
         return;  // terminal states never change
     task.state = state;
-    json status = {{"task_id", {{"value", task.id}}},
-                   {"state", state},
-                   {"source", source},
-                   {"agent_id", {{"value", task.agent_id}}},
-                   {"timestamp", now_seconds()}};
-    if (source == "SOURCE_EXECUTOR")
-        status["executor_id"] = {{"value", task.executor_id}};
-    if (!message.empty())
-        status["message"] = message;
-    if (!reason.empty())
-        status["reason"] = reason;
-    if (!data.empty())
-        status["data"] = base64_encode(data);
-    if (state == "TASK_RUNNING") {
-        status["container_status"] = {
-            {"network_infos",
-             json::array({{{"ip_addresses", json::array({{{"protocol", "IPv4"},
-                                                          {"ip_address", "127.0.0.1"}}})}}})}};
-    }
     if (is_terminal_state(state)) {
         release_resources(task);
         reactor_.cancel(task.lifecycle_timer);
@@ -209,7 +192,7 @@ void Master::transition(Task& task, const std::string& state, const std::string&
         if (state == "TASK_LOST" || state == "TASK_DROPPED")
             ++counters_.tasks_lost_or_dropped;
     }
-    enqueue_update(task, std::move(status), state);
+    enqueue_update(task, state, source, message, reason, data);
 }
 
 void Master::release_resources(Task& task) {
