@@ -1,0 +1,45 @@
+// Mesos' own JSON mapping of scheduler Calls and Events (stout's, not proto3's):
+// snake_case proto field names, enums as their names, `bytes` as base64,
+// integers as exact JSON numbers (numeric strings accepted on input), doubles
+// as numbers or "Infinity"/"-Infinity"/"NaN", ids as {"value": ...}, null as
+// "not set". See /work/shared/mesos-api.md §1.2, §2, §3.
+//
+// Parsing never throws and never trusts its input:
+// - unknown fields are ignored; an unknown name in an optional enum leaves the
+//   field unset (capabilities become `unknown`);
+// - an event with an unknown or missing type is an Event::Unknown;
+// - anything else malformed is an Error whose message starts with the path of
+//   the offending field, e.g.
+//   "offers.offers[3].resources[0].scalar.value: expected number, got string".
+// A call with an unknown or missing type is an Error (Call has no "unknown").
+//
+// Writing emits set fields plus the fields with an explicit proto default
+// (failover_timeout, checkpoint, shell, extract, cached, network, privileged,
+// refuse_seconds), as Mesos does. Strings are written as given: they must be
+// valid UTF-8. TaskStatus::container_status_json is written verbatim.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mesoflow/common/result.hpp"
+#include "mesoflow/mesos/types.hpp"
+
+namespace mesoflow::mesos {
+
+std::string to_json(const Call& call);
+std::string to_json(const Event& event);
+// Append forms, for callers that reuse one buffer per connection.
+void append_json(const Call& call, std::string& out);
+void append_json(const Event& event, std::string& out);
+
+Result<Call> parse_call(std::string_view json);
+Result<Event> parse_event(std::string_view json);
+
+// Single messages, for the fake master and tools (e.g. a MasterInfo in ZooKeeper).
+std::string to_json(const TaskInfo& task);
+std::string to_json(const MasterInfo& master);
+Result<TaskInfo> parse_task_info(std::string_view json);
+Result<MasterInfo> parse_master_info(std::string_view json);
+
+}  // namespace mesoflow::mesos

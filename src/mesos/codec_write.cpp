@@ -1,0 +1,961 @@
+// The writing half of codec.hpp: Calls and Events (and the messages they
+// carry) as Mesos' JSON. Field order follows the protos; optional fields are
+// written only when set, plus the fields with an explicit proto default.
+#include <string>
+
+#include "json_writer.hpp"
+#include "mesoflow/mesos/codec.hpp"
+
+namespace mesoflow::mesos {
+namespace {
+
+using json::Writer;
+
+void str(Writer& w, std::string_view k, const std::string& v) {
+    w.key(k);
+    w.string(v);
+}
+void opt_str(Writer& w, std::string_view k, const std::optional<std::string>& v) {
+    if (v)
+        str(w, k, *v);
+}
+void id(Writer& w, std::string_view k, const std::string& v) {
+    w.key(k);
+    w.id(v);
+}
+void opt_id(Writer& w, std::string_view k, const std::optional<std::string>& v) {
+    if (v)
+        id(w, k, *v);
+}
+template <typename E>
+void enum_field(Writer& w, std::string_view k, E v) {
+    w.key(k);
+    w.string(to_string(v));
+}
+void boolean(Writer& w, std::string_view k, bool v) {
+    w.key(k);
+    w.boolean(v);
+}
+void number(Writer& w, std::string_view k, double v) {
+    w.key(k);
+    w.number(v);
+}
+void nanos(Writer& w, std::string_view k, std::int64_t ns) {
+    w.key(k);
+    w.begin_object();
+    w.key("nanoseconds");
+    w.integer(ns);
+    w.end_object();
+}
+template <typename T, typename F>
+void array(Writer& w, std::string_view k, const std::vector<T>& items, F&& write_item) {
+    if (items.empty())
+        return;
+    w.key(k);
+    w.begin_array();
+    for (const auto& i : items)
+        write_item(w, i);
+    w.end_array();
+}
+void strings(Writer& w, std::string_view k, const std::vector<std::string>& v) {
+    array(w, k, v, [](Writer& ww, const std::string& s) { ww.string(s); });
+}
+void ids(Writer& w, std::string_view k, const std::vector<std::string>& v) {
+    array(w, k, v, [](Writer& ww, const std::string& s) { ww.id(s); });
+}
+
+void write(Writer& w, const Labels& labels) {
+    w.begin_object();
+    array(w, "labels", labels, [](Writer& ww, const Label& l) {
+        ww.begin_object();
+        str(ww, "key", l.key);
+        opt_str(ww, "value", l.value);
+        ww.end_object();
+    });
+    w.end_object();
+}
+void labels_field(Writer& w, std::string_view k, const Labels& labels) {
+    if (labels.empty())
+        return;
+    w.key(k);
+    write(w, labels);
+}
+
+void write_ranges(Writer& w, const std::vector<Range>& ranges) {
+    w.begin_object();
+    w.key("range");
+    w.begin_array();
+    for (const auto& r : ranges) {
+        w.begin_object();
+        w.key("begin");
+        w.unsigned_integer(r.begin);
+        w.key("end");
+        w.unsigned_integer(r.end);
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+}
+
+void write_set(Writer& w, const std::vector<std::string>& items) {
+    w.begin_object();
+    w.key("item");
+    w.begin_array();
+    for (const auto& s : items)
+        w.string(s);
+    w.end_array();
+    w.end_object();
+}
+
+void write_value(Writer& w, ValueType type, double scalar, const std::vector<Range>& ranges,
+                 const std::vector<std::string>& set, const std::string* text) {
+    enum_field(w, "type", type);
+    switch (type) {
+        case ValueType::scalar:
+            w.key("scalar");
+            w.begin_object();
+            number(w, "value", scalar);
+            w.end_object();
+            break;
+        case ValueType::ranges:
+            w.key("ranges");
+            write_ranges(w, ranges);
+            break;
+        case ValueType::set:
+            w.key("set");
+            write_set(w, set);
+            break;
+        case ValueType::text:
+            if (text != nullptr) {
+                w.key("text");
+                w.begin_object();
+                str(w, "value", *text);
+                w.end_object();
+            }
+            break;
+    }
+}
+
+void write(Writer& w, const ReservationInfo& r) {
+    w.begin_object();
+    if (r.type)
+        enum_field(w, "type", *r.type);
+    opt_str(w, "role", r.role);
+    opt_str(w, "principal", r.principal);
+    labels_field(w, "labels", r.labels);
+    w.end_object();
+}
+
+void write(Writer& w, const DiskInfo& d) {
+    w.begin_object();
+    if (d.persistence) {
+        w.key("persistence");
+        w.begin_object();
+        str(w, "id", d.persistence->id);
+        opt_str(w, "principal", d.persistence->principal);
+        w.end_object();
+    }
+    if (d.volume) {
+        w.key("volume");
+        w.begin_object();
+        enum_field(w, "mode", d.volume->mode);
+        str(w, "container_path", d.volume->container_path);
+        opt_str(w, "host_path", d.volume->host_path);
+        w.end_object();
+    }
+    if (d.source) {
+        w.key("source");
+        w.begin_object();
+        enum_field(w, "type", d.source->type);
+        if (d.source->root) {
+            w.key(d.source->type == DiskSourceType::mount ? "mount" : "path");
+            w.begin_object();
+            str(w, "root", *d.source->root);
+            w.end_object();
+        }
+        opt_str(w, "vendor", d.source->vendor);
+        opt_str(w, "id", d.source->id);
+        opt_str(w, "profile", d.source->profile);
+        w.end_object();
+    }
+    w.end_object();
+}
+
+void write(Writer& w, const Resource& r) {
+    w.begin_object();
+    str(w, "name", r.name);
+    write_value(w, r.type, r.scalar, r.ranges, r.set, nullptr);
+    opt_str(w, "role", r.role);
+    if (r.reservation) {
+        w.key("reservation");
+        write(w, *r.reservation);
+    }
+    array(w, "reservations", r.reservations,
+          [](Writer& ww, const ReservationInfo& x) { write(ww, x); });
+    if (r.allocation_info) {
+        w.key("allocation_info");
+        w.begin_object();
+        opt_str(w, "role", r.allocation_info->role);
+        w.end_object();
+    }
+    opt_id(w, "provider_id", r.provider_id);
+    if (r.disk) {
+        w.key("disk");
+        write(w, *r.disk);
+    }
+    if (r.revocable) {
+        w.key("revocable");
+        w.begin_object();
+        w.end_object();
+    }
+    if (r.shared) {
+        w.key("shared");
+        w.begin_object();
+        w.end_object();
+    }
+    w.end_object();
+}
+
+void resources(Writer& w, std::string_view k, const std::vector<Resource>& rs) {
+    array(w, k, rs, [](Writer& ww, const Resource& r) { write(ww, r); });
+}
+
+void write(Writer& w, const Attribute& a) {
+    w.begin_object();
+    str(w, "name", a.name);
+    write_value(w, a.type, a.scalar, a.ranges, a.set, &a.text);
+    w.end_object();
+}
+
+void write(Writer& w, const Address& a) {
+    w.begin_object();
+    opt_str(w, "hostname", a.hostname);
+    opt_str(w, "ip", a.ip);
+    w.key("port");
+    w.integer(a.port);
+    w.end_object();
+}
+
+void write(Writer& w, const Url& u) {
+    w.begin_object();
+    str(w, "scheme", u.scheme);
+    w.key("address");
+    write(w, u.address);
+    opt_str(w, "path", u.path);
+    array(w, "query", u.query, [](Writer& ww, const Parameter& p) {
+        ww.begin_object();
+        str(ww, "key", p.key);
+        str(ww, "value", p.value);
+        ww.end_object();
+    });
+    opt_str(w, "fragment", u.fragment);
+    w.end_object();
+}
+
+void write(Writer& w, const DomainInfo& d) {
+    w.begin_object();
+    w.key("fault_domain");
+    w.begin_object();
+    w.key("region");
+    w.begin_object();
+    str(w, "name", d.region);
+    w.end_object();
+    w.key("zone");
+    w.begin_object();
+    str(w, "name", d.zone);
+    w.end_object();
+    w.end_object();
+    w.end_object();
+}
+
+void write(Writer& w, const Unavailability& u) {
+    w.begin_object();
+    nanos(w, "start", u.start_ns);
+    if (u.duration_ns)
+        nanos(w, "duration", *u.duration_ns);
+    w.end_object();
+}
+
+void write(Writer& w, const FrameworkInfo& f) {
+    w.begin_object();
+    str(w, "user", f.user);
+    str(w, "name", f.name);
+    opt_id(w, "id", f.id);
+    number(w, "failover_timeout", f.failover_timeout);
+    boolean(w, "checkpoint", f.checkpoint);
+    opt_str(w, "role", f.role);
+    strings(w, "roles", f.roles);
+    opt_str(w, "hostname", f.hostname);
+    opt_str(w, "principal", f.principal);
+    opt_str(w, "webui_url", f.webui_url);
+    array(w, "capabilities", f.capabilities, [](Writer& ww, FrameworkCapability c) {
+        ww.begin_object();
+        enum_field(ww, "type", c);
+        ww.end_object();
+    });
+    labels_field(w, "labels", f.labels);
+    w.end_object();
+}
+
+void write(Writer& w, const MasterInfo& m) {
+    w.begin_object();
+    str(w, "id", m.id);
+    w.key("ip");
+    w.unsigned_integer(m.ip);
+    w.key("port");
+    w.unsigned_integer(m.port);
+    opt_str(w, "pid", m.pid);
+    opt_str(w, "hostname", m.hostname);
+    opt_str(w, "version", m.version);
+    if (m.address) {
+        w.key("address");
+        write(w, *m.address);
+    }
+    if (m.domain) {
+        w.key("domain");
+        write(w, *m.domain);
+    }
+    array(w, "capabilities", m.capabilities, [](Writer& ww, MasterCapability c) {
+        ww.begin_object();
+        enum_field(ww, "type", c);
+        ww.end_object();
+    });
+    w.end_object();
+}
+
+void write(Writer& w, const CommandInfo& c) {
+    w.begin_object();
+    array(w, "uris", c.uris, [](Writer& ww, const CommandUri& u) {
+        ww.begin_object();
+        str(ww, "value", u.value);
+        if (u.executable)
+            boolean(ww, "executable", *u.executable);
+        boolean(ww, "extract", u.extract);
+        if (u.cache)
+            boolean(ww, "cache", *u.cache);
+        opt_str(ww, "output_file", u.output_file);
+        ww.end_object();
+    });
+    if (!c.environment.empty()) {
+        w.key("environment");
+        w.begin_object();
+        array(w, "variables", c.environment, [](Writer& ww, const EnvironmentVariable& v) {
+            ww.begin_object();
+            str(ww, "name", v.name);
+            if (v.type)
+                enum_field(ww, "type", *v.type);
+            opt_str(ww, "value", v.value);
+            ww.end_object();
+        });
+        w.end_object();
+    }
+    boolean(w, "shell", c.shell);
+    opt_str(w, "value", c.value);
+    strings(w, "arguments", c.arguments);
+    opt_str(w, "user", c.user);
+    w.end_object();
+}
+
+void port_mappings(Writer& w, const std::vector<PortMapping>& pm) {
+    array(w, "port_mappings", pm, [](Writer& ww, const PortMapping& p) {
+        ww.begin_object();
+        ww.key("host_port");
+        ww.unsigned_integer(p.host_port);
+        ww.key("container_port");
+        ww.unsigned_integer(p.container_port);
+        opt_str(ww, "protocol", p.protocol);
+        ww.end_object();
+    });
+}
+
+void write(Writer& w, const Image& i) {
+    w.begin_object();
+    enum_field(w, "type", i.type);
+    if (i.docker_name) {
+        w.key("docker");
+        w.begin_object();
+        str(w, "name", *i.docker_name);
+        w.end_object();
+    }
+    if (i.appc_name) {
+        w.key("appc");
+        w.begin_object();
+        str(w, "name", *i.appc_name);
+        w.end_object();
+    }
+    boolean(w, "cached", i.cached);
+    w.end_object();
+}
+
+void write(Writer& w, const ContainerInfo& c) {
+    w.begin_object();
+    enum_field(w, "type", c.type);
+    array(w, "volumes", c.volumes, [](Writer& ww, const Volume& v) {
+        ww.begin_object();
+        enum_field(ww, "mode", v.mode);
+        str(ww, "container_path", v.container_path);
+        opt_str(ww, "host_path", v.host_path);
+        if (v.image) {
+            ww.key("image");
+            write(ww, *v.image);
+        }
+        ww.end_object();
+    });
+    opt_str(w, "hostname", c.hostname);
+    if (c.docker) {
+        const auto& d = *c.docker;
+        w.key("docker");
+        w.begin_object();
+        str(w, "image", d.image);
+        enum_field(w, "network", d.network);
+        port_mappings(w, d.port_mappings);
+        boolean(w, "privileged", d.privileged);
+        array(w, "parameters", d.parameters, [](Writer& ww, const Parameter& p) {
+            ww.begin_object();
+            str(ww, "key", p.key);
+            str(ww, "value", p.value);
+            ww.end_object();
+        });
+        if (d.force_pull_image)
+            boolean(w, "force_pull_image", *d.force_pull_image);
+        w.end_object();
+    }
+    if (c.mesos) {
+        w.key("mesos");
+        w.begin_object();
+        if (c.mesos->image) {
+            w.key("image");
+            write(w, *c.mesos->image);
+        }
+        w.end_object();
+    }
+    array(w, "network_infos", c.network_infos, [](Writer& ww, const NetworkInfo& n) {
+        ww.begin_object();
+        array(ww, "ip_addresses", n.ip_addresses, [](Writer& w2, const NetworkInfo::IpAddress& a) {
+            w2.begin_object();
+            if (a.protocol)
+                enum_field(w2, "protocol", *a.protocol);
+            opt_str(w2, "ip_address", a.ip_address);
+            w2.end_object();
+        });
+        opt_str(ww, "name", n.name);
+        strings(ww, "groups", n.groups);
+        labels_field(ww, "labels", n.labels);
+        port_mappings(ww, n.port_mappings);
+        ww.end_object();
+    });
+    w.end_object();
+}
+
+void write(Writer& w, const ExecutorInfo& e) {
+    w.begin_object();
+    if (e.type)
+        enum_field(w, "type", *e.type);
+    id(w, "executor_id", e.executor_id);
+    opt_id(w, "framework_id", e.framework_id);
+    if (e.command) {
+        w.key("command");
+        write(w, *e.command);
+    }
+    if (e.container) {
+        w.key("container");
+        write(w, *e.container);
+    }
+    resources(w, "resources", e.resources);
+    opt_str(w, "name", e.name);
+    opt_str(w, "data", e.data);
+    labels_field(w, "labels", e.labels);
+    if (e.shutdown_grace_period_ns)
+        nanos(w, "shutdown_grace_period", *e.shutdown_grace_period_ns);
+    w.end_object();
+}
+
+void write(Writer& w, const KillPolicy& k) {
+    w.begin_object();
+    if (k.grace_period_ns)
+        nanos(w, "grace_period", *k.grace_period_ns);
+    w.end_object();
+}
+
+void write(Writer& w, const TaskInfo& t) {
+    w.begin_object();
+    str(w, "name", t.name);
+    id(w, "task_id", t.task_id);
+    id(w, "agent_id", t.agent_id);
+    resources(w, "resources", t.resources);
+    if (t.executor) {
+        w.key("executor");
+        write(w, *t.executor);
+    }
+    if (t.command) {
+        w.key("command");
+        write(w, *t.command);
+    }
+    if (t.container) {
+        w.key("container");
+        write(w, *t.container);
+    }
+    if (t.kill_policy) {
+        w.key("kill_policy");
+        write(w, *t.kill_policy);
+    }
+    opt_str(w, "data", t.data);
+    labels_field(w, "labels", t.labels);
+    if (t.max_completion_time_ns)
+        nanos(w, "max_completion_time", *t.max_completion_time_ns);
+    if (!t.limits.empty()) {
+        w.key("limits");
+        w.begin_object();
+        for (const auto& [name, value] : t.limits) {
+            w.key(name);
+            w.begin_object();
+            number(w, "value", value);
+            w.end_object();
+        }
+        w.end_object();
+    }
+    w.end_object();
+}
+
+void write(Writer& w, const Filters& f) {
+    w.begin_object();
+    number(w, "refuse_seconds", f.refuse_seconds);
+    w.end_object();
+}
+
+void filters(Writer& w, const std::optional<Filters>& f) {
+    if (!f)
+        return;
+    w.key("filters");
+    write(w, *f);
+}
+
+void write(Writer& w, const OfferOperation& op) {
+    w.begin_object();
+    enum_field(w, "type", op.type());
+    opt_id(w, "id", op.id);
+    std::visit(
+        [&w](const auto& body) {
+            using B = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<B, OfferOperation::Launch>) {
+                w.key("launch");
+                w.begin_object();
+                array(w, "task_infos", body.task_infos,
+                      [](Writer& ww, const TaskInfo& t) { write(ww, t); });
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::LaunchGroup>) {
+                w.key("launch_group");
+                w.begin_object();
+                w.key("executor");
+                write(w, body.executor);
+                w.key("task_group");
+                w.begin_object();
+                array(w, "tasks", body.task_group.tasks,
+                      [](Writer& ww, const TaskInfo& t) { write(ww, t); });
+                w.end_object();
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::Reserve>) {
+                w.key("reserve");
+                w.begin_object();
+                resources(w, "source", body.source);
+                resources(w, "resources", body.resources);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::Unreserve>) {
+                w.key("unreserve");
+                w.begin_object();
+                resources(w, "resources", body.resources);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::Create>) {
+                w.key("create");
+                w.begin_object();
+                resources(w, "volumes", body.volumes);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::Destroy>) {
+                w.key("destroy");
+                w.begin_object();
+                resources(w, "volumes", body.volumes);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::GrowVolume>) {
+                w.key("grow_volume");
+                w.begin_object();
+                w.key("volume");
+                write(w, body.volume);
+                w.key("addition");
+                write(w, body.addition);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::ShrinkVolume>) {
+                w.key("shrink_volume");
+                w.begin_object();
+                w.key("volume");
+                write(w, body.volume);
+                w.key("subtract");
+                w.begin_object();
+                number(w, "value", body.subtract);
+                w.end_object();
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, OfferOperation::CreateDisk>) {
+                w.key("create_disk");
+                w.begin_object();
+                w.key("source");
+                write(w, body.source);
+                enum_field(w, "target_type", body.target_type);
+                opt_str(w, "target_profile", body.target_profile);
+                w.end_object();
+            } else {
+                w.key("destroy_disk");
+                w.begin_object();
+                w.key("source");
+                write(w, body.source);
+                w.end_object();
+            }
+        },
+        op.body);
+    w.end_object();
+}
+
+void write(Writer& w, const TaskStatus& s) {
+    w.begin_object();
+    id(w, "task_id", s.task_id);
+    enum_field(w, "state", s.state);
+    opt_str(w, "message", s.message);
+    if (s.source)
+        enum_field(w, "source", *s.source);
+    if (s.reason)
+        enum_field(w, "reason", *s.reason);
+    opt_str(w, "data", s.data);
+    opt_id(w, "agent_id", s.agent_id);
+    opt_id(w, "executor_id", s.executor_id);
+    if (s.timestamp)
+        number(w, "timestamp", *s.timestamp);
+    opt_str(w, "uuid", s.uuid);
+    if (s.healthy)
+        boolean(w, "healthy", *s.healthy);
+    labels_field(w, "labels", s.labels);
+    if (s.container_status_json) {
+        w.key("container_status");
+        w.raw(*s.container_status_json);
+    }
+    if (s.unreachable_time_ns)
+        nanos(w, "unreachable_time", *s.unreachable_time_ns);
+    w.end_object();
+}
+
+void write(Writer& w, const OperationStatus& s) {
+    w.begin_object();
+    opt_id(w, "operation_id", s.operation_id);
+    enum_field(w, "state", s.state);
+    opt_str(w, "message", s.message);
+    resources(w, "converted_resources", s.converted_resources);
+    if (s.uuid) {
+        w.key("uuid");
+        w.begin_object();
+        str(w, "value", *s.uuid);
+        w.end_object();
+    }
+    opt_id(w, "agent_id", s.agent_id);
+    opt_id(w, "resource_provider_id", s.resource_provider_id);
+    w.end_object();
+}
+
+void call_body(Writer& w, const Call& call) {
+    std::visit(
+        [&w](const auto& b) {
+            using B = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<B, Call::Subscribe>) {
+                w.key("subscribe");
+                w.begin_object();
+                w.key("framework_info");
+                write(w, b.framework_info);
+                strings(w, "suppressed_roles", b.suppressed_roles);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::UpdateFramework>) {
+                w.key("update_framework");
+                w.begin_object();
+                w.key("framework_info");
+                write(w, b.framework_info);
+                strings(w, "suppressed_roles", b.suppressed_roles);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Teardown>) {
+                // TEARDOWN carries no sub-message.
+            } else if constexpr (std::is_same_v<B, Call::Accept>) {
+                w.key("accept");
+                w.begin_object();
+                ids(w, "offer_ids", b.offer_ids);
+                array(w, "operations", b.operations,
+                      [](Writer& ww, const OfferOperation& op) { write(ww, op); });
+                filters(w, b.filters);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Decline>) {
+                w.key("decline");
+                w.begin_object();
+                ids(w, "offer_ids", b.offer_ids);
+                filters(w, b.filters);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::AcceptInverseOffers>) {
+                w.key("accept_inverse_offers");
+                w.begin_object();
+                ids(w, "inverse_offer_ids", b.inverse_offer_ids);
+                filters(w, b.filters);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::DeclineInverseOffers>) {
+                w.key("decline_inverse_offers");
+                w.begin_object();
+                ids(w, "inverse_offer_ids", b.inverse_offer_ids);
+                filters(w, b.filters);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Revive>) {
+                w.key("revive");
+                w.begin_object();
+                strings(w, "roles", b.roles);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Suppress>) {
+                w.key("suppress");
+                w.begin_object();
+                strings(w, "roles", b.roles);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Kill>) {
+                w.key("kill");
+                w.begin_object();
+                id(w, "task_id", b.task_id);
+                opt_id(w, "agent_id", b.agent_id);
+                if (b.kill_policy) {
+                    w.key("kill_policy");
+                    write(w, *b.kill_policy);
+                }
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Shutdown>) {
+                w.key("shutdown");
+                w.begin_object();
+                id(w, "executor_id", b.executor_id);
+                id(w, "agent_id", b.agent_id);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Acknowledge>) {
+                w.key("acknowledge");
+                w.begin_object();
+                id(w, "agent_id", b.agent_id);
+                id(w, "task_id", b.task_id);
+                str(w, "uuid", b.uuid);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::AcknowledgeOperationStatus>) {
+                w.key("acknowledge_operation_status");
+                w.begin_object();
+                opt_id(w, "agent_id", b.agent_id);
+                opt_id(w, "resource_provider_id", b.resource_provider_id);
+                str(w, "uuid", b.uuid);
+                id(w, "operation_id", b.operation_id);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Reconcile>) {
+                w.key("reconcile");
+                w.begin_object();
+                array(w, "tasks", b.tasks, [](Writer& ww, const Call::Reconcile::Task& t) {
+                    ww.begin_object();
+                    id(ww, "task_id", t.task_id);
+                    opt_id(ww, "agent_id", t.agent_id);
+                    ww.end_object();
+                });
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::ReconcileOperations>) {
+                w.key("reconcile_operations");
+                w.begin_object();
+                array(w, "operations", b.operations,
+                      [](Writer& ww, const Call::ReconcileOperations::Operation& o) {
+                          ww.begin_object();
+                          id(ww, "operation_id", o.operation_id);
+                          opt_id(ww, "agent_id", o.agent_id);
+                          opt_id(ww, "resource_provider_id", o.resource_provider_id);
+                          ww.end_object();
+                      });
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Message>) {
+                w.key("message");
+                w.begin_object();
+                id(w, "agent_id", b.agent_id);
+                id(w, "executor_id", b.executor_id);
+                str(w, "data", b.data);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Call::Request>) {
+                w.key("request");
+                w.begin_object();
+                array(w, "requests", b.requests, [](Writer& ww, const Call::Request::Item& r) {
+                    ww.begin_object();
+                    opt_id(ww, "agent_id", r.agent_id);
+                    resources(ww, "resources", r.resources);
+                    ww.end_object();
+                });
+                w.end_object();
+            }
+        },
+        call.body);
+}
+
+void event_body(Writer& w, const Event& event) {
+    std::visit(
+        [&w](const auto& b) {
+            using B = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<B, Event::Subscribed>) {
+                w.key("subscribed");
+                w.begin_object();
+                id(w, "framework_id", b.framework_id);
+                if (b.heartbeat_interval_seconds) {
+                    number(w, "heartbeat_interval_seconds", *b.heartbeat_interval_seconds);
+                }
+                if (b.master_info) {
+                    w.key("master_info");
+                    write(w, *b.master_info);
+                }
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Offers>) {
+                w.key("offers");
+                w.begin_object();
+                array(w, "offers", b.offers, [](Writer& ww, const Offer& o) {
+                    ww.begin_object();
+                    id(ww, "id", o.id);
+                    id(ww, "framework_id", o.framework_id);
+                    id(ww, "agent_id", o.agent_id);
+                    str(ww, "hostname", o.hostname);
+                    if (o.url) {
+                        ww.key("url");
+                        write(ww, *o.url);
+                    }
+                    if (o.domain) {
+                        ww.key("domain");
+                        write(ww, *o.domain);
+                    }
+                    resources(ww, "resources", o.resources);
+                    array(ww, "attributes", o.attributes,
+                          [](Writer& w2, const Attribute& a) { write(w2, a); });
+                    ids(ww, "executor_ids", o.executor_ids);
+                    if (o.unavailability) {
+                        ww.key("unavailability");
+                        write(ww, *o.unavailability);
+                    }
+                    if (o.allocation_info) {
+                        ww.key("allocation_info");
+                        ww.begin_object();
+                        opt_str(ww, "role", o.allocation_info->role);
+                        ww.end_object();
+                    }
+                    ww.end_object();
+                });
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::InverseOffers>) {
+                w.key("inverse_offers");
+                w.begin_object();
+                array(w, "inverse_offers", b.inverse_offers, [](Writer& ww, const InverseOffer& o) {
+                    ww.begin_object();
+                    id(ww, "id", o.id);
+                    if (o.url) {
+                        ww.key("url");
+                        write(ww, *o.url);
+                    }
+                    id(ww, "framework_id", o.framework_id);
+                    opt_id(ww, "agent_id", o.agent_id);
+                    ww.key("unavailability");
+                    write(ww, o.unavailability);
+                    resources(ww, "resources", o.resources);
+                    ww.end_object();
+                });
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Rescind>) {
+                w.key("rescind");
+                w.begin_object();
+                id(w, "offer_id", b.offer_id);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::RescindInverseOffer>) {
+                w.key("rescind_inverse_offer");
+                w.begin_object();
+                id(w, "inverse_offer_id", b.inverse_offer_id);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Update>) {
+                w.key("update");
+                w.begin_object();
+                w.key("status");
+                write(w, b.status);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::UpdateOperationStatus>) {
+                w.key("update_operation_status");
+                w.begin_object();
+                w.key("status");
+                write(w, b.status);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Message>) {
+                w.key("message");
+                w.begin_object();
+                id(w, "agent_id", b.agent_id);
+                id(w, "executor_id", b.executor_id);
+                str(w, "data", b.data);
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Failure>) {
+                w.key("failure");
+                w.begin_object();
+                opt_id(w, "agent_id", b.agent_id);
+                opt_id(w, "executor_id", b.executor_id);
+                if (b.status) {
+                    w.key("status");
+                    w.integer(*b.status);
+                }
+                w.end_object();
+            } else if constexpr (std::is_same_v<B, Event::Error>) {
+                w.key("error");
+                w.begin_object();
+                str(w, "message", b.message);
+                w.end_object();
+            }
+            // HEARTBEAT and unknown events carry no sub-message.
+        },
+        event.body);
+}
+
+}  // namespace
+
+void append_json(const Call& call, std::string& out) {
+    Writer w(out);
+    w.begin_object();
+    opt_id(w, "framework_id", call.framework_id);
+    enum_field(w, "type", call.type());
+    call_body(w, call);
+    w.end_object();
+}
+
+void append_json(const Event& event, std::string& out) {
+    Writer w(out);
+    w.begin_object();
+    if (const auto* u = std::get_if<Event::Unknown>(&event.body)) {
+        if (!u->type.empty())
+            str(w, "type", u->type);
+    } else {
+        enum_field(w, "type", event.type());
+        event_body(w, event);
+    }
+    w.end_object();
+}
+
+std::string to_json(const Call& call) {
+    std::string out;
+    out.reserve(256);
+    append_json(call, out);
+    return out;
+}
+
+std::string to_json(const Event& event) {
+    std::string out;
+    out.reserve(256);
+    append_json(event, out);
+    return out;
+}
+
+std::string to_json(const TaskInfo& task) {
+    std::string out;
+    Writer w(out);
+    write(w, task);
+    return out;
+}
+
+std::string to_json(const MasterInfo& master) {
+    std::string out;
+    Writer w(out);
+    write(w, master);
+    return out;
+}
+
+}  // namespace mesoflow::mesos
