@@ -1,0 +1,120 @@
+// MasterClient: mesoflow's HTTP connection to the Mesos master (v1 scheduler
+// API). It knows HTTP, RecordIO framing, Mesos-Stream-Id, redirects,
+// back-off, heartbeats and Basic auth; it knows nothing of task states or
+// SQL, and does not parse event JSON (it hands whole records to the runtime).
+//
+// - SUBSCRIBE runs on its own connection; the chunked body is decoded into
+//   RecordIO records as bytes arrive. The body is asked from
+//   Handlers::subscribe_body on every (re)subscription, so it always carries
+//   the current framework id.
+// - Every other call goes through a queue served by a few keep-alive
+//   connections to the master holding the subscription, with the current
+//   Mesos-Stream-Id. A call is never sent twice once its request was written
+//   (a repeated ACCEPT could launch a task twice); its CallResult says what
+//   happened. Calls queued while no stream is up wait; calls still queued
+//   when a stream ends fail with "disconnected" (their stream id is dead).
+// - Masters come from a list; 307 redirects are followed (protocol-relative
+//   Location keeps the scheme); refused connections, resets, timeouts, 503
+//   and 404 are retried with exponential back-off and jitter, trying the
+//   next master each time.
+// - A heartbeat watchdog: no record for heartbeat_factor x the heartbeat
+//   interval means the stream is dead: it is dropped and subscribed again.
+// - A 4xx answer to SUBSCRIBE that retrying cannot fix (400, 401, 403, 405,
+//   406, 415) goes to Handlers::on_refused and the client stops trying.
+//
+// Single-threaded: every method and handler runs on the io_context's thread.
+// https masters are refused at start (not supported by this build).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesoflow/common/result.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace mesoflow::transport {
+
+inline constexpr std::string_view kSchedulerPath = "/api/v1/scheduler";
+inline constexpr int kMaxRedirects = 5;
+inline constexpr std::size_t kCallConnections = 4;
+inline constexpr std::size_t kMaxQueuedCalls = 200000;
+inline constexpr std::chrono::milliseconds kDefaultHeartbeat{15000};
+
+struct MasterEndpoint {
+    bool https = false;
+    std::string host;
+    std::uint16_t port = 5050;
+    std::string path = std::string(kSchedulerPath);
+
+    std::string to_string() const;  // "http://host:port/path"
+    bool operator==(const MasterEndpoint&) const = default;
+};
+
+// "host:port", "http://host:port[/path]", "https://...", "[::1]:5050".
+Result<MasterEndpoint> parse_endpoint(std::string_view text);
+// A 307 Location: "//host:port/path" keeps `from`'s scheme; absolute URLs
+// are taken as they are; a bare "host:port" keeps scheme and path.
+Result<MasterEndpoint> resolve_location(std::string_view location, const MasterEndpoint& from);
+
+struct BasicCredentials {
+    std::string principal;
+    std::string secret;
+};
+
+struct TransportConfig {
+    std::vector<MasterEndpoint> masters;
+    std::optional<BasicCredentials> credentials;
+    std::chrono::milliseconds backoff_min{500};
+    std::chrono::milliseconds backoff_max{30000};
+    double heartbeat_factor = 3.0;
+    std::chrono::milliseconds connect_timeout{10000};
+    std::chrono::milliseconds call_timeout{75000};
+    std::size_t max_record_bytes = 64 * 1024 * 1024;
+    std::size_t call_connections = kCallConnections;
+};
+
+struct CallResult {
+    int status = 0;     // HTTP status; 0 when no answer came
+    std::string body;   // the answer's body (an error text for 4xx)
+    std::string error;  // transport error when status is 0
+    bool ok() const { return status >= 200 && status < 300; }
+};
+
+struct Handlers {
+    std::function<std::string()> subscribe_body;
+    std::function<void(const std::string& master)> on_stream;  // 200 on SUBSCRIBE
+    std::function<void(std::string_view record)> on_record;
+    std::function<void(const std::string& reason)> on_disconnected;
+    std::function<void(int status, const std::string& body)> on_refused;
+};
+
+class MasterClient {
+  public:
+    MasterClient(boost::asio::io_context& io, TransportConfig config, Handlers handlers);
+    ~MasterClient();
+    MasterClient(const MasterClient&) = delete;
+    MasterClient& operator=(const MasterClient&) = delete;
+
+    void start();
+    void stop();
+    void send(std::string call_json, std::function<void(const CallResult&)> done);
+    void set_heartbeat_interval(std::chrono::milliseconds interval);
+    // Drops the current stream (if any) and subscribes again.
+    void reconnect(const std::string& reason);
+    const std::string& stream_id() const;
+
+  private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mesoflow::transport

@@ -1,0 +1,559 @@
+#include "mesoflow/transport/master_client.hpp"
+
+#include <fmt/core.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/http.hpp>
+
+#include <charconv>
+#include <deque>
+#include <random>
+
+#include "mesoflow/common/log.hpp"
+#include "mesoflow/mesos/recordio.hpp"
+
+namespace mesoflow::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::chrono::milliseconds kWatchdogTick{250};
+
+Result<std::uint16_t> parse_port(std::string_view text) {
+    unsigned value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size() || value == 0 || value > 65535) {
+        return Error{fmt::format("bad port \"{}\"", text)};
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+// Splits "host:port[/path]" (IPv6 in brackets) into `e`.
+Status parse_authority(std::string_view text, MasterEndpoint& e) {
+    const auto slash = text.find('/');
+    std::string_view authority = text.substr(0, slash);
+    if (slash != std::string_view::npos)
+        e.path = std::string(text.substr(slash));
+    if (authority.empty())
+        return Error{"missing host"};
+    std::string_view port_text;
+    if (authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos)
+            return Error{"unclosed '[' in IPv6 address"};
+        e.host = std::string(authority.substr(1, close - 1));
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':')
+                return Error{"expected ':' after ']'"};
+            port_text = authority.substr(close + 2);
+        }
+    } else {
+        const auto colon = authority.rfind(':');
+        e.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos)
+            port_text = authority.substr(colon + 1);
+    }
+    if (e.host.empty())
+        return Error{"missing host"};
+    if (!port_text.empty()) {
+        auto p = parse_port(port_text);
+        if (!p)
+            return p.error();
+        e.port = *p;
+    }
+    return {};
+}
+
+std::string basic_auth(const BasicCredentials& c) {
+    const std::string plain = c.principal + ":" + c.secret;
+    std::string out(beast::detail::base64::encoded_size(plain.size()), '\0');
+    out.resize(beast::detail::base64::encode(out.data(), plain.data(), plain.size()));
+    return "Basic " + out;
+}
+
+bool retryable(int status) {
+    return status == 503 || status == 404 || status >= 500;
+}
+
+}  // namespace
+
+std::string MasterEndpoint::to_string() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return fmt::format("{}://{}{}{}:{}{}", https ? "https" : "http", v6 ? "[" : "", host,
+                       v6 ? "]" : "", port, path);
+}
+
+Result<MasterEndpoint> parse_endpoint(std::string_view text) {
+    MasterEndpoint e;
+    if (text.starts_with("http://")) {
+        text.remove_prefix(7);
+    } else if (text.starts_with("https://")) {
+        e.https = true;
+        e.port = 443;
+        text.remove_prefix(8);
+    } else if (text.find("://") != std::string_view::npos) {
+        return Error{
+            fmt::format("unsupported scheme in master \"{}\" (use http:// or https://)", text)};
+    }
+    auto st = parse_authority(text, e);
+    if (!st.ok())
+        return Error{fmt::format("bad master \"{}\": {}", text, st.error().message)};
+    if (e.path.empty() || e.path == "/")
+        e.path = std::string(kSchedulerPath);
+    return e;
+}
+
+Result<MasterEndpoint> resolve_location(std::string_view location, const MasterEndpoint& from) {
+    if (location.starts_with("//")) {
+        MasterEndpoint e;
+        e.https = from.https;
+        e.port = from.port;
+        e.path = from.path;
+        auto st = parse_authority(location.substr(2), e);
+        if (!st.ok())
+            return Error{fmt::format("bad Location \"{}\": {}", location, st.error().message)};
+        return e;
+    }
+    if (location.find("://") != std::string_view::npos)
+        return parse_endpoint(location);
+    MasterEndpoint e = from;
+    auto st = parse_authority(location, e);
+    if (!st.ok())
+        return Error{fmt::format("bad Location \"{}\": {}", location, st.error().message)};
+    return e;
+}
+
+struct PendingCall {
+    std::string body;
+    std::function<void(const CallResult&)> done;
+};
+
+struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
+    Impl(asio::io_context& io_, TransportConfig c, Handlers h)
+        : io(io_),
+          cfg(std::move(c)),
+          handlers(std::move(h)),
+          queue_signal(io_),
+          rng(std::random_device{}()) {
+        queue_signal.expires_at(asio::steady_timer::time_point::max());
+        if (cfg.credentials)
+            auth = basic_auth(*cfg.credentials);
+    }
+
+    asio::io_context& io;
+    TransportConfig cfg;
+    Handlers handlers;
+    std::string auth;
+    bool stopped = false;
+    std::uint64_t generation = 0;  // bumps with every new stream
+    std::string stream_id;
+    std::optional<MasterEndpoint> leader;  // where the live stream is
+    std::deque<PendingCall> queue;
+    asio::steady_timer queue_signal;  // cancelled to wake call workers
+    std::chrono::milliseconds heartbeat = kDefaultHeartbeat;
+    std::chrono::steady_clock::time_point last_record;
+    beast::tcp_stream* subscription = nullptr;
+    std::size_t next_master = 0;
+    std::mt19937 rng;
+
+    void wake_workers() { queue_signal.cancel(); }
+
+    void fail_queued(const std::string& why) {
+        auto drained = std::move(queue);
+        queue.clear();
+        for (auto& c : drained) {
+            if (c.done)
+                c.done(CallResult{0, {}, why});
+        }
+    }
+
+    std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
+        std::uniform_real_distribution<double> d(0.5, 1.0);
+        return std::chrono::milliseconds(
+            static_cast<std::int64_t>(static_cast<double>(base.count()) * d(rng)));
+    }
+
+    awaitable<void> sleep(std::chrono::milliseconds d) {
+        asio::steady_timer t(io, d);
+        error_code ec;
+        co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+
+    awaitable<error_code> connect(beast::tcp_stream& stream, const MasterEndpoint& e) {
+        error_code ec;
+        tcp::resolver resolver(io);
+        auto results = co_await resolver.async_resolve(e.host, std::to_string(e.port),
+                                                       asio::redirect_error(use_awaitable, ec));
+        if (ec)
+            co_return ec;
+        stream.expires_after(cfg.connect_timeout);
+        co_await stream.async_connect(results, asio::redirect_error(use_awaitable, ec));
+        stream.expires_never();
+        if (!ec)
+            stream.socket().set_option(tcp::no_delay(true), ec);
+        co_return ec;
+    }
+
+    http::request<http::string_body> request(const MasterEndpoint& e, std::string body,
+                                             bool with_stream) const {
+        http::request<http::string_body> req{http::verb::post, e.path, 11};
+        req.set(http::field::host, fmt::format("{}:{}", e.host, e.port));
+        req.set(http::field::content_type, "application/json");
+        req.set(http::field::accept, "application/json");
+        req.keep_alive(true);
+        if (!auth.empty())
+            req.set(http::field::authorization, auth);
+        if (with_stream)
+            req.set("Mesos-Stream-Id", stream_id);
+        req.body() = std::move(body);
+        req.prepare_payload();
+        return req;
+    }
+
+    // ------------------------------------------------------------ subscribe
+    awaitable<void> subscribe_loop() {
+        auto self = shared_from_this();
+        auto backoff = cfg.backoff_min;
+        while (!stopped) {
+            MasterEndpoint target = cfg.masters[next_master % cfg.masters.size()];
+            bool reached = false;
+            for (int hop = 0; hop <= kMaxRedirects && !stopped; ++hop) {
+                auto outcome = co_await subscribe_once(target);
+                if (stopped)
+                    co_return;
+                if (outcome.redirect) {
+                    log::info("redirect", "from={} to={}", target.to_string(),
+                              outcome.redirect->to_string());
+                    target = *outcome.redirect;
+                    continue;
+                }
+                if (outcome.refused)
+                    co_return;
+                reached = outcome.streamed;
+                if (!outcome.reason.empty()) {
+                    log::warn(outcome.streamed ? "stream_ended" : "subscribe_failed",
+                              "master={} reason={}", target.to_string(),
+                              log::quote(outcome.reason));
+                }
+                break;
+            }
+            if (stopped)
+                co_return;
+            if (reached) {
+                backoff = cfg.backoff_min;  // it worked until it broke: come back quickly
+            } else {
+                ++next_master;
+            }
+            const auto wait = jittered(backoff);
+            log::info("backoff", "ms={}", wait.count());
+            co_await sleep(wait);
+            if (!reached)
+                backoff = std::min(backoff * 2, cfg.backoff_max);
+        }
+    }
+
+    struct SubscribeOutcome {
+        std::optional<MasterEndpoint> redirect;
+        bool refused = false;
+        bool streamed = false;
+        std::string reason;
+    };
+
+    awaitable<SubscribeOutcome> subscribe_once(const MasterEndpoint& target) {
+        SubscribeOutcome out;
+        if (target.https) {
+            out.reason = "https masters are not supported by this build";
+            co_return out;
+        }
+        beast::tcp_stream stream(io);
+        auto ec = co_await connect(stream, target);
+        if (ec) {
+            out.reason = "connect: " + ec.message();
+            co_return out;
+        }
+        auto req = request(target, handlers.subscribe_body(), false);
+        stream.expires_after(cfg.connect_timeout);
+        co_await http::async_write(stream, req, asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            out.reason = "write: " + ec.message();
+            co_return out;
+        }
+        beast::flat_buffer buffer;
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(boost::none);
+        co_await http::async_read_header(stream, buffer, parser,
+                                         asio::redirect_error(use_awaitable, ec));
+        stream.expires_never();
+        if (ec) {
+            out.reason = "read: " + ec.message();
+            co_return out;
+        }
+        const int status = static_cast<int>(parser.get().result_int());
+        if (status == 307 || status == 301 || status == 302 || status == 308) {
+            auto loc = parser.get()[http::field::location];
+            auto next = resolve_location(std::string_view(loc.data(), loc.size()), target);
+            if (!next) {
+                out.reason = next.error().message;
+                co_return out;
+            }
+            out.redirect = *next;
+            co_return out;
+        }
+        if (status != 200) {
+            std::string body = co_await read_rest(stream, buffer, parser);
+            out.reason = fmt::format("HTTP {} {}", status, body);
+            if (!retryable(status)) {
+                out.refused = true;
+                if (!stopped && handlers.on_refused)
+                    handlers.on_refused(status, body);
+            }
+            co_return out;
+        }
+        auto sid = parser.get()["Mesos-Stream-Id"];
+        stream_id = std::string(sid.data(), sid.size());
+        leader = target;
+        ++generation;
+        out.streamed = true;
+        log::info("stream_open", "master={}", target.to_string());
+        if (handlers.on_stream)
+            handlers.on_stream(target.to_string());
+        wake_workers();
+        out.reason = co_await read_stream(stream, buffer, parser);
+        // The stream is gone: its id is dead, and so is every queued call's.
+        stream_id.clear();
+        leader.reset();
+        ++generation;
+        subscription = nullptr;
+        if (!stopped) {
+            fail_queued("disconnected");
+            if (handlers.on_disconnected)
+                handlers.on_disconnected(out.reason);
+        }
+        co_return out;
+    }
+
+    awaitable<std::string> read_rest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     http::response_parser<http::buffer_body>& parser) {
+        std::string body;
+        char chunk[4096];
+        error_code ec;
+        stream.expires_after(cfg.connect_timeout);
+        while (!parser.is_done() && body.size() < 64 * 1024) {
+            parser.get().body().data = chunk;
+            parser.get().body().size = sizeof chunk;
+            co_await http::async_read(stream, buffer, parser,
+                                      asio::redirect_error(use_awaitable, ec));
+            if (ec == http::error::need_buffer)
+                ec = {};
+            body.append(chunk, sizeof chunk - parser.get().body().size);
+            if (ec)
+                break;
+        }
+        co_return body;
+    }
+
+    awaitable<std::string> read_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       http::response_parser<http::buffer_body>& parser) {
+        subscription = &stream;
+        mesos::RecordIoDecoder decoder(cfg.max_record_bytes);
+        std::vector<std::string> records;
+        std::vector<char> chunk(kReadChunk);
+        last_record = std::chrono::steady_clock::now();
+        auto self = shared_from_this();
+        const auto gen = generation;
+        asio::co_spawn(io, watchdog(gen), asio::detached);
+        while (!stopped) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            error_code ec;
+            co_await http::async_read_some(stream, buffer, parser,
+                                           asio::redirect_error(use_awaitable, ec));
+            if (ec == http::error::need_buffer)
+                ec = {};
+            const std::size_t got = chunk.size() - parser.get().body().size;
+            if (got > 0) {
+                records.clear();
+                const bool ok = decoder.feed(std::string_view(chunk.data(), got), records);
+                if (!records.empty())
+                    last_record = std::chrono::steady_clock::now();
+                for (const auto& r : records) {
+                    if (stopped || generation != gen)
+                        break;
+                    if (handlers.on_record)
+                        handlers.on_record(r);
+                }
+                if (!ok)
+                    co_return "bad RecordIO: " + decoder.error();
+            }
+            if (generation != gen)
+                co_return "reconnect requested";
+            if (ec == asio::error::operation_aborted && watchdog_fired) {
+                watchdog_fired = false;
+                co_return "no event within the heartbeat watchdog";
+            }
+            if (ec)
+                co_return ec == http::error::end_of_stream ? "end of stream" : ec.message();
+            if (parser.is_done())
+                co_return "end of stream";
+        }
+        co_return "stopped";
+    }
+
+    bool watchdog_fired = false;
+
+    awaitable<void> watchdog(std::uint64_t gen) {
+        auto self = shared_from_this();
+        while (!stopped && generation == gen && subscription != nullptr) {
+            const auto limit = std::chrono::milliseconds(static_cast<std::int64_t>(
+                static_cast<double>(heartbeat.count()) * cfg.heartbeat_factor));
+            const auto deadline = last_record + limit;
+            if (std::chrono::steady_clock::now() >= deadline) {
+                log::warn("heartbeat_missed", "silent_ms={}", limit.count());
+                watchdog_fired = true;
+                subscription->cancel();
+                co_return;
+            }
+            // Wake at least every tick: the interval may shrink once SUBSCRIBED says it.
+            asio::steady_timer t(
+                io, std::min(deadline, std::chrono::steady_clock::now() + kWatchdogTick));
+            error_code ec;
+            co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+    }
+
+    // ---------------------------------------------------------------- calls
+    awaitable<void> call_worker() {
+        auto self = shared_from_this();
+        std::optional<beast::tcp_stream> conn;
+        std::uint64_t conn_generation = 0;
+        beast::flat_buffer buffer;
+        while (!stopped) {
+            if (queue.empty() || stream_id.empty() || !leader) {
+                // The timer never expires (see the constructor): cancel() is the wake-up.
+                error_code ec;
+                co_await queue_signal.async_wait(asio::redirect_error(use_awaitable, ec));
+                continue;
+            }
+            PendingCall call = std::move(queue.front());
+            queue.pop_front();
+            const MasterEndpoint target = *leader;
+            const auto gen = generation;
+            CallResult result;
+            for (int attempt = 0; attempt < 2; ++attempt) {
+                if (!conn || conn_generation != gen) {
+                    conn.emplace(io);
+                    buffer.clear();
+                    auto ec = co_await connect(*conn, target);
+                    if (ec) {
+                        conn.reset();
+                        result.error = "connect: " + ec.message();
+                        break;
+                    }
+                    conn_generation = gen;
+                }
+                auto req = request(target, call.body, true);
+                error_code ec;
+                conn->expires_after(cfg.call_timeout);
+                co_await http::async_write(*conn, req, asio::redirect_error(use_awaitable, ec));
+                if (ec) {
+                    // Nothing reached the master: a kept-alive connection it
+                    // closed. Safe to try once more on a fresh one.
+                    conn.reset();
+                    result.error = "write: " + ec.message();
+                    continue;
+                }
+                http::response<http::string_body> res;
+                co_await http::async_read(*conn, buffer, res,
+                                          asio::redirect_error(use_awaitable, ec));
+                conn->expires_never();
+                if (ec) {
+                    conn.reset();
+                    result.error = "read: " + ec.message();
+                    break;  // the master may have acted on it: never send it twice
+                }
+                result.status = static_cast<int>(res.result_int());
+                result.body = std::move(res.body());
+                result.error.clear();
+                if (!res.keep_alive())
+                    conn.reset();
+                break;
+            }
+            if (call.done && !stopped)
+                call.done(result);
+        }
+    }
+};
+
+MasterClient::MasterClient(asio::io_context& io, TransportConfig config, Handlers handlers)
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(handlers))) {
+    if (impl_->cfg.masters.empty())
+        throw std::invalid_argument("MasterClient: no masters");
+}
+
+MasterClient::~MasterClient() {
+    stop();
+}
+
+void MasterClient::start() {
+    asio::co_spawn(impl_->io, impl_->subscribe_loop(), asio::detached);
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->cfg.call_connections); ++i) {
+        asio::co_spawn(impl_->io, impl_->call_worker(), asio::detached);
+    }
+}
+
+void MasterClient::stop() {
+    if (impl_->stopped)
+        return;
+    impl_->stopped = true;
+    if (impl_->subscription != nullptr)
+        impl_->subscription->cancel();
+    impl_->wake_workers();
+}
+
+void MasterClient::send(std::string call_json, std::function<void(const CallResult&)> done) {
+    if (impl_->stopped) {
+        if (done)
+            done(CallResult{0, {}, "stopped"});
+        return;
+    }
+    if (impl_->queue.size() >= kMaxQueuedCalls) {
+        if (done)
+            done(CallResult{0, {}, "call queue full"});
+        return;
+    }
+    impl_->queue.push_back({std::move(call_json), std::move(done)});
+    impl_->wake_workers();
+}
+
+void MasterClient::set_heartbeat_interval(std::chrono::milliseconds interval) {
+    if (interval.count() > 0)
+        impl_->heartbeat = interval;
+}
+
+void MasterClient::reconnect(const std::string& reason) {
+    log::info("reconnect", "reason={}", log::quote(reason));
+    if (impl_->subscription != nullptr) {
+        ++impl_->generation;
+        impl_->subscription->cancel();
+    }
+}
+
+const std::string& MasterClient::stream_id() const {
+    return impl_->stream_id;
+}
+
+}  // namespace mesoflow::transport
