@@ -17,7 +17,7 @@
 namespace mesoflow::runtime {
 
 class DatabaseWorker {
-public:
+  public:
     using Task = std::function<void()>;
     using Poster = std::function<void(Task)>;
 
@@ -38,7 +38,7 @@ public:
     // Jobs queued or running; the runtime uses it to decide when a batch may start.
     std::size_t in_flight() const;
 
-private:
+  private:
     void enqueue(Task job);
     void run();
 

@@ -29,7 +29,7 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitFrameworkError = 3;
 
 class Runtime {
-public:
+  public:
     // identity: who this process is, for operators (e.g. "host:pid").
     Runtime(config::Config config, std::string identity);
     ~Runtime();
@@ -46,7 +46,7 @@ public:
     // A JSON snapshot for /state: framework id, master, counts, held offers.
     std::string state_json() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

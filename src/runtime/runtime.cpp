@@ -1,0 +1,1148 @@
+#include "mesoflow/runtime/runtime.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "mesoflow/common/log.hpp"
+#include "mesoflow/mesos/codec.hpp"
+#include "mesoflow/runtime/database_worker.hpp"
+#include "mesoflow/runtime/status_conversion.hpp"
+#include "mesoflow/scheduler/calls.hpp"
+#include "mesoflow/scheduler/kill_tracker.hpp"
+#include "mesoflow/scheduler/offer_gate.hpp"
+#include "mesoflow/scheduler/offer_matcher.hpp"
+#include "mesoflow/scheduler/reconciler.hpp"
+#include "mesoflow/scheduler/task_info_builder.hpp"
+#include "mesoflow/store/leader_lock.hpp"
+#include "mesoflow/store/migrations.hpp"
+#include "mesoflow/store/task_listener.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "mesoflow/transport/master_client.hpp"
+
+namespace mesoflow::runtime {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How often the runtime looks for kill requests and execution timeouts.
+constexpr milliseconds kKillScanInterval{1000};
+// How often leadership is confirmed on its connection.
+constexpr milliseconds kLeaderCheckInterval{2000};
+// A standby retries the leader lock this often.
+constexpr milliseconds kStandbyRetryInterval{3000};
+// Event-loop lag is sampled this often.
+constexpr milliseconds kLagSampleInterval{100};
+// A failed database batch is retried after this (doubling up to the max).
+constexpr milliseconds kDbRetryMin{100};
+constexpr milliseconds kDbRetryMax{5000};
+// Graceful stop: in-flight commits and acknowledgements get this long.
+constexpr milliseconds kStopGrace{30000};
+// Live attempts read per page for explicit reconciliation.
+constexpr int kReconcilePage = 5000;
+// Kill requests and timeouts read per scan.
+constexpr int kKillScanLimit = 1000;
+// A launch whose first update never came stops counting against the launch
+// window after this long (reconciliation takes over from there).
+constexpr milliseconds kLaunchWindowExpiry{60000};
+
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string_view call_name(const mesos::Call& call) {
+    return mesos::to_string(call.type());
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+    Impl(config::Config c, std::string id) : cfg(std::move(c)), identity(std::move(id)) {}
+
+    // ------------------------------------------------------------------ state
+    config::Config cfg;
+    std::string identity;
+    asio::io_context loop;
+    Metrics metrics;
+
+    // Used on the db thread only (inside DatabaseWorker jobs).
+    std::unique_ptr<store::TaskStore> store;
+    std::unique_ptr<store::LeaderLock> leader;
+    scheduler::OfferMatcher matcher;
+    // Declared after what its jobs use, so it is destroyed (drained) first.
+    std::unique_ptr<DatabaseWorker> db;
+
+    std::unique_ptr<store::TaskListener> listener;
+    std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
+    std::unique_ptr<transport::MasterClient> master;
+
+    asio::signal_set signals{loop, SIGINT, SIGTERM};
+    asio::steady_timer kill_timer{loop};
+    asio::steady_timer poll_timer{loop};
+    asio::steady_timer reconcile_timer{loop};
+    asio::steady_timer implicit_timer{loop};
+    asio::steady_timer leader_timer{loop};
+    asio::steady_timer lag_timer{loop};
+    asio::steady_timer update_retry_timer{loop};
+    asio::steady_timer stop_timer{loop};
+    asio::steady_timer wake_timer{loop};
+
+    std::optional<std::string> framework_id;
+    std::string master_name;
+    bool is_leader = false;
+    bool subscribed = false;
+    bool stopping = false;
+    int exit_code = kExitOk;
+
+    std::vector<mesos::Offer> offers;  // held, not yet in a round
+    bool round_running = false;
+    std::unordered_map<std::string, Clock::time_point> launches_awaiting_update;
+
+    std::deque<mesos::TaskStatus> updates;  // received, not yet committed
+    bool batch_running = false;
+    milliseconds db_retry = kDbRetryMin;
+
+    bool kill_scan_running = false;
+    bool poll_running = false;
+    std::size_t calls_in_flight = 0;
+
+    scheduler::OfferGate gate;
+    scheduler::Reconciler reconciler;
+    scheduler::KillTracker kills;
+
+    // Read by other threads through state_json().
+    mutable std::mutex snapshot_mutex;
+    std::string snapshot_framework_id;
+    std::string snapshot_master;
+
+    // --------------------------------------------------------------- helpers
+    template <typename Work, typename Done>
+    void db_job(Work work, Done done) {
+        db->submit(
+            [this, work = std::move(work)]() mutable {
+                const auto start = Clock::now();
+                auto result = work();
+                metrics.db_time_us += static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start)
+                        .count());
+                metrics.db_batches++;
+                return result;
+            },
+            std::move(done));
+    }
+
+    // Records whether the database answered; logs the first failure of a run.
+    template <typename R>
+    bool db_ok(const R& result, std::string_view what) {
+        if (result.ok()) {
+            if (metrics.database_up.exchange(1) == 0)
+                log::info("database_up", "after={}", what);
+            return true;
+        }
+        metrics.db_errors++;
+        if (metrics.database_up.exchange(0) == 1 || log::level() <= log::Level::debug) {
+            log::error("database_error", "during={} error={}", what,
+                       log::quote(result.error().message));
+        }
+        return false;
+    }
+
+    void send(const mesos::Call& call, std::function<void(bool)> done = {}) {
+        if (!master)
+            return;
+        ++calls_in_flight;
+        const auto type = std::string(call_name(call));
+        master->send(mesos::to_json(call),
+                     [this, type, done = std::move(done)](const transport::CallResult& r) {
+                         --calls_in_flight;
+                         if (!r.ok()) {
+                             metrics.calls_failed++;
+                             log::warn("call_failed", "call={} status={} error={}", type, r.status,
+                                       log::quote(r.body.empty() ? r.error : r.body));
+                         }
+                         if (done)
+                             done(r.ok());
+                         maybe_finish_stop();
+                     });
+    }
+
+    // ------------------------------------------------------------ start-up
+    int run() {
+        log::info("starting", "identity={} framework={} masters={}", identity, cfg.framework_name,
+                  cfg.masters.size());
+        store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow");
+        leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
+        db = std::make_unique<DatabaseWorker>(
+            [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
+
+        signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+            if (ec)
+                return;
+            log::info("signal", "signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            begin_stop(kExitOk);
+        });
+        sample_lag(Clock::now());
+
+        if (cfg.migrate_on_start) {
+            db_job([this] { return store::migrate(cfg.database); },
+                   [this](Result<store::MigrationReport> r) {
+                       if (!r) {
+                           log::error("migrate_failed", "error={}", log::quote(r.error().message));
+                           fail(kExitFailure);
+                           return;
+                       }
+                       if (!r->applied.empty()) {
+                           log::info("migrated", "from={} to={}", r->from_version, r->to_version);
+                       }
+                       acquire_leadership();
+                   });
+        } else {
+            acquire_leadership();
+        }
+        loop.run();
+        // Whatever the db thread still holds finishes before the store goes.
+        db.reset();
+        log::info("stopped", "exit_code={}", exit_code);
+        return exit_code;
+    }
+
+    void fail(int code) {
+        exit_code = code;
+        begin_stop(code);
+    }
+
+    void acquire_leadership() {
+        if (stopping)
+            return;
+        db_job([this] { return leader->try_acquire(); },
+               [this](const Result<bool>& r) {
+                   if (stopping)
+                       return;
+                   if (!db_ok(r, "leader_lock")) {
+                       retry_leadership();
+                       return;
+                   }
+                   if (!*r) {
+                       log::info("standby", "framework={} retry_ms={}", cfg.framework_name,
+                                 kStandbyRetryInterval.count());
+                       retry_leadership();
+                       return;
+                   }
+                   is_leader = true;
+                   metrics.leader = 1;
+                   log::info("leading", "framework={} identity={}", cfg.framework_name, identity);
+                   load_framework_id();
+               });
+    }
+
+    void retry_leadership() {
+        leader_timer.expires_after(kStandbyRetryInterval);
+        leader_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                acquire_leadership();
+        });
+    }
+
+    void load_framework_id() {
+        db_job([this] { return store->load_framework_id(cfg.framework_name); },
+               [this](Result<std::optional<std::string>> r) {
+                   if (stopping)
+                       return;
+                   if (!db_ok(r, "load_framework_id")) {
+                       leader_timer.expires_after(db_retry);
+                       leader_timer.async_wait([this](const boost::system::error_code& ec) {
+                           if (!ec)
+                               load_framework_id();
+                       });
+                       return;
+                   }
+                   framework_id = *r;
+                   log::info("framework_id_loaded", "framework_id={}",
+                             framework_id.value_or("none"));
+                   start_scheduling();
+               });
+    }
+
+    void start_scheduling() {
+        connect_listener();
+        start_master();
+        schedule_kill_scan();
+        schedule_poll(milliseconds(0));
+        schedule_leader_check();
+        schedule_implicit_reconcile();
+    }
+
+    // ------------------------------------------------------------ the master
+    void start_master() {
+        transport::TransportConfig tc;
+        for (const auto& m : cfg.masters) {
+            transport::MasterEndpoint e;
+            e.https = m.https;
+            e.host = m.host;
+            e.port = m.port;
+            tc.masters.push_back(std::move(e));
+        }
+        if (cfg.authenticate && !cfg.secret.empty()) {
+            tc.credentials = transport::BasicCredentials{cfg.principal, cfg.secret};
+        }
+        tc.backoff_min = milliseconds(static_cast<std::int64_t>(cfg.backoff_min_s * 1000));
+        tc.backoff_max = milliseconds(static_cast<std::int64_t>(cfg.backoff_max_s * 1000));
+        tc.heartbeat_factor = cfg.heartbeat_watchdog_factor;
+
+        transport::Handlers h;
+        h.subscribe_body = [this] { return mesos::to_json(subscribe_call()); };
+        h.on_stream = [this](const std::string& where) {
+            master_name = where;
+            std::lock_guard lock(snapshot_mutex);
+            snapshot_master = where;
+        };
+        h.on_record = [this](std::string_view record) { on_record(record); };
+        h.on_disconnected = [this](const std::string& reason) { on_disconnected(reason); };
+        h.on_refused = [this](int status, const std::string& body) {
+            log::error("subscribe_refused", "status={} body={}", status, log::quote(body));
+            fail(kExitFrameworkError);
+        };
+        master = std::make_unique<transport::MasterClient>(loop, std::move(tc), std::move(h));
+        master->start();
+    }
+
+    mesos::Call subscribe_call() const {
+        scheduler::FrameworkOptions fo;
+        fo.user = cfg.framework_user;
+        fo.name = cfg.framework_name;
+        fo.roles = cfg.roles;
+        fo.hostname = cfg.hostname;
+        fo.webui_url = cfg.webui_url;
+        fo.checkpoint = cfg.checkpoint;
+        fo.failover_timeout_s = cfg.failover_timeout_s;
+        fo.principal = cfg.principal;
+        fo.gpu_resources = cfg.gpu_resources;
+        return scheduler::make_subscribe(fo, framework_id, {});
+    }
+
+    void on_disconnected(const std::string& reason) {
+        metrics.disconnects++;
+        if (subscribed)
+            log::warn("disconnected", "master={} reason={}", master_name, log::quote(reason));
+        subscribed = false;
+        metrics.subscribed = 0;
+        // Offers die with the subscription; the master rescinds them.
+        offers.clear();
+        metrics.offers_held = 0;
+    }
+
+    void on_record(std::string_view record) {
+        auto event = mesos::parse_event(record);
+        if (!event) {
+            log::error("bad_event", "error={}", log::quote(event.error().message));
+            return;
+        }
+        std::visit([this](auto& body) { handle(body); }, event->body);
+    }
+
+    void handle(mesos::Event::Subscribed& s) {
+        const bool new_id = !framework_id || *framework_id != s.framework_id;
+        framework_id = s.framework_id;
+        subscribed = true;
+        metrics.subscribed = 1;
+        metrics.subscriptions++;
+        {
+            std::lock_guard lock(snapshot_mutex);
+            snapshot_framework_id = s.framework_id;
+        }
+        log::info("subscribed", "framework_id={} master={} heartbeat_s={}", s.framework_id,
+                  master_name, s.heartbeat_interval_seconds.value_or(0));
+        if (s.heartbeat_interval_seconds) {
+            master->set_heartbeat_interval(
+                milliseconds(static_cast<std::int64_t>(*s.heartbeat_interval_seconds * 1000)));
+        }
+        if (new_id) {
+            db_job(
+                [this, id = s.framework_id] {
+                    return store->save_framework_id(cfg.framework_name, id, identity);
+                },
+                [this](Status st) {
+                    if (!st.ok()) {
+                        metrics.db_errors++;
+                        log::error("framework_id_not_saved", "error={}",
+                                   log::quote(st.error().message));
+                    }
+                });
+        }
+        launches_awaiting_update.clear();
+        gate.on_subscribed(Clock::now());
+        reconciler.reset();
+        reconcile_page(0);
+        schedule_poll(milliseconds(0));
+    }
+
+    void handle(mesos::Event::Offers& o) {
+        metrics.offers_received += o.offers.size();
+        if (stopping || !subscribed) {
+            decline(o.offers, cfg.refuse_s);
+            return;
+        }
+        for (auto& offer : o.offers)
+            offers.push_back(std::move(offer));
+        metrics.offers_held = static_cast<std::int64_t>(offers.size());
+        start_round();
+    }
+
+    void handle(mesos::Event::InverseOffers& io) {
+        for (const auto& inv : io.inverse_offers) {
+            log::info("inverse_offer", "id={} agent={}", inv.id, inv.agent_id.value_or(""));
+        }
+    }
+
+    void handle(mesos::Event::Rescind& r) {
+        metrics.offers_rescinded++;
+        std::erase_if(offers, [&](const mesos::Offer& o) { return o.id == r.offer_id; });
+        metrics.offers_held = static_cast<std::int64_t>(offers.size());
+        log::debug("offer_rescinded", "offer={}", r.offer_id);
+    }
+
+    void handle(mesos::Event::RescindInverseOffer& r) {
+        log::debug("inverse_offer_rescinded", "id={}", r.inverse_offer_id);
+    }
+
+    void handle(mesos::Event::Update& u) {
+        metrics.updates_received++;
+        reconciler.observe(u.status.task_id);
+        launches_awaiting_update.erase(u.status.task_id);
+        updates.push_back(std::move(u.status));
+        metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
+        flush_updates();
+    }
+
+    void handle(mesos::Event::UpdateOperationStatus& u) {
+        // mesoflow sets no operation ids, so these are not its own; acknowledge
+        // the reliable ones so the agent can forget them.
+        log::warn("operation_status", "operation={} state={}", u.status.operation_id.value_or(""),
+                  mesos::to_string(u.status.state));
+        if (u.status.uuid && framework_id && u.status.operation_id) {
+            mesos::Call call;
+            call.framework_id = framework_id;
+            call.body = mesos::Call::AcknowledgeOperationStatus{
+                u.status.agent_id, u.status.resource_provider_id, *u.status.uuid,
+                *u.status.operation_id};
+            send(call);
+        }
+    }
+
+    void handle(mesos::Event::Message& m) {
+        log::debug("executor_message", "agent={} executor={}", m.agent_id, m.executor_id);
+    }
+
+    void handle(mesos::Event::Failure& f) {
+        if (f.executor_id) {
+            log::warn("executor_failed", "agent={} executor={} status={}", f.agent_id.value_or(""),
+                      *f.executor_id, f.status.value_or(-1));
+        } else {
+            log::warn("agent_failed", "agent={}", f.agent_id.value_or(""));
+        }
+    }
+
+    void handle(mesos::Event::Error& e) {
+        log::error("framework_error", "message={}", log::quote(e.message));
+        subscribed = false;
+        metrics.subscribed = 0;
+        if (e.message.find("removed") != std::string::npos) {
+            // The id can never be used again: the next start registers anew and
+            // reconciliation sends the old attempts through the retry policy.
+            db_job([this] { return store->forget_framework_id(cfg.framework_name); },
+                   [this](Status st) {
+                       if (!st.ok())
+                           log::error("framework_id_not_forgotten", "error={}",
+                                      log::quote(st.error().message));
+                       fail(kExitFrameworkError);
+                   });
+            return;
+        }
+        if (e.message.find("failed over") != std::string::npos) {
+            log::error("framework_taken_over",
+                       "framework_id={} reason=another scheduler subscribed with this id",
+                       framework_id.value_or(""));
+        }
+        fail(kExitFrameworkError);
+    }
+
+    void handle(mesos::Event::Heartbeat&) {}
+
+    void handle(mesos::Event::Unknown& u) {
+        log::warn("unknown_event", "type={}", log::quote(u.type));
+    }
+
+    // ------------------------------------------------------------- launching
+    void decline(const std::vector<mesos::Offer>& list, double refuse_s) {
+        if (list.empty() || !framework_id)
+            return;
+        std::vector<std::string> ids;
+        ids.reserve(list.size());
+        for (const auto& o : list)
+            ids.push_back(o.id);
+        decline_ids(std::move(ids), refuse_s);
+    }
+
+    void decline_ids(std::vector<std::string> ids, double refuse_s) {
+        if (ids.empty() || !framework_id)
+            return;
+        metrics.offers_declined += ids.size();
+        send(scheduler::make_decline(*framework_id, std::move(ids), refuse_s));
+    }
+
+    struct RoundResult {
+        std::optional<Error> error;
+        std::size_t pending_seen = 0;
+        std::size_t claims_lost = 0;
+        std::vector<mesos::Call> accepts;
+        std::vector<std::string> launched;  // mesos task ids
+        std::vector<std::string> unused_offers;
+        bool more_pending = false;
+    };
+
+    int launch_room() const {
+        const auto used = static_cast<int>(launches_awaiting_update.size());
+        return std::max(0, cfg.launch_window - used);
+    }
+
+    void start_round() {
+        if (round_running || offers.empty() || !subscribed || stopping || !framework_id)
+            return;
+        const int room = launch_room();
+        if (room == 0)
+            return;  // held until first updates free the window
+        round_running = true;
+        auto batch = std::make_shared<std::vector<mesos::Offer>>(std::move(offers));
+        offers.clear();
+        metrics.offers_held = 0;
+        const int limit = std::min(cfg.claim_batch, room);
+        db_job([this, batch, limit, fw = *framework_id] { return plan_round(*batch, limit, fw); },
+               [this, batch](RoundResult r) { finish_round(*batch, std::move(r)); });
+    }
+
+    // Runs on the db thread: read the queue window, match, claim, build calls.
+    RoundResult plan_round(const std::vector<mesos::Offer>& batch, int limit,
+                           const std::string& fw) {
+        RoundResult r;
+        auto pending = store->fetch_pending(limit);
+        if (!pending) {
+            r.error = pending.error();
+            return r;
+        }
+        r.pending_seen = pending->size();
+        r.more_pending = static_cast<int>(pending->size()) == limit;
+        if (pending->empty()) {
+            for (const auto& o : batch)
+                r.unused_offers.push_back(o.id);
+            return r;
+        }
+        auto match = matcher.match(batch, *pending, match_options());
+        std::vector<store::LaunchRecord> records;
+        for (const auto& plan : match.plans) {
+            for (const auto& l : plan.launches) {
+                const auto& spec = (*pending)[l.index];
+                records.push_back(store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id,
+                                                      plan.agent_id, plan.hostname,
+                                                      plan.offer_ids.front()});
+            }
+        }
+        std::vector<bool> claimed;
+        if (!records.empty()) {
+            auto c = store->record_launches(records);
+            if (!c) {
+                r.error = c.error();
+                return r;
+            }
+            claimed = std::move(*c);
+        }
+        std::size_t k = 0;
+        const auto defaults = task_defaults();
+        for (const auto& plan : match.plans) {
+            std::vector<mesos::TaskInfo> infos;
+            for (const auto& l : plan.launches) {
+                if (!claimed[k++]) {
+                    r.claims_lost++;
+                    continue;
+                }
+                infos.push_back(
+                    scheduler::build_task_info((*pending)[l.index], l, plan.agent_id, defaults));
+                r.launched.push_back(l.mesos_task_id);
+            }
+            if (infos.empty()) {
+                for (const auto& id : plan.offer_ids)
+                    r.unused_offers.push_back(id);
+                continue;
+            }
+            r.accepts.push_back(scheduler::make_accept(fw, plan.offer_ids, std::move(infos),
+                                                       refuse_for_unused(r.more_pending)));
+        }
+        for (const auto& id : match.unused_offer_ids)
+            r.unused_offers.push_back(id);
+        return r;
+    }
+
+    double refuse_for_unused(bool more_pending) const {
+        return more_pending ? cfg.refuse_s : cfg.idle_refuse_s;
+    }
+
+    scheduler::MatchOptions match_options() const {
+        scheduler::MatchOptions mo;
+        mo.roles = cfg.roles;
+        return mo;
+    }
+
+    scheduler::TaskDefaults task_defaults() const {
+        scheduler::TaskDefaults d;
+        d.user = cfg.framework_user;
+        d.kill_grace_period_s = cfg.kill_grace_period_s;
+        return d;
+    }
+
+    void finish_round(const std::vector<mesos::Offer>& batch, RoundResult r) {
+        round_running = false;
+        if (r.error) {
+            db_ok(Result<int>(*r.error), "launch_round");
+            // Nothing was claimed (or the claim is unknown and reconciliation
+            // settles it): give the offers back so other frameworks may use them.
+            decline(batch, cfg.refuse_s);
+            return;
+        }
+        metrics.database_up = 1;
+        metrics.launch_claims_lost += r.claims_lost;
+        const auto now = Clock::now();
+        for (const auto& id : r.launched)
+            launches_awaiting_update.emplace(id, now);
+        for (auto& call : r.accepts) {
+            const auto& accept = std::get<mesos::Call::Accept>(call.body);
+            for (const auto& op : accept.operations) {
+                if (const auto* launch = std::get_if<mesos::OfferOperation::Launch>(&op.body)) {
+                    for (const auto& t : launch->task_infos) {
+                        metrics.tasks_launched++;
+                        log::info("task_launched", "task={} agent={} offer={}", t.task_id,
+                                  t.agent_id, accept.offer_ids.front());
+                    }
+                }
+            }
+            send(call);
+        }
+        decline_ids(std::move(r.unused_offers),
+                    refuse_for_unused(r.more_pending || r.pending_seen > r.launched.size()));
+        if (r.pending_seen == 0) {
+            metrics.queue_pending = 0;
+            apply_gate(gate.on_pending(0, now));
+        }
+        if (!offers.empty())
+            start_round();
+    }
+
+    void apply_gate(std::optional<mesos::Call> call) {
+        if (!call || !framework_id || !subscribed)
+            return;
+        call->framework_id = framework_id;
+        const bool suppress = call->type() == mesos::CallType::suppress;
+        metrics.suppressed = suppress ? 1 : 0;
+        log::info(suppress ? "offers_suppressed" : "offers_revived", "framework_id={}",
+                  *framework_id);
+        send(*call);
+    }
+
+    // --------------------------------------------------------------- updates
+    void flush_updates() {
+        if (batch_running || updates.empty())
+            return;
+        batch_running = true;
+        const auto n =
+            std::min<std::size_t>(updates.size(), static_cast<std::size_t>(cfg.update_batch));
+        auto batch = std::make_shared<std::vector<mesos::TaskStatus>>(
+            std::make_move_iterator(updates.begin()),
+            std::make_move_iterator(updates.begin() + static_cast<std::ptrdiff_t>(n)));
+        updates.erase(updates.begin(), updates.begin() + static_cast<std::ptrdiff_t>(n));
+        std::vector<store::StatusUpdate> converted;
+        converted.reserve(batch->size());
+        for (const auto& s : *batch)
+            converted.push_back(to_store_update(s));
+        db_job([this, converted = std::move(converted)] { return store->apply_updates(converted); },
+               [this, batch](Result<std::vector<store::UpdateResult>> r) {
+                   batch_running = false;
+                   if (!db_ok(r, "apply_updates")) {
+                       // Not committed, so not acknowledged: keep the batch and
+                       // retry; the agent redelivers meanwhile anyway.
+                       updates.insert(updates.begin(), std::make_move_iterator(batch->begin()),
+                                      std::make_move_iterator(batch->end()));
+                       retry_updates_later();
+                       return;
+                   }
+                   db_retry = kDbRetryMin;
+                   after_commit(*batch, *r);
+                   metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
+                   flush_updates();
+                   maybe_finish_stop();
+               });
+    }
+
+    void retry_updates_later() {
+        metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
+        update_retry_timer.expires_after(db_retry);
+        db_retry = std::min(db_retry * 2, kDbRetryMax);
+        update_retry_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                flush_updates();
+        });
+        maybe_finish_stop();
+    }
+
+    void after_commit(const std::vector<mesos::TaskStatus>& batch,
+                      const std::vector<store::UpdateResult>& results) {
+        bool retried = false;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const auto& s = batch[i];
+            const auto& res = results[i];
+            if (res.outcome == store::UpdateOutcome::applied) {
+                metrics.updates_applied++;
+            } else {
+                metrics.updates_ignored++;
+            }
+            const auto state = mesos::to_string(s.state);
+            if (res.outcome == store::UpdateOutcome::applied && res.task_state) {
+                const bool terminal = store::is_terminal(*res.task_state);
+                if (terminal || res.retry_in_s) {
+                    log::info("task_state", "task={} state={} agent={} result={} reason={}{}",
+                              s.task_id, state, s.agent_id.value_or(""),
+                              store::to_string(*res.task_state),
+                              s.reason ? mesos::to_string(*s.reason) : "none",
+                              res.retry_in_s ? fmt::format(" retry_in_s={:.1f}", *res.retry_in_s)
+                                             : std::string());
+                } else {
+                    log::debug("task_state", "task={} state={} agent={}", s.task_id, state,
+                               s.agent_id.value_or(""));
+                }
+                if (terminal || res.retry_in_s)
+                    kills.forget(s.task_id);
+                if (res.retry_in_s)
+                    retried = true;
+            } else if (res.outcome != store::UpdateOutcome::duplicate) {
+                log::info("update_ignored", "task={} state={} outcome={} note={}", s.task_id, state,
+                          store::to_string(res.outcome), log::quote(res.note));
+            }
+            const bool alive = s.state == mesos::TaskState::staging ||
+                               s.state == mesos::TaskState::starting ||
+                               s.state == mesos::TaskState::running;
+            if ((res.outcome == store::UpdateOutcome::stale_attempt_alive ||
+                 (res.outcome == store::UpdateOutcome::unknown_task && alive)) &&
+                framework_id) {
+                log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
+                          s.agent_id.value_or(""), store::to_string(res.outcome));
+                metrics.kills_sent++;
+                send(scheduler::make_kill(*framework_id, s.task_id, s.agent_id));
+            }
+            if (s.uuid && framework_id) {
+                metrics.acks_sent++;
+                send(scheduler::make_acknowledge(*framework_id, s));
+            }
+        }
+        if (retried)
+            schedule_poll(milliseconds(0));
+    }
+
+    // --------------------------------------------------------- reconciliation
+    void reconcile_page(std::int64_t after) {
+        db_job([this, after] { return store->active_attempts(after, kReconcilePage); },
+               [this](Result<std::vector<store::LiveAttempt>> r) {
+                   if (!subscribed || !framework_id)
+                       return;
+                   if (!db_ok(r, "active_attempts")) {
+                       reconcile_timer.expires_after(db_retry);
+                       reconcile_timer.async_wait([this](const boost::system::error_code& ec) {
+                           if (!ec)
+                               reconcile_page(0);
+                       });
+                       return;
+                   }
+                   std::vector<scheduler::TaskRef> refs;
+                   refs.reserve(r->size());
+                   for (const auto& a : *r)
+                       refs.push_back({a.mesos_task_id, a.agent_id});
+                   const bool last = static_cast<int>(r->size()) < kReconcilePage;
+                   for (auto& call : reconciler.add(refs, Clock::now(), *framework_id)) {
+                       metrics.reconcile_calls++;
+                       send(call);
+                   }
+                   if (!last) {
+                       reconcile_page(r->back().task_id);
+                   } else {
+                       log::info("reconciliation_started", "tasks={}", reconciler.outstanding());
+                       schedule_reconcile_tick();
+                   }
+               });
+    }
+
+    void schedule_reconcile_tick() {
+        reconcile_timer.expires_after(milliseconds(1000));
+        reconcile_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping)
+                return;
+            if (subscribed && framework_id) {
+                for (auto& call : reconciler.tick(Clock::now(), *framework_id)) {
+                    metrics.reconcile_calls++;
+                    send(call);
+                }
+            }
+            if (reconciler.outstanding() > 0)
+                schedule_reconcile_tick();
+        });
+    }
+
+    void schedule_implicit_reconcile() {
+        implicit_timer.expires_after(
+            milliseconds(static_cast<std::int64_t>(cfg.reconcile_interval_s * 1000)));
+        implicit_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping)
+                return;
+            if (subscribed && framework_id) {
+                metrics.reconcile_calls++;
+                log::info("reconcile_implicit", "framework_id={}", *framework_id);
+                send(scheduler::make_reconcile(*framework_id, {}));
+            }
+            schedule_implicit_reconcile();
+        });
+    }
+
+    // -------------------------------------------------- kills and timeouts
+    struct KillScan {
+        std::vector<store::LiveAttempt> kills;
+        std::vector<store::LiveAttempt> timed_out;
+    };
+
+    void schedule_kill_scan() {
+        kill_timer.expires_after(kKillScanInterval);
+        kill_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping)
+                return;
+            run_kill_scan();
+            schedule_kill_scan();
+        });
+    }
+
+    void run_kill_scan() {
+        if (kill_scan_running || !subscribed)
+            return;
+        kill_scan_running = true;
+        expire_launch_window();
+        db_job(
+            [this]() -> Result<KillScan> {
+                KillScan scan;
+                auto timed = store->timed_out_tasks(now_us(), kKillScanLimit);
+                if (!timed)
+                    return timed.error();
+                if (!timed->empty()) {
+                    std::vector<std::int64_t> ids;
+                    for (const auto& t : *timed)
+                        ids.push_back(t.task_id);
+                    auto marked = store->mark_timed_out(ids);
+                    if (!marked)
+                        return marked.error();
+                    scan.timed_out = std::move(*timed);
+                }
+                auto k = store->pending_kills(kKillScanLimit);
+                if (!k)
+                    return k.error();
+                scan.kills = std::move(*k);
+                return scan;
+            },
+            [this](Result<KillScan> r) {
+                kill_scan_running = false;
+                if (!db_ok(r, "kill_scan") || !framework_id || !subscribed)
+                    return;
+                for (const auto& t : r->timed_out) {
+                    log::info("task_timed_out", "task={} agent={}", t.mesos_task_id, t.agent_id);
+                }
+                const auto now = Clock::now();
+                for (const auto& t : r->kills) {
+                    if (!kills.should_send(t.mesos_task_id, now))
+                        continue;
+                    metrics.kills_sent++;
+                    log::info("task_kill", "task={} agent={} reason={}", t.mesos_task_id,
+                              t.agent_id, t.timed_out ? "timeout" : "requested");
+                    send(scheduler::make_kill(*framework_id, t.mesos_task_id,
+                                              t.agent_id.empty()
+                                                  ? std::nullopt
+                                                  : std::optional<std::string>(t.agent_id)));
+                }
+            });
+    }
+
+    void expire_launch_window() {
+        const auto cutoff = Clock::now() - kLaunchWindowExpiry;
+        std::erase_if(launches_awaiting_update, [&](const auto& kv) { return kv.second < cutoff; });
+    }
+
+    // ---------------------------------------------------- polling and wakes
+    struct PollResult {
+        std::int64_t pending = 0;
+        std::optional<std::int64_t> next_retry_us;
+        std::vector<store::StateCount> counts;
+    };
+
+    void schedule_poll(milliseconds after) {
+        poll_timer.expires_after(after);
+        poll_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping)
+                return;
+            run_poll();
+        });
+    }
+
+    void run_poll() {
+        if (poll_running)
+            return;
+        poll_running = true;
+        db_job(
+            [this]() -> Result<PollResult> {
+                PollResult p;
+                auto n = store->pending_count();
+                if (!n)
+                    return n.error();
+                p.pending = *n;
+                auto next = store->next_retry_at_us();
+                if (!next)
+                    return next.error();
+                p.next_retry_us = *next;
+                auto counts = store->counts_by_state();
+                if (!counts)
+                    return counts.error();
+                p.counts = std::move(*counts);
+                return p;
+            },
+            [this](Result<PollResult> r) {
+                poll_running = false;
+                auto next = milliseconds(static_cast<std::int64_t>(cfg.poll_interval_s * 1000));
+                if (db_ok(r, "poll")) {
+                    metrics.queue_pending = r->pending;
+                    for (auto& g : metrics.tasks_by_state)
+                        g = 0;
+                    for (const auto& c : r->counts) {
+                        metrics.tasks_by_state[static_cast<std::size_t>(c.state)] = c.count;
+                    }
+                    apply_gate(gate.on_pending(r->pending, Clock::now()));
+                    if (r->pending > 0 && !offers.empty())
+                        start_round();
+                    if (r->next_retry_us) {
+                        const auto wait_ms =
+                            std::max<std::int64_t>(1, (*r->next_retry_us - now_us()) / 1000 + 1);
+                        next = std::min(next, milliseconds(wait_ms));
+                    }
+                }
+                if (!stopping)
+                    schedule_poll(next);
+            });
+    }
+
+    void connect_listener() {
+        listener = std::make_unique<store::TaskListener>(cfg.database);
+        auto st = listener->connect();
+        if (!st.ok()) {
+            log::warn("listen_failed", "error={} fallback=polling", log::quote(st.error().message));
+            return;
+        }
+        listener_fd =
+            std::make_unique<asio::posix::stream_descriptor>(loop, ::dup(listener->socket()));
+        wait_listener();
+    }
+
+    void wait_listener() {
+        listener_fd->async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this](const boost::system::error_code& ec) {
+                                    if (ec || stopping)
+                                        return;
+                                    on_listener_readable();
+                                });
+    }
+
+    void on_listener_readable() {
+        auto w = listener->drain();
+        if (!w) {
+            log::warn("listen_lost", "error={} fallback=polling", log::quote(w.error().message));
+            listener_fd.reset();
+            // Try again later; polling covers the gap.
+            wake_timer.expires_after(kDbRetryMax);
+            wake_timer.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec && !stopping)
+                    connect_listener();
+            });
+            return;
+        }
+        if (w->pending) {
+            apply_gate(gate.on_new_work(Clock::now()));
+            schedule_poll(milliseconds(0));
+        }
+        if (w->kill)
+            run_kill_scan();
+        wait_listener();
+    }
+
+    // ------------------------------------------------------------ leadership
+    void schedule_leader_check() {
+        leader_timer.expires_after(kLeaderCheckInterval);
+        leader_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || stopping)
+                return;
+            db_job([this] { return leader->check(); },
+                   [this](const Result<bool>& r) {
+                       if (stopping)
+                           return;
+                       if (!r.ok() || !*r) {
+                           log::error("leadership_lost", "framework={} error={}",
+                                      cfg.framework_name,
+                                      log::quote(r.ok() ? "lock released" : r.error().message));
+                           metrics.leader = 0;
+                           fail(kExitFailure);
+                           return;
+                       }
+                       schedule_leader_check();
+                   });
+        });
+    }
+
+    // ------------------------------------------------------------- stopping
+    void begin_stop(int code) {
+        if (code != kExitOk)
+            exit_code = code;
+        if (stopping)
+            return;
+        stopping = true;
+        log::info("stopping", "pending_updates={} calls_in_flight={}", updates.size(),
+                  calls_in_flight);
+        decline(offers, cfg.refuse_s);
+        offers.clear();
+        for (auto* t : {&kill_timer, &poll_timer, &reconcile_timer, &implicit_timer, &leader_timer,
+                        &wake_timer}) {
+            t->cancel();
+        }
+        signals.cancel();
+        stop_timer.expires_after(kStopGrace);
+        stop_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec)
+                return;
+            log::warn("stop_forced", "pending_updates={} calls_in_flight={}", updates.size(),
+                      calls_in_flight);
+            finish_stop();
+        });
+        maybe_finish_stop();
+    }
+
+    void maybe_finish_stop() {
+        if (!stopping)
+            return;
+        const bool updates_left = !updates.empty() && metrics.database_up.load() == 1;
+        if (round_running || batch_running || updates_left || calls_in_flight > 0)
+            return;
+        finish_stop();
+    }
+
+    void finish_stop() {
+        stop_timer.cancel();
+        update_retry_timer.cancel();
+        lag_timer.cancel();
+        if (master)
+            master->stop();
+        listener_fd.reset();
+        if (leader) {
+            // Give leadership up at once so a standby need not wait for the
+            // connection to time out.
+            db->submit(
+                [this] {
+                    leader->release();
+                    return 0;
+                },
+                [](int) {});
+        }
+        loop.stop();
+    }
+
+    // --------------------------------------------------------------- lag
+    void sample_lag(Clock::time_point expected) {
+        lag_timer.expires_at(expected);
+        lag_timer.async_wait([this, expected](const boost::system::error_code& ec) {
+            if (ec)
+                return;
+            const auto lag =
+                std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - expected)
+                    .count();
+            metrics.loop_lag_us_total += static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag));
+            metrics.loop_lag_samples++;
+            if (lag > metrics.loop_lag_us_max)
+                metrics.loop_lag_us_max = lag;
+            sample_lag(Clock::now() + kLagSampleInterval);
+        });
+    }
+
+    std::string state_json() const {
+        nlohmann::json j;
+        {
+            std::lock_guard lock(snapshot_mutex);
+            j["framework_id"] = snapshot_framework_id;
+            j["master"] = snapshot_master;
+        }
+        j["framework_name"] = cfg.framework_name;
+        j["identity"] = identity;
+        j["leader"] = metrics.leader.load() == 1;
+        j["subscribed"] = metrics.subscribed.load() == 1;
+        j["database_up"] = metrics.database_up.load() == 1;
+        j["suppressed"] = metrics.suppressed.load() == 1;
+        j["queue_pending"] = metrics.queue_pending.load();
+        j["offers_held"] = metrics.offers_held.load();
+        j["updates_waiting"] = metrics.updates_waiting.load();
+        nlohmann::json states = nlohmann::json::object();
+        for (std::size_t i = 0; i < metrics.tasks_by_state.size(); ++i) {
+            states[std::string(store::to_string(static_cast<store::TaskState>(i)))] =
+                metrics.tasks_by_state[i].load();
+        }
+        j["tasks_by_state"] = states;
+        return j.dump();
+    }
+};
+
+Runtime::Runtime(config::Config config, std::string identity)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(identity))) {}
+
+Runtime::~Runtime() = default;
+
+int Runtime::run() {
+    return impl_->run();
+}
+
+void Runtime::request_stop() {
+    asio::post(impl_->loop, [this] { impl_->begin_stop(kExitOk); });
+}
+
+const Metrics& Runtime::metrics() const {
+    return impl_->metrics;
+}
+
+bool Runtime::ready() const {
+    return impl_->metrics.subscribed.load() == 1 && impl_->metrics.leader.load() == 1 &&
+           impl_->metrics.database_up.load() == 1;
+}
+
+std::string Runtime::state_json() const {
+    return impl_->state_json();
+}
+
+}  // namespace mesoflow::runtime

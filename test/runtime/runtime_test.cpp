@@ -1,0 +1,335 @@
+// The runtime end to end: a real PostgreSQL, the fake master over loopback
+// HTTP, and mesoflow's Runtime between them. Each test pins one behaviour a
+// production framework must have, most of them under a fault.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cluster.hpp"
+#include "mesoflow/mesos/recordio.hpp"
+#include "temp_postgres.hpp"
+
+using namespace std::chrono_literals;
+using mesoflow::store::TaskState;
+using mesoflow::testing::Cluster;
+using mesoflow::testing::quick_master;
+namespace fake = mesoflow::fake;
+namespace store = mesoflow::store;
+
+namespace {
+
+store::NewTask shell_task(const std::string& key, const std::string& command) {
+    store::NewTask t;
+    t.key = key;
+    t.command = command;
+    t.cpus = 0.5;
+    t.mem_mb = 64;
+    return t;
+}
+
+bool all_terminal(Cluster& c, std::int64_t n) {
+    return c.count_terminal() == n;
+}
+
+// Every acknowledgement the master received must be for an update whose
+// state was already committed: its uuid is in the task history.
+void require_every_ack_committed(Cluster& c) {
+    std::set<std::string> committed;
+    for (const auto& a : c.master().acks()) {
+        auto ids = store::parse_mesos_task_id(a.task_id);
+        REQUIRE(ids);
+        auto history = c.store().task_history(ids->first);
+        REQUIRE(history);
+        bool found = false;
+        for (const auto& h : *history) {
+            if (h.uuid == a.uuid)
+                found = true;
+        }
+        INFO("ack for " << a.task_id << " uuid " << a.uuid);
+        CHECK(found);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a thousand queued tasks all run to success, each launched once") {
+    auto mc = quick_master(10);
+    mc.default_task.run_time = 1ms;
+    Cluster c(mc);
+    c.submit_many(1000, "bulk-", "true");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 1000; }, 120s));
+    CHECK(c.master().counters().tasks_launched == 1000);
+    CHECK(c.count_in(TaskState::failed) == 0);
+    CHECK(c.stop() == 0);
+    const auto row = c.task("bulk-7");
+    CHECK(row.attempt == 1);
+    CHECK(row.mesos_task_id == store::mesos_task_id(row.id, 1));
+    CHECK_FALSE(row.agent_id.empty());
+    CHECK(row.finished_at_us.has_value());
+    require_every_ack_committed(c);
+}
+
+TEST_CASE("a failing command ends failed with its exit status and is not retried") {
+    auto mc = quick_master();
+    mc.task_rules = {fake::TaskRule{"exit 3", "", "", fake::TaskBehavior{0ms, 20ms, 3, false}}};
+    Cluster c(mc);
+    c.submit(shell_task("fails", "exit 3"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("fails").state == TaskState::failed; }));
+    const auto row = c.task("fails");
+    CHECK(row.attempt == 1);
+    CHECK(row.exit_status == 3);
+    c.stop();
+}
+
+TEST_CASE("a kill request kills the running task") {
+    auto mc = quick_master();
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    Cluster c(mc);
+    c.submit(shell_task("victim", "sleep 1000"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("victim").state == TaskState::running; }));
+    auto st = c.store().request_kill("victim");
+    REQUIRE(st);
+    REQUIRE(c.eventually([&] { return c.task("victim").state == TaskState::killed; }));
+    CHECK(c.master().calls_of_type("KILL").size() >= 1);
+    c.stop();
+}
+
+TEST_CASE("a task over its execution timeout is killed and ends failed with reason timeout") {
+    auto mc = quick_master();
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    Cluster c(mc);
+    auto t = shell_task("slow", "sleep 1000");
+    t.timeout_s = 0.5;
+    c.submit(t);
+    c.start();
+    REQUIRE(c.eventually([&] { return store::is_terminal(c.task("slow").state); }));
+    const auto row = c.task("slow");
+    CHECK(row.state == TaskState::failed);
+    CHECK(row.timed_out);
+    CHECK(row.reason == "timeout");
+    c.stop();
+}
+
+TEST_CASE("tasks on a lost agent are retried on another agent with a new attempt") {
+    auto mc = quick_master(2);
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    Cluster c(mc);
+    auto t = shell_task("survivor", "sleep 1000");
+    t.retry_backoff_s = 0.1;
+    c.submit(t);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("survivor").state == TaskState::running; }));
+    const auto first = c.task("survivor");
+    REQUIRE(c.master().lose_agent(first.agent_id));
+    REQUIRE(c.eventually([&] {
+        auto r = c.task("survivor");
+        return r.attempt == 2 && r.state == TaskState::running;
+    }));
+    const auto second = c.task("survivor");
+    CHECK(second.agent_id != first.agent_id);
+    CHECK(second.mesos_task_id == store::mesos_task_id(second.id, 2));
+    c.stop();
+}
+
+TEST_CASE("a Docker image task is launched with a DOCKER ContainerInfo") {
+    Cluster c;
+    store::NewTask t;
+    t.key = "in-docker";
+    t.image = "python:3.11-slim";
+    t.containerizer = store::Containerizer::docker;
+    t.command = "python -c 'print(42)'";
+    t.cpus = 0.5;
+    t.mem_mb = 128;
+    c.submit(t);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("in-docker").state == TaskState::finished; }));
+    const auto accepts = c.master().calls_of_type("ACCEPT");
+    REQUIRE_FALSE(accepts.empty());
+    const auto body = nlohmann::json::parse(accepts.front().body);
+    const auto& task = body["accept"]["operations"][0]["launch"]["task_infos"][0];
+    CHECK(task["container"]["type"] == "DOCKER");
+    CHECK(task["container"]["docker"]["image"] == "python:3.11-slim");
+    CHECK(task["command"]["value"] == "python -c 'print(42)'");
+    CHECK(task["command"]["shell"] == true);
+    bool has_key_label = false;
+    for (const auto& l : task["labels"]["labels"]) {
+        if (l["key"] == "mesoflow.key" && l["value"] == "in-docker")
+            has_key_label = true;
+    }
+    CHECK(has_key_label);
+    c.stop();
+}
+
+TEST_CASE("a redirect from a non-leading master is followed to the leader") {
+    Cluster c;
+    fake::FakeMaster standby(quick_master());
+    standby.redirect_to(c.master().address());
+    c.config().masters = {mesoflow::config::MasterAddress{
+        false, standby.host(), static_cast<std::uint16_t>(standby.port())}};
+    c.submit(shell_task("redirected", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("redirected").state == TaskState::finished; }));
+    CHECK(standby.counters().calls >= 1);
+    CHECK(c.master().counters().subscriptions >= 1);
+    c.stop();
+}
+
+TEST_CASE("a silent master is detected by the heartbeat watchdog and resubscribed") {
+    Cluster c;
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 1; }, 10s));
+    const auto fw = c.master().frameworks().front().id;
+    c.master().set_silent(true);
+    // Three missed 200 ms heartbeats: the runtime drops the stream and subscribes again.
+    REQUIRE(c.master().wait_until(
+        [&] { return c.master().counters().calls_by_type["SUBSCRIBE"] >= 2; }, 10s));
+    c.master().set_silent(false);
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions >= 2; }, 10s));
+    CHECK(c.master().frameworks().size() == 1);
+    CHECK(c.master().frameworks().front().id == fw);
+    c.submit(shell_task("after-silence", "true"));
+    REQUIRE(c.eventually([&] { return c.task("after-silence").state == TaskState::finished; }));
+    c.stop();
+}
+
+TEST_CASE("a dropped stream is resubscribed with the same framework id and work goes on") {
+    auto mc = quick_master();
+    mc.default_task.run_time = 300ms;
+    Cluster c(mc);
+    c.submit_many(20, "drop-", "true");
+    c.start();
+    REQUIRE(
+        c.eventually([&] { return c.count_in(TaskState::running) > 0 || c.count_terminal() > 0; }));
+    c.master().drop_streams();
+    REQUIRE(c.eventually([&] { return all_terminal(c, 20); }, 60s));
+    CHECK(c.count_in(TaskState::finished) == 20);
+    CHECK(c.master().frameworks().size() == 1);
+    CHECK(c.master().counters().subscriptions >= 2);
+    c.stop();
+}
+
+TEST_CASE("after a master failover the framework re-subscribes and reconciles its tasks") {
+    auto mc = quick_master();
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 1500ms, 0, false}}};
+    Cluster c(mc);
+    c.submit_many(5, "failover-", "sleep 1");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::running) == 5; }));
+    const auto fw = c.master().frameworks().front().id;
+    c.master().fail_over();
+    REQUIRE(c.eventually([&] { return all_terminal(c, 5); }, 60s));
+    CHECK(c.count_in(TaskState::finished) == 5);
+    CHECK(c.master().frameworks().front().id == fw);
+    CHECK_FALSE(c.master().calls_of_type("RECONCILE").empty());
+    // Nothing was launched twice.
+    CHECK(c.master().counters().tasks_launched == 5);
+    c.stop();
+}
+
+TEST_CASE("a master answering 503 at start is retried until it subscribes") {
+    Cluster c;
+    c.master().answer_unavailable_requests(4);
+    c.submit(shell_task("patient", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("patient").state == TaskState::finished; }));
+    CHECK(c.master().counters().calls_rejected >= 4);
+    c.stop();
+}
+
+TEST_CASE("rescinded offers lose no task") {
+    auto mc = quick_master();
+    mc.default_task.run_time = 20ms;
+    Cluster c(mc);
+    c.submit_many(50, "rescind-", "true");
+    c.start();
+    for (int i = 0; i < 5; ++i) {
+        c.master().rescind_all_offers();
+        std::this_thread::sleep_for(30ms);
+    }
+    REQUIRE(c.eventually([&] { return all_terminal(c, 50); }, 60s));
+    CHECK(c.count_in(TaskState::finished) == 50);
+    c.stop();
+}
+
+TEST_CASE("malformed and oversized records drop the stream, and mesoflow resubscribes") {
+    Cluster c;
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 1; }, 10s));
+    c.master().inject_malformed_record();
+    c.master().inject_oversized_length();
+    c.submit(shell_task("after-garbage", "true"));
+    REQUIRE(c.eventually([&] { return c.task("after-garbage").state == TaskState::finished; }));
+    CHECK(c.runtime().metrics().disconnects.load() >= 1);
+    c.stop();
+}
+
+TEST_CASE("an unknown event type is logged and skipped") {
+    Cluster c;
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 1; }, 10s));
+    c.master().inject_stream_bytes(
+        mesoflow::mesos::encode_record(R"({"type":"SOMETHING_NEW","something_new":{"x":1}})"));
+    c.submit(shell_task("after-unknown", "true"));
+    REQUIRE(c.eventually([&] { return c.task("after-unknown").state == TaskState::finished; }));
+    CHECK(c.runtime().metrics().disconnects.load() == 0);
+    c.stop();
+}
+
+TEST_CASE("a database restart mid-flight acknowledges nothing before it is committed") {
+    auto mc = quick_master(5);
+    mc.default_task.run_time = 100ms;
+    Cluster c(mc);
+    c.submit_many(200, "dbrestart-", "true");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_terminal() >= 20; }, 60s));
+    mesoflow::testing::TempPostgres::shared().restart();
+    REQUIRE(c.eventually([&] { return all_terminal(c, 200); }, 120s));
+    CHECK(c.count_in(TaskState::finished) == 200);
+    require_every_ack_committed(c);
+    c.stop();
+}
+
+TEST_CASE("with nothing pending the framework suppresses offers, and new work revives them") {
+    Cluster c;
+    c.start();
+    REQUIRE(
+        c.master().wait_until([&] { return !c.master().calls_of_type("SUPPRESS").empty(); }, 10s));
+    c.submit(shell_task("wake-up", "true"));
+    REQUIRE(c.master().wait_until([&] { return !c.master().calls_of_type("REVIVE").empty(); }, 5s));
+    REQUIRE(c.eventually([&] { return c.task("wake-up").state == TaskState::finished; }));
+    c.stop();
+}
+
+TEST_CASE("the framework id is stored and reused by the next run") {
+    Cluster c;
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 1; }, 10s));
+    const auto fw = c.master().frameworks().front().id;
+    REQUIRE(c.eventually([&] {
+        auto id = c.store().load_framework_id("mesoflow");
+        return id && *id && **id == fw;
+    }));
+    CHECK(c.stop() == 0);
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 2; }, 10s));
+    CHECK(c.master().frameworks().size() == 1);
+    CHECK(c.master().frameworks().front().id == fw);
+    c.stop();
+}
+
+TEST_CASE("a framework error from the master stops mesoflow with a non-zero exit") {
+    Cluster c;
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 1; }, 10s));
+    c.master().inject_stream_bytes(mesoflow::mesos::encode_record(
+        R"({"type":"ERROR","error":{"message":"Framework has been removed"}})"));
+    auto code = c.wait_exit(10s);
+    REQUIRE(code);
+    CHECK(*code == mesoflow::runtime::kExitFrameworkError);
+    auto id = c.store().load_framework_id("mesoflow");
+    REQUIRE(id);
+    CHECK_FALSE(id->has_value());
+}
