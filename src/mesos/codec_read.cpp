@@ -27,7 +27,7 @@ struct DecodeFailure {
 };
 
 class Decoder {
-public:
+  public:
     Decoder(const Document& doc, std::string_view root) : doc_(doc), root_(root) {
         path_.reserve(16);
     }
@@ -44,7 +44,8 @@ public:
     }
 
     void expect(Index v, Kind k) const {
-        if (kind(v) != k) wrong_kind(v, json::kind_name(k));
+        if (kind(v) != k)
+            wrong_kind(v, json::kind_name(k));
     }
 
     // Reports a required field that is absent from the object being read.
@@ -53,7 +54,8 @@ public:
         fail("missing required field");
     }
     void need(bool present, std::string_view field) {
-        if (!present) missing(field);
+        if (!present)
+            missing(field);
     }
 
     // Calls f(key, value) for every member of object v whose value is not null.
@@ -122,15 +124,19 @@ public:
             text = doc_.raw(v);
         } else if (kind(v) == Kind::string) {
             text = doc_.string_view_of(v, scratch);
-            if (text == "Infinity") return std::numeric_limits<double>::infinity();
-            if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
-            if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+            if (text == "Infinity")
+                return std::numeric_limits<double>::infinity();
+            if (text == "-Infinity")
+                return -std::numeric_limits<double>::infinity();
+            if (text == "NaN")
+                return std::numeric_limits<double>::quiet_NaN();
         } else {
             wrong_kind(v, "number");
         }
         double out = 0;
         const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
-        if (r.ec == std::errc::result_out_of_range) fail("number out of range");
+        if (r.ec == std::errc::result_out_of_range)
+            fail("number out of range");
         if (r.ec != std::errc() || r.ptr != text.data() + text.size() || text.empty()) {
             wrong_kind(v, "number");
         }
@@ -152,8 +158,10 @@ public:
         const char* last = first + text.size();
         Int out{};
         const auto r = std::from_chars(first, last, out);
-        if (r.ec == std::errc() && r.ptr == last && !text.empty()) return out;
-        if (r.ec == std::errc::result_out_of_range) fail("integer out of range");
+        if (r.ec == std::errc() && r.ptr == last && !text.empty())
+            return out;
+        if (r.ec == std::errc::result_out_of_range)
+            fail("integer out of range");
         // Integral values written with a fraction or an exponent ("5050.0", "1e3").
         double d = 0;
         const auto rd = std::from_chars(first, last, d);
@@ -161,7 +169,8 @@ public:
             d == std::floor(d)) {
             const double top = std::ldexp(1.0, std::numeric_limits<Int>::digits);
             const double bottom = std::numeric_limits<Int>::is_signed ? -top : 0.0;
-            if (d >= bottom && d < top) return static_cast<Int>(d);
+            if (d >= bottom && d < top)
+                return static_cast<Int>(d);
             fail("integer out of range");
         }
         wrong_kind(v, "integer");
@@ -170,7 +179,8 @@ public:
     // A `bytes` field: kept as the base64 text, which must be valid base64.
     std::string bytes(Index v) {
         std::string text = str(v);
-        if (!base64_decode(text)) fail("expected base64, got an invalid string");
+        if (!base64_decode(text))
+            fail("expected base64, got an invalid string");
         return text;
     }
 
@@ -216,7 +226,8 @@ public:
         std::string scratch;
         const std::string_view name = doc_.string_view_of(v, scratch);
         const auto value = parse(name);
-        if (!value) fail(fmt::format("unknown value \"{}\"", name));
+        if (!value)
+            fail(fmt::format("unknown value \"{}\"", name));
         return *value;
     }
 
@@ -254,7 +265,7 @@ public:
         return std::string(doc_.raw(v));
     }
 
-private:
+  private:
     struct Segment {
         std::string_view key;
         std::size_t index;
@@ -262,13 +273,15 @@ private:
     };
 
     std::string path() const {
-        if (path_.empty()) return std::string(root_);
+        if (path_.empty())
+            return std::string(root_);
         std::string out;
         for (const auto& s : path_) {
             if (s.is_index) {
                 out += fmt::format("[{}]", s.index);
             } else {
-                if (!out.empty()) out += '.';
+                if (!out.empty())
+                    out += '.';
                 out.append(s.key);
             }
         }
@@ -298,7 +311,8 @@ void read(Decoder& d, Index v, Label& out) {
 Labels labels(Decoder& d, Index v) {
     Labels out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "labels") d.list(x, out, [](Decoder& dd, Index e, Label& l) { read(dd, e, l); });
+        if (k == "labels")
+            d.list(x, out, [](Decoder& dd, Index e, Label& l) { read(dd, e, l); });
     });
     return out;
 }
@@ -338,7 +352,8 @@ void read(Decoder& d, Index v, Range& out) {
 std::vector<Range> ranges(Decoder& d, Index v) {
     std::vector<Range> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "range") d.list(x, out, [](Decoder& dd, Index e, Range& r) { read(dd, e, r); });
+        if (k == "range")
+            d.list(x, out, [](Decoder& dd, Index e, Range& r) { read(dd, e, r); });
     });
     return out;
 }
@@ -346,7 +361,8 @@ std::vector<Range> ranges(Decoder& d, Index v) {
 std::vector<std::string> set_items(Decoder& d, Index v) {
     std::vector<std::string> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "item") out = d.strings(x);
+        if (k == "item")
+            out = d.strings(x);
     });
     return out;
 }
@@ -430,7 +446,8 @@ std::string named(Decoder& d, Index v) {
 std::optional<DomainInfo> domain(Decoder& d, Index v) {
     std::optional<DomainInfo> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k != "fault_domain") return;
+        if (k != "fault_domain")
+            return;
         DomainInfo info;
         bool region = false;
         bool zone = false;
@@ -453,7 +470,8 @@ std::optional<DomainInfo> domain(Decoder& d, Index v) {
 Filters filters(Decoder& d, Index v) {
     Filters out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "refuse_seconds") out.refuse_seconds = d.number(x);
+        if (k == "refuse_seconds")
+            out.refuse_seconds = d.number(x);
     });
     return out;
 }
@@ -461,7 +479,8 @@ Filters filters(Decoder& d, Index v) {
 KillPolicy kill_policy(Decoder& d, Index v) {
     KillPolicy out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "grace_period") out.grace_period_ns = d.nanoseconds(x);
+        if (k == "grace_period")
+            out.grace_period_ns = d.nanoseconds(x);
     });
     return out;
 }
@@ -471,7 +490,8 @@ KillPolicy kill_policy(Decoder& d, Index v) {
 AllocationInfo allocation_info(Decoder& d, Index v) {
     AllocationInfo out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "role") out.role = d.str(x);
+        if (k == "role")
+            out.role = d.str(x);
     });
     return out;
 }
@@ -493,7 +513,8 @@ void read(Decoder& d, Index v, ReservationInfo& out) {
 std::optional<std::string> root_of(Decoder& d, Index v) {
     std::optional<std::string> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "root") out = d.str(x);
+        if (k == "root")
+            out = d.str(x);
     });
     return out;
 }
@@ -541,7 +562,8 @@ DiskInfo disk_info(Decoder& d, Index v) {
                     type = true;
                 } else if (sk == "path" || sk == "mount") {
                     // Both carry {"root": ...}; the type says which one applies.
-                    if (auto r = root_of(d, y)) src.root = std::move(r);
+                    if (auto r = root_of(d, y))
+                        src.root = std::move(r);
                 } else if (sk == "vendor") {
                     src.vendor = d.str(y);
                 } else if (sk == "id") {
@@ -668,7 +690,8 @@ std::vector<E> capabilities(Decoder& d, Index v, std::optional<E> (*parse)(std::
     d.elements(v, [&](Index e) {
         E cap{};  // value 0 is `unknown` for both capability enums
         d.members(e, [&](std::string_view k, Index x) {
-            if (k == "type") cap = d.optional_enum(x, parse).value_or(E{});
+            if (k == "type")
+                cap = d.optional_enum(x, parse).value_or(E{});
         });
         out.push_back(cap);
     });
@@ -989,7 +1012,8 @@ void read(Decoder& d, Index v, ContainerInfo& out) {
         } else if (k == "mesos") {
             MesosInfo& m = out.mesos.emplace();
             d.members(x, [&](std::string_view mk, Index y) {
-                if (mk == "image") read(d, y, m.image.emplace());
+                if (mk == "image")
+                    read(d, y, m.image.emplace());
             });
         } else if (k == "network_infos") {
             d.list(x, out.network_infos,
@@ -1072,7 +1096,8 @@ void read(Decoder& d, Index v, TaskInfo& out) {
 
 void read(Decoder& d, Index v, TaskGroupInfo& out) {
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "tasks") d.list(x, out.tasks, [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
+        if (k == "tasks")
+            d.list(x, out.tasks, [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
     });
 }
 
@@ -1162,7 +1187,8 @@ OfferOperation::Body operation_body(Decoder& d, OperationType type, Index v) {
             Op::Launch out;
             d.members(v, [&](std::string_view k, Index x) {
                 if (k == "task_infos") {
-                    d.list(x, out.task_infos, [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
+                    d.list(x, out.task_infos,
+                           [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
                 }
             });
             return out;
@@ -1198,21 +1224,24 @@ OfferOperation::Body operation_body(Decoder& d, OperationType type, Index v) {
         case OperationType::unreserve: {
             Op::Unreserve out;
             d.members(v, [&](std::string_view k, Index x) {
-                if (k == "resources") read_resources(d, x, out.resources);
+                if (k == "resources")
+                    read_resources(d, x, out.resources);
             });
             return out;
         }
         case OperationType::create: {
             Op::Create out;
             d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volumes") read_resources(d, x, out.volumes);
+                if (k == "volumes")
+                    read_resources(d, x, out.volumes);
             });
             return out;
         }
         case OperationType::destroy: {
             Op::Destroy out;
             d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volumes") read_resources(d, x, out.volumes);
+                if (k == "volumes")
+                    read_resources(d, x, out.volumes);
             });
             return out;
         }
@@ -1305,14 +1334,18 @@ void read(Decoder& d, Index v, OfferOperation& out) {
             return;
         }
         for (std::size_t i = 1; i < kOperationFields.size(); ++i) {
-            if (k == kOperationFields[i]) body[i] = x;
+            if (k == kOperationFields[i])
+                body[i] = x;
         }
     });
-    if (!type) d.missing("type");
-    if (*type == OperationType::unknown) d.within("type", [&] { d.fail("unsupported operation type"); });
+    if (!type)
+        d.missing("type");
+    if (*type == OperationType::unknown)
+        d.within("type", [&] { d.fail("unsupported operation type"); });
     const auto slot = static_cast<std::size_t>(*type);
     const std::string_view field = kOperationFields[slot];
-    if (body[slot] == 0) d.missing(field);
+    if (body[slot] == 0)
+        d.missing(field);
     d.within(field, [&] { out.body = operation_body(d, *type, body[slot]); });
 }
 
@@ -1322,7 +1355,8 @@ void read(Decoder& d, Index v, OfferOperation& out) {
 std::string lower(std::string_view name) {
     std::string out(name);
     for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
     }
     return out;
 }
@@ -1358,7 +1392,8 @@ void read(Decoder& d, Index v, Call::Accept& out) {
         if (k == "offer_ids") {
             out.offer_ids = d.ids(x);
         } else if (k == "operations") {
-            d.list(x, out.operations, [](Decoder& dd, Index e, OfferOperation& o) { read(dd, e, o); });
+            d.list(x, out.operations,
+                   [](Decoder& dd, Index e, OfferOperation& o) { read(dd, e, o); });
         } else if (k == "filters") {
             out.filters = filters(d, x);
         }
@@ -1380,7 +1415,8 @@ void read_ids_and_filters(Decoder& d, Index v, std::string_view ids_field,
 std::vector<std::string> roles_of(Decoder& d, Index v) {
     std::vector<std::string> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "roles") out = d.strings(x);
+        if (k == "roles")
+            out = d.strings(x);
     });
     return out;
 }
@@ -1459,7 +1495,8 @@ void read(Decoder& d, Index v, Call::AcknowledgeOperationStatus& out) {
 
 void read(Decoder& d, Index v, Call::Reconcile& out) {
     d.members(v, [&](std::string_view k, Index x) {
-        if (k != "tasks") return;
+        if (k != "tasks")
+            return;
         d.list(x, out.tasks, [](Decoder& dd, Index e, Call::Reconcile::Task& t) {
             bool task = false;
             dd.members(e, [&](std::string_view tk, Index y) {
@@ -1477,21 +1514,23 @@ void read(Decoder& d, Index v, Call::Reconcile& out) {
 
 void read(Decoder& d, Index v, Call::ReconcileOperations& out) {
     d.members(v, [&](std::string_view k, Index x) {
-        if (k != "operations") return;
-        d.list(x, out.operations, [](Decoder& dd, Index e, Call::ReconcileOperations::Operation& o) {
-            bool operation = false;
-            dd.members(e, [&](std::string_view ok, Index y) {
-                if (ok == "operation_id") {
-                    o.operation_id = dd.id(y);
-                    operation = true;
-                } else if (ok == "agent_id") {
-                    o.agent_id = dd.id(y);
-                } else if (ok == "resource_provider_id") {
-                    o.resource_provider_id = dd.id(y);
-                }
-            });
-            dd.need(operation, "operation_id");
-        });
+        if (k != "operations")
+            return;
+        d.list(x, out.operations,
+               [](Decoder& dd, Index e, Call::ReconcileOperations::Operation& o) {
+                   bool operation = false;
+                   dd.members(e, [&](std::string_view ok, Index y) {
+                       if (ok == "operation_id") {
+                           o.operation_id = dd.id(y);
+                           operation = true;
+                       } else if (ok == "agent_id") {
+                           o.agent_id = dd.id(y);
+                       } else if (ok == "resource_provider_id") {
+                           o.resource_provider_id = dd.id(y);
+                       }
+                   });
+                   dd.need(operation, "operation_id");
+               });
     });
 }
 
@@ -1519,7 +1558,8 @@ void read_message(Decoder& d, Index v, Msg& out) {
 
 void read(Decoder& d, Index v, Call::Request& out) {
     d.members(v, [&](std::string_view k, Index x) {
-        if (k != "requests") return;
+        if (k != "requests")
+            return;
         d.list(x, out.requests, [](Decoder& dd, Index e, Call::Request::Item& item) {
             dd.members(e, [&](std::string_view rk, Index y) {
                 if (rk == "agent_id") {
@@ -1534,12 +1574,15 @@ void read(Decoder& d, Index v, Call::Request& out) {
 
 Call::Body call_body(Decoder& d, CallType type, std::optional<Index> v) {
     // TEARDOWN has no sub-message; REVIVE and SUPPRESS may omit theirs.
-    if (type == CallType::teardown) return Call::Teardown{};
-    if (type == CallType::revive) return Call::Revive{v ? roles_of(d, *v) : std::vector<std::string>{}};
+    if (type == CallType::teardown)
+        return Call::Teardown{};
+    if (type == CallType::revive)
+        return Call::Revive{v ? roles_of(d, *v) : std::vector<std::string>{}};
     if (type == CallType::suppress) {
         return Call::Suppress{v ? roles_of(d, *v) : std::vector<std::string>{}};
     }
-    if (!v) d.missing(lower(to_string(type)));
+    if (!v)
+        d.missing(lower(to_string(type)));
     const Index x = *v;
     Call::Body body;
     d.within(lower(to_string(type)), [&] {
@@ -1618,11 +1661,13 @@ Call read_call(Decoder& d, Index root) {
             type = parse_call_type(*type_name);
         } else {
             for (std::size_t i = 1; i < kTypes; ++i) {
-                if (k == lower(to_string(static_cast<CallType>(i)))) bodies[i] = x;
+                if (k == lower(to_string(static_cast<CallType>(i))))
+                    bodies[i] = x;
             }
         }
     });
-    if (!type_name) d.missing("type");
+    if (!type_name)
+        d.missing("type");
     if (!type || *type == CallType::unknown) {
         d.within("type", [&] { d.fail(fmt::format("unknown call type \"{}\"", *type_name)); });
     }
@@ -1651,9 +1696,11 @@ void read(Decoder& d, Index v, Event::Subscribed& out) {
 std::string required_id(Decoder& d, Index v, std::string_view field) {
     std::optional<std::string> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == field) out = d.id(x);
+        if (k == field)
+            out = d.id(x);
     });
-    if (!out) d.missing(field);
+    if (!out)
+        d.missing(field);
     return *out;
 }
 
@@ -1661,15 +1708,19 @@ template <typename Status>
 Status required_status(Decoder& d, Index v) {
     std::optional<Status> out;
     d.members(v, [&](std::string_view k, Index x) {
-        if (k == "status") read(d, x, out.emplace());
+        if (k == "status")
+            read(d, x, out.emplace());
     });
-    if (!out) d.missing("status");
+    if (!out)
+        d.missing("status");
     return std::move(*out);
 }
 
 Event::Body event_body(Decoder& d, EventType type, std::optional<Index> v) {
-    if (type == EventType::heartbeat) return Event::Heartbeat{};
-    if (!v) d.missing(lower(to_string(type)));
+    if (type == EventType::heartbeat)
+        return Event::Heartbeat{};
+    if (!v)
+        d.missing(lower(to_string(type)));
     const Index x = *v;
     Event::Body body;
     d.within(lower(to_string(type)), [&] {
@@ -1680,7 +1731,8 @@ Event::Body event_body(Decoder& d, EventType type, std::optional<Index> v) {
             case EventType::offers: {
                 auto& b = body.emplace<Event::Offers>();
                 d.members(x, [&](std::string_view k, Index y) {
-                    if (k == "offers") d.list(y, b.offers, [](Decoder& dd, Index e, Offer& o) { read(dd, e, o); });
+                    if (k == "offers")
+                        d.list(y, b.offers, [](Decoder& dd, Index e, Offer& o) { read(dd, e, o); });
                 });
                 break;
             }
@@ -1754,7 +1806,8 @@ Event read_event(Decoder& d, Index root) {
             return;
         }
         for (std::size_t i = 1; i < kTypes; ++i) {
-            if (k == lower(to_string(static_cast<EventType>(i)))) bodies[i] = x;
+            if (k == lower(to_string(static_cast<EventType>(i))))
+                bodies[i] = x;
         }
     });
     if (!type || *type == EventType::unknown) {
@@ -1766,7 +1819,8 @@ Event read_event(Decoder& d, Index root) {
 template <typename T, typename Read>
 Result<T> decode(std::string_view text, std::string_view root, Read&& read_root) {
     auto doc = json::parse_json(text);
-    if (!doc) return doc.error();
+    if (!doc)
+        return doc.error();
     Decoder d(*doc, root);
     try {
         return read_root(d, Index{0});

@@ -11,32 +11,41 @@ struct Failure {
     const char* what;
 };
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
 class Parser {
-public:
+  public:
     Parser(std::string_view text, std::vector<Node>& nodes) : t_(text), nodes_(nodes) {}
 
     void parse_document() {
         skip_space();
         value(0);
         skip_space();
-        if (p_ != t_.size()) fail("unexpected text after the JSON value");
+        if (p_ != t_.size())
+            fail("unexpected text after the JSON value");
     }
 
-private:
+  private:
     [[noreturn]] void fail(const char* what) const { throw Failure{p_, what}; }
 
     void skip_space() {
-        while (p_ < t_.size() && is_space(t_[p_])) ++p_;
+        while (p_ < t_.size() && is_space(t_[p_]))
+            ++p_;
     }
 
     char peek() const { return p_ < t_.size() ? t_[p_] : '\0'; }
@@ -53,7 +62,8 @@ private:
     }
 
     void value(int depth) {
-        if (p_ >= t_.size()) fail("unexpected end of input, expected a value");
+        if (p_ >= t_.size())
+            fail("unexpected end of input, expected a value");
         const char c = t_[p_];
         switch (c) {
             case '{':
@@ -84,7 +94,8 @@ private:
     }
 
     void literal(std::string_view word, Kind kind, bool flag) {
-        if (t_.substr(p_, word.size()) != word) fail("invalid literal");
+        if (t_.substr(p_, word.size()) != word)
+            fail("invalid literal");
         const std::size_t start = p_;
         const auto i = push(kind);
         nodes_[i].flag = flag;
@@ -95,24 +106,31 @@ private:
     void number() {
         const std::size_t start = p_;
         const auto i = push(Kind::number);
-        if (peek() == '-') ++p_;
+        if (peek() == '-')
+            ++p_;
         if (peek() == '0') {
             ++p_;
         } else if (is_digit(peek())) {
-            while (is_digit(peek())) ++p_;
+            while (is_digit(peek()))
+                ++p_;
         } else {
             fail("invalid number: expected a digit");
         }
         if (peek() == '.') {
             ++p_;
-            if (!is_digit(peek())) fail("invalid number: expected a digit after '.'");
-            while (is_digit(peek())) ++p_;
+            if (!is_digit(peek()))
+                fail("invalid number: expected a digit after '.'");
+            while (is_digit(peek()))
+                ++p_;
         }
         if (peek() == 'e' || peek() == 'E') {
             ++p_;
-            if (peek() == '+' || peek() == '-') ++p_;
-            if (!is_digit(peek())) fail("invalid number: expected a digit in the exponent");
-            while (is_digit(peek())) ++p_;
+            if (peek() == '+' || peek() == '-')
+                ++p_;
+            if (!is_digit(peek()))
+                fail("invalid number: expected a digit in the exponent");
+            while (is_digit(peek()))
+                ++p_;
         }
         close(i, start);
     }
@@ -138,10 +156,12 @@ private:
         } else {
             fail("invalid UTF-8 in string");
         }
-        if (p_ + static_cast<std::size_t>(extra) >= t_.size()) fail("truncated UTF-8 in string");
+        if (p_ + static_cast<std::size_t>(extra) >= t_.size())
+            fail("truncated UTF-8 in string");
         for (int k = 1; k <= extra; ++k) {
             const auto b = static_cast<unsigned char>(t_[p_ + static_cast<std::size_t>(k)]);
-            if ((b & 0xC0u) != 0x80u) fail("invalid UTF-8 in string");
+            if ((b & 0xC0u) != 0x80u)
+                fail("invalid UTF-8 in string");
             cp = (cp << 6) | (b & 0x3Fu);
         }
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
@@ -151,11 +171,13 @@ private:
     }
 
     unsigned hex4() {
-        if (p_ + 4 > t_.size()) fail("truncated \\u escape");
+        if (p_ + 4 > t_.size())
+            fail("truncated \\u escape");
         unsigned v = 0;
         for (int k = 0; k < 4; ++k) {
             const int h = hex_value(t_[p_++]);
-            if (h < 0) fail("invalid \\u escape");
+            if (h < 0)
+                fail("invalid \\u escape");
             v = (v << 4) | static_cast<unsigned>(h);
         }
         return v;
@@ -167,11 +189,14 @@ private:
         const std::size_t start = p_;
         bool escaped = false;
         for (;;) {
-            if (p_ >= t_.size()) fail("unterminated string");
+            if (p_ >= t_.size())
+                fail("unterminated string");
             const char c = t_[p_];
-            if (c == '"') break;
+            if (c == '"')
+                break;
             const auto u = static_cast<unsigned char>(c);
-            if (u < 0x20) fail("control character in string");
+            if (u < 0x20)
+                fail("control character in string");
             if (u >= 0x80) {
                 utf8_sequence();
                 continue;
@@ -182,7 +207,8 @@ private:
             }
             escaped = true;
             ++p_;
-            if (p_ >= t_.size()) fail("unterminated string");
+            if (p_ >= t_.size())
+                fail("unterminated string");
             const char e = t_[p_++];
             switch (e) {
                 case '"':
@@ -196,9 +222,11 @@ private:
                     break;
                 case 'u': {
                     const unsigned cp = hex4();
-                    if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate in \\u escape");
+                    if (cp >= 0xDC00 && cp <= 0xDFFF)
+                        fail("unpaired low surrogate in \\u escape");
                     if (cp >= 0xD800 && cp <= 0xDBFF) {
-                        if (t_.substr(p_, 2) != "\\u") fail("unpaired high surrogate in \\u escape");
+                        if (t_.substr(p_, 2) != "\\u")
+                            fail("unpaired high surrogate in \\u escape");
                         p_ += 2;
                         const unsigned low = hex4();
                         if (low < 0xDC00 || low > 0xDFFF) {
@@ -217,7 +245,8 @@ private:
     }
 
     void array(int depth) {
-        if (depth > kMaxJsonDepth) fail("nesting too deep");
+        if (depth > kMaxJsonDepth)
+            fail("nesting too deep");
         const std::size_t start = p_;
         const auto i = push(Kind::array);
         ++p_;
@@ -233,7 +262,8 @@ private:
                 skip_space();
                 const char c = peek();
                 ++p_;
-                if (c == ']') break;
+                if (c == ']')
+                    break;
                 if (c != ',') {
                     --p_;
                     fail(p_ >= t_.size() ? "unterminated array" : "expected ',' or ']'");
@@ -245,7 +275,8 @@ private:
     }
 
     void object(int depth) {
-        if (depth > kMaxJsonDepth) fail("nesting too deep");
+        if (depth > kMaxJsonDepth)
+            fail("nesting too deep");
         const std::size_t start = p_;
         const auto i = push(Kind::object);
         ++p_;
@@ -261,7 +292,8 @@ private:
                 }
                 string();
                 skip_space();
-                if (peek() != ':') fail("expected ':' after a member name");
+                if (peek() != ':')
+                    fail("expected ':' after a member name");
                 ++p_;
                 skip_space();
                 value(depth);
@@ -269,7 +301,8 @@ private:
                 skip_space();
                 const char c = peek();
                 ++p_;
-                if (c == '}') break;
+                if (c == '}')
+                    break;
                 if (c != ',') {
                     --p_;
                     fail(p_ >= t_.size() ? "unterminated object" : "expected ',' or '}'");
@@ -305,7 +338,8 @@ void append_utf8(unsigned cp, std::string& out) {
 
 unsigned read_hex4(std::string_view s, std::size_t at) {
     unsigned v = 0;
-    for (std::size_t k = 0; k < 4; ++k) v = (v << 4) | static_cast<unsigned>(hex_value(s[at + k]));
+    for (std::size_t k = 0; k < 4; ++k)
+        v = (v << 4) | static_cast<unsigned>(hex_value(s[at + k]));
     return v;
 }
 
@@ -373,14 +407,16 @@ void unescape_into(std::string_view raw, std::string& out) {
 }
 
 std::string Document::string_value(std::uint32_t i) const {
-    if (!nodes_[i].flag) return std::string(raw(i));
+    if (!nodes_[i].flag)
+        return std::string(raw(i));
     std::string out;
     unescape_into(raw(i), out);
     return out;
 }
 
 std::string_view Document::string_view_of(std::uint32_t i, std::string& scratch) const {
-    if (!nodes_[i].flag) return raw(i);
+    if (!nodes_[i].flag)
+        return raw(i);
     unescape_into(raw(i), scratch);
     return scratch;
 }

@@ -31,15 +31,15 @@ std::string_view kind_name(Kind kind);
 
 struct Node {
     Kind kind = Kind::null;
-    bool flag = false;       // boolean: its value; string: has escapes to decode
-    std::uint32_t end = 0;   // index one past this node's subtree
-    std::uint32_t size = 0;  // array elements or object members
+    bool flag = false;         // boolean: its value; string: has escapes to decode
+    std::uint32_t end = 0;     // index one past this node's subtree
+    std::uint32_t size = 0;    // array elements or object members
     std::uint32_t offset = 0;  // string: first byte inside the quotes; else first byte
     std::uint32_t length = 0;  // string: bytes inside the quotes; else the value's whole text
 };
 
 class Document {
-public:
+  public:
     std::string_view text() const { return text_; }
     const std::vector<Node>& nodes() const { return nodes_; }
     const Node& node(std::uint32_t i) const { return nodes_[i]; }
@@ -54,7 +54,7 @@ public:
     // holds the decoded copy otherwise.
     std::string_view string_view_of(std::uint32_t i, std::string& scratch) const;
 
-private:
+  private:
     friend Result<Document> parse_json(std::string_view text);
     std::string_view text_;
     std::vector<Node> nodes_;

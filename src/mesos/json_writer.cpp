@@ -21,7 +21,8 @@ void Writer::before_value() {
         return;
     }
     if (depth_ > 0) {
-        if (!first_[static_cast<std::size_t>(depth_)]) out_ += ',';
+        if (!first_[static_cast<std::size_t>(depth_)])
+            out_ += ',';
         first_[static_cast<std::size_t>(depth_)] = false;
     }
 }
@@ -29,7 +30,8 @@ void Writer::before_value() {
 void Writer::begin_object() {
     before_value();
     out_ += '{';
-    if (++depth_ >= kMaxWriterDepth) throw std::logic_error("JSON writer nesting too deep");
+    if (++depth_ >= kMaxWriterDepth)
+        throw std::logic_error("JSON writer nesting too deep");
     first_[static_cast<std::size_t>(depth_)] = true;
 }
 
@@ -41,7 +43,8 @@ void Writer::end_object() {
 void Writer::begin_array() {
     before_value();
     out_ += '[';
-    if (++depth_ >= kMaxWriterDepth) throw std::logic_error("JSON writer nesting too deep");
+    if (++depth_ >= kMaxWriterDepth)
+        throw std::logic_error("JSON writer nesting too deep");
     first_[static_cast<std::size_t>(depth_)] = true;
 }
 
@@ -51,21 +54,27 @@ void Writer::end_array() {
 }
 
 void Writer::key(std::string_view name) {
-    if (!first_[static_cast<std::size_t>(depth_)]) out_ += ',';
+    if (!first_[static_cast<std::size_t>(depth_)])
+        out_ += ',';
     first_[static_cast<std::size_t>(depth_)] = false;
-    out_ += '"';
-    out_.append(name);
-    out_ += "\":";
+    // Map keys (TaskInfo.limits) come from users, so names are escaped too.
+    quoted(name);
+    out_ += ':';
     after_key_ = true;
 }
 
 void Writer::string(std::string_view value) {
     before_value();
+    quoted(value);
+}
+
+void Writer::quoted(std::string_view value) {
     out_ += '"';
     std::size_t start = 0;
     for (std::size_t i = 0; i < value.size(); ++i) {
         const char c = value[i];
-        if (!needs_escape(c)) continue;
+        if (!needs_escape(c))
+            continue;
         out_.append(value.substr(start, i - start));
         start = i + 1;
         switch (c) {
@@ -112,7 +121,8 @@ void Writer::number(double value) {
     const auto r = std::to_chars(buf, buf + sizeof buf, value);
     const std::string_view text(buf, static_cast<std::size_t>(r.ptr - buf));
     out_.append(text);
-    if (text.find_first_of(".e") == std::string_view::npos) out_ += ".0";
+    if (text.find_first_of(".e") == std::string_view::npos)
+        out_ += ".0";
 }
 
 void Writer::integer(std::int64_t value) {

@@ -1,6 +1,5 @@
 // Appends compact JSON to a caller-owned string, placing commas itself. Keys
-// are field names from the Mesos protos (plain ASCII, written unescaped);
-// string values are escaped. Doubles are written in the shortest form that
+// and string values are escaped. Doubles are written in the shortest form that
 // reads back to the same value, with ".0" on integral values as Mesos writes
 // them; non-finite doubles become the strings "Infinity", "-Infinity" and
 // "NaN", which Mesos' parser accepts. Private to src/mesos.
@@ -17,7 +16,7 @@ namespace mesoflow::mesos::json {
 inline constexpr int kMaxWriterDepth = 64;
 
 class Writer {
-public:
+  public:
     explicit Writer(std::string& out) : out_(out) {}
 
     void begin_object();
@@ -36,8 +35,9 @@ public:
     // {"value": "<id>"}: the shape of every Mesos id message.
     void id(std::string_view value);
 
-private:
+  private:
     void before_value();
+    void quoted(std::string_view value);
 
     std::string& out_;
     std::array<bool, kMaxWriterDepth> first_{};

@@ -25,14 +25,16 @@ bool RecordIoDecoder::at_record_boundary() const {
 namespace {
 
 std::string printable(char c) {
-    if (c >= 0x20 && c < 0x7f) return fmt::format("'{}'", c);
+    if (c >= 0x20 && c < 0x7f)
+        return fmt::format("'{}'", c);
     return fmt::format("0x{:02x}", static_cast<unsigned char>(c));
 }
 
 }  // namespace
 
 bool RecordIoDecoder::feed(std::string_view bytes, std::vector<std::string>& out) {
-    if (failed()) return false;
+    if (failed())
+        return false;
     std::size_t i = 0;
     while (i < bytes.size()) {
         if (phase_ == Phase::length) {
@@ -72,8 +74,8 @@ bool RecordIoDecoder::feed(std::string_view bytes, std::vector<std::string>& out
                 return false;
             }
             if (length_digits_.size() >= kMaxLengthDigits) {
-                error_ = fmt::format("record length prefix longer than {} digits",
-                                     kMaxLengthDigits);
+                error_ =
+                    fmt::format("record length prefix longer than {} digits", kMaxLengthDigits);
                 return false;
             }
             length_digits_ += c;

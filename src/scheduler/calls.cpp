@@ -1,5 +1,7 @@
 #include "mesoflow/scheduler/calls.hpp"
 
+#include <stdexcept>
+
 namespace mesoflow::scheduler {
 namespace {
 
@@ -39,6 +41,11 @@ mesos::Call make_subscribe(const FrameworkOptions& o,
     return c;
 }
 
+mesos::Call make_accept(const std::string& framework_id, const AgentPlan& plan,
+                        std::vector<mesos::TaskInfo> tasks, double refuse_seconds) {
+    return make_accept(framework_id, plan.offer_ids, std::move(tasks), refuse_seconds);
+}
+
 mesos::Call make_accept(const std::string& framework_id, std::vector<std::string> offer_ids,
                         std::vector<mesos::TaskInfo> tasks, double refuse_seconds) {
     mesos::OfferOperation op;
@@ -57,9 +64,11 @@ mesos::Call make_decline(const std::string& framework_id, std::vector<std::strin
 }
 
 mesos::Call make_acknowledge(const std::string& framework_id, const mesos::TaskStatus& status) {
-    return with_framework(framework_id,
-                          mesos::Call::Acknowledge{status.agent_id.value_or(""), status.task_id,
-                                                   status.uuid.value_or("")});
+    if (!status.uuid)
+        throw std::invalid_argument("make_acknowledge: update of " + status.task_id +
+                                    " carries no uuid and must not be acknowledged");
+    return with_framework(framework_id, mesos::Call::Acknowledge{status.agent_id.value_or(""),
+                                                                 status.task_id, *status.uuid});
 }
 
 mesos::Call make_kill(const std::string& framework_id, const std::string& task_id,

@@ -1,267 +1,320 @@
 #include "mesoflow/scheduler/offer_matcher.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <optional>
-#include <regex>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+
+#include "agent_capacity.hpp"
+#include "first_fit_tree.hpp"
+#include "mesoflow/scheduler/placement_constraints.hpp"
 
 namespace mesoflow::scheduler {
+
+struct OfferMatcher::Patterns {
+    ConstraintChecker checker;
+};
+
 namespace {
 
-// Mesos compares scalars in fixed point with three decimals.
-constexpr double kEpsilon = 0.0005;
-// Requirement shapes remembered as "fits nowhere this round" (unconstrained tasks).
-constexpr std::size_t kMaxFailedShapes = 16;
+constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+// Request shapes remembered per group as "fits nowhere": a later task that
+// asks for at least as much in every dimension is skipped without a search.
+constexpr std::size_t kMaxFailedShapes = 8;
 
-double round3(double v) {
-    return std::round(v * 1000.0) / 1000.0;
-}
-
-bool is_reserved(const mesos::Resource& r) {
-    if (!r.reservations.empty() || r.reservation)
-        return true;
-    return r.role && *r.role != "*";
-}
-
-std::string offer_role(const mesos::Offer& o) {
+std::string_view offer_role(const mesos::Offer& o) {
     if (o.allocation_info && o.allocation_info->role)
         return *o.allocation_info->role;
     for (const auto& r : o.resources) {
         if (r.allocation_info && r.allocation_info->role)
             return *r.allocation_info->role;
     }
-    return "*";
+    return "*";  // no allocation info: a framework without MULTI_ROLE
 }
 
-struct ScalarPool {
-    const mesos::Resource* source;
-    double left;
+Amounts need_of(const store::TaskSpec& t) {
+    return {to_milli(t.cpus), to_milli(t.mem_mb), to_milli(t.disk_mb), to_milli(t.gpus),
+            std::max(0, t.ports)};
+}
+
+bool same_constraints(const std::vector<store::Constraint>& a,
+                      const std::vector<store::Constraint>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const store::Constraint& x, const store::Constraint& y) {
+                          return x.op == y.op && x.attribute == y.attribute && x.value == y.value;
+                      });
+}
+
+struct AgentRoleHash {
+    std::size_t operator()(const std::pair<std::string_view, std::string_view>& k) const {
+        const std::size_t h = std::hash<std::string_view>{}(k.first);
+        return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) +
+                    (h >> 2));
+    }
 };
 
-struct PortPool {
-    const mesos::Resource* source;
-    std::vector<mesos::Range> free;
+// The agents a kind of task (one role filter, one constraint list) may use,
+// with a first-fit index over them.
+struct Group {
+    std::vector<std::size_t> agents;  // indices into the capacities, ascending
+    FirstFitTree tree;
+    std::vector<Amounts> failed;
+
+    bool known_to_fail(const Amounts& need) const {
+        return std::any_of(failed.begin(), failed.end(),
+                           [&](const Amounts& f) { return covers(need, f); });
+    }
 };
 
-struct ScalarKind {
-    std::vector<ScalarPool> pools;
-    double left = 0;
+// One call of match(): the agents, the groups built so far, the plans.
+class MatchRun {
+  public:
+    MatchRun(std::span<const mesos::Offer> offers, const MatchOptions& options,
+             ConstraintChecker& checker)
+        : offers_(offers), checker_(checker) {
+        index_offers(options);
+    }
 
-    void add(const mesos::Resource* r) {
-        pools.push_back({r, r->scalar});
-        left += r->scalar;
+    MatchResult run(std::span<const store::TaskSpec> pending) {
+        for (std::size_t i = 0; i < pending.size(); ++i)
+            place(pending, i);
+        finish();
+        return std::move(result_);
     }
-    // Reserved resources are spent before unreserved ones: they are only
-    // good for this role, while unreserved ones could serve any.
-    void order() {
-        std::stable_partition(pools.begin(), pools.end(),
-                              [](const ScalarPool& p) { return is_reserved(*p.source); });
+
+  private:
+    void index_offers(const MatchOptions& options) {
+        std::unordered_map<std::pair<std::string_view, std::string_view>, std::size_t,
+                           AgentRoleHash>
+            by_agent_role;
+        by_agent_role.reserve(offers_.size());
+        capacities_.reserve(offers_.size());
+        result_.plans.reserve(offers_.size());
+        offer_agent_.assign(offers_.size(), kNone);
+        for (std::size_t k = 0; k < offers_.size(); ++k) {
+            const auto& o = offers_[k];
+            const std::string_view role = offer_role(o);
+            if (!options.roles.empty() && role != "*" &&
+                std::find(options.roles.begin(), options.roles.end(), role) ==
+                    options.roles.end()) {
+                continue;  // not a role of this framework: left unused
+            }
+            auto [it, fresh] = by_agent_role.try_emplace({o.agent_id, role}, capacities_.size());
+            if (fresh) {
+                capacities_.emplace_back(o, role);
+            } else {
+                capacities_[it->second].add(o);
+            }
+            offer_agent_[k] = it->second;
+        }
+        for (auto& c : capacities_)
+            c.seal();
+        plan_of_.assign(capacities_.size(), kNone);
+        memberships_.resize(capacities_.size());
+        facts_.resize(capacities_.size());
     }
-    void take(double need, std::vector<mesos::Resource>& out) {
-        if (need <= 0)
+
+    void place(std::span<const store::TaskSpec> pending, std::size_t i) {
+        const auto& task = pending[i];
+        const Amounts need = need_of(task);
+        Group& group = groups_[group_for(task)];
+        if (group.known_to_fail(need))
             return;
-        left -= need;
-        for (auto& p : pools) {
-            if (need <= kEpsilon)
-                break;
-            if (p.left <= kEpsilon)
-                continue;
-            const double t = std::min(p.left, need);
-            p.left -= t;
-            need -= t;
-            mesos::Resource r = *p.source;
-            r.scalar = round3(t);
-            out.push_back(std::move(r));
+        const auto leaf = group.tree.first_fit(need);
+        if (!leaf) {
+            if (group.failed.size() < kMaxFailedShapes)
+                group.failed.push_back(need);
+            return;
         }
+        const std::size_t agent = group.agents[*leaf];
+        AgentCapacity& capacity = capacities_[agent];
+
+        PlannedLaunch launch;
+        launch.index = i;
+        launch.attempt = task.attempt + 1;
+        launch.mesos_task_id = store::mesos_task_id(task.id, launch.attempt);
+        scratch_.clear();
+        capacity.take(need, scratch_);
+        launch.takes.assign(scratch_.begin(), scratch_.end());  // exact size: launches add up
+        for (const auto& [g, position] : memberships_[agent])
+            groups_[g].tree.update(position, capacity.left());
+
+        if (plan_of_[agent] == kNone) {
+            plan_of_[agent] = result_.plans.size();
+            AgentPlan plan;
+            const auto& offer = capacity.first_offer();
+            plan.agent_id = offer.agent_id;
+            plan.hostname = offer.hostname;
+            plan.role = capacity.role();
+            plan.launches.reserve(expected_launches(capacity.left(), need, pending.size() - i));
+            result_.plans.push_back(std::move(plan));
+        }
+        result_.plans[plan_of_[agent]].launches.push_back(std::move(launch));
     }
-};
 
-struct Slot {
-    std::string agent_id;
-    std::string hostname;
-    std::string role;
-    std::vector<std::string> offer_ids;
-    const std::vector<mesos::Attribute>* attributes = nullptr;
-    ScalarKind cpus, mem, disk, gpus;
-    std::vector<PortPool> ports;
-    std::uint64_t ports_left = 0;
-    std::size_t plan = static_cast<std::size_t>(-1);
-
-    bool fits(const store::TaskSpec& t) const {
-        return cpus.left + kEpsilon >= t.cpus && mem.left + kEpsilon >= t.mem_mb &&
-               disk.left + kEpsilon >= t.disk_mb && gpus.left + kEpsilon >= t.gpus &&
-               ports_left >= static_cast<std::uint64_t>(std::max(0, t.ports));
+    // How many launches an agent's plan will likely hold: this task plus as
+    // many more of its shape as still fit (queues tend to repeat shapes).
+    static std::size_t expected_launches(const Amounts& left, const Amounts& need,
+                                         std::size_t remaining) {
+        std::int64_t more = std::numeric_limits<std::int64_t>::max();
+        for (std::size_t d = 0; d < kDimensions; ++d) {
+            if (need[d] > 0)
+                more = std::min(more, left[d] / need[d]);
+        }
+        const auto cap = static_cast<std::int64_t>(remaining);
+        return static_cast<std::size_t>(1 + std::clamp<std::int64_t>(more, 0, cap - 1));
     }
 
-    void take_ports(int n, std::vector<mesos::Resource>& out) {
-        ports_left -= static_cast<std::uint64_t>(n);
-        for (auto& pool : ports) {
-            if (n == 0)
-                break;
-            mesos::Resource r = *pool.source;
-            r.ranges.clear();
-            while (n > 0 && !pool.free.empty()) {
-                auto& range = pool.free.front();
-                const std::uint64_t available = range.end - range.begin + 1;
-                const auto take = std::min<std::uint64_t>(available, static_cast<std::uint64_t>(n));
-                r.ranges.push_back({range.begin, range.begin + take - 1});
-                n -= static_cast<int>(take);
-                if (take == available) {
-                    pool.free.erase(pool.free.begin());
-                } else {
-                    range.begin += take;
-                }
+    std::size_t group_for(const store::TaskSpec& task) {
+        if (task.role.empty() && task.constraints.empty()) {
+            if (any_group_ == kNone)
+                any_group_ = build_group({}, {});
+            return any_group_;
+        }
+        if (last_task_ != nullptr && last_task_->role == task.role &&
+            same_constraints(last_task_->constraints, task.constraints)) {
+            return last_group_;
+        }
+        std::string key = task.role;
+        key += '\x1f';
+        for (const auto& c : task.constraints) {
+            key += c.attribute;
+            key += '\x1e';
+            key += static_cast<char>('0' + static_cast<int>(c.op));
+            key += c.value;
+            key += '\x1d';
+        }
+        auto it = group_by_key_.find(key);
+        if (it == group_by_key_.end())
+            it = group_by_key_.emplace(std::move(key), build_group(task.role, task.constraints))
+                     .first;
+        last_task_ = &task;
+        last_group_ = it->second;
+        return it->second;
+    }
+
+    std::size_t build_group(std::string_view role,
+                            const std::vector<store::Constraint>& constraints) {
+        Group group;
+        auto admits = [&](std::size_t a) {
+            return (role.empty() || capacities_[a].role() == role) &&
+                   (constraints.empty() || checker_.satisfied(constraints, facts(a)));
+        };
+        const auto equals = std::find_if(
+            constraints.begin(), constraints.end(),
+            [](const store::Constraint& c) { return c.op == store::Constraint::Op::equals; });
+        if (equals != constraints.end()) {
+            for (std::size_t a : agents_with(equals->attribute, equals->value)) {
+                if (admits(a))
+                    group.agents.push_back(a);
             }
-            if (!r.ranges.empty())
-                out.push_back(std::move(r));
+        } else {
+            for (std::size_t a = 0; a < capacities_.size(); ++a) {
+                if (admits(a))
+                    group.agents.push_back(a);
+            }
         }
+        std::vector<Amounts> leaves;
+        leaves.reserve(group.agents.size());
+        for (std::size_t a : group.agents)
+            leaves.push_back(capacities_[a].left());
+        group.tree = FirstFitTree(leaves);
+        const std::size_t id = groups_.size();
+        for (std::size_t position = 0; position < group.agents.size(); ++position)
+            memberships_[group.agents[position]].emplace_back(id, position);
+        groups_.push_back(std::move(group));
+        return id;
     }
-};
 
-void add_offer(Slot& slot, const mesos::Offer& o) {
-    slot.offer_ids.push_back(o.id);
-    for (const auto& r : o.resources) {
-        if (r.revocable || r.shared || r.disk)
-            continue;  // never used by plain tasks
-        if (r.type == mesos::ValueType::scalar) {
-            if (r.name == "cpus")
-                slot.cpus.add(&r);
-            else if (r.name == "mem")
-                slot.mem.add(&r);
-            else if (r.name == "disk")
-                slot.disk.add(&r);
-            else if (r.name == "gpus")
-                slot.gpus.add(&r);
-        } else if (r.type == mesos::ValueType::ranges && r.name == "ports") {
-            slot.ports.push_back({&r, r.ranges});
-            for (const auto& range : r.ranges) {
-                if (range.end >= range.begin)
-                    slot.ports_left += range.end - range.begin + 1;
+    // Agents whose attribute `name` reads exactly `value`, ascending; an index
+    // per attribute name, so pinning thousands of tasks to hosts stays cheap.
+    const std::vector<std::size_t>& agents_with(const std::string& name, const std::string& value) {
+        auto [by_value, fresh] = equals_index_.try_emplace(name);
+        if (fresh) {
+            for (std::size_t a = 0; a < capacities_.size(); ++a) {
+                if (const std::string* text = facts(a).find(name))
+                    by_value->second[*text].push_back(a);
+            }
+        }
+        static const std::vector<std::size_t> kNoAgents;
+        const auto it = by_value->second.find(value);
+        return it == by_value->second.end() ? kNoAgents : it->second;
+    }
+
+    const AgentFacts& facts(std::size_t a) {
+        if (!facts_[a]) {
+            const auto& offer = capacities_[a].first_offer();
+            facts_[a].emplace(offer.hostname, offer.attributes);
+        }
+        return *facts_[a];
+    }
+
+    void finish() {
+        for (std::size_t k = 0; k < offers_.size(); ++k) {
+            const std::size_t agent = offer_agent_[k];
+            const std::size_t plan = agent == kNone ? kNone : plan_of_[agent];
+            if (plan == kNone) {
+                result_.unused_offer_ids.push_back(offers_[k].id);
+            } else {
+                result_.plans[plan].offer_ids.push_back(offers_[k].id);
             }
         }
     }
-}
 
-struct Shape {
-    double cpus, mem, disk, gpus;
-    int ports;
-    std::string role;
-    bool dominated_by(const store::TaskSpec& t) const {
-        return t.role == role && t.cpus >= cpus && t.mem_mb >= mem && t.disk_mb >= disk &&
-               t.gpus >= gpus && t.ports >= ports;
-    }
-};
-
-bool full_match(const std::regex* re, const std::string& text) {
-    return re != nullptr && std::regex_match(text, *re);
-}
-
-// Compiled constraint patterns, by pattern text; a pattern that does not
-// compile is remembered as null and never matches.
-struct CompiledPatterns {
-    std::unordered_map<std::string, std::unique_ptr<std::regex>> compiled;
-
-    const std::regex* get(const std::string& pattern) {
-        auto it = compiled.find(pattern);
-        if (it != compiled.end())
-            return it->second.get();
-        std::unique_ptr<std::regex> re;
-        try {
-            re = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
-            re.reset();
-        }
-        return compiled.emplace(pattern, std::move(re)).first->second.get();
-    }
+    std::span<const mesos::Offer> offers_;
+    ConstraintChecker& checker_;
+    std::vector<AgentCapacity> capacities_;
+    std::vector<std::size_t> offer_agent_;  // per offer: its capacity, or kNone
+    std::vector<std::size_t> plan_of_;      // per capacity: its plan, or kNone
+    // per capacity: (group, position in the group's tree)
+    std::vector<std::vector<std::pair<std::size_t, std::size_t>>> memberships_;
+    std::vector<std::optional<AgentFacts>> facts_;
+    std::unordered_map<std::string, std::unordered_map<std::string, std::vector<std::size_t>>>
+        equals_index_;
+    std::vector<Group> groups_;
+    std::unordered_map<std::string, std::size_t> group_by_key_;
+    std::size_t any_group_ = kNone;
+    const store::TaskSpec* last_task_ = nullptr;
+    std::size_t last_group_ = kNone;
+    std::vector<ResourceTake> scratch_;
+    MatchResult result_;
 };
 
 }  // namespace
 
-struct OfferMatcher::RegexCache : CompiledPatterns {};
-
-namespace {
-
-const mesos::Attribute* find_attribute(const std::vector<mesos::Attribute>& attrs,
-                                       const std::string& name) {
-    for (const auto& a : attrs) {
-        if (a.name == name)
-            return &a;
+std::vector<mesos::Resource> PlannedLaunch::resources() const {
+    std::vector<mesos::Resource> out;
+    out.reserve(takes.size());
+    for (std::size_t i = 0; i < takes.size(); ++i) {
+        const ResourceTake& take = takes[i];
+        const bool ranges = take.offered->type == mesos::ValueType::ranges;
+        if (ranges && i > 0 && takes[i - 1].offered == take.offered) {
+            out.back().ranges.push_back(take.range);  // more ports of the same offered resource
+            continue;
+        }
+        mesos::Resource r = *take.offered;
+        if (ranges) {
+            r.ranges = {take.range};
+        } else {
+            r.scalar = take.scalar;
+        }
+        out.push_back(std::move(r));
     }
-    return nullptr;
+    return out;
 }
 
-bool satisfies_with(const std::vector<store::Constraint>& constraints, const std::string& hostname,
-                    const std::vector<mesos::Attribute>& attributes, CompiledPatterns& patterns) {
-    for (const auto& c : constraints) {
-        std::optional<std::string> value;
-        if (c.attribute == "hostname") {
-            value = hostname;
-        } else if (const auto* a = find_attribute(attributes, c.attribute)) {
-            value = attribute_text(*a);
-        }
-        bool ok = false;
-        switch (c.op) {
-            case store::Constraint::Op::equals:
-                ok = value && *value == c.value;
-                break;
-            case store::Constraint::Op::not_equals:
-                ok = !value || *value != c.value;
-                break;
-            case store::Constraint::Op::like:
-                ok = value && full_match(patterns.get(c.value), *value);
-                break;
-            case store::Constraint::Op::unlike:
-                ok = !value || !full_match(patterns.get(c.value), *value);
-                break;
-            case store::Constraint::Op::exists:
-                ok = value.has_value();
-                break;
-        }
-        if (!ok)
-            return false;
-    }
-    return true;
+std::size_t MatchResult::launch_count() const {
+    std::size_t n = 0;
+    for (const auto& p : plans)
+        n += p.launches.size();
+    return n;
 }
 
-}  // namespace
-
-std::string attribute_text(const mesos::Attribute& a) {
-    switch (a.type) {
-        case mesos::ValueType::text:
-            return a.text;
-        case mesos::ValueType::scalar: {
-            std::string s = std::to_string(round3(a.scalar));
-            s.erase(s.find_last_not_of('0') + 1);
-            if (!s.empty() && s.back() == '.')
-                s.pop_back();
-            return s;
-        }
-        case mesos::ValueType::set: {
-            std::string s = "{";
-            for (std::size_t i = 0; i < a.set.size(); ++i)
-                s += (i ? "," : "") + a.set[i];
-            return s + "}";
-        }
-        case mesos::ValueType::ranges: {
-            std::string s = "[";
-            for (std::size_t i = 0; i < a.ranges.size(); ++i) {
-                s += (i ? "," : "") + std::to_string(a.ranges[i].begin) + "-" +
-                     std::to_string(a.ranges[i].end);
-            }
-            return s + "]";
-        }
-    }
-    return {};
-}
-
-bool satisfies(const std::vector<store::Constraint>& constraints, const std::string& hostname,
-               const std::vector<mesos::Attribute>& attributes) {
-    CompiledPatterns patterns;
-    return satisfies_with(constraints, hostname, attributes, patterns);
-}
-
-OfferMatcher::OfferMatcher() : regexes_(std::make_unique<RegexCache>()) {}
+OfferMatcher::OfferMatcher() : patterns_(std::make_unique<Patterns>()) {}
 OfferMatcher::~OfferMatcher() = default;
 OfferMatcher::OfferMatcher(OfferMatcher&&) noexcept = default;
 OfferMatcher& OfferMatcher::operator=(OfferMatcher&&) noexcept = default;
@@ -269,101 +322,8 @@ OfferMatcher& OfferMatcher::operator=(OfferMatcher&&) noexcept = default;
 MatchResult OfferMatcher::match(std::span<const mesos::Offer> offers,
                                 std::span<const store::TaskSpec> pending,
                                 const MatchOptions& options) {
-    MatchResult result;
-    std::vector<Slot> slots;
-    {
-        std::unordered_map<std::string, std::size_t> by_key;
-        by_key.reserve(offers.size());
-        for (const auto& o : offers) {
-            const std::string role = offer_role(o);
-            if (!options.roles.empty() && role != "*" &&
-                std::find(options.roles.begin(), options.roles.end(), role) ==
-                    options.roles.end()) {
-                result.unused_offer_ids.push_back(o.id);
-                continue;
-            }
-            auto [it, fresh] = by_key.emplace(o.agent_id + '\n' + role, slots.size());
-            if (fresh) {
-                slots.emplace_back();
-                slots.back().agent_id = o.agent_id;
-                slots.back().hostname = o.hostname;
-                slots.back().role = role;
-                slots.back().attributes = &o.attributes;
-            }
-            add_offer(slots[it->second], o);
-        }
-    }
-    for (auto& s : slots) {
-        s.cpus.order();
-        s.mem.order();
-        s.disk.order();
-        s.gpus.order();
-    }
-
-    double min_cpus = 0;
-    double min_mem = 0;
-    bool first = true;
-    for (const auto& t : pending) {
-        min_cpus = first ? t.cpus : std::min(min_cpus, t.cpus);
-        min_mem = first ? t.mem_mb : std::min(min_mem, t.mem_mb);
-        first = false;
-    }
-
-    std::vector<Shape> failed;
-    std::size_t open_from = 0;  // slots before this are too full for any task
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-        const auto& t = pending[i];
-        const bool plain = t.constraints.empty();
-        if (plain && std::any_of(failed.begin(), failed.end(),
-                                 [&](const Shape& s) { return s.dominated_by(t); })) {
-            continue;
-        }
-        while (open_from < slots.size() && (slots[open_from].cpus.left + kEpsilon < min_cpus ||
-                                            slots[open_from].mem.left + kEpsilon < min_mem)) {
-            ++open_from;
-        }
-        Slot* chosen = nullptr;
-        for (std::size_t k = open_from; k < slots.size(); ++k) {
-            Slot& s = slots[k];
-            if (!t.role.empty() && s.role != t.role)
-                continue;
-            if (!s.fits(t))
-                continue;
-            if (!plain && !satisfies_with(t.constraints, s.hostname, *s.attributes, *regexes_))
-                continue;
-            chosen = &s;
-            break;
-        }
-        if (chosen == nullptr) {
-            if (plain && failed.size() < kMaxFailedShapes) {
-                failed.push_back({t.cpus, t.mem_mb, t.disk_mb, t.gpus, t.ports, t.role});
-            }
-            continue;
-        }
-        PlannedLaunch launch;
-        launch.index = i;
-        launch.attempt = t.attempt + 1;
-        launch.mesos_task_id = store::mesos_task_id(t.id, launch.attempt);
-        chosen->cpus.take(t.cpus, launch.resources);
-        chosen->mem.take(t.mem_mb, launch.resources);
-        chosen->disk.take(t.disk_mb, launch.resources);
-        chosen->gpus.take(t.gpus, launch.resources);
-        if (t.ports > 0)
-            chosen->take_ports(t.ports, launch.resources);
-        if (chosen->plan == static_cast<std::size_t>(-1)) {
-            chosen->plan = result.plans.size();
-            result.plans.push_back(
-                AgentPlan{chosen->agent_id, chosen->hostname, chosen->role, chosen->offer_ids, {}});
-        }
-        result.plans[chosen->plan].launches.push_back(std::move(launch));
-    }
-    for (const auto& s : slots) {
-        if (s.plan == static_cast<std::size_t>(-1)) {
-            result.unused_offer_ids.insert(result.unused_offer_ids.end(), s.offer_ids.begin(),
-                                           s.offer_ids.end());
-        }
-    }
-    return result;
+    MatchRun run(offers, options, patterns_->checker);
+    return run.run(pending);
 }
 
 }  // namespace mesoflow::scheduler

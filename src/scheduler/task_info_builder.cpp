@@ -1,34 +1,38 @@
 #include "mesoflow/scheduler/task_info_builder.hpp"
 
 #include <cmath>
+#include <string_view>
 
 namespace mesoflow::scheduler {
+namespace {
 
-mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch& launch,
-                                const std::string& agent_id, const TaskDefaults& defaults) {
-    mesos::TaskInfo t;
-    t.name = spec.key.size() > kMaxTaskNameBytes ? spec.key.substr(0, kMaxTaskNameBytes) : spec.key;
-    t.task_id = launch.mesos_task_id;
-    t.agent_id = agent_id;
-    t.resources = launch.resources;
+constexpr std::string_view kLabelPrefix = "mesoflow.";
 
+bool runs_in_docker(const store::TaskSpec& spec) {
+    return !spec.image.empty() && spec.containerizer != store::Containerizer::mesos;
+}
+
+mesos::CommandInfo command_of(const store::TaskSpec& spec, const TaskDefaults& defaults) {
     mesos::CommandInfo cmd;
     if (spec.shell_command && !spec.shell_command->empty()) {
         cmd.shell = true;
         cmd.value = *spec.shell_command;
     } else if (!spec.argv.empty()) {
         cmd.shell = false;
-        cmd.value = spec.argv.front();
+        if (!runs_in_docker(spec))
+            cmd.value = spec.argv.front();
         cmd.arguments = spec.argv;
     } else {
-        cmd.shell = false;  // the image's entrypoint
+        cmd.shell = false;  // the image's ENTRYPOINT/CMD
     }
+    cmd.environment.reserve(spec.env.size());
     for (const auto& [name, value] : spec.env) {
         mesos::EnvironmentVariable v;
         v.name = name;
         v.value = value;
         cmd.environment.push_back(std::move(v));
     }
+    cmd.uris.reserve(spec.uris.size());
     for (const auto& uri : spec.uris) {
         mesos::CommandUri u;
         u.value = uri;
@@ -37,39 +41,64 @@ mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch
     const std::string& user = spec.user.empty() ? defaults.user : spec.user;
     if (!user.empty())
         cmd.user = user;
-    t.command = std::move(cmd);
+    return cmd;
+}
 
-    if (!spec.image.empty()) {
-        mesos::ContainerInfo c;
-        if (spec.containerizer == store::Containerizer::mesos) {
-            c.type = mesos::ContainerType::mesos;
-            mesos::Image image;
-            image.type = mesos::ImageType::docker;
-            image.docker_name = spec.image;
-            image.cached = !spec.force_pull;
-            c.mesos = mesos::MesosInfo{image};
-        } else {
-            c.type = mesos::ContainerType::docker;
-            mesos::DockerInfo d;
-            d.image = spec.image;
-            d.network = mesos::DockerNetwork::host;
-            if (spec.force_pull)
-                d.force_pull_image = true;
-            c.docker = std::move(d);
-        }
-        t.container = std::move(c);
+mesos::ContainerInfo container_of(const store::TaskSpec& spec) {
+    mesos::ContainerInfo c;
+    if (runs_in_docker(spec)) {
+        c.type = mesos::ContainerType::docker;
+        mesos::DockerInfo d;
+        d.image = spec.image;
+        d.network = mesos::DockerNetwork::host;
+        d.force_pull_image = spec.force_pull;
+        c.docker = std::move(d);
+    } else {
+        c.type = mesos::ContainerType::mesos;
+        mesos::Image image;
+        image.type = mesos::ImageType::docker;
+        image.docker_name = spec.image;
+        image.cached = !spec.force_pull;
+        c.mesos = mesos::MesosInfo{std::move(image)};
     }
+    return c;
+}
 
-    for (const auto& [key, value] : spec.labels)
-        t.labels.push_back({key, value});
+}  // namespace
+
+std::string truncate_utf8(const std::string& text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes)
+        return text;
+    std::size_t end = max_bytes;
+    // Back off continuation bytes (10xxxxxx) to the start of the cut character.
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+        --end;
+    return text.substr(0, end);
+}
+
+mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch& launch,
+                                const std::string& agent_id, const TaskDefaults& defaults) {
+    mesos::TaskInfo t;
+    t.name = truncate_utf8(spec.key, kMaxTaskNameBytes);
+    t.task_id = launch.mesos_task_id;
+    t.agent_id = agent_id;
+    t.resources = launch.resources();
+    t.command = command_of(spec, defaults);
+    if (!spec.image.empty())
+        t.container = container_of(spec);
+
+    t.labels.reserve(spec.labels.size() + 3);
+    for (const auto& [key, value] : spec.labels) {
+        if (!key.starts_with(kLabelPrefix))
+            t.labels.push_back({key, value});
+    }
     t.labels.push_back({"mesoflow.key", spec.key});
     t.labels.push_back({"mesoflow.task_id", std::to_string(spec.id)});
     t.labels.push_back({"mesoflow.attempt", std::to_string(launch.attempt)});
 
     if (defaults.kill_grace_period_s > 0) {
         mesos::KillPolicy k;
-        k.grace_period_ns =
-            static_cast<std::int64_t>(std::llround(defaults.kill_grace_period_s * 1e9));
+        k.grace_period_ns = std::llround(defaults.kill_grace_period_s * 1e9);
         t.kill_policy = k;
     }
     return t;

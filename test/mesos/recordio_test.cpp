@@ -16,7 +16,8 @@ TEST_CASE("decoder yields records split at every possible byte boundary") {
     const std::vector<std::string> payloads = {R"({"type":"SUBSCRIBED"})", "x",
                                                std::string(1000, 'y'), R"({"type":"HEARTBEAT"})"};
     std::string stream;
-    for (const auto& p : payloads) stream += encode_record(p);
+    for (const auto& p : payloads)
+        stream += encode_record(p);
     for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
         RecordIoDecoder dec;
         std::vector<std::string> out;
@@ -31,7 +32,8 @@ TEST_CASE("decoder accepts a stream fed one byte at a time and in random pieces"
     std::string stream;
     std::vector<std::string> payloads;
     for (int i = 0; i < 200; ++i) {
-        payloads.push_back(std::string(static_cast<std::size_t>(i * 7 + 1), static_cast<char>('a' + i % 26)));
+        payloads.push_back(
+            std::string(static_cast<std::size_t>(i * 7 + 1), static_cast<char>('a' + i % 26)));
         stream += encode_record(payloads.back());
     }
     std::mt19937 rng(7);

@@ -8,90 +8,244 @@ using namespace mesoflow;
 
 namespace {
 
-scheduler::PlannedLaunch launch_of(const store::TaskSpec& t) {
-    scheduler::PlannedLaunch l;
-    l.attempt = t.attempt + 1;
-    l.mesos_task_id = store::mesos_task_id(t.id, l.attempt);
-    l.resources = {mesoflow::testing::scalar("cpus", t.cpus)};
-    return l;
+// A launch planned from a real match, so its resources point into `offers`.
+struct Planned {
+    std::vector<mesos::Offer> offers;
+    scheduler::MatchResult result;
+    const scheduler::PlannedLaunch& launch() const { return result.plans.at(0).launches.at(0); }
+};
+
+Planned plan(const store::TaskSpec& t) {
+    Planned p;
+    p.offers = {mesoflow::testing::offer("o1", "S1", 8, 8192)};
+    scheduler::OfferMatcher m;
+    std::vector<store::TaskSpec> pending = {t};
+    p.result = m.match(p.offers, pending, {});
+    REQUIRE(p.result.launch_count() == 1);
+    return p;
 }
 
 std::optional<std::string> label(const mesos::TaskInfo& t, const std::string& key) {
+    std::optional<std::string> found;
     for (const auto& l : t.labels) {
-        if (l.key == key)
-            return l.value;
+        if (l.key == key) {
+            REQUIRE_FALSE(found);  // each key once
+            found = l.value;
+        }
     }
-    return std::nullopt;
+    return found;
 }
 
 }  // namespace
 
-TEST_CASE("a shell command runs through the shell with its environment and user") {
+TEST_CASE("a shell command runs through the shell with its environment, URIs and user") {
     auto t = mesoflow::testing::task(7, 1, 64);
     t.shell_command = "echo $GREETING";
-    t.env = {{"GREETING", "hello"}};
+    t.env = {{"GREETING", "hello"}, {"B", "2"}};
     t.uris = {"https://example.com/a.tgz"};
-    t.labels = {{"team", "data"}};
-    auto info = scheduler::build_task_info(t, launch_of(t), "S1", {"nobody", 0});
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {"nobody", 0});
     CHECK(info.task_id == "mf-7-1");
     CHECK(info.agent_id == "S1");
     CHECK(info.name == "k7");
     REQUIRE(info.command);
     CHECK(info.command->shell);
     CHECK(info.command->value == "echo $GREETING");
+    CHECK(info.command->arguments.empty());
     CHECK(info.command->user == "nobody");
-    REQUIRE(info.command->environment.size() == 1);
+    REQUIRE(info.command->environment.size() == 2);
+    CHECK(info.command->environment[0].name == "GREETING");
     CHECK(info.command->environment[0].value == "hello");
     REQUIRE(info.command->uris.size() == 1);
+    CHECK(info.command->uris[0].value == "https://example.com/a.tgz");
     CHECK_FALSE(info.container);
-    CHECK(label(info, "team") == "data");
-    CHECK(label(info, "mesoflow.key") == "k7");
-    CHECK(label(info, "mesoflow.task_id") == "7");
-    CHECK(label(info, "mesoflow.attempt") == "1");
+    CHECK_FALSE(info.kill_policy);
 }
 
-TEST_CASE("an argv runs without a shell") {
+TEST_CASE("the task's resources are the planned ones, with the offer's allocation role") {
+    auto t = mesoflow::testing::task(7, 1.5, 640);
+    t.ports = 2;
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+    CHECK(info.resources == p.launch().resources());
+    REQUIRE(info.resources.size() == 3);
+    CHECK(info.resources[0].name == "cpus");
+    CHECK(info.resources[0].scalar == 1.5);
+    CHECK(info.resources[1].scalar == 640);
+    CHECK(info.resources[2].ranges == std::vector<mesos::Range>{{31000, 31001}});
+    for (const auto& r : info.resources)
+        CHECK(r.allocation_info->role == "web");
+}
+
+TEST_CASE("an argv runs without a shell, argv[0] as the program") {
     auto t = mesoflow::testing::task(8, 1, 64);
     t.shell_command.reset();
     t.argv = {"airflow", "tasks", "run", "dag", "task"};
     t.user = "airflow";
-    auto info = scheduler::build_task_info(t, launch_of(t), "S1", {"nobody", 0});
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {"nobody", 0});
     CHECK_FALSE(info.command->shell);
     CHECK(info.command->value == "airflow");
     CHECK(info.command->arguments == t.argv);
-    CHECK(info.command->user == "airflow");
+    CHECK(info.command->user == "airflow");  // the task's user wins
 }
 
-TEST_CASE("an image runs in a Docker container or in the Mesos containerizer") {
-    auto t = mesoflow::testing::task(9, 1, 64);
-    t.image = "python:3.11";
-    t.containerizer = store::Containerizer::docker;
-    t.force_pull = true;
-    auto docker = scheduler::build_task_info(t, launch_of(t), "S1", {});
-    REQUIRE(docker.container);
-    CHECK(docker.container->type == mesos::ContainerType::docker);
-    CHECK(docker.container->docker->image == "python:3.11");
-    CHECK(docker.container->docker->network == mesos::DockerNetwork::host);
-    CHECK(docker.container->docker->force_pull_image == true);
+TEST_CASE("no user anywhere leaves the command's user unset (the framework's applies)") {
+    auto t = mesoflow::testing::task(8, 1, 64);
+    auto p = plan(t);
+    CHECK_FALSE(scheduler::build_task_info(t, p.launch(), "S1", {}).command->user);
+}
 
-    t.containerizer = store::Containerizer::mesos;
-    auto ucr = scheduler::build_task_info(t, launch_of(t), "S1", {});
-    REQUIRE(ucr.container);
-    CHECK(ucr.container->type == mesos::ContainerType::mesos);
-    CHECK(ucr.container->mesos->image->docker_name == "python:3.11");
-    CHECK_FALSE(ucr.container->mesos->image->cached);
+TEST_CASE("TaskInfo shapes for shells, argv and images on both containerizers") {
+    using C = store::Containerizer;
+    struct Case {
+        std::string what;
+        std::optional<std::string> shell;
+        std::vector<std::string> argv;
+        std::string image;
+        C containerizer;
+        bool force_pull;
+        // expectations
+        bool shell_flag;
+        std::optional<std::string> value;
+        std::vector<std::string> arguments;
+        std::optional<mesos::ContainerType> container;
+    };
+    const std::vector<std::string> argv = {"python3", "job.py", "--x"};
+    const std::vector<Case> cases = {
+        {"shell, host", "echo hi", {}, "", C::none, false, true, "echo hi", {}, std::nullopt},
+        {"argv, host", std::nullopt, argv, "", C::none, false, false, "python3", argv,
+         std::nullopt},
+        {"shell, docker",
+         "echo hi",
+         {},
+         "py:3",
+         C::docker,
+         false,
+         true,
+         "echo hi",
+         {},
+         mesos::ContainerType::docker},
+        {"argv, docker: docker run IMAGE argv", std::nullopt, argv, "py:3", C::docker, false, false,
+         std::nullopt, argv, mesos::ContainerType::docker},
+        {"entrypoint, docker",
+         std::nullopt,
+         {},
+         "py:3",
+         C::docker,
+         true,
+         false,
+         std::nullopt,
+         {},
+         mesos::ContainerType::docker},
+        {"image without containerizer runs in docker",
+         std::nullopt,
+         {},
+         "py:3",
+         C::none,
+         false,
+         false,
+         std::nullopt,
+         {},
+         mesos::ContainerType::docker},
+        {"shell, mesos",
+         "echo hi",
+         {},
+         "py:3",
+         C::mesos,
+         false,
+         true,
+         "echo hi",
+         {},
+         mesos::ContainerType::mesos},
+        {"argv, mesos", std::nullopt, argv, "py:3", C::mesos, false, false, "python3", argv,
+         mesos::ContainerType::mesos},
+        {"entrypoint, mesos",
+         std::nullopt,
+         {},
+         "py:3",
+         C::mesos,
+         true,
+         false,
+         std::nullopt,
+         {},
+         mesos::ContainerType::mesos},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        auto t = mesoflow::testing::task(9, 1, 64);
+        t.shell_command = c.shell;
+        t.argv = c.argv;
+        t.image = c.image;
+        t.containerizer = c.containerizer;
+        t.force_pull = c.force_pull;
+        auto p = plan(t);
+        auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+        REQUIRE(info.command);
+        CHECK(info.command->shell == c.shell_flag);
+        CHECK(info.command->value == c.value);
+        CHECK(info.command->arguments == c.arguments);
+        REQUIRE(info.container.has_value() == c.container.has_value());
+        if (!c.container)
+            continue;
+        CHECK(info.container->type == *c.container);
+        if (*c.container == mesos::ContainerType::docker) {
+            REQUIRE(info.container->docker);
+            CHECK_FALSE(info.container->mesos);
+            CHECK(info.container->docker->image == c.image);
+            CHECK(info.container->docker->network == mesos::DockerNetwork::host);
+            CHECK(info.container->docker->force_pull_image == c.force_pull);
+        } else {
+            REQUIRE(info.container->mesos);
+            CHECK_FALSE(info.container->docker);
+            REQUIRE(info.container->mesos->image);
+            CHECK(info.container->mesos->image->type == mesos::ImageType::docker);
+            CHECK(info.container->mesos->image->docker_name == c.image);
+            CHECK(info.container->mesos->image->cached == !c.force_pull);
+        }
+    }
+}
 
-    t.containerizer = store::Containerizer::none;
-    t.shell_command.reset();
-    auto entry = scheduler::build_task_info(t, launch_of(t), "S1", {});
-    CHECK(entry.container->type == mesos::ContainerType::docker);
-    CHECK_FALSE(entry.command->shell);
-    CHECK_FALSE(entry.command->value);
+TEST_CASE("labels carry the task's own labels and mesoflow's key, task id and attempt") {
+    auto t = mesoflow::testing::task(10, 1, 64);
+    t.attempt = 1;
+    t.labels = {{"team", "data"}, {"mesoflow.attempt", "99"}, {"mesoflow.other", "x"}};
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+    CHECK(info.task_id == "mf-10-2");
+    CHECK(label(info, "team") == "data");
+    CHECK(label(info, "mesoflow.key") == "k10");
+    CHECK(label(info, "mesoflow.task_id") == "10");
+    CHECK(label(info, "mesoflow.attempt") == "2");  // the task's own "99" is dropped
+    CHECK_FALSE(label(info, "mesoflow.other"));
+    CHECK(info.labels.size() == 4);
 }
 
 TEST_CASE("the kill grace period becomes the task's kill policy") {
     auto t = mesoflow::testing::task(10, 1, 64);
-    auto info = scheduler::build_task_info(t, launch_of(t), "S1", {"", 2.5});
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {"", 2.5});
     REQUIRE(info.kill_policy);
     CHECK(info.kill_policy->grace_period_ns == 2'500'000'000);
+}
+
+TEST_CASE("long task names are cut at a character boundary") {
+    CHECK(scheduler::truncate_utf8("short", 10) == "short");
+    CHECK(scheduler::truncate_utf8("abcdef", 3) == "abc");
+    // "é" is two bytes: cutting after its first byte backs off before it.
+    CHECK(scheduler::truncate_utf8("ab\xC3\xA9"
+                                   "cd",
+                                   3) == "ab");
+    CHECK(scheduler::truncate_utf8("ab\xC3\xA9"
+                                   "cd",
+                                   4) == "ab\xC3\xA9");
+    // A four-byte character cut anywhere inside is dropped whole.
+    CHECK(scheduler::truncate_utf8("a\xF0\x9F\x98\x80", 4) == "a");
+
+    auto t = mesoflow::testing::task(11, 1, 64);
+    t.key = std::string(scheduler::kMaxTaskNameBytes - 1, 'x') + "\xC3\xA9" + "tail";
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+    CHECK(info.name == std::string(scheduler::kMaxTaskNameBytes - 1, 'x'));
+    CHECK(label(info, "mesoflow.key") == t.key);  // the label keeps the whole key
 }

@@ -26,7 +26,7 @@ inline constexpr std::size_t kMaxLengthDigits = 20;
 std::string encode_record(std::string_view payload);
 
 class RecordIoDecoder {
-public:
+  public:
     explicit RecordIoDecoder(std::size_t max_record_bytes = kDefaultMaxRecordBytes);
 
     // Appends bytes and moves every record they complete into `out`.
@@ -40,7 +40,7 @@ public:
     bool at_record_boundary() const;
     std::size_t max_record_bytes() const { return max_record_bytes_; }
 
-private:
+  private:
     enum class Phase { length, payload };
 
     std::size_t max_record_bytes_;

@@ -1,14 +1,33 @@
 // OfferMatcher: places pending tasks into offers. Pure: no I/O, no clock.
 //
-// Tasks arrive sorted by priority, then age, and are placed in that order;
-// a task that fits nowhere is skipped, never waited for. Several tasks share
-// an offer (first fit: an agent is filled before the next one is opened, so
-// whole agents stay free for big tasks). Offers of one agent allocated to one
-// role are merged into one AgentPlan, i.e. one ACCEPT. Each planned launch
-// carries the exact resources it takes, copied from the offer with their
-// role, reservations and allocation_info, so the master accepts them as is.
+// Order: tasks arrive sorted by priority, then age, and are placed in that
+// order, each into the first agent (in offer order) with room for all it asks:
+// cpus, mem, disk, gpus and a number of ports. A task that fits nowhere is
+// skipped, never waited for; a later, smaller task may then still run. First
+// fit fills an agent before the next one is opened, so whole agents stay free
+// for big tasks.
 //
-// Not thread-safe (it caches compiled constraint regexes); one per thread.
+// Roles: a task with a role only goes to offers allocated to that role; a task
+// without one goes to any offer allocated to one of MatchOptions::roles (all
+// offers when that list is empty). Offers allocated to other roles are left
+// unused. Within an offer, resources reserved for the role are spent before
+// unreserved ones. Revocable, shared and disk resources with DiskInfo
+// (persistent volumes, mount disks) are never used.
+//
+// Constraints: see placement_constraints.hpp.
+//
+// Output: offers of one agent allocated to one role become ONE AgentPlan (one
+// ACCEPT, listing all of them); offers with nothing planned are listed apart.
+// Each launch lists what it takes as ResourceTakes that point into the offers
+// given to match(): a MatchResult is only valid while those offers live (use
+// it to build TaskInfos right away). PlannedLaunch::resources() turns the
+// takes into Resources copied from the offer (role, reservations,
+// allocation_info) with only the amount taken, so the master accepts them.
+// (Copying whole Resources per launch was measured at 5-10x the cost of the
+// matching itself; they are made once, into the TaskInfo.)
+//
+// Scalars are compared in Mesos' fixed point (three decimals), exactly.
+// Not thread-safe (it caches compiled constraint patterns); one per thread.
 #pragma once
 
 #include <cstddef>
@@ -23,27 +42,40 @@
 namespace mesoflow::scheduler {
 
 struct MatchOptions {
-    std::vector<std::string> roles;  // the framework's roles; a task without role takes any
+    std::vector<std::string> roles;  // the framework's roles; empty: take offers of any role
+};
+
+// Part of one offered resource taken by a launch: `scalar` of a SCALAR
+// resource, or the port range `range` of a RANGES resource.
+struct ResourceTake {
+    const mesos::Resource* offered = nullptr;  // points into the offers given to match()
+    double scalar = 0;
+    mesos::Range range;
 };
 
 struct PlannedLaunch {
     std::size_t index = 0;  // into the pending span
     int attempt = 0;        // TaskSpec::attempt + 1
     std::string mesos_task_id;
-    std::vector<mesos::Resource> resources;
+    std::vector<ResourceTake> takes;
+
+    // The resources for the TaskInfo: one per offered resource touched, as
+    // offered but holding only what was taken (port ranges merged).
+    std::vector<mesos::Resource> resources() const;
 };
 
 struct AgentPlan {
     std::string agent_id;
     std::string hostname;
-    std::string role;
-    std::vector<std::string> offer_ids;
+    std::string role;                    // the offers' allocation role
+    std::vector<std::string> offer_ids;  // every offer of this agent and role
     std::vector<PlannedLaunch> launches;
 };
 
 struct MatchResult {
     std::vector<AgentPlan> plans;               // only plans with at least one launch
-    std::vector<std::string> unused_offer_ids;  // offers nothing was planned into
+    std::vector<std::string> unused_offer_ids;  // offers nothing was planned into, in offer order
+    std::size_t launch_count() const;
 };
 
 class OfferMatcher {
@@ -55,20 +87,13 @@ class OfferMatcher {
 
     MatchResult match(std::span<const mesos::Offer> offers,
                       std::span<const store::TaskSpec> pending, const MatchOptions& options);
+    // The result points into the offers: they may not be a temporary.
+    MatchResult match(std::vector<mesos::Offer>&& offers, std::span<const store::TaskSpec> pending,
+                      const MatchOptions& options) = delete;
 
   private:
-    struct RegexCache;
-    std::unique_ptr<RegexCache> regexes_;
+    struct Patterns;  // compiled constraint patterns, kept across calls
+    std::unique_ptr<Patterns> patterns_;
 };
-
-// True when the agent (attributes + hostname) satisfies every constraint.
-// `like`/`unlike` use full-match ECMAScript regexes; a regex that does not
-// compile never matches.
-bool satisfies(const std::vector<store::Constraint>& constraints, const std::string& hostname,
-               const std::vector<mesos::Attribute>& attributes);
-
-// The text form of an attribute value used by constraints: TEXT as is,
-// SCALAR without trailing zeros ("2", "2.5"), SET as "{a,b}", RANGES as "[1-3,5-9]".
-std::string attribute_text(const mesos::Attribute& attribute);
 
 }  // namespace mesoflow::scheduler

@@ -1,0 +1,65 @@
+// Placement constraints (store::Constraint) checked against one agent. Pure.
+//
+// An agent is seen as text: each attribute rendered by attribute_text(), plus
+// the pseudo-attribute "hostname" (the offer's hostname, which wins over an
+// attribute of that name). equals / not_equals compare that text; like /
+// unlike full-match it against an ECMAScript regex; exists asks for presence.
+// An absent attribute satisfies not_equals and unlike, nothing else. A regex
+// that does not compile matches nothing (so `like` fails and `unlike` holds):
+// a bad pattern in one task must not stop the others.
+//
+// ConstraintChecker compiles each pattern once and keeps it (at most
+// kMaxCachedPatterns; then it starts over). Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mesoflow/mesos/types.hpp"
+#include "mesoflow/store/task.hpp"
+
+namespace mesoflow::scheduler {
+
+inline constexpr std::size_t kMaxCachedPatterns = 1024;
+
+// The text form of an attribute value: TEXT as is; SCALAR in its shortest
+// form with at most three decimals ("2", "2.5"); SET as "{a,b}"; RANGES as
+// "[1-3,5-9]" (the way agents' --attributes spell them, without spaces).
+std::string attribute_text(const mesos::Attribute& attribute);
+
+// One agent as constraints see it: (name, text) pairs, "hostname" first.
+class AgentFacts {
+  public:
+    AgentFacts(std::string_view hostname, const std::vector<mesos::Attribute>& attributes);
+    // nullptr when the agent has no such attribute.
+    const std::string* find(std::string_view name) const;
+
+  private:
+    std::vector<std::pair<std::string, std::string>> facts_;
+};
+
+class ConstraintChecker {
+  public:
+    ConstraintChecker();
+    ~ConstraintChecker();
+    ConstraintChecker(ConstraintChecker&&) noexcept;
+    ConstraintChecker& operator=(ConstraintChecker&&) noexcept;
+
+    // True when the agent satisfies every constraint (an empty list always holds).
+    bool satisfied(const std::vector<store::Constraint>& constraints, const AgentFacts& agent);
+    bool satisfied(const store::Constraint& constraint, const AgentFacts& agent);
+
+  private:
+    struct Patterns;  // compiled regexes by pattern text; keeps <regex> out of this header
+    std::unique_ptr<Patterns> patterns_;
+};
+
+// One-off form of ConstraintChecker::satisfied.
+bool satisfies(const std::vector<store::Constraint>& constraints, std::string_view hostname,
+               const std::vector<mesos::Attribute>& attributes);
+
+}  // namespace mesoflow::scheduler

@@ -1,0 +1,84 @@
+#include "mesoflow/scheduler/placement_constraints.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "offers.hpp"
+
+using namespace mesoflow;
+using Op = store::Constraint::Op;
+
+TEST_CASE("attributes of every type are rendered as text the way agents spell them") {
+    mesos::Attribute a;
+    a.name = "x";
+    struct Case {
+        mesos::ValueType type;
+        double scalar;
+        std::vector<mesos::Range> ranges;
+        std::vector<std::string> set;
+        std::string text;
+        std::string expected;
+    };
+    const std::vector<Case> cases = {
+        {mesos::ValueType::text, 0, {}, {}, "rack-1", "rack-1"},
+        {mesos::ValueType::scalar, 2, {}, {}, "", "2"},
+        {mesos::ValueType::scalar, 2.5, {}, {}, "", "2.5"},
+        {mesos::ValueType::scalar, 0.1 + 0.2, {}, {}, "", "0.3"},
+        {mesos::ValueType::scalar, 1e6, {}, {}, "", "1000000"},
+        {mesos::ValueType::scalar, -0.0001, {}, {}, "", "0"},
+        {mesos::ValueType::set, 0, {}, {"a", "b"}, "", "{a,b}"},
+        {mesos::ValueType::ranges, 0, {{1, 3}, {5, 9}}, {}, "", "[1-3,5-9]"},
+    };
+    for (const auto& c : cases) {
+        a.type = c.type;
+        a.scalar = c.scalar;
+        a.ranges = c.ranges;
+        a.set = c.set;
+        a.text = c.text;
+        CHECK(scheduler::attribute_text(a) == c.expected);
+    }
+}
+
+TEST_CASE("each constraint operator against a present and an absent attribute") {
+    const std::vector<mesos::Attribute> attrs = {mesoflow::testing::text_attribute("rack", "r1")};
+    struct Case {
+        store::Constraint c;
+        bool holds;
+    };
+    const std::vector<Case> cases = {
+        {{"rack", Op::equals, "r1"}, true},     {{"rack", Op::equals, "r2"}, false},
+        {{"zone", Op::equals, ""}, false},      {{"rack", Op::not_equals, "r1"}, false},
+        {{"rack", Op::not_equals, "r2"}, true}, {{"zone", Op::not_equals, "z"}, true},
+        {{"rack", Op::like, "r\\d"}, true},     {{"rack", Op::like, "r"}, false},
+        {{"rack", Op::like, ".*1"}, true},      {{"zone", Op::like, ".*"}, false},
+        {{"rack", Op::unlike, "r\\d"}, false},  {{"rack", Op::unlike, "x.*"}, true},
+        {{"zone", Op::unlike, ".*"}, true},     {{"rack", Op::exists, ""}, true},
+        {{"zone", Op::exists, ""}, false},      {{"rack", Op::like, "[bad"}, false},
+        {{"rack", Op::unlike, "[bad"}, true},
+    };
+    scheduler::ConstraintChecker checker;
+    const scheduler::AgentFacts agent("h1", attrs);
+    for (const auto& c : cases) {
+        INFO(c.c.attribute << " " << store::to_string(c.c.op) << " " << c.c.value);
+        CHECK(checker.satisfied(c.c, agent) == c.holds);
+        CHECK(scheduler::satisfies({c.c}, "h1", attrs) == c.holds);
+    }
+}
+
+TEST_CASE("the hostname pseudo-attribute is the offer's hostname, even over an attribute") {
+    const std::vector<mesos::Attribute> attrs = {
+        mesoflow::testing::text_attribute("hostname", "spoofed")};
+    CHECK(scheduler::satisfies({{"hostname", Op::equals, "a1.example.com"}}, "a1.example.com",
+                               attrs));
+    CHECK_FALSE(
+        scheduler::satisfies({{"hostname", Op::equals, "spoofed"}}, "a1.example.com", attrs));
+    CHECK(scheduler::satisfies({{"hostname", Op::exists, ""}}, "a1", {}));
+}
+
+TEST_CASE("an empty constraint list always holds; every constraint of a list must hold") {
+    const std::vector<mesos::Attribute> attrs = {mesoflow::testing::text_attribute("rack", "r1")};
+    CHECK(scheduler::satisfies({}, "h", {}));
+    CHECK(scheduler::satisfies({{"rack", Op::equals, "r1"}, {"hostname", Op::like, "h"}}, "h",
+                               attrs));
+    CHECK_FALSE(scheduler::satisfies({{"rack", Op::equals, "r1"}, {"hostname", Op::like, "x"}}, "h",
+                                     attrs));
+}
