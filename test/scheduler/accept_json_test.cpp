@@ -1,0 +1,82 @@
+// The JSON the master receives for a planned Docker-image launch: the shape
+// of mesos-api.md §2.4 with the TaskInfo of §4.8 (b), produced end to end by
+// the matcher, the TaskInfo builder, the call builder and the codec.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "mesoflow/mesos/codec.hpp"
+#include "mesoflow/scheduler/calls.hpp"
+#include "mesoflow/scheduler/task_info_builder.hpp"
+#include "offers.hpp"
+
+using namespace mesoflow;
+using nlohmann::json;
+
+TEST_CASE("a Docker-image launch is sent as one ACCEPT in the master's JSON shape") {
+    const std::string fw = "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-0000";
+    const std::string agent = "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-S0";
+    std::vector<mesos::Offer> offers = {
+        mesoflow::testing::offer("7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-O1", agent, 4, 7936)};
+    auto t = mesoflow::testing::task(42, 0.5, 256);
+    t.key = "etl.load.2024-06-01";
+    t.shell_command = "airflow tasks run etl load 2024-06-01";
+    t.image = "registry.local/airflow:2.9";
+    t.containerizer = store::Containerizer::docker;
+    t.ports = 1;
+    t.env = {{"MODE", "prod"}};
+    t.user = "airflow";
+    std::vector<store::TaskSpec> pending = {t};
+
+    scheduler::OfferMatcher matcher;
+    auto match = matcher.match(offers, pending, scheduler::MatchOptions{{"web"}});
+    REQUIRE(match.plans.size() == 1);
+    const auto& plan = match.plans[0];
+    auto info = scheduler::build_task_info(t, plan.launches[0], plan.agent_id, {"nobody", 30});
+    auto call = scheduler::make_accept(fw, plan, {info}, 5.0);
+
+    const json expected = json::parse(R"({
+      "framework_id": {"value": "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-0000"},
+      "type": "ACCEPT",
+      "accept": {
+        "offer_ids": [{"value": "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-O1"}],
+        "operations": [{
+          "type": "LAUNCH",
+          "launch": {"task_infos": [{
+            "name": "etl.load.2024-06-01",
+            "task_id": {"value": "mf-42-1"},
+            "agent_id": {"value": "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-S0"},
+            "resources": [
+              {"name": "cpus", "type": "SCALAR", "scalar": {"value": 0.5}, "role": "*",
+               "allocation_info": {"role": "web"}},
+              {"name": "mem", "type": "SCALAR", "scalar": {"value": 256.0}, "role": "*",
+               "allocation_info": {"role": "web"}},
+              {"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 31000, "end": 31000}]},
+               "role": "*", "allocation_info": {"role": "web"}}],
+            "command": {
+              "shell": true,
+              "value": "airflow tasks run etl load 2024-06-01",
+              "environment": {"variables": [{"name": "MODE", "value": "prod"}]},
+              "user": "airflow"},
+            "container": {
+              "type": "DOCKER",
+              "docker": {"image": "registry.local/airflow:2.9", "network": "HOST",
+                         "privileged": false, "force_pull_image": false}},
+            "labels": {"labels": [
+              {"key": "mesoflow.key", "value": "etl.load.2024-06-01"},
+              {"key": "mesoflow.task_id", "value": "42"},
+              {"key": "mesoflow.attempt", "value": "1"}]},
+            "kill_policy": {"grace_period": {"nanoseconds": 30000000000}}
+          }]}
+        }],
+        "filters": {"refuse_seconds": 5.0}
+      }
+    })");
+    const json actual = json::parse(mesos::to_json(call));
+    INFO(actual.dump(2));
+    CHECK(actual == expected);
+
+    // And the codec reads back exactly what was built.
+    auto parsed = mesos::parse_call(mesos::to_json(call));
+    REQUIRE(parsed);
+    CHECK(*parsed == call);
+}
