@@ -1,7 +1,9 @@
 #include "mesoflow/scheduler/task_info_builder.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace mesoflow::scheduler {
 namespace {
@@ -10,6 +12,39 @@ constexpr std::string_view kLabelPrefix = "mesoflow.";
 
 bool runs_in_docker(const store::TaskSpec& spec) {
     return !spec.image.empty() && spec.containerizer != store::Containerizer::mesos;
+}
+
+// PORT0..PORTn-1 and PORTS for the ports the task was given (the names
+// Marathon made usual), unless the task sets the same names itself.
+void add_port_environment(const std::vector<mesos::Resource>& resources,
+                          const store::TaskSpec& spec, mesos::CommandInfo& cmd) {
+    std::vector<std::uint64_t> ports;
+    for (const auto& r : resources) {
+        if (r.type != mesos::ValueType::ranges || r.name != "ports")
+            continue;
+        for (const auto& range : r.ranges) {
+            for (auto port = range.begin; port <= range.end; ++port)
+                ports.push_back(port);
+        }
+    }
+    if (ports.empty())
+        return;
+    auto set = [&](std::string name, std::string value) {
+        for (const auto& [own, unused] : spec.env) {
+            if (own == name)
+                return;
+        }
+        mesos::EnvironmentVariable v;
+        v.name = std::move(name);
+        v.value = std::move(value);
+        cmd.environment.push_back(std::move(v));
+    };
+    std::string all;
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        set("PORT" + std::to_string(i), std::to_string(ports[i]));
+        all += (i > 0 ? "," : "") + std::to_string(ports[i]);
+    }
+    set("PORTS", all);
 }
 
 mesos::CommandInfo command_of(const store::TaskSpec& spec, const TaskDefaults& defaults) {
@@ -84,6 +119,7 @@ mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch
     t.agent_id = agent_id;
     t.resources = launch.resources();
     t.command = command_of(spec, defaults);
+    add_port_environment(t.resources, spec, *t.command);
     if (!spec.image.empty())
         t.container = container_of(spec);
 

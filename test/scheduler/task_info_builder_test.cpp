@@ -77,6 +77,24 @@ TEST_CASE("the task's resources are the planned ones, with the offer's allocatio
         CHECK(r.allocation_info->role == "web");
 }
 
+TEST_CASE("a task given ports finds them in PORT0.. and PORTS, unless it sets those itself") {
+    auto t = mesoflow::testing::task(7, 1, 64);
+    t.ports = 3;
+    t.env = {{"PORT1", "8080"}};
+    auto p = plan(t);
+    auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+    std::vector<std::pair<std::string, std::string>> env;
+    for (const auto& v : info.command->environment)
+        env.emplace_back(v.name, v.value.value_or(""));
+    CHECK(env == std::vector<std::pair<std::string, std::string>>{{"PORT1", "8080"},
+                                                                  {"PORT0", "31000"},
+                                                                  {"PORT2", "31002"},
+                                                                  {"PORTS", "31000,31001,31002"}});
+    auto none = mesoflow::testing::task(8, 1, 64);
+    auto q = plan(none);
+    CHECK(scheduler::build_task_info(none, q.launch(), "S1", {}).command->environment.empty());
+}
+
 TEST_CASE("an argv runs without a shell, argv[0] as the program") {
     auto t = mesoflow::testing::task(8, 1, 64);
     t.shell_command.reset();

@@ -14,7 +14,8 @@
 //   no value), which both containerizers allow (docs/docker-containerizer.md,
 //   docs/isolators/docker-runtime.md).
 // environment, URIs and user (the task's, else TaskDefaults::user, else the
-// framework's) go into the CommandInfo.
+// framework's) go into the CommandInfo. A task given ports also finds them in
+// PORT0..PORTn-1 and PORTS ("31000,31001"), unless it sets those names itself.
 // container: an image with containerizer `mesos` -> ContainerInfo MESOS with a
 // Docker image (force_pull -> cached: false); with `docker` or none -> ContainerInfo
 // DOCKER, HOST networking, force_pull_image (Airflow's docker_image_slave).
