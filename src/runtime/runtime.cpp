@@ -293,6 +293,12 @@ struct Runtime::Impl {
     void start_master() {
         transport::TransportConfig tc;
         for (const auto& m : cfg.masters) {
+            if (m.https) {
+                log::error("https_unsupported", "master={} hint={}", m.url(),
+                           log::quote("this build speaks plain http to masters; use http://"));
+                fail(kExitFailure);
+                return;
+            }
             transport::MasterEndpoint e;
             e.https = m.https;
             e.host = m.host;
