@@ -26,5 +26,8 @@ done
 cat "$work"/corpus/* >"$work/corpus/all_events"
 
 cd "$work"
-"$work/event_parser_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
+# A fixed seed and a run count make CI runs repeatable: the same inputs every
+# time, with the time limit only as a guard. Explore further by hand with
+# another -seed.
+"$work/event_parser_fuzz" -seed=1 -runs=4000 -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
   -print_final_stats=1 "$work/corpus"
