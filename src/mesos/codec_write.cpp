@@ -12,7 +12,7 @@ namespace {
 using json::Writer;
 
 void str(Writer& w, std::string_view k, const std::string& v) {
-    w.key(k);
+    w.field(k);
     w.string(v);
 }
 void opt_str(Writer& w, std::string_view k, const std::optional<std::string>& v) {
@@ -20,7 +20,7 @@ void opt_str(Writer& w, std::string_view k, const std::optional<std::string>& v)
         str(w, k, *v);
 }
 void id(Writer& w, std::string_view k, const std::string& v) {
-    w.key(k);
+    w.field(k);
     w.id(v);
 }
 void opt_id(Writer& w, std::string_view k, const std::optional<std::string>& v) {
@@ -29,21 +29,21 @@ void opt_id(Writer& w, std::string_view k, const std::optional<std::string>& v) 
 }
 template <typename E>
 void enum_field(Writer& w, std::string_view k, E v) {
-    w.key(k);
+    w.field(k);
     w.string(to_string(v));
 }
 void boolean(Writer& w, std::string_view k, bool v) {
-    w.key(k);
+    w.field(k);
     w.boolean(v);
 }
 void number(Writer& w, std::string_view k, double v) {
-    w.key(k);
+    w.field(k);
     w.number(v);
 }
 void nanos(Writer& w, std::string_view k, std::int64_t ns) {
-    w.key(k);
+    w.field(k);
     w.begin_object();
-    w.key("nanoseconds");
+    w.field("nanoseconds");
     w.integer(ns);
     w.end_object();
 }
@@ -51,7 +51,7 @@ template <typename T, typename F>
 void array(Writer& w, std::string_view k, const std::vector<T>& items, F&& write_item) {
     if (items.empty())
         return;
-    w.key(k);
+    w.field(k);
     w.begin_array();
     for (const auto& i : items)
         write_item(w, i);
@@ -77,19 +77,19 @@ void write(Writer& w, const Labels& labels) {
 void labels_field(Writer& w, std::string_view k, const Labels& labels) {
     if (labels.empty())
         return;
-    w.key(k);
+    w.field(k);
     write(w, labels);
 }
 
 void write_ranges(Writer& w, const std::vector<Range>& ranges) {
     w.begin_object();
-    w.key("range");
+    w.field("range");
     w.begin_array();
     for (const auto& r : ranges) {
         w.begin_object();
-        w.key("begin");
+        w.field("begin");
         w.unsigned_integer(r.begin);
-        w.key("end");
+        w.field("end");
         w.unsigned_integer(r.end);
         w.end_object();
     }
@@ -99,7 +99,7 @@ void write_ranges(Writer& w, const std::vector<Range>& ranges) {
 
 void write_set(Writer& w, const std::vector<std::string>& items) {
     w.begin_object();
-    w.key("item");
+    w.field("item");
     w.begin_array();
     for (const auto& s : items)
         w.string(s);
@@ -112,22 +112,22 @@ void write_value(Writer& w, ValueType type, double scalar, const std::vector<Ran
     enum_field(w, "type", type);
     switch (type) {
         case ValueType::scalar:
-            w.key("scalar");
+            w.field("scalar");
             w.begin_object();
             number(w, "value", scalar);
             w.end_object();
             break;
         case ValueType::ranges:
-            w.key("ranges");
+            w.field("ranges");
             write_ranges(w, ranges);
             break;
         case ValueType::set:
-            w.key("set");
+            w.field("set");
             write_set(w, set);
             break;
         case ValueType::text:
             if (text != nullptr) {
-                w.key("text");
+                w.field("text");
                 w.begin_object();
                 str(w, "value", *text);
                 w.end_object();
@@ -149,14 +149,14 @@ void write(Writer& w, const ReservationInfo& r) {
 void write(Writer& w, const DiskInfo& d) {
     w.begin_object();
     if (d.persistence) {
-        w.key("persistence");
+        w.field("persistence");
         w.begin_object();
         str(w, "id", d.persistence->id);
         opt_str(w, "principal", d.persistence->principal);
         w.end_object();
     }
     if (d.volume) {
-        w.key("volume");
+        w.field("volume");
         w.begin_object();
         enum_field(w, "mode", d.volume->mode);
         str(w, "container_path", d.volume->container_path);
@@ -164,11 +164,11 @@ void write(Writer& w, const DiskInfo& d) {
         w.end_object();
     }
     if (d.source) {
-        w.key("source");
+        w.field("source");
         w.begin_object();
         enum_field(w, "type", d.source->type);
         if (d.source->root) {
-            w.key(d.source->type == DiskSourceType::mount ? "mount" : "path");
+            w.field(d.source->type == DiskSourceType::mount ? "mount" : "path");
             w.begin_object();
             str(w, "root", *d.source->root);
             w.end_object();
@@ -187,29 +187,29 @@ void write(Writer& w, const Resource& r) {
     write_value(w, r.type, r.scalar, r.ranges, r.set, nullptr);
     opt_str(w, "role", r.role);
     if (r.reservation) {
-        w.key("reservation");
+        w.field("reservation");
         write(w, *r.reservation);
     }
     array(w, "reservations", r.reservations,
           [](Writer& ww, const ReservationInfo& x) { write(ww, x); });
     if (r.allocation_info) {
-        w.key("allocation_info");
+        w.field("allocation_info");
         w.begin_object();
         opt_str(w, "role", r.allocation_info->role);
         w.end_object();
     }
     opt_id(w, "provider_id", r.provider_id);
     if (r.disk) {
-        w.key("disk");
+        w.field("disk");
         write(w, *r.disk);
     }
     if (r.revocable) {
-        w.key("revocable");
+        w.field("revocable");
         w.begin_object();
         w.end_object();
     }
     if (r.shared) {
-        w.key("shared");
+        w.field("shared");
         w.begin_object();
         w.end_object();
     }
@@ -231,7 +231,7 @@ void write(Writer& w, const Address& a) {
     w.begin_object();
     opt_str(w, "hostname", a.hostname);
     opt_str(w, "ip", a.ip);
-    w.key("port");
+    w.field("port");
     w.integer(a.port);
     w.end_object();
 }
@@ -239,7 +239,7 @@ void write(Writer& w, const Address& a) {
 void write(Writer& w, const Url& u) {
     w.begin_object();
     str(w, "scheme", u.scheme);
-    w.key("address");
+    w.field("address");
     write(w, u.address);
     opt_str(w, "path", u.path);
     array(w, "query", u.query, [](Writer& ww, const Parameter& p) {
@@ -254,13 +254,13 @@ void write(Writer& w, const Url& u) {
 
 void write(Writer& w, const DomainInfo& d) {
     w.begin_object();
-    w.key("fault_domain");
+    w.field("fault_domain");
     w.begin_object();
-    w.key("region");
+    w.field("region");
     w.begin_object();
     str(w, "name", d.region);
     w.end_object();
-    w.key("zone");
+    w.field("zone");
     w.begin_object();
     str(w, "name", d.zone);
     w.end_object();
@@ -300,19 +300,19 @@ void write(Writer& w, const FrameworkInfo& f) {
 void write(Writer& w, const MasterInfo& m) {
     w.begin_object();
     str(w, "id", m.id);
-    w.key("ip");
+    w.field("ip");
     w.unsigned_integer(m.ip);
-    w.key("port");
+    w.field("port");
     w.unsigned_integer(m.port);
     opt_str(w, "pid", m.pid);
     opt_str(w, "hostname", m.hostname);
     opt_str(w, "version", m.version);
     if (m.address) {
-        w.key("address");
+        w.field("address");
         write(w, *m.address);
     }
     if (m.domain) {
-        w.key("domain");
+        w.field("domain");
         write(w, *m.domain);
     }
     array(w, "capabilities", m.capabilities, [](Writer& ww, MasterCapability c) {
@@ -337,7 +337,7 @@ void write(Writer& w, const CommandInfo& c) {
         ww.end_object();
     });
     if (!c.environment.empty()) {
-        w.key("environment");
+        w.field("environment");
         w.begin_object();
         array(w, "variables", c.environment, [](Writer& ww, const EnvironmentVariable& v) {
             ww.begin_object();
@@ -359,9 +359,9 @@ void write(Writer& w, const CommandInfo& c) {
 void port_mappings(Writer& w, const std::vector<PortMapping>& pm) {
     array(w, "port_mappings", pm, [](Writer& ww, const PortMapping& p) {
         ww.begin_object();
-        ww.key("host_port");
+        ww.field("host_port");
         ww.unsigned_integer(p.host_port);
-        ww.key("container_port");
+        ww.field("container_port");
         ww.unsigned_integer(p.container_port);
         opt_str(ww, "protocol", p.protocol);
         ww.end_object();
@@ -372,13 +372,13 @@ void write(Writer& w, const Image& i) {
     w.begin_object();
     enum_field(w, "type", i.type);
     if (i.docker_name) {
-        w.key("docker");
+        w.field("docker");
         w.begin_object();
         str(w, "name", *i.docker_name);
         w.end_object();
     }
     if (i.appc_name) {
-        w.key("appc");
+        w.field("appc");
         w.begin_object();
         str(w, "name", *i.appc_name);
         w.end_object();
@@ -396,7 +396,7 @@ void write(Writer& w, const ContainerInfo& c) {
         str(ww, "container_path", v.container_path);
         opt_str(ww, "host_path", v.host_path);
         if (v.image) {
-            ww.key("image");
+            ww.field("image");
             write(ww, *v.image);
         }
         ww.end_object();
@@ -404,7 +404,7 @@ void write(Writer& w, const ContainerInfo& c) {
     opt_str(w, "hostname", c.hostname);
     if (c.docker) {
         const auto& d = *c.docker;
-        w.key("docker");
+        w.field("docker");
         w.begin_object();
         str(w, "image", d.image);
         enum_field(w, "network", d.network);
@@ -421,10 +421,10 @@ void write(Writer& w, const ContainerInfo& c) {
         w.end_object();
     }
     if (c.mesos) {
-        w.key("mesos");
+        w.field("mesos");
         w.begin_object();
         if (c.mesos->image) {
-            w.key("image");
+            w.field("image");
             write(w, *c.mesos->image);
         }
         w.end_object();
@@ -454,11 +454,11 @@ void write(Writer& w, const ExecutorInfo& e) {
     id(w, "executor_id", e.executor_id);
     opt_id(w, "framework_id", e.framework_id);
     if (e.command) {
-        w.key("command");
+        w.field("command");
         write(w, *e.command);
     }
     if (e.container) {
-        w.key("container");
+        w.field("container");
         write(w, *e.container);
     }
     resources(w, "resources", e.resources);
@@ -484,19 +484,19 @@ void write(Writer& w, const TaskInfo& t) {
     id(w, "agent_id", t.agent_id);
     resources(w, "resources", t.resources);
     if (t.executor) {
-        w.key("executor");
+        w.field("executor");
         write(w, *t.executor);
     }
     if (t.command) {
-        w.key("command");
+        w.field("command");
         write(w, *t.command);
     }
     if (t.container) {
-        w.key("container");
+        w.field("container");
         write(w, *t.container);
     }
     if (t.kill_policy) {
-        w.key("kill_policy");
+        w.field("kill_policy");
         write(w, *t.kill_policy);
     }
     opt_str(w, "data", t.data);
@@ -504,7 +504,7 @@ void write(Writer& w, const TaskInfo& t) {
     if (t.max_completion_time_ns)
         nanos(w, "max_completion_time", *t.max_completion_time_ns);
     if (!t.limits.empty()) {
-        w.key("limits");
+        w.field("limits");
         w.begin_object();
         for (const auto& [name, value] : t.limits) {
             w.key(name);
@@ -526,7 +526,7 @@ void write(Writer& w, const Filters& f) {
 void filters(Writer& w, const std::optional<Filters>& f) {
     if (!f)
         return;
-    w.key("filters");
+    w.field("filters");
     write(w, *f);
 }
 
@@ -538,73 +538,73 @@ void write(Writer& w, const OfferOperation& op) {
         [&w](const auto& body) {
             using B = std::decay_t<decltype(body)>;
             if constexpr (std::is_same_v<B, OfferOperation::Launch>) {
-                w.key("launch");
+                w.field("launch");
                 w.begin_object();
                 array(w, "task_infos", body.task_infos,
                       [](Writer& ww, const TaskInfo& t) { write(ww, t); });
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::LaunchGroup>) {
-                w.key("launch_group");
+                w.field("launch_group");
                 w.begin_object();
-                w.key("executor");
+                w.field("executor");
                 write(w, body.executor);
-                w.key("task_group");
+                w.field("task_group");
                 w.begin_object();
                 array(w, "tasks", body.task_group.tasks,
                       [](Writer& ww, const TaskInfo& t) { write(ww, t); });
                 w.end_object();
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::Reserve>) {
-                w.key("reserve");
+                w.field("reserve");
                 w.begin_object();
                 resources(w, "source", body.source);
                 resources(w, "resources", body.resources);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::Unreserve>) {
-                w.key("unreserve");
+                w.field("unreserve");
                 w.begin_object();
                 resources(w, "resources", body.resources);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::Create>) {
-                w.key("create");
+                w.field("create");
                 w.begin_object();
                 resources(w, "volumes", body.volumes);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::Destroy>) {
-                w.key("destroy");
+                w.field("destroy");
                 w.begin_object();
                 resources(w, "volumes", body.volumes);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::GrowVolume>) {
-                w.key("grow_volume");
+                w.field("grow_volume");
                 w.begin_object();
-                w.key("volume");
+                w.field("volume");
                 write(w, body.volume);
-                w.key("addition");
+                w.field("addition");
                 write(w, body.addition);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::ShrinkVolume>) {
-                w.key("shrink_volume");
+                w.field("shrink_volume");
                 w.begin_object();
-                w.key("volume");
+                w.field("volume");
                 write(w, body.volume);
-                w.key("subtract");
+                w.field("subtract");
                 w.begin_object();
                 number(w, "value", body.subtract);
                 w.end_object();
                 w.end_object();
             } else if constexpr (std::is_same_v<B, OfferOperation::CreateDisk>) {
-                w.key("create_disk");
+                w.field("create_disk");
                 w.begin_object();
-                w.key("source");
+                w.field("source");
                 write(w, body.source);
                 enum_field(w, "target_type", body.target_type);
                 opt_str(w, "target_profile", body.target_profile);
                 w.end_object();
             } else {
-                w.key("destroy_disk");
+                w.field("destroy_disk");
                 w.begin_object();
-                w.key("source");
+                w.field("source");
                 write(w, body.source);
                 w.end_object();
             }
@@ -632,7 +632,7 @@ void write(Writer& w, const TaskStatus& s) {
         boolean(w, "healthy", *s.healthy);
     labels_field(w, "labels", s.labels);
     if (s.container_status_json) {
-        w.key("container_status");
+        w.field("container_status");
         w.raw(*s.container_status_json);
     }
     if (s.unreachable_time_ns)
@@ -647,7 +647,7 @@ void write(Writer& w, const OperationStatus& s) {
     opt_str(w, "message", s.message);
     resources(w, "converted_resources", s.converted_resources);
     if (s.uuid) {
-        w.key("uuid");
+        w.field("uuid");
         w.begin_object();
         str(w, "value", *s.uuid);
         w.end_object();
@@ -662,23 +662,23 @@ void call_body(Writer& w, const Call& call) {
         [&w](const auto& b) {
             using B = std::decay_t<decltype(b)>;
             if constexpr (std::is_same_v<B, Call::Subscribe>) {
-                w.key("subscribe");
+                w.field("subscribe");
                 w.begin_object();
-                w.key("framework_info");
+                w.field("framework_info");
                 write(w, b.framework_info);
                 strings(w, "suppressed_roles", b.suppressed_roles);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::UpdateFramework>) {
-                w.key("update_framework");
+                w.field("update_framework");
                 w.begin_object();
-                w.key("framework_info");
+                w.field("framework_info");
                 write(w, b.framework_info);
                 strings(w, "suppressed_roles", b.suppressed_roles);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Teardown>) {
                 // TEARDOWN carries no sub-message.
             } else if constexpr (std::is_same_v<B, Call::Accept>) {
-                w.key("accept");
+                w.field("accept");
                 w.begin_object();
                 ids(w, "offer_ids", b.offer_ids);
                 array(w, "operations", b.operations,
@@ -686,58 +686,58 @@ void call_body(Writer& w, const Call& call) {
                 filters(w, b.filters);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Decline>) {
-                w.key("decline");
+                w.field("decline");
                 w.begin_object();
                 ids(w, "offer_ids", b.offer_ids);
                 filters(w, b.filters);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::AcceptInverseOffers>) {
-                w.key("accept_inverse_offers");
+                w.field("accept_inverse_offers");
                 w.begin_object();
                 ids(w, "inverse_offer_ids", b.inverse_offer_ids);
                 filters(w, b.filters);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::DeclineInverseOffers>) {
-                w.key("decline_inverse_offers");
+                w.field("decline_inverse_offers");
                 w.begin_object();
                 ids(w, "inverse_offer_ids", b.inverse_offer_ids);
                 filters(w, b.filters);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Revive>) {
-                w.key("revive");
+                w.field("revive");
                 w.begin_object();
                 strings(w, "roles", b.roles);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Suppress>) {
-                w.key("suppress");
+                w.field("suppress");
                 w.begin_object();
                 strings(w, "roles", b.roles);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Kill>) {
-                w.key("kill");
+                w.field("kill");
                 w.begin_object();
                 id(w, "task_id", b.task_id);
                 opt_id(w, "agent_id", b.agent_id);
                 if (b.kill_policy) {
-                    w.key("kill_policy");
+                    w.field("kill_policy");
                     write(w, *b.kill_policy);
                 }
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Shutdown>) {
-                w.key("shutdown");
+                w.field("shutdown");
                 w.begin_object();
                 id(w, "executor_id", b.executor_id);
                 id(w, "agent_id", b.agent_id);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Acknowledge>) {
-                w.key("acknowledge");
+                w.field("acknowledge");
                 w.begin_object();
                 id(w, "agent_id", b.agent_id);
                 id(w, "task_id", b.task_id);
                 str(w, "uuid", b.uuid);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::AcknowledgeOperationStatus>) {
-                w.key("acknowledge_operation_status");
+                w.field("acknowledge_operation_status");
                 w.begin_object();
                 opt_id(w, "agent_id", b.agent_id);
                 opt_id(w, "resource_provider_id", b.resource_provider_id);
@@ -745,7 +745,7 @@ void call_body(Writer& w, const Call& call) {
                 id(w, "operation_id", b.operation_id);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Reconcile>) {
-                w.key("reconcile");
+                w.field("reconcile");
                 w.begin_object();
                 array(w, "tasks", b.tasks, [](Writer& ww, const Call::Reconcile::Task& t) {
                     ww.begin_object();
@@ -755,7 +755,7 @@ void call_body(Writer& w, const Call& call) {
                 });
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::ReconcileOperations>) {
-                w.key("reconcile_operations");
+                w.field("reconcile_operations");
                 w.begin_object();
                 array(w, "operations", b.operations,
                       [](Writer& ww, const Call::ReconcileOperations::Operation& o) {
@@ -767,14 +767,14 @@ void call_body(Writer& w, const Call& call) {
                       });
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Message>) {
-                w.key("message");
+                w.field("message");
                 w.begin_object();
                 id(w, "agent_id", b.agent_id);
                 id(w, "executor_id", b.executor_id);
                 str(w, "data", b.data);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Call::Request>) {
-                w.key("request");
+                w.field("request");
                 w.begin_object();
                 array(w, "requests", b.requests, [](Writer& ww, const Call::Request::Item& r) {
                     ww.begin_object();
@@ -793,19 +793,19 @@ void event_body(Writer& w, const Event& event) {
         [&w](const auto& b) {
             using B = std::decay_t<decltype(b)>;
             if constexpr (std::is_same_v<B, Event::Subscribed>) {
-                w.key("subscribed");
+                w.field("subscribed");
                 w.begin_object();
                 id(w, "framework_id", b.framework_id);
                 if (b.heartbeat_interval_seconds) {
                     number(w, "heartbeat_interval_seconds", *b.heartbeat_interval_seconds);
                 }
                 if (b.master_info) {
-                    w.key("master_info");
+                    w.field("master_info");
                     write(w, *b.master_info);
                 }
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Offers>) {
-                w.key("offers");
+                w.field("offers");
                 w.begin_object();
                 array(w, "offers", b.offers, [](Writer& ww, const Offer& o) {
                     ww.begin_object();
@@ -814,11 +814,11 @@ void event_body(Writer& w, const Event& event) {
                     id(ww, "agent_id", o.agent_id);
                     str(ww, "hostname", o.hostname);
                     if (o.url) {
-                        ww.key("url");
+                        ww.field("url");
                         write(ww, *o.url);
                     }
                     if (o.domain) {
-                        ww.key("domain");
+                        ww.field("domain");
                         write(ww, *o.domain);
                     }
                     resources(ww, "resources", o.resources);
@@ -826,11 +826,11 @@ void event_body(Writer& w, const Event& event) {
                           [](Writer& w2, const Attribute& a) { write(w2, a); });
                     ids(ww, "executor_ids", o.executor_ids);
                     if (o.unavailability) {
-                        ww.key("unavailability");
+                        ww.field("unavailability");
                         write(ww, *o.unavailability);
                     }
                     if (o.allocation_info) {
-                        ww.key("allocation_info");
+                        ww.field("allocation_info");
                         ww.begin_object();
                         opt_str(ww, "role", o.allocation_info->role);
                         ww.end_object();
@@ -839,64 +839,64 @@ void event_body(Writer& w, const Event& event) {
                 });
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::InverseOffers>) {
-                w.key("inverse_offers");
+                w.field("inverse_offers");
                 w.begin_object();
                 array(w, "inverse_offers", b.inverse_offers, [](Writer& ww, const InverseOffer& o) {
                     ww.begin_object();
                     id(ww, "id", o.id);
                     if (o.url) {
-                        ww.key("url");
+                        ww.field("url");
                         write(ww, *o.url);
                     }
                     id(ww, "framework_id", o.framework_id);
                     opt_id(ww, "agent_id", o.agent_id);
-                    ww.key("unavailability");
+                    ww.field("unavailability");
                     write(ww, o.unavailability);
                     resources(ww, "resources", o.resources);
                     ww.end_object();
                 });
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Rescind>) {
-                w.key("rescind");
+                w.field("rescind");
                 w.begin_object();
                 id(w, "offer_id", b.offer_id);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::RescindInverseOffer>) {
-                w.key("rescind_inverse_offer");
+                w.field("rescind_inverse_offer");
                 w.begin_object();
                 id(w, "inverse_offer_id", b.inverse_offer_id);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Update>) {
-                w.key("update");
+                w.field("update");
                 w.begin_object();
-                w.key("status");
+                w.field("status");
                 write(w, b.status);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::UpdateOperationStatus>) {
-                w.key("update_operation_status");
+                w.field("update_operation_status");
                 w.begin_object();
-                w.key("status");
+                w.field("status");
                 write(w, b.status);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Message>) {
-                w.key("message");
+                w.field("message");
                 w.begin_object();
                 id(w, "agent_id", b.agent_id);
                 id(w, "executor_id", b.executor_id);
                 str(w, "data", b.data);
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Failure>) {
-                w.key("failure");
+                w.field("failure");
                 w.begin_object();
                 opt_id(w, "agent_id", b.agent_id);
                 opt_id(w, "executor_id", b.executor_id);
                 if (b.status) {
-                    w.key("status");
+                    w.field("status");
                     w.integer(*b.status);
                 }
                 w.end_object();
             } else if constexpr (std::is_same_v<B, Event::Error>) {
-                w.key("error");
+                w.field("error");
                 w.begin_object();
                 str(w, "message", b.message);
                 w.end_object();

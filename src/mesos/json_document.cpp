@@ -2,6 +2,9 @@
 
 #include <fmt/core.h>
 
+#include <array>
+#include <cstring>
+
 namespace mesoflow::mesos::json {
 namespace {
 
@@ -10,6 +13,39 @@ struct Failure {
     std::size_t offset;
     const char* what;
 };
+
+// Printable ASCII other than '"' and '\\': string bytes the parser just skips.
+constexpr std::array<bool, 256> make_plain_string_bytes() {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x80; ++c)
+        plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return plain;
+}
+constexpr std::array<bool, 256> kPlainStringByte = make_plain_string_bytes();
+
+// Returns the first position at or after `p` holding a byte that is not plain
+// printable ASCII (a quote, a backslash, a control or a non-ASCII byte). Eight
+// bytes at a time while it can: most of a Mesos event is long plain strings.
+std::size_t skip_plain_string_bytes(std::string_view t, std::size_t p) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    const char* data = t.data();
+    const std::size_t n = t.size();
+    while (p + 8 <= n) {
+        std::uint64_t v;
+        std::memcpy(&v, data + p, 8);
+        const std::uint64_t quote = v ^ (kOnes * '"');
+        const std::uint64_t backslash = v ^ (kOnes * '\\');
+        const std::uint64_t special = ((quote - kOnes) & ~quote) |
+                                      ((backslash - kOnes) & ~backslash) | (v - kOnes * 0x20) | v;
+        if ((special & kHigh) != 0)
+            break;
+        p += 8;
+    }
+    while (p < n && kPlainStringByte[static_cast<unsigned char>(data[p])])
+        ++p;
+    return p;
+}
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -189,6 +225,7 @@ class Parser {
         const std::size_t start = p_;
         bool escaped = false;
         for (;;) {
+            p_ = skip_plain_string_bytes(t_, p_);
             if (p_ >= t_.size())
                 fail("unterminated string");
             const char c = t_[p_];

@@ -23,7 +23,10 @@ class Writer {
     void end_object();
     void begin_array();
     void end_array();
+    // A member name from user data (a map key): escaped as needed.
     void key(std::string_view name);
+    // A proto field name: plain ASCII by construction, written as is.
+    void field(std::string_view name);
     void string(std::string_view value);
     void number(double value);
     void integer(std::int64_t value);
@@ -38,6 +41,7 @@ class Writer {
   private:
     void before_value();
     void quoted(std::string_view value);
+    void append_escape(char c);
 
     std::string& out_;
     std::array<bool, kMaxWriterDepth> first_{};
