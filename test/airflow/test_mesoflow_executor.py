@@ -149,19 +149,23 @@ Key = namedtuple("Key", "dag_id task_id run_id try_number map_index")
 key = Key("etl", "load", "r1", 1, -1)
 executor = mx.MesoflowExecutor()
 executor.start()
-executor.execute_async(key, ["true"], executor_config={{"mesos": {{"mem": 64}}}})
+executor.execute_async(key, ["true"], executor_config={{"mesos": {{"disk": 10}}}})
 executor.running.add(key)
 executor.sync()
 print(sorted(executor.running) == [key])
 """
-        env = fx.hermetic_env(MESOFLOW_DATABASE=self.executor_dsn, AIRFLOW__MESOS__TASK_CPU="3",
-                              AIRFLOW_CONFIG="/nonexistent/airflow.cfg")
-        done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tempfile.gettempdir(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg") as airflow_cfg:
+            airflow_cfg.write("[mesos]\ntask_cpu = 2\ntask_memory = 512\n")
+            airflow_cfg.flush()
+            # The variable beats the file, as in Airflow.
+            env = fx.hermetic_env(MESOFLOW_DATABASE=self.executor_dsn, AIRFLOW__MESOS__TASK_CPU="3",
+                                  AIRFLOW_CONFIG=airflow_cfg.name)
+            done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tempfile.gettempdir(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         self.assertEqual(done.returncode, 0, done.stderr.decode())
         self.assertEqual(done.stdout.decode().strip(), "True")
         row = self.row("airflow/etl/load/r1/1/-1")
-        self.assertEqual((row["cpus"], row["mem"], row["argv"]), (3.0, 64.0, ["true"]))
+        self.assertEqual((row["cpus"], row["mem"], row["disk"], row["argv"]), (3.0, 512.0, 10.0, ["true"]))
 
 
 class QueueRowTest(QueueTestCase):
