@@ -621,6 +621,7 @@ class MesoflowExecutor(BaseExecutor):
         self._unsent: Dict[Any, Dict[str, Any]] = {}  # TaskInstanceKey -> row, not inserted yet
         self._rejected: Dict[Any, str] = {}  # TaskInstanceKey -> why, reported in sync()
         self._maybe_inserted: set = set()  # unsent, but their INSERT may have committed
+        self._kills: set = set()  # queue keys whose kill request is not written yet
 
     # -- the database ------------------------------------------------------------------
 
@@ -712,6 +713,8 @@ class MesoflowExecutor(BaseExecutor):
         for ti_key, why in list(self._rejected.items()):
             del self._rejected[ti_key]
             self.fail(ti_key, why)
+        if self._kills:
+            self._send_kills("sync")
         if self._unsent:
             try:
                 self._insert_unsent()
@@ -759,7 +762,8 @@ class MesoflowExecutor(BaseExecutor):
                 kills.append(row["key"])
                 self._maybe_inserted.discard(ti_key)
             self.fail(ti_key, "terminated before it was queued in mesoflow")
-        self._request_kills(kills, "terminate")
+        self._kills.update(kills)
+        self._send_kills("terminate")
 
     def try_adopt_task_instances(self, tis: Sequence[Any]) -> Sequence[Any]:
         """Adopts the task instances whose queue row is still pending or running."""
@@ -785,15 +789,18 @@ class MesoflowExecutor(BaseExecutor):
 
     def cleanup_stuck_queued_tasks(self, tis: List[Any]) -> List[str]:
         """Task instances Airflow found stuck in queued: killed in mesoflow, failed here."""
-        keys = []
         for ti in tis:
             queue_key_ = self._queue_key_of.get(ti.key)
             if queue_key_ is not None:
-                keys.append(queue_key_)
+                self._kills.add(queue_key_)
                 self._forget(queue_key_)
-            self._unsent.pop(ti.key, None)
+            row = self._unsent.pop(ti.key, None)
+            if row is not None and ti.key in self._maybe_inserted:
+                self._kills.add(row["key"])
+            self._maybe_inserted.discard(ti.key)
+            self._rejected.pop(ti.key, None)
             self.fail(ti.key, "stuck in queued: killed in mesoflow")
-        self._request_kills(keys, "cleanup_stuck_queued_tasks")
+        self._send_kills("cleanup_stuck_queued_tasks")
         return [repr(ti) for ti in tis]
 
     # -- the rows ------------------------------------------------------------------------
@@ -807,13 +814,16 @@ class MesoflowExecutor(BaseExecutor):
         self._queue_key_of.pop(ti_key, None)
         return ti_key
 
-    def _request_kills(self, keys: List[str], doing: str):
-        if not keys:
+    def _send_kills(self, doing: str):
+        """Writes the kill requests; the ones a lost connection kept back go with the
+        next sync()."""
+        if not self._kills:
             return
         try:
             with self._connection().cursor() as cur:
-                cur.execute(_KILL_SQL, (keys,))
+                cur.execute(_KILL_SQL, (sorted(self._kills),))
                 self.log.info("event=mesoflow_kill_requested doing=%s tasks=%d", doing, cur.rowcount)
+            self._kills.clear()
         except CONNECTION_ERRORS as e:
             self._drop_connection(e, doing)
 

@@ -518,6 +518,19 @@ class KillTest(QueueTestCase):
         history = self.sql("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'kill_requested'")
         self.assertEqual(history[0][0], 2)
 
+    def test_a_kill_request_that_met_a_lost_connection_is_sent_by_the_next_heartbeat(self):
+        s = self.new_scheduler()
+        s.start()
+        t = ti("load")
+        s.enqueue(t)
+        s.loop_once()
+        self.mesoflow_sets(mx.queue_key(t.key), "running")
+        self.pg.kill_connections(self.db)
+        s.executor.terminate()
+        self.assertFalse(self.row(mx.queue_key(t.key))["kill_requested"])
+        s.loop_once()
+        self.assertTrue(self.row(mx.queue_key(t.key))["kill_requested"])
+
     def test_terminate_fails_task_instances_not_yet_in_the_queue(self):
         s = self.new_scheduler()
         s.start()
