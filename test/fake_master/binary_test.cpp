@@ -79,7 +79,7 @@ TEST_CASE("the binary prints one ready line with its address and stops cleanly o
     CHECK(WEXITSTATUS(*status) == 0);
 }
 
-TEST_CASE("--help prints the usage and unknown flags are refused") {
+TEST_CASE("the binary prints its usage for --help and refuses unknown flags") {
     std::string out;
     CHECK(run({"--help"}, &out) == 0);
     CHECK(out.find("--allocation-interval") != std::string::npos);
@@ -156,7 +156,7 @@ TEST_CASE("task rules can be set through the control endpoint") {
     CHECK((*failed)["message"] == "Command exited with status 2");
 }
 
-TEST_CASE("--principal and --secret turn on Basic authentication") {
+TEST_CASE("the binary requires Basic authentication when given --principal and --secret") {
     RunningMaster master({"--principal", "p", "--secret", "s"});
     const auto r = http_request(master.port, "POST", "/api/v1/scheduler", {}, "");
     CHECK(r.status == 401);

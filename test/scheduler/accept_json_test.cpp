@@ -55,7 +55,9 @@ TEST_CASE("a Docker-image launch is sent as one ACCEPT in the master's JSON shap
             "command": {
               "shell": true,
               "value": "airflow tasks run etl load 2024-06-01",
-              "environment": {"variables": [{"name": "MODE", "value": "prod"}]},
+              "environment": {"variables": [{"name": "MODE", "value": "prod"},
+                                            {"name": "PORT0", "value": "31000"},
+                                            {"name": "PORTS", "value": "31000"}]},
               "user": "airflow"},
             "container": {
               "type": "DOCKER",
