@@ -7,7 +7,7 @@ database, mesoflow and the master's HTTP API are real. The task instances' comma
 shell commands instead of `airflow tasks run`, which needs a real Airflow.
 
 Needs $MESOFLOW_BIN (mesoflow) and $MESOFLOW_FAKE_MASTER_BIN (mesoflow-fake-master);
-ctest runs it when configured with -DMESOFLOW_AIRFLOW_E2E=ON.
+ctest sets both and runs it unless configured with -DMESOFLOW_AIRFLOW_E2E=OFF.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _die_with_test():
 def _binary(variable):
     path = os.environ.get(variable, "")
     if not path or not os.access(path, os.X_OK):
-        raise RuntimeError(f"set {variable} (ctest does, with -DMESOFLOW_AIRFLOW_E2E=ON)")
+        raise RuntimeError(f"set {variable} (ctest does)")
     return path
 
 
