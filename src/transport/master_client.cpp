@@ -13,6 +13,7 @@
 
 #include <charconv>
 #include <deque>
+#include <limits>
 #include <random>
 
 #include "mesoflow/common/log.hpp"
@@ -294,7 +295,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         }
         beast::flat_buffer buffer;
         http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
+        // The stream has no end; read_rest bounds error bodies itself. Not
+        // boost::none: Boost 1.74 compares a Content-Length against an empty
+        // optional as "greater" and fails every non-streamed answer.
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         co_await http::async_read_header(stream, buffer, parser,
                                          asio::redirect_error(use_awaitable, ec));
         stream.expires_never();

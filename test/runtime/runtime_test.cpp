@@ -8,6 +8,7 @@
 #include "cluster.hpp"
 #include "mesoflow/mesos/recordio.hpp"
 #include "temp_postgres.hpp"
+#include "test_client.hpp"
 
 using namespace std::chrono_literals;
 using mesoflow::store::TaskState;
@@ -332,4 +333,68 @@ TEST_CASE("a framework error from the master stops mesoflow with a non-zero exit
     auto id = c.store().load_framework_id("mesoflow");
     REQUIRE(id);
     CHECK_FALSE(id->has_value());
+}
+
+TEST_CASE("with authentication on, every request carries Basic credentials and tasks run") {
+    auto mc = quick_master();
+    mc.credentials = {fake::Credential{"mesoflow-principal", "s3cret"}};
+    Cluster c(mc);
+    c.config().authenticate = true;
+    c.config().principal = "mesoflow-principal";
+    c.config().secret = "s3cret";
+    c.submit(shell_task("authenticated", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("authenticated").state == TaskState::finished; }));
+    CHECK(c.stop() == 0);
+    const auto calls = c.master().calls();
+    REQUIRE_FALSE(calls.empty());
+    for (const auto& call : calls) {
+        INFO("call " << call.type << " answered " << call.status);
+        CHECK(call.has_authorization);
+        CHECK(call.status < 300);
+    }
+    CHECK(c.master().frameworks().front().principal == "mesoflow-principal");
+}
+
+TEST_CASE("wrong credentials stop mesoflow with a framework error and no task is launched") {
+    auto mc = quick_master();
+    mc.credentials = {fake::Credential{"mesoflow-principal", "s3cret"}};
+    Cluster c(mc);
+    c.config().authenticate = true;
+    c.config().principal = "mesoflow-principal";
+    c.config().secret = "wrong";
+    c.submit(shell_task("never-runs", "true"));
+    c.start();
+    auto code = c.wait_exit(20s);
+    REQUIRE(code);
+    CHECK(*code == mesoflow::runtime::kExitFrameworkError);
+    CHECK(c.master().counters().tasks_launched == 0);
+    CHECK(c.task("never-runs").state == TaskState::pending);
+}
+
+TEST_CASE("another scheduler taking over the framework id stops mesoflow, tasks untouched") {
+    auto mc = quick_master();
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    Cluster c(mc);
+    c.submit(shell_task("keeps-running", "sleep 1000"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("keeps-running").state == TaskState::running; }));
+    const auto fw = c.master().frameworks().front().id;
+    auto info = fake::testing::Scheduler::framework_info("mesoflow");
+    info["id"] = {{"value", fw}};
+    info["failover_timeout"] = 3600;
+    fake::testing::Scheduler usurper(c.master().port(), info);
+    REQUIRE(usurper.framework_id() == fw);
+    auto code = c.wait_exit(10s);
+    REQUIRE(code);
+    CHECK(*code == mesoflow::runtime::kExitFrameworkError);
+    // The task belongs to the framework, which now has another scheduler.
+    const auto task = c.master().task(c.task("keeps-running").mesos_task_id);
+    REQUIRE(task);
+    CHECK(task->state == "TASK_RUNNING");
+    // The id stays stored: it is still this framework's, only leased elsewhere.
+    auto id = c.store().load_framework_id("mesoflow");
+    REQUIRE(id);
+    REQUIRE(id->has_value());
+    CHECK(**id == fw);
 }
