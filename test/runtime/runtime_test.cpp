@@ -28,6 +28,13 @@ store::NewTask shell_task(const std::string& key, const std::string& command) {
     return t;
 }
 
+// Simulated tasks whose command has "sleep" run until they are killed.
+fake::FakeMasterConfig sleep_runs_until_killed(std::size_t agents = 3) {
+    auto mc = quick_master(agents);
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    return mc;
+}
+
 bool all_terminal(Cluster& c, std::int64_t n) {
     return c.count_terminal() == n;
 }
@@ -85,9 +92,7 @@ TEST_CASE("a failing command ends failed with its exit status and is not retried
 }
 
 TEST_CASE("a kill request kills the running task") {
-    auto mc = quick_master();
-    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
-    Cluster c(mc);
+    Cluster c(sleep_runs_until_killed());
     c.submit(shell_task("victim", "sleep 1000"));
     c.start();
     REQUIRE(c.eventually([&] { return c.task("victim").state == TaskState::running; }));
@@ -99,9 +104,7 @@ TEST_CASE("a kill request kills the running task") {
 }
 
 TEST_CASE("a task over its execution timeout is killed and ends failed with reason timeout") {
-    auto mc = quick_master();
-    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
-    Cluster c(mc);
+    Cluster c(sleep_runs_until_killed());
     auto t = shell_task("slow", "sleep 1000");
     t.timeout_s = 0.5;
     c.submit(t);
@@ -115,8 +118,7 @@ TEST_CASE("a task over its execution timeout is killed and ends failed with reas
 }
 
 TEST_CASE("tasks on a lost agent are retried on another agent with a new attempt") {
-    auto mc = quick_master(2);
-    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    auto mc = sleep_runs_until_killed(2);
     Cluster c(mc);
     auto t = shell_task("survivor", "sleep 1000");
     t.retry_backoff_s = 0.1;
@@ -335,13 +337,26 @@ TEST_CASE("a framework error from the master stops mesoflow with a non-zero exit
     CHECK_FALSE(id->has_value());
 }
 
-TEST_CASE("with authentication on, every request carries Basic credentials and tasks run") {
+namespace {
+
+// A master that wants HTTP Basic credentials, and mesoflow sending `secret`.
+fake::FakeMasterConfig master_with_credentials() {
     auto mc = quick_master();
     mc.credentials = {fake::Credential{"mesoflow-principal", "s3cret"}};
-    Cluster c(mc);
+    return mc;
+}
+
+void authenticate_with(Cluster& c, const std::string& secret) {
     c.config().authenticate = true;
     c.config().principal = "mesoflow-principal";
-    c.config().secret = "s3cret";
+    c.config().secret = secret;
+}
+
+}  // namespace
+
+TEST_CASE("with authentication on, every request carries Basic credentials and tasks run") {
+    Cluster c(master_with_credentials());
+    authenticate_with(c, "s3cret");
     c.submit(shell_task("authenticated", "true"));
     c.start();
     REQUIRE(c.eventually([&] { return c.task("authenticated").state == TaskState::finished; }));
@@ -357,12 +372,8 @@ TEST_CASE("with authentication on, every request carries Basic credentials and t
 }
 
 TEST_CASE("wrong credentials stop mesoflow with a framework error and no task is launched") {
-    auto mc = quick_master();
-    mc.credentials = {fake::Credential{"mesoflow-principal", "s3cret"}};
-    Cluster c(mc);
-    c.config().authenticate = true;
-    c.config().principal = "mesoflow-principal";
-    c.config().secret = "wrong";
+    Cluster c(master_with_credentials());
+    authenticate_with(c, "wrong");
     c.submit(shell_task("never-runs", "true"));
     c.start();
     auto code = c.wait_exit(20s);
@@ -373,9 +384,7 @@ TEST_CASE("wrong credentials stop mesoflow with a framework error and no task is
 }
 
 TEST_CASE("another scheduler taking over the framework id stops mesoflow, tasks untouched") {
-    auto mc = quick_master();
-    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
-    Cluster c(mc);
+    Cluster c(sleep_runs_until_killed());
     c.submit(shell_task("keeps-running", "sleep 1000"));
     c.start();
     REQUIRE(c.eventually([&] { return c.task("keeps-running").state == TaskState::running; }));
