@@ -29,8 +29,12 @@ const char* level_name(Level level) {
 
 }  // namespace
 
-void set_level(Level lvl) { g_level.store(lvl); }
-Level level() { return g_level.load(); }
+void set_level(Level lvl) {
+    g_level.store(lvl);
+}
+Level level() {
+    return g_level.load();
+}
 
 bool parse_level(std::string_view text, Level& out) {
     for (Level l : {Level::debug, Level::info, Level::warn, Level::error}) {
@@ -60,12 +64,15 @@ void write(Level lvl, std::string_view event, std::string_view fields) {
 std::string quote(std::string_view value) {
     bool needs = value.empty();
     for (char c : value) {
-        if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') needs = true;
+        if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t')
+            needs = true;
     }
-    if (!needs) return std::string(value);
+    if (!needs)
+        return std::string(value);
     std::string out = "\"";
     for (char c : value) {
-        if (c == '"' || c == '\\') out += '\\';
+        if (c == '"' || c == '\\')
+            out += '\\';
         if (c == '\n') {
             out += "\\n";
             continue;

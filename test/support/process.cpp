@@ -23,30 +23,37 @@ extern char** environ;
 namespace mesoflow::testing {
 
 std::optional<UnprivilegedUser> unprivileged_user_if_root() {
-    if (geteuid() != 0) return std::nullopt;
+    if (geteuid() != 0)
+        return std::nullopt;
     const passwd* pw = getpwnam("nobody");
-    if (pw == nullptr) throw std::runtime_error("running as root but there is no user 'nobody'");
+    if (pw == nullptr)
+        throw std::runtime_error("running as root but there is no user 'nobody'");
     return UnprivilegedUser{pw->pw_uid, pw->pw_gid};
 }
 
 ChildProcess ChildProcess::spawn(const SpawnOptions& options) {
-    if (options.argv.empty()) throw std::runtime_error("spawn: empty argv");
+    if (options.argv.empty())
+        throw std::runtime_error("spawn: empty argv");
     // Everything the child needs is built before fork: after fork only
     // async-signal-safe calls are allowed.
     std::vector<char*> argv;
-    for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : options.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::vector<std::string> env_storage;
-    for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-    for (const auto& e : options.extra_env) env_storage.push_back(e);
+    for (char** e = environ; *e != nullptr; ++e)
+        env_storage.emplace_back(*e);
+    for (const auto& e : options.extra_env)
+        env_storage.push_back(e);
     std::vector<char*> envp;
-    for (auto& e : env_storage) envp.push_back(e.data());
+    for (auto& e : env_storage)
+        envp.push_back(e.data());
     envp.push_back(nullptr);
 
     int out_fd = -1;
     if (!options.output_path.empty()) {
-        out_fd = ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                        0644);
+        out_fd =
+            ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (out_fd < 0) {
             throw std::runtime_error("spawn: cannot open " + options.output_path + ": " +
                                      std::strerror(errno));
@@ -59,14 +66,16 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& options) {
     }
     const pid_t parent = getpid();
     const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid < 0)
+        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
         if (out_fd >= 0) {
             dup2(out_fd, STDOUT_FILENO);
             dup2(out_fd, STDERR_FILENO);
         }
         const int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
         setpgid(0, 0);
         if (options.run_as) {
             if (setgroups(0, nullptr) != 0 || setgid(options.run_as->gid) != 0 ||
@@ -76,18 +85,22 @@ ChildProcess ChildProcess::spawn(const SpawnOptions& options) {
         }
         // Set after the credential change, which would clear it.
         prctl(PR_SET_PDEATHSIG, options.death_signal);
-        if (getppid() != parent) _exit(125);
+        if (getppid() != parent)
+            _exit(125);
         execve(argv[0], argv.data(), envp.data());
         execvpe(argv[0], argv.data(), envp.data());
         _exit(127);
     }
-    if (out_fd >= 0) ::close(out_fd);
+    if (out_fd >= 0)
+        ::close(out_fd);
     ChildProcess child;
     child.pid_ = pid;
     return child;
 }
 
-ChildProcess::~ChildProcess() { reap_or_kill(); }
+ChildProcess::~ChildProcess() {
+    reap_or_kill();
+}
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(other.pid_), status_(other.status_) {
@@ -105,12 +118,14 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
 }
 
 void ChildProcess::reap_or_kill() {
-    if (pid_ > 0 && !status_) stop(SIGKILL, std::chrono::milliseconds(5000));
+    if (pid_ > 0 && !status_)
+        stop(SIGKILL, std::chrono::milliseconds(5000));
     pid_ = -1;
 }
 
 bool ChildProcess::running() {
-    if (pid_ <= 0 || status_) return false;
+    if (pid_ <= 0 || status_)
+        return false;
     int status = 0;
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
@@ -121,23 +136,28 @@ bool ChildProcess::running() {
 }
 
 void ChildProcess::signal(int sig) const {
-    if (pid_ > 0 && !status_) ::kill(pid_, sig);
+    if (pid_ > 0 && !status_)
+        ::kill(pid_, sig);
 }
 
 std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (running()) {
-        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        if (std::chrono::steady_clock::now() >= deadline)
+            return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return status_;
 }
 
 int ChildProcess::stop(int sig, std::chrono::milliseconds grace) {
-    if (pid_ <= 0) return -1;
-    if (status_) return *status_;
+    if (pid_ <= 0)
+        return -1;
+    if (status_)
+        return *status_;
     signal(sig);
-    if (auto st = wait_for(grace)) return *st;
+    if (auto st = wait_for(grace))
+        return *st;
     signal(SIGKILL);
     int status = 0;
     waitpid(pid_, &status, 0);
@@ -149,12 +169,14 @@ int run_program(const SpawnOptions& options, std::string* output) {
     SpawnOptions opts = options;
     char path[] = "/tmp/mesoflow-run-XXXXXX";
     const int fd = mkstemp(path);
-    if (fd < 0) throw std::runtime_error("mkstemp failed");
+    if (fd < 0)
+        throw std::runtime_error("mkstemp failed");
     ::close(fd);
     opts.output_path = path;
     ChildProcess child = ChildProcess::spawn(opts);
     auto status = child.wait_for(std::chrono::minutes(5));
-    if (!status) status = child.stop(SIGKILL, std::chrono::seconds(1));
+    if (!status)
+        status = child.stop(SIGKILL, std::chrono::seconds(1));
     if (output != nullptr) {
         std::ifstream in(path);
         std::stringstream ss;
@@ -162,13 +184,15 @@ int run_program(const SpawnOptions& options, std::string* output) {
         *output += ss.str();
     }
     ::unlink(path);
-    if (WIFEXITED(*status)) return WEXITSTATUS(*status);
+    if (WIFEXITED(*status))
+        return WEXITSTATUS(*status);
     return 128 + (WIFSIGNALED(*status) ? WTERMSIG(*status) : 0);
 }
 
 int free_loopback_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::runtime_error("socket failed");
+    if (fd < 0)
+        throw std::runtime_error("socket failed");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -32,7 +32,7 @@ struct SpawnOptions {
 };
 
 class ChildProcess {
-public:
+  public:
     ChildProcess() = default;
     static ChildProcess spawn(const SpawnOptions& options);  // throws std::runtime_error
     ~ChildProcess();
@@ -49,7 +49,7 @@ public:
     // Sends `sig`, waits up to `grace`, then SIGKILL. Returns the wait status.
     int stop(int sig, std::chrono::milliseconds grace);
 
-private:
+  private:
     void reap_or_kill();
     pid_t pid_ = -1;
     std::optional<int> status_;

@@ -37,7 +37,8 @@ std::string postgres_bin_dir() {
     }
     for (const char* candidate : {"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
                                   "/usr/lib/postgresql/17/bin"}) {
-        if (fs::exists(fs::path(candidate) / "initdb")) return candidate;
+        if (fs::exists(fs::path(candidate) / "initdb"))
+            return candidate;
     }
     throw std::runtime_error(
         "PostgreSQL server binaries not found (install package postgresql, or set "
@@ -46,7 +47,8 @@ std::string postgres_bin_dir() {
 
 TempPostgres::TempPostgres() : bin_dir_(postgres_bin_dir()), run_as_(unprivileged_user_if_root()) {
     char tmpl[] = "/tmp/mesoflow-pg-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    if (mkdtemp(tmpl) == nullptr)
+        throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     data_dir_ = dir_ + "/data";
     log_path_ = dir_ + "/server.log";
@@ -57,8 +59,9 @@ TempPostgres::TempPostgres() : bin_dir_(postgres_bin_dir()), run_as_(unprivilege
     }
     std::string out;
     SpawnOptions init;
-    init.argv = {bin_dir_ + "/initdb", "-D", data_dir_, "-U", kSuperuser, "-A", "trust",
-                 "-E", "UTF8", "--no-locale", "--no-sync"};
+    init.argv = {
+        bin_dir_ + "/initdb", "-D",       data_dir_, "-U", kSuperuser, "-A", "trust", "-E", "UTF8",
+        "--no-locale",        "--no-sync"};
     init.run_as = run_as_;
     init.extra_env = {"LC_ALL=C", "TZ=UTC"};
     if (run_program(init, &out) != 0) {
@@ -90,17 +93,31 @@ std::string TempPostgres::dsn(const std::string& database) const {
 }
 
 std::string TempPostgres::uri(const std::string& database) const {
-    return "postgresql://" + std::string(kSuperuser) + "@127.0.0.1:" + std::to_string(port_) +
-           "/" + database;
+    return "postgresql://" + std::string(kSuperuser) + "@127.0.0.1:" + std::to_string(port_) + "/" +
+           database;
 }
 
 void TempPostgres::start() {
-    if (server_.running()) return;
+    if (server_.running())
+        return;
     SpawnOptions opts;
-    opts.argv = {bin_dir_ + "/postgres", "-D", data_dir_, "-p", std::to_string(port_), "-k",
-                 dir_, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                 "-c", "max_connections=200", "-c", "shared_buffers=64MB",
-                 "-c", "log_min_messages=warning"};
+    opts.argv = {bin_dir_ + "/postgres",
+                 "-D",
+                 data_dir_,
+                 "-p",
+                 std::to_string(port_),
+                 "-k",
+                 dir_,
+                 "-c",
+                 "listen_addresses=127.0.0.1",
+                 "-c",
+                 "fsync=off",
+                 "-c",
+                 "max_connections=200",
+                 "-c",
+                 "shared_buffers=64MB",
+                 "-c",
+                 "log_min_messages=warning"};
     opts.run_as = run_as_;
     opts.output_path = log_path_;
     opts.extra_env = {"LC_ALL=C", "TZ=UTC"};
@@ -116,13 +133,16 @@ void TempPostgres::wait_ready() {
         if (!server_.running()) {
             throw std::runtime_error("postgres exited at start:\n" + read_file(log_path_));
         }
-        if (PQping(conninfo.c_str()) == PQPING_OK) return;
+        if (PQping(conninfo.c_str()) == PQPING_OK)
+            return;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     throw std::runtime_error("postgres not ready after 60 s:\n" + read_file(log_path_));
 }
 
-void TempPostgres::stop() { server_.stop(SIGINT, kStopGrace); }
+void TempPostgres::stop() {
+    server_.stop(SIGINT, kStopGrace);
+}
 
 void TempPostgres::restart() {
     stop();
@@ -135,8 +155,7 @@ void TempPostgres::exec(const std::string& database, const std::string& sql) con
     if (PQstatus(conn.get()) != CONNECTION_OK) {
         throw std::runtime_error(std::string("connect: ") + PQerrorMessage(conn.get()));
     }
-    std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()),
-                                                      &PQclear);
+    std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), sql.c_str()), &PQclear);
     const auto st = PQresultStatus(res.get());
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn.get()));
@@ -144,15 +163,15 @@ void TempPostgres::exec(const std::string& database, const std::string& sql) con
 }
 
 std::string TempPostgres::create_database() {
-    const std::string name = "test_" + std::to_string(getpid()) + "_" + std::to_string(++db_counter_);
+    const std::string name =
+        "test_" + std::to_string(getpid()) + "_" + std::to_string(++db_counter_);
     exec("postgres", "CREATE DATABASE " + name);
     return dsn(name);
 }
 
 void TempPostgres::kill_connections(const std::string& database) {
-    exec("postgres",
-         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database +
-             "' AND pid <> pg_backend_pid()");
+    exec("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                         database + "' AND pid <> pg_backend_pid()");
 }
 
 }  // namespace mesoflow::testing

@@ -16,7 +16,7 @@
 namespace mesoflow::testing {
 
 class TempPostgres {
-public:
+  public:
     TempPostgres();  // initdb + start; throws std::runtime_error with the server's output
     ~TempPostgres();
     TempPostgres(const TempPostgres&) = delete;
@@ -44,7 +44,7 @@ public:
     const std::string& socket_dir() const { return dir_; }
     const std::string& log_path() const { return log_path_; }
 
-private:
+  private:
     void wait_ready();
     std::string dir_;
     std::string data_dir_;

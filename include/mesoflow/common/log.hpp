@@ -22,7 +22,8 @@ void write(Level level, std::string_view event, std::string_view fields);
 
 template <typename... Args>
 void emit(Level lvl, std::string_view event, fmt::format_string<Args...> fmt, Args&&... args) {
-    if (lvl < level()) return;
+    if (lvl < level())
+        return;
     write(lvl, event, fmt::format(fmt, std::forward<Args>(args)...));
 }
 
