@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config git
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   libcpp-httplib-dev nlohmann-json3-dev libpq-dev libboost-dev libfmt-dev libssl-dev catch2
   postgresql postgresql-client
   python3 python3-psycopg2
