@@ -1,19 +1,25 @@
 // The two ceilings mesoflow's throughput is divided by.
 //
-// (1) The database: the statements mesoflow's event loop sends, in the
-// batches it sends them (config defaults: claim_batch windows for
-// fetch_pending and record_launches, update_batch status updates per
-// apply_updates), one connection, one after the other as mesoflow's database
-// thread does, with no Mesos in the loop. Every batch is full, which mesoflow
-// never quite manages, so this bounds it from above.
+// (1) The database: the statements mesoflow sends, in the batches it sends
+// them (config defaults: claim_batch windows for fetch_pending and
+// record_launches, update_batch status updates per apply_updates), on two
+// connections as mesoflow's two database threads do (launch rounds on one,
+// status updates on the other), with no Mesos in the loop. Every update batch
+// is full and no thread ever waits for the network, which mesoflow never
+// quite manages, so this bounds it from above.
 //
 // (2) The fake master, the same binary and flags mesoflow ran against,
 // driven by mesoflow-fake-master-bench: a minimal client that only accepts
 // offers and acknowledges updates.
 #include <fmt/core.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <deque>
+#include <iterator>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "bench.hpp"
 #include "mesoflow/config/config.hpp"
@@ -40,6 +46,10 @@ T value_or_throw(Result<T> r, const char* what) {
     return std::move(*r);
 }
 
+double ms_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
 store::StatusUpdate update_for(const store::LaunchRecord& l, store::MesosTaskState state,
                                std::size_t serial) {
     store::StatusUpdate u;
@@ -59,46 +69,110 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
     const std::string dsn = pg.create_database();
     value_or_throw(store::migrate(dsn), "migrate");
     fill_queue(dsn, o.tasks, o);
-    store::TaskStore store(dsn, "mesoflow-bench");
-    if (auto st = store.connect(); !st.ok())
-        throw std::runtime_error("connect: " + st.error().message);
 
-    std::size_t done = 0;
-    std::size_t statements = 0;
-    std::size_t serial = 0;
+    // Launched attempts and the index of the update each waits for next.
+    std::mutex mutex;
+    std::condition_variable more;
+    std::deque<std::pair<store::LaunchRecord, std::size_t>> waiting;
+    bool launching_done = false;
+    std::string failure;
+    std::size_t rounds = 0;
+    std::size_t update_statements = 0;
+    double fetch_ms = 0;
+    double record_ms = 0;
+    double apply_ms = 0;
+
     const auto start = Clock::now();
-    while (done < o.tasks) {
-        auto pending = value_or_throw(store.fetch_pending(defaults.claim_batch), "fetch_pending");
-        ++statements;
-        if (pending.empty())
-            throw std::runtime_error("database ceiling: the queue ran dry early");
-        std::vector<store::LaunchRecord> launches;
-        launches.reserve(pending.size());
-        for (const auto& t : pending) {
-            const int attempt = t.attempt + 1;
-            launches.push_back({t.id, attempt, store::mesos_task_id(t.id, attempt),
-                                fmt::format("agent-{}", t.id % o.agents),
-                                fmt::format("agent-{}.fake", t.id % o.agents), "offer-bench"});
+    // mesoflow's "db" thread: launch rounds.
+    std::thread launcher([&] {
+        try {
+            store::TaskStore store(dsn, "mesoflow-bench");
+            std::size_t launched = 0;
+            while (launched < o.tasks) {
+                const auto round_start = Clock::now();
+                auto pending =
+                    value_or_throw(store.fetch_pending(defaults.claim_batch), "fetch_pending");
+                const auto fetched = Clock::now();
+                if (pending.empty())
+                    throw std::runtime_error("database ceiling: the queue ran dry early");
+                std::vector<store::LaunchRecord> launches;
+                launches.reserve(pending.size());
+                for (const auto& t : pending) {
+                    const int attempt = t.attempt + 1;
+                    const auto agent = static_cast<std::size_t>(t.id) % o.agents;
+                    launches.push_back({t.id, attempt, store::mesos_task_id(t.id, attempt),
+                                        fmt::format("agent-{}", agent),
+                                        fmt::format("agent-{}.fake", agent), "offer-bench"});
+                }
+                const auto recording = Clock::now();
+                value_or_throw(store.record_launches(launches), "record_launches");
+                ++rounds;
+                fetch_ms += ms_between(round_start, fetched);
+                record_ms += ms_between(recording, Clock::now());
+                launched += launches.size();
+                std::lock_guard lock(mutex);
+                for (auto& l : launches)
+                    waiting.emplace_back(std::move(l), 0);
+                more.notify_one();
+            }
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex);
+            failure = e.what();
         }
-        value_or_throw(store.record_launches(launches), "record_launches");
-        ++statements;
-        for (const auto state : kUpdateStates) {
-            const auto batch = static_cast<std::size_t>(defaults.update_batch);
-            for (std::size_t i = 0; i < launches.size(); i += batch) {
-                std::vector<store::StatusUpdate> updates;
-                for (std::size_t k = i; k < std::min(launches.size(), i + batch); ++k)
-                    updates.push_back(update_for(launches[k], state, serial++));
-                value_or_throw(store.apply_updates(updates), "apply_updates");
-                ++statements;
+        std::lock_guard lock(mutex);
+        launching_done = true;
+        more.notify_one();
+    });
+
+    // mesoflow's "db-updates" thread: full batches, oldest first.
+    store::TaskStore store(dsn, "mesoflow-bench-updates");
+    std::size_t finished = 0;
+    std::size_t serial = 0;
+    const auto batch_size = static_cast<std::size_t>(defaults.update_batch);
+    while (finished < o.tasks) {
+        std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
+        {
+            std::unique_lock lock(mutex);
+            more.wait(lock, [&] { return !waiting.empty() || launching_done; });
+            if (waiting.empty())
+                break;  // the launcher failed
+            while (!waiting.empty() && batch.size() < batch_size) {
+                batch.push_back(std::move(waiting.front()));
+                waiting.pop_front();
             }
         }
-        done += pending.size();
+        std::vector<store::StatusUpdate> updates;
+        updates.reserve(batch.size());
+        for (const auto& [launch, stage] : batch)
+            updates.push_back(update_for(launch, kUpdateStates[stage], serial++));
+        const auto applying = Clock::now();
+        auto applied = store.apply_updates(updates);
+        apply_ms += ms_between(applying, Clock::now());
+        if (!applied) {
+            launcher.join();
+            throw std::runtime_error("apply_updates: " + applied.error().message);
+        }
+        ++update_statements;
+        std::lock_guard lock(mutex);
+        for (auto& [launch, stage] : batch) {
+            if (++stage == std::size(kUpdateStates))
+                ++finished;
+            else
+                waiting.emplace_back(std::move(launch), stage);
+        }
     }
     const double seconds = seconds_since(start);
+    launcher.join();
+    if (!failure.empty())
+        throw std::runtime_error(failure);
     json f;
-    f["tasks_per_s"] = static_cast<double>(done) / seconds;
+    f["tasks_per_s"] = static_cast<double>(finished) / seconds;
     f["wall_s"] = seconds;
-    f["statements"] = statements;
+    f["statements"] = 2 * rounds + update_statements;
+    f["fetch_pending_ms"] = fetch_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
+    f["record_launches_ms"] = record_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
+    f["apply_updates_ms"] =
+        apply_ms / static_cast<double>(std::max<std::size_t>(update_statements, 1));
     f["claim_batch"] = defaults.claim_batch;
     f["update_batch"] = defaults.update_batch;
     return f;
