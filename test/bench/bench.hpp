@@ -41,8 +41,9 @@ struct Options {
     int allocation_interval_ms = 20;
     // The memory comparison run (default K / 10).
     std::size_t small_tasks = 0;
-    std::string log_level = "info";  // mesoflow's, as deployed
-    double timeout_s = 1200;         // per run
+    std::string log_level = "info";         // mesoflow's, as deployed
+    std::vector<std::string> mesoflow_env;  // extra KEY=value for `mesoflow run`
+    double timeout_s = 1200;                // per run
     std::string json_path;
     std::string work_dir;  // logs of the children; default a new temp dir
     bool skip_ceilings = false;

@@ -54,6 +54,7 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     run.extra_env = {"MESOFLOW_DATABASE=" + dsn,
                      fmt::format("MESOFLOW_MASTER=127.0.0.1:{}", master.port),
                      "MESOFLOW_ADMIN_LISTEN=off", "MESOFLOW_LOG_LEVEL=" + o.log_level};
+    run.extra_env.insert(run.extra_env.end(), o.mesoflow_env.begin(), o.mesoflow_env.end());
     run.output_path = log_dir + "-mesoflow.log";
     run.death_signal = SIGTERM;
     auto mesoflow = testing::ChildProcess::spawn(run);

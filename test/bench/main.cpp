@@ -32,6 +32,8 @@ mesoflow-fake-master, with the ceilings it is measured against.
                             (default K / 10)
   --allocation-interval MS  the fake master's offer cycle (default 20)
   --log-level LEVEL         mesoflow's log level (default info, as deployed)
+  --env KEY=VALUE           more environment for `mesoflow run`, e.g.
+                            MESOFLOW_CLAIM_BATCH=100 (repeatable)
   --skip-ceilings           mesoflow only (no ratio)
   --timeout S               give up on a run after S seconds (default 1200)
   --work-dir DIR            logs of every process (default a new temp dir, kept)
@@ -98,6 +100,11 @@ Options parse(int argc, char** argv) {
             o.allocation_interval_ms = static_cast<int>(number());
         } else if (f == "--log-level") {
             o.log_level = value();
+        } else if (f == "--env") {
+            const std::string v = value();
+            if (v.find('=') == std::string::npos)
+                usage_error("--env: expected KEY=VALUE");
+            o.mesoflow_env.push_back(v);
         } else if (f == "--skip-ceilings") {
             o.skip_ceilings = true;
         } else if (f == "--timeout") {
@@ -224,6 +231,10 @@ int main(int argc, char** argv) {
         f["allocation_interval_ms"] = o.allocation_interval_ms;
         f["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
         f["log_level"] = o.log_level;
+        std::string env;
+        for (const auto& e : o.mesoflow_env)
+            env += (env.empty() ? "" : " ") + e;
+        f["mesoflow_env"] = env;
 
         std::cerr << "mesoflow-bench: starting PostgreSQL\n";
         mesoflow::testing::TempPostgres pg;
