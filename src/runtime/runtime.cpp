@@ -550,6 +550,12 @@ struct Runtime::Impl {
         const int room = launch_room();
         if (room == 0)
             return;  // held until first updates free the window
+        // Commits before launches: while a full batch of status updates waits,
+        // a round would only add to it (every launch brings more updates), and
+        // acknowledgements would fall seconds behind under load. The offers
+        // are held and the round starts once the backlog is committed.
+        if (updates.size() >= static_cast<std::size_t>(cfg.update_batch))
+            return;
         round_running = true;
         auto batch = std::make_shared<std::vector<mesos::Offer>>(std::move(offers));
         offers.clear();
@@ -719,6 +725,8 @@ struct Runtime::Impl {
                 after_commit(*batch, *r);
                 metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
                 flush_updates();
+                // Held offers go as soon as the backlog and the window allow.
+                start_round();
                 maybe_finish_stop();
             });
     }
