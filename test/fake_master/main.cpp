@@ -60,7 +60,8 @@ A fake Apache Mesos master (v1 scheduler HTTP API) with simulated agents.
   --help                      this text
 
 Durations: 250ms, 2s, 1.5s, 5m, 1h (a bare number means seconds).
-Control endpoint: GET /fake/state, POST /fake/control/<fault> (see README.md).
+Control endpoint: GET /fake/state, GET /fake/latency, POST /fake/control/<fault>
+(see README.md).
 )";
 
 [[noreturn]] void usage_error(const std::string& message) {
