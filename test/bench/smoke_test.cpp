@@ -59,6 +59,8 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
     CHECK(f.at("tasks") == kTasks);
     CHECK(f.at("agents") == kAgents);
     CHECK(f.at("finished") == kTasks);
+    // mesoflow run stopped cleanly on SIGTERM (wait status 0: exit code 0).
+    CHECK(f.at("exit_status") == 0);
     // Every task launched once: an ACCEPT per used offer, an ACK per update.
     CHECK(f.at("decision_count").get<int>() > 0);
     CHECK(f.at("ack_count").get<int>() >= 3 * kTasks);
