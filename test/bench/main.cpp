@@ -150,7 +150,9 @@ std::string verdict(bool met) {
 void print_table(const Options& o, const json& f) {
     auto line = [](const std::string& what, const std::string& value, const std::string& target,
                    const std::string& v) {
-        std::cout << fmt::format("  {:<44} {:>28}  {:<14} {}\n", what, value, target, v);
+        std::string text = fmt::format("  {:<44} {:>28}  {:<14} {}", what, value, target, v);
+        text.erase(text.find_last_not_of(' ') + 1);
+        std::cout << text << "\n";
     };
     auto lat = [&](const char* prefix) {
         return fmt::format("{:.2f} / {:.2f} / {:.2f}",
