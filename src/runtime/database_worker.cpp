@@ -4,8 +4,8 @@
 
 namespace mesoflow::runtime {
 
-DatabaseWorker::DatabaseWorker(Poster post_to_loop)
-    : post_(std::move(post_to_loop)), thread_([this] { run(); }) {}
+DatabaseWorker::DatabaseWorker(Poster post_to_loop, std::string name)
+    : post_(std::move(post_to_loop)), name_(std::move(name)), thread_([this] { run(); }) {}
 
 DatabaseWorker::~DatabaseWorker() {
     {
@@ -30,7 +30,7 @@ void DatabaseWorker::enqueue(Task job) {
 }
 
 void DatabaseWorker::run() {
-    pthread_setname_np(pthread_self(), "db");
+    pthread_setname_np(pthread_self(), name_.c_str());
     std::unique_lock lock(mutex_);
     for (;;) {
         wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

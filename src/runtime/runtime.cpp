@@ -86,8 +86,15 @@ struct Runtime::Impl {
     std::unique_ptr<store::TaskStore> store;
     std::unique_ptr<store::LeaderLock> leader;
     scheduler::OfferMatcher matcher;
-    // Declared after what its jobs use, so it is destroyed (drained) first.
+    // Status updates commit on their own connection and thread ("db-updates"),
+    // so an ACKNOWLEDGE never waits behind a launch round and an ACCEPT never
+    // waits behind a batch of updates. Rows cannot collide: a task's updates
+    // come only after its launch was committed, and both statements lock the
+    // rows they change.
+    std::unique_ptr<store::TaskStore> update_store;
+    // Declared after what their jobs use, so they are destroyed (drained) first.
     std::unique_ptr<DatabaseWorker> db;
+    std::unique_ptr<DatabaseWorker> update_db;
 
     std::unique_ptr<store::TaskListener> listener;
     std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
@@ -135,7 +142,12 @@ struct Runtime::Impl {
     // --------------------------------------------------------------- helpers
     template <typename Work, typename Done>
     void db_job(Work work, Done done) {
-        db->submit(
+        timed_job(*db, std::move(work), std::move(done));
+    }
+
+    template <typename Work, typename Done>
+    void timed_job(DatabaseWorker& worker, Work work, Done done) {
+        worker.submit(
             [this, work = std::move(work)]() mutable {
                 const auto start = Clock::now();
                 auto result = work();
@@ -188,9 +200,12 @@ struct Runtime::Impl {
         log::info("starting", "identity={} framework={} masters={}", identity, cfg.framework_name,
                   cfg.masters.size());
         store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow");
+        update_store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow-updates");
         leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
         db = std::make_unique<DatabaseWorker>(
             [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
+        update_db = std::make_unique<DatabaseWorker>(
+            [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-updates");
 
         signals.async_wait([this](const boost::system::error_code& ec, int sig) {
             if (ec)
@@ -217,7 +232,8 @@ struct Runtime::Impl {
             acquire_leadership();
         }
         loop.run();
-        // Whatever the db thread still holds finishes before the store goes.
+        // Whatever the db threads still hold finishes before the stores go.
+        update_db.reset();
         db.reset();
         log::info("stopped", "exit_code={}", exit_code);
         return exit_code;
@@ -534,6 +550,12 @@ struct Runtime::Impl {
         const int room = launch_room();
         if (room == 0)
             return;  // held until first updates free the window
+        // Commits before launches: while a full batch of status updates waits,
+        // a round would only add to it (every launch brings more updates), and
+        // acknowledgements would fall seconds behind under load. The offers
+        // are held and the round starts once the backlog is committed.
+        if (updates.size() >= static_cast<std::size_t>(cfg.update_batch))
+            return;
         round_running = true;
         auto batch = std::make_shared<std::vector<mesos::Offer>>(std::move(offers));
         offers.clear();
@@ -684,23 +706,29 @@ struct Runtime::Impl {
         converted.reserve(batch->size());
         for (const auto& s : *batch)
             converted.push_back(to_store_update(s));
-        db_job([this, converted = std::move(converted)] { return store->apply_updates(converted); },
-               [this, batch](Result<std::vector<store::UpdateResult>> r) {
-                   batch_running = false;
-                   if (!db_ok(r, "apply_updates")) {
-                       // Not committed, so not acknowledged: keep the batch and
-                       // retry; the agent redelivers meanwhile anyway.
-                       updates.insert(updates.begin(), std::make_move_iterator(batch->begin()),
-                                      std::make_move_iterator(batch->end()));
-                       retry_updates_later();
-                       return;
-                   }
-                   db_retry = kDbRetryMin;
-                   after_commit(*batch, *r);
-                   metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
-                   flush_updates();
-                   maybe_finish_stop();
-               });
+        timed_job(
+            *update_db,
+            [this, converted = std::move(converted)] {
+                return update_store->apply_updates(converted);
+            },
+            [this, batch](Result<std::vector<store::UpdateResult>> r) {
+                batch_running = false;
+                if (!db_ok(r, "apply_updates")) {
+                    // Not committed, so not acknowledged: keep the batch and
+                    // retry; the agent redelivers meanwhile anyway.
+                    updates.insert(updates.begin(), std::make_move_iterator(batch->begin()),
+                                   std::make_move_iterator(batch->end()));
+                    retry_updates_later();
+                    return;
+                }
+                db_retry = kDbRetryMin;
+                after_commit(*batch, *r);
+                metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
+                flush_updates();
+                // Held offers go as soon as the backlog and the window allow.
+                start_round();
+                maybe_finish_stop();
+            });
     }
 
     void retry_updates_later() {

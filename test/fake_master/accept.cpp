@@ -263,9 +263,11 @@ void Master::accept(Framework& framework, const json& call) {
 
     Offer first = offers_.at(offer_ids[0].value("value", ""));
     Resources pool;
+    const auto answered = Clock::now();
     for (const auto& id : offer_ids) {
         const std::string value = id.value("value", "");
         pool += offers_.at(value).resources;
+        offer_to_accept_.add(answered - offers_.at(value).sent_at);
         remove_offer(value, false);
         ++counters_.offers_accepted;
     }

@@ -150,7 +150,14 @@ void Master::allocate() {
     for (auto& [framework, offers] : batches) {
         counters_.offers_sent += offers.size();
         ++counters_.offer_events;
+        std::vector<std::string> ids;
+        ids.reserve(offers.size());
+        for (const auto& o : offers)
+            ids.push_back(o["id"]["value"].get<std::string>());
         send_event(*framework, {{"type", "OFFERS"}, {"offers", {{"offers", std::move(offers)}}}});
+        const auto sent = Clock::now();
+        for (const auto& id : ids)
+            offers_.at(id).sent_at = sent;
     }
 }
 
@@ -197,6 +204,7 @@ void Master::decline(Framework& framework, const json& call) {
             continue;
         }
         Offer offer = it->second;
+        offer_to_decline_.add(Clock::now() - offer.sent_at);
         remove_offer(offer_id, false);
         recover(offer, offer.resources, refuse);
         ++counters_.offers_declined;

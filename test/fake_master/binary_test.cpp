@@ -165,3 +165,35 @@ TEST_CASE("the binary requires Basic authentication when given --principal and -
                        "")
               .status == 400);
 }
+
+TEST_CASE("the latency endpoint times offers to their answers and updates to their acks") {
+    RunningMaster master(
+        {"--agents", "2", "--allocation-interval", "50ms", "--task-duration", "0"});
+    const auto latency = [&] {
+        return json::parse(http_request(master.port, "GET", "/fake/latency", {}, "").body);
+    };
+    const json before = latency();
+    CHECK(before["offer_to_accept"]["count"] == 0);
+    CHECK(before["update_to_ack"]["count"] == 0);
+
+    Scheduler s(master.port, Scheduler::framework_info());
+    const auto offers = s.offers();
+    REQUIRE(offers.size() == 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    REQUIRE(s.launch(offers[0], {Scheduler::command_task(offers[0], "t1", "true")}).status == 202);
+    REQUIRE(s.call("DECLINE", {{"offer_ids", json::array({offers[1]["id"]})}}).status == 202);
+    for (int i = 0; i < 3; ++i) {  // STARTING, RUNNING, FINISHED
+        const auto update = s.update_for("t1");
+        REQUIRE(update);
+        REQUIRE(s.ack(*update).status == 202);
+    }
+    const json after = latency();
+    CHECK(after["offer_to_accept"]["count"] == 1);
+    // The offer waited at least the 30 ms slept before it was accepted.
+    CHECK(after["offer_to_accept"]["p50_ms"].get<double>() >= 30.0);
+    CHECK(after["offer_to_accept"]["max_ms"] == after["offer_to_accept"]["p99_ms"]);
+    CHECK(after["offer_to_decline"]["count"] == 1);
+    CHECK(after["update_to_ack"]["count"] == 3);
+    CHECK(after["update_to_ack"]["p50_ms"].get<double>() <=
+          after["update_to_ack"]["max_ms"].get<double>());
+}

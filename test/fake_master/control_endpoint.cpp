@@ -1,6 +1,6 @@
-// Inspection views, GET /fake/state and POST /fake/control/<fault>: the
-// HTTP face of the faults and views FakeMaster offers in process. See
-// README.md for the list of controls.
+// Inspection views, GET /fake/state, GET /fake/latency and POST
+// /fake/control/<fault>: the HTTP face of the faults and views FakeMaster
+// offers in process. See README.md for the list of controls.
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -258,9 +258,17 @@ json Master::state() const {
             {"recent_calls", recent}};
 }
 
+json Master::latency() const {
+    return {{"offer_to_accept", offer_to_accept_.summary()},
+            {"offer_to_decline", offer_to_decline_.summary()},
+            {"update_to_ack", update_to_ack_.summary()}};
+}
+
 HttpReply Master::handle_control(HttpRequest& request) {
     if (request.method == "GET" && request.path == "/fake/state")
         return json_reply(200, state());
+    if (request.method == "GET" && request.path == "/fake/latency")
+        return json_reply(200, latency());
     if (request.method == "GET" && request.path == "/fake/calls") {
         json out = json::array();
         for (const auto& c : calls_)

@@ -9,7 +9,7 @@
 //   status_updates.cpp      the agent's status update stream: uuids, retries, ACKs
 //   reconciliation.cpp      RECONCILE (explicit and implicit)
 //   faults.cpp              faults and agent loss
-//   control_endpoint.cpp    /fake/state and /fake/control/<fault>
+//   control_endpoint.cpp    /fake/state, /fake/latency and /fake/control/<fault>
 //   local_tasks.cpp         local mode: real processes
 // Events are JSON, RecordIO-framed with mesoflow's encoder.
 #pragma once
@@ -30,6 +30,7 @@
 
 #include "fake_master.hpp"
 #include "http_server.hpp"
+#include "latency_log.hpp"
 #include "reactor.hpp"
 #include "resources.hpp"
 
@@ -80,6 +81,7 @@ struct Offer {
     std::size_t agent = 0;
     std::string role;
     Resources resources;
+    Clock::time_point sent_at{};  // when its OFFERS event went out (latency views)
 };
 
 struct PendingUpdate {
@@ -89,6 +91,7 @@ struct PendingUpdate {
     std::string record;  // the UPDATE event, RecordIO-framed
     std::chrono::milliseconds backoff{0};
     bool sent = false;
+    Clock::time_point first_sent{};  // first delivery (update -> ACK latency)
 };
 
 struct Task {
@@ -209,6 +212,8 @@ class Master {
     std::vector<FrameworkView> framework_views() const;
     std::vector<OfferView> offer_views() const;
     json state() const;
+    // GET /fake/latency: offer -> ACCEPT, offer -> DECLINE, update -> ACK.
+    json latency() const;
     const std::string& master_id() const { return master_id_; }
     const FakeMasterConfig& config() const { return config_; }
 
@@ -356,6 +361,9 @@ class Master {
     std::deque<RecordedCall> calls_;
     std::deque<RecordedAck> acks_;
     Counters counters_;
+    LatencyLog offer_to_accept_;
+    LatencyLog offer_to_decline_;
+    LatencyLog update_to_ack_;
     bool shut_down_ = false;
 };
 

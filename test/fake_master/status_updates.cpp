@@ -100,6 +100,7 @@ void Master::send_front(Task& task) {
             ++counters_.updates_redelivered;
         } else {
             ++counters_.updates_sent;
+            update.first_sent = Clock::now();
         }
         task.last_sent_state = update.state;
     }
@@ -172,6 +173,9 @@ void Master::acknowledge(Framework& framework, const json& ack, std::uint64_t se
     } else {
         record.matched = true;
         record.state = task->updates.front().state;
+        // From the first delivery: a redelivery means the first was not answered in time.
+        if (task->updates.front().first_sent != Clock::time_point{})
+            update_to_ack_.add(Clock::now() - task->updates.front().first_sent);
         task->updates.pop_front();
         if (task->updates.empty() && is_terminal_state(record.state)) {
             // The master forgets a task once its terminal update is acknowledged.

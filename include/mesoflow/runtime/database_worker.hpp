@@ -1,4 +1,6 @@
-// DatabaseWorker: the one thread ("db") that runs blocking store calls.
+// DatabaseWorker: a thread that runs blocking store calls, one job at a time
+// (the runtime has two: "db" for launch rounds and the rest, "db-updates" for
+// status updates).
 // libpq calls block; keeping them off the event-loop thread keeps heartbeats,
 // offers and acknowledgements flowing while a batch commits. Jobs run in the
 // order they were submitted; each job's completion is handed back to the event
@@ -12,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace mesoflow::runtime {
@@ -21,7 +24,8 @@ class DatabaseWorker {
     using Task = std::function<void()>;
     using Poster = std::function<void(Task)>;
 
-    explicit DatabaseWorker(Poster post_to_loop);
+    // `name` is the thread's name as ps and perf show it (at most 15 characters).
+    explicit DatabaseWorker(Poster post_to_loop, std::string name = "db");
     ~DatabaseWorker();
     DatabaseWorker(const DatabaseWorker&) = delete;
     DatabaseWorker& operator=(const DatabaseWorker&) = delete;
@@ -48,6 +52,7 @@ class DatabaseWorker {
     std::deque<Task> queue_;
     std::size_t running_ = 0;
     bool stopping_ = false;
+    std::string name_;
     std::thread thread_;
 };
 

@@ -1,0 +1,210 @@
+// The two ceilings mesoflow's throughput is divided by.
+//
+// (1) The database: the statements mesoflow sends, in the batches it sends
+// them (config defaults: claim_batch windows for fetch_pending and
+// record_launches, update_batch status updates per apply_updates), on two
+// connections as mesoflow's two database threads do (launch rounds on one,
+// status updates on the other), with no Mesos in the loop. Every update batch
+// is full and no thread ever waits for the network, which mesoflow never
+// quite manages, so this bounds it from above.
+//
+// (2) The fake master, the same binary and flags mesoflow ran against,
+// driven by mesoflow-fake-master-bench: a minimal client that only accepts
+// offers and acknowledges updates.
+#include <fmt/core.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <iterator>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "bench.hpp"
+#include "mesoflow/config/config.hpp"
+#include "mesoflow/store/migrations.hpp"
+#include "mesoflow/store/task_store.hpp"
+
+namespace mesoflow::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kStopGrace{5000};
+
+// What the fake master sends for a zero-duration command task, in order.
+constexpr store::MesosTaskState kUpdateStates[] = {store::MesosTaskState::starting,
+                                                   store::MesosTaskState::running,
+                                                   store::MesosTaskState::finished};
+
+template <typename T>
+T value_or_throw(Result<T> r, const char* what) {
+    if (!r)
+        throw std::runtime_error(std::string(what) + ": " + r.error().message);
+    return std::move(*r);
+}
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+store::StatusUpdate update_for(const store::LaunchRecord& l, store::MesosTaskState state,
+                               std::size_t serial) {
+    store::StatusUpdate u;
+    u.mesos_task_id = l.mesos_task_id;
+    u.state = state;
+    u.source = "SOURCE_EXECUTOR";
+    u.agent_id = l.agent_id;
+    u.timestamp = 1.7e9;
+    u.uuid = fmt::format("dXVpZC{:010}", serial);
+    return u;
+}
+
+}  // namespace
+
+json database_ceiling(testing::TempPostgres& pg, const Options& o) {
+    const config::Config defaults;
+    const std::string dsn = pg.create_database();
+    value_or_throw(store::migrate(dsn), "migrate");
+    fill_queue(dsn, o.tasks, o);
+
+    // Launched attempts and the index of the update each waits for next.
+    std::mutex mutex;
+    std::condition_variable more;
+    std::deque<std::pair<store::LaunchRecord, std::size_t>> waiting;
+    bool launching_done = false;
+    std::string failure;
+    std::size_t rounds = 0;
+    std::size_t update_statements = 0;
+    double fetch_ms = 0;
+    double record_ms = 0;
+    double apply_ms = 0;
+
+    const auto start = Clock::now();
+    // mesoflow's "db" thread: launch rounds.
+    std::thread launcher([&] {
+        try {
+            store::TaskStore store(dsn, "mesoflow-bench");
+            std::size_t launched = 0;
+            while (launched < o.tasks) {
+                const auto round_start = Clock::now();
+                auto pending =
+                    value_or_throw(store.fetch_pending(defaults.claim_batch), "fetch_pending");
+                const auto fetched = Clock::now();
+                if (pending.empty())
+                    throw std::runtime_error("database ceiling: the queue ran dry early");
+                std::vector<store::LaunchRecord> launches;
+                launches.reserve(pending.size());
+                for (const auto& t : pending) {
+                    const int attempt = t.attempt + 1;
+                    const auto agent = static_cast<std::size_t>(t.id) % o.agents;
+                    launches.push_back({t.id, attempt, store::mesos_task_id(t.id, attempt),
+                                        fmt::format("agent-{}", agent),
+                                        fmt::format("agent-{}.fake", agent), "offer-bench"});
+                }
+                const auto recording = Clock::now();
+                value_or_throw(store.record_launches(launches), "record_launches");
+                ++rounds;
+                fetch_ms += ms_between(round_start, fetched);
+                record_ms += ms_between(recording, Clock::now());
+                launched += launches.size();
+                std::lock_guard lock(mutex);
+                for (auto& l : launches)
+                    waiting.emplace_back(std::move(l), 0);
+                more.notify_one();
+            }
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex);
+            failure = e.what();
+        }
+        std::lock_guard lock(mutex);
+        launching_done = true;
+        more.notify_one();
+    });
+
+    // mesoflow's "db-updates" thread: full batches, oldest first.
+    store::TaskStore store(dsn, "mesoflow-bench-updates");
+    std::size_t finished = 0;
+    std::size_t serial = 0;
+    const auto batch_size = static_cast<std::size_t>(defaults.update_batch);
+    while (finished < o.tasks) {
+        std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
+        {
+            std::unique_lock lock(mutex);
+            more.wait(lock, [&] { return !waiting.empty() || launching_done; });
+            if (waiting.empty())
+                break;  // the launcher failed
+            while (!waiting.empty() && batch.size() < batch_size) {
+                batch.push_back(std::move(waiting.front()));
+                waiting.pop_front();
+            }
+        }
+        std::vector<store::StatusUpdate> updates;
+        updates.reserve(batch.size());
+        for (const auto& [launch, stage] : batch)
+            updates.push_back(update_for(launch, kUpdateStates[stage], serial++));
+        const auto applying = Clock::now();
+        auto applied = store.apply_updates(updates);
+        apply_ms += ms_between(applying, Clock::now());
+        if (!applied) {
+            launcher.join();
+            throw std::runtime_error("apply_updates: " + applied.error().message);
+        }
+        ++update_statements;
+        std::lock_guard lock(mutex);
+        for (auto& [launch, stage] : batch) {
+            if (++stage == std::size(kUpdateStates))
+                ++finished;
+            else
+                waiting.emplace_back(std::move(launch), stage);
+        }
+    }
+    const double seconds = seconds_since(start);
+    launcher.join();
+    if (!failure.empty())
+        throw std::runtime_error(failure);
+    json f;
+    f["tasks_per_s"] = static_cast<double>(finished) / seconds;
+    f["wall_s"] = seconds;
+    f["statements"] = 2 * rounds + update_statements;
+    f["fetch_pending_ms"] = fetch_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
+    f["record_launches_ms"] = record_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
+    f["apply_updates_ms"] =
+        apply_ms / static_cast<double>(std::max<std::size_t>(update_statements, 1));
+    f["claim_batch"] = defaults.claim_batch;
+    f["update_batch"] = defaults.update_batch;
+    return f;
+}
+
+json master_ceiling(const Options& o) {
+    RunningMaster master = start_fake_master(o, o.work_dir + "/ceiling-fake-master.log");
+    const std::string json_path = o.work_dir + "/ceiling-client.json";
+    testing::SpawnOptions client;
+    client.argv = {o.fake_master_bench_binary,
+                   "--master",
+                   fmt::format("127.0.0.1:{}", master.port),
+                   "--tasks",
+                   std::to_string(o.tasks),
+                   "--task-cpus",
+                   fmt::format("{}", o.task_cpus),
+                   "--task-mem",
+                   fmt::format("{}", o.task_mem_mb),
+                   "--json",
+                   json_path,
+                   "--timeout",
+                   fmt::format("{}", o.timeout_s)};
+    std::string output;
+    const int code = testing::run_program(client, &output);
+    master.process.stop(SIGTERM, kStopGrace);
+    if (code != 0)
+        throw std::runtime_error("mesoflow-fake-master-bench failed: " + output);
+    const json figures = json::parse(read_text(json_path));
+    json f;
+    f["tasks_per_s"] = figures.at("tasks_per_s");
+    f["wall_s"] = figures.at("wall_s");
+    return f;
+}
+
+}  // namespace mesoflow::bench

@@ -1,0 +1,111 @@
+// mesoflow end to end: the daemon as deployed (`mesoflow migrate`, then
+// `mesoflow run` as its own process), the fake master as its own process, the
+// queue filled before mesoflow starts. Throughput is read from the rows
+// mesoflow wrote (first launched_at to last finished_at), so the polling
+// here does not blur it; latencies are the master's view (GET /fake/latency).
+#include <fmt/core.h>
+
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "bench.hpp"
+
+namespace mesoflow::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kProgressPoll{200};
+constexpr std::chrono::milliseconds kStopGrace{15000};
+
+std::int64_t terminal_count(Sql& sql) {
+    return std::stoll(sql.row("SELECT count(*) FROM mesoflow.tasks WHERE state IN"
+                              " ('finished', 'failed', 'killed', 'lost', 'error')")
+                          .at(0));
+}
+
+void copy_latency(const json& from, const char* prefix, json& to) {
+    to[fmt::format("{}_count", prefix)] = from.at("count");
+    to[fmt::format("{}_p50_ms", prefix)] = from.at("p50_ms");
+    to[fmt::format("{}_p99_ms", prefix)] = from.at("p99_ms");
+    to[fmt::format("{}_max_ms", prefix)] = from.at("max_ms");
+}
+
+}  // namespace
+
+json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tasks,
+                    const std::string& label) {
+    const std::string dsn = pg.create_database();
+    const std::string log_dir = o.work_dir + "/" + label;
+    std::string migrate_output;
+    testing::SpawnOptions migrate;
+    migrate.argv = {o.mesoflow_binary, "migrate"};
+    migrate.extra_env = {"MESOFLOW_DATABASE=" + dsn};
+    if (testing::run_program(migrate, &migrate_output) != 0)
+        throw std::runtime_error("mesoflow migrate failed: " + migrate_output);
+    fill_queue(dsn, tasks, o);
+
+    RunningMaster master = start_fake_master(o, log_dir + "-fake-master.log");
+
+    testing::SpawnOptions run;
+    run.argv = {o.mesoflow_binary, "run"};
+    run.extra_env = {"MESOFLOW_DATABASE=" + dsn,
+                     fmt::format("MESOFLOW_MASTER=127.0.0.1:{}", master.port),
+                     "MESOFLOW_ADMIN_LISTEN=off", "MESOFLOW_LOG_LEVEL=" + o.log_level};
+    run.extra_env.insert(run.extra_env.end(), o.mesoflow_env.begin(), o.mesoflow_env.end());
+    run.output_path = log_dir + "-mesoflow.log";
+    run.death_signal = SIGTERM;
+    auto mesoflow = testing::ChildProcess::spawn(run);
+    const auto started = Clock::now();
+
+    Sql sql(dsn);
+    std::int64_t done = 0;
+    while (done < static_cast<std::int64_t>(tasks)) {
+        if (!mesoflow.running())
+            throw std::runtime_error("mesoflow run exited early; see " + run.output_path);
+        if (!master.process.running())
+            throw std::runtime_error("the fake master exited early");
+        if (seconds_since(started) > o.timeout_s) {
+            throw std::runtime_error(fmt::format("{}: {} of {} tasks terminal after {} s", label,
+                                                 done, tasks, o.timeout_s));
+        }
+        std::this_thread::sleep_for(kProgressPoll);
+        done = terminal_count(sql);
+    }
+    // Read while the process lives: its counters vanish with it.
+    const double cpu_s = process_cpu_seconds(mesoflow.pid());
+    const double peak_rss_mb = process_peak_rss_mb(mesoflow.pid());
+    const json latency = json::parse(http_get(master.port, "/fake/latency"));
+    const auto master_state = json::parse(http_get(master.port, "/fake/state"));
+    const int stopped = mesoflow.stop(SIGTERM, kStopGrace);
+    master.process.stop(SIGTERM, kStopGrace);
+
+    const auto span = sql.row(
+        "SELECT extract(epoch FROM max(finished_at) - min(launched_at)),"
+        " count(*) FILTER (WHERE state = 'finished'), max(attempt) FROM mesoflow.tasks");
+    const double span_s = std::stod(span.at(0));
+    json f;
+    f["tasks"] = tasks;
+    f["finished"] = std::stoll(span.at(1));
+    f["max_attempt"] = std::stoll(span.at(2));
+    f["span_s"] = span_s;
+    f["tasks_per_s"] = static_cast<double>(tasks) / span_s;
+    f["wall_s"] = seconds_since(started);
+    f["cpu_s"] = cpu_s;
+    f["cpu_s_per_1000_tasks"] = cpu_s / (static_cast<double>(tasks) / 1000.0);
+    f["peak_rss_mb"] = peak_rss_mb;
+    f["exit_status"] = stopped;
+    const auto& counters = master_state.at("counters");
+    f["offers_sent"] = counters.value("offers_sent", 0);
+    f["offers_accepted"] = counters.value("offers_accepted", 0);
+    f["offers_declined"] = counters.value("offers_declined", 0);
+    f["updates_redelivered"] = counters.value("updates_redelivered", 0);
+    copy_latency(latency.at("offer_to_accept"), "decision", f);
+    copy_latency(latency.at("offer_to_decline"), "decline", f);
+    copy_latency(latency.at("update_to_ack"), "ack", f);
+    return f;
+}
+
+}  // namespace mesoflow::bench

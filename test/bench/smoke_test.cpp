@@ -1,0 +1,70 @@
+// A tiny run of mesoflow-bench, so the benchmark cannot rot: it runs to the
+// end, every task finishes, and the JSON holds the figures the issue names.
+// Timing is not asserted (the machine is shared; the bench reports targets).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "process.hpp"
+
+namespace {
+
+constexpr int kTasks = 300;
+constexpr int kAgents = 10;
+
+}  // namespace
+
+TEST_CASE("a tiny benchmark run finishes every task and writes the figures as flat JSON") {
+    const std::string dir = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                            "/mesoflow-bench-smoke-" + std::to_string(::getpid());
+    const std::string json_path = dir + "/figures.json";
+    mesoflow::testing::SpawnOptions run;
+    run.argv = {BENCH_BINARY,
+                "--tasks",
+                std::to_string(kTasks),
+                "--agents",
+                std::to_string(kAgents),
+                "--work-dir",
+                dir,
+                "--json",
+                json_path,
+                "--timeout",
+                "60"};
+    std::string output;
+    REQUIRE(mesoflow::testing::run_program(run, &output) == 0);
+    INFO(output);
+    CHECK(output.find("mesoflow / lower ceiling") != std::string::npos);
+
+    std::ifstream in(json_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto f = nlohmann::json::parse(text.str());
+    for (const char* key : {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms",
+                            "peak_rss_mb", "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks",
+                            "db_ceiling_tasks_per_s", "master_ceiling_tasks_per_s"}) {
+        INFO(key);
+        REQUIRE(f.contains(key));
+        CHECK(f.at(key).is_number());
+        CHECK(f.at(key).get<double>() > 0);
+    }
+    // Flat: no figure is an object or an array.
+    for (const auto& [key, value] : f.items()) {
+        INFO(key);
+        CHECK(value.is_primitive());
+    }
+    CHECK(f.at("tasks") == kTasks);
+    CHECK(f.at("agents") == kAgents);
+    CHECK(f.at("finished") == kTasks);
+    // mesoflow run stopped cleanly on SIGTERM (wait status 0: exit code 0).
+    CHECK(f.at("exit_status") == 0);
+    // Every task launched once: an ACCEPT per used offer, an ACK per update.
+    CHECK(f.at("decision_count").get<int>() > 0);
+    CHECK(f.at("ack_count").get<int>() >= 3 * kTasks);
+    CHECK(f.at("match_small_launches") == 10000);
+    CHECK(f.at("match_large_launches") == 8000);
+    std::filesystem::remove_all(dir);
+}
