@@ -2,6 +2,7 @@
 // behind a TLS-terminating proxy, tls_ca_file and tls_verify as an operator
 // sets them.
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "runtime/cluster.hpp"
 #include "test_certificates.hpp"
@@ -83,4 +84,21 @@ TEST_CASE("with tls_verify off, tasks run through a master whose certificate is 
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 3; }));
     CHECK(proxy.handshakes() >= 2);
     CHECK(c.stop() == 0);
+}
+
+TEST_CASE("a tls_ca_file without a certificate in it stops the runtime with exit code 1") {
+    const auto& certs = mesoflow::testing::test_certificates();
+    // Next to the test CA, so it goes when the test certificates do.
+    const std::string not_pem = certs.ca.ca_file() + ".not-pem";
+    std::ofstream(not_pem) << "not a certificate\n";
+    Cluster c;
+    TlsProxy proxy(certs.localhost, c.master().host(), c.master().port());
+    c.config().masters = {https_master(proxy.port())};
+    c.config().tls_ca_file = not_pem;
+    c.start();
+    const auto code = c.wait_exit(30s);
+    REQUIRE(code);
+    CHECK(*code == 1);
+    CHECK(proxy.connections() == 0);
+    CHECK(c.master().counters().subscriptions == 0);
 }
