@@ -1,6 +1,8 @@
 #include "cli/master_teardown.hpp"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <fmt/core.h>
 
@@ -16,6 +18,8 @@ constexpr std::chrono::seconds kConnectTimeout{5};
 constexpr std::chrono::seconds kReplyTimeout{30};
 constexpr std::string_view kTeardownPath = "/master/teardown";
 constexpr std::size_t kMaxBodyShown = 300;
+// As for `mesoflow run`'s connection to the masters (src/transport).
+constexpr int kMinTlsVersion = TLS1_2_VERSION;
 
 std::string form_encoded(std::string_view value) {
     std::string out;
@@ -52,6 +56,19 @@ std::optional<Target> redirect_target(const Target& from, const std::string& loc
     return out;
 }
 
+// httplib names the failure; for a refused certificate OpenSSL says why.
+std::string connection_error(const httplib::Client& client, httplib::Error error) {
+    std::string text = httplib::to_string(error);
+    if (error == httplib::Error::SSLServerVerification) {
+        const long verify = client.get_openssl_verify_result();
+        text +=
+            verify != X509_V_OK
+                ? fmt::format(" (certificate rejected: {})", X509_verify_cert_error_string(verify))
+                : std::string(" (certificate rejected: it is not for this host name)");
+    }
+    return text;
+}
+
 std::string shown_body(const std::string& body) {
     std::string out = body.substr(0, kMaxBodyShown);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
@@ -77,12 +94,14 @@ TeardownOutcome teardown_framework(const config::Config& config, const std::stri
             client.enable_server_certificate_verification(config.tls_verify);
             if (!config.tls_ca_file.empty())
                 client.set_ca_cert_path(config.tls_ca_file);
+            if (SSL_CTX* tls = client.ssl_context(); tls != nullptr)
+                SSL_CTX_set_min_proto_version(tls, kMinTlsVersion);
 
             outcome.master = target.base + target.path;
             auto res = client.Post(target.path, body, "application/x-www-form-urlencoded");
             if (!res) {
                 errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", outcome.master,
-                                      httplib::to_string(res.error()));
+                                      connection_error(client, res.error()));
                 break;
             }
             outcome.detail = fmt::format("{} {}", res->status, shown_body(res->body));

@@ -7,7 +7,8 @@
 // Masters are tried in order; a 307 to the leading master is followed (at
 // most kMaxTeardownRedirects times); HTTP Basic credentials go along when a
 // principal and secret are configured; https masters are verified as
-// configured (tls_ca_file, tls_verify). Never throws.
+// configured (tls_ca_file, tls_verify; TLS 1.2 or later), and a refused
+// certificate is reported with OpenSSL's reason. Never throws.
 #pragma once
 
 #include <string>

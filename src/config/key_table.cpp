@@ -153,10 +153,11 @@ std::vector<KeySpec> build_table() {
         row("backoff_max", "", K::duration, &C::backoff_max_s,
             "Longest delay between reconnection attempts.", kPositiveDuration),
         row("tls_ca_file", "", K::text, &C::tls_ca_file,
-            "CA certificates (PEM) that https masters are verified against; empty: the system "
-            "trust store."),
+            "CA certificates (PEM) that https masters are verified against, by `run` and "
+            "`teardown`; empty: the system trust store."),
         row("tls_verify", "", K::boolean, &C::tls_verify,
-            "Verify the certificate and host name of https masters."),
+            "Verify the certificate and host name of https masters; false takes any "
+            "certificate (warned about at start)."),
         // Operations.
         row("admin_listen", "", K::listen_address, &C::admin_listen,
             "Address of the admin endpoint (/health, /ready, /metrics, /state); off disables "

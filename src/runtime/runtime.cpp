@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -309,12 +310,6 @@ struct Runtime::Impl {
     void start_master() {
         transport::TransportConfig tc;
         for (const auto& m : cfg.masters) {
-            if (m.https) {
-                log::error("https_unsupported", "master={} hint={}", m.url(),
-                           log::quote("this build speaks plain http to masters; use http://"));
-                fail(kExitFailure);
-                return;
-            }
             transport::MasterEndpoint e;
             e.https = m.https;
             e.host = m.host;
@@ -327,6 +322,8 @@ struct Runtime::Impl {
         tc.backoff_min = milliseconds(static_cast<std::int64_t>(cfg.backoff_min_s * 1000));
         tc.backoff_max = milliseconds(static_cast<std::int64_t>(cfg.backoff_max_s * 1000));
         tc.heartbeat_factor = cfg.heartbeat_watchdog_factor;
+        tc.ca_file = cfg.tls_ca_file;
+        tc.verify = cfg.tls_verify;
 
         transport::Handlers h;
         h.subscribe_body = [this] { return mesos::to_json(subscribe_call()); };
@@ -341,7 +338,14 @@ struct Runtime::Impl {
             log::error("subscribe_refused", "status={} body={}", status, log::quote(body));
             fail(kExitFrameworkError);
         };
-        master = std::make_unique<transport::MasterClient>(loop, std::move(tc), std::move(h));
+        try {
+            master = std::make_unique<transport::MasterClient>(loop, std::move(tc), std::move(h));
+        } catch (const std::invalid_argument& e) {
+            // A CA file that is readable but holds no usable certificate.
+            log::error("master_client_failed", "error={}", log::quote(e.what()));
+            fail(kExitFailure);
+            return;
+        }
         master->start();
     }
 

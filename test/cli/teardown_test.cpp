@@ -4,16 +4,20 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "../store/store_fixture.hpp"
 #include "cli_fixture.hpp"
 #include "terminal.hpp"
+#include "test_pki.hpp"
 
 using Catch::Contains;
 using mesoflow::store::TaskStore;
 using mesoflow::store::testing::migrated_database;
+using mesoflow::testing::CertificateFiles;
 using mesoflow::testing::CliResult;
 using mesoflow::testing::mesoflow_cli;
 
@@ -25,32 +29,46 @@ struct Request {
     std::string authorization;
 };
 
-// Answers POST /master/teardown with a fixed status and body, or a 307.
+std::unique_ptr<httplib::Server> make_server(const std::optional<CertificateFiles>& tls) {
+    if (!tls)
+        return std::make_unique<httplib::Server>();
+    auto server = std::make_unique<httplib::SSLServer>(tls->certificate.c_str(), tls->key.c_str());
+    REQUIRE(server->is_valid());
+    return server;
+}
+
+// Answers POST /master/teardown with a fixed status and body, or a 307;
+// over https when given a certificate.
 class TeardownEndpoint {
   public:
-    explicit TeardownEndpoint(int status, std::string body = "", std::string location = "")
-        : status_(status), body_(std::move(body)), location_(std::move(location)) {
-        server_.Post("/master/teardown",
-                     [this](const httplib::Request& req, httplib::Response& res) {
-                         {
-                             std::lock_guard lock(mutex_);
-                             requests_.push_back({req.body, req.get_header_value("Content-Type"),
-                                                  req.get_header_value("Authorization")});
-                         }
-                         res.status = status_;
-                         if (!location_.empty())
-                             res.set_header("Location", location_);
-                         res.set_content(body_, "text/plain");
-                     });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        while (!server_.is_running())
+    explicit TeardownEndpoint(int status, std::string body = "", std::string location = "",
+                              const std::optional<CertificateFiles>& tls = std::nullopt)
+        : status_(status),
+          body_(std::move(body)),
+          location_(std::move(location)),
+          server_(make_server(tls)) {
+        server_->Post("/master/teardown",
+                      [this](const httplib::Request& req, httplib::Response& res) {
+                          {
+                              std::lock_guard lock(mutex_);
+                              requests_.push_back({req.body, req.get_header_value("Content-Type"),
+                                                   req.get_header_value("Authorization")});
+                          }
+                          res.status = status_;
+                          if (!location_.empty())
+                              res.set_header("Location", location_);
+                          res.set_content(body_, "text/plain");
+                      });
+        port_ = server_->bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_->listen_after_bind(); });
+        while (!server_->is_running())
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     ~TeardownEndpoint() {
-        server_.stop();
+        server_->stop();
         thread_.join();
     }
+    std::string https_url() const { return "https://localhost:" + std::to_string(port_); }
     std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
     std::vector<Request> requests() const {
         std::lock_guard lock(mutex_);
@@ -61,7 +79,7 @@ class TeardownEndpoint {
     int status_;
     std::string body_;
     std::string location_;
-    httplib::Server server_;
+    std::unique_ptr<httplib::Server> server_;
     int port_ = 0;
     std::thread thread_;
     mutable std::mutex mutex_;
@@ -86,6 +104,20 @@ CliResult teardown(const std::string& dsn, const std::string& masters,
     std::vector<std::string> args{"teardown", "--yes", "--master", masters};
     args.insert(args.end(), extra.begin(), extra.end());
     return mesoflow_cli(args, {"MESOFLOW_DATABASE=" + dsn});
+}
+
+// A CA the tests trust and one they do not, each with a certificate for localhost.
+struct Certificates {
+    mesoflow::testing::TestPki ca{"mesoflow test CA"};
+    mesoflow::testing::TestPki untrusted{"mesoflow untrusted CA"};
+    CertificateFiles localhost = ca.issue("localhost", {"localhost", "127.0.0.1"});
+    CertificateFiles other_host = ca.issue("other", {"mesos-master.invalid"});
+    CertificateFiles untrusted_localhost = untrusted.issue("localhost", {"localhost"});
+};
+
+const Certificates& certificates() {
+    static const Certificates c;
+    return c;
 }
 
 }  // namespace
@@ -187,6 +219,67 @@ TEST_CASE("teardown on a terminal asks first and does nothing unless the answer 
     CHECK(stored_id(dsn) == std::optional<std::string>("fw-0001"));
 
     r = mesoflow::testing::mesoflow_on_terminal(args, env, "Type yes", "yes");
+    CHECK(r.code == 0);
+    CHECK(master.requests().size() == 1);
+    CHECK_FALSE(stored_id(dsn));
+}
+
+TEST_CASE("teardown reaches an https master verified against tls_ca_file") {
+    const std::string dsn = database_with_framework();
+    TeardownEndpoint master(200, "", "", certificates().localhost);
+    const auto r =
+        teardown(dsn, master.https_url(), {"--tls-ca-file", certificates().ca.ca_file()});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    const auto requests = master.requests();
+    REQUIRE(requests.size() == 1);
+    CHECK(requests[0].body == "frameworkId=fw-0001");
+    CHECK_FALSE(stored_id(dsn));
+}
+
+TEST_CASE("teardown follows a redirect from an https master over https") {
+    const std::string dsn = database_with_framework();
+    TeardownEndpoint leader(200, "", "", certificates().localhost);
+    const std::string leader_authority = leader.https_url().substr(std::string("https:").size());
+    TeardownEndpoint follower(307, "", leader_authority + "/master/teardown",
+                              certificates().localhost);
+    const auto r =
+        teardown(dsn, follower.https_url(), {"--tls-ca-file", certificates().ca.ca_file()});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(follower.requests().size() == 1);
+    CHECK(leader.requests().size() == 1);
+}
+
+TEST_CASE("teardown refuses an https master whose certificate the CA did not sign") {
+    const std::string dsn = database_with_framework();
+    TeardownEndpoint master(200, "", "", certificates().untrusted_localhost);
+    const auto r =
+        teardown(dsn, master.https_url(), {"--tls-ca-file", certificates().ca.ca_file()});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output,
+               Contains(master.https_url()) &&
+                   Contains("certificate rejected: unable to get local issuer certificate"));
+    CHECK(master.requests().empty());
+    CHECK(stored_id(dsn) == std::optional<std::string>("fw-0001"));
+}
+
+TEST_CASE("teardown refuses an https master whose certificate is for another host") {
+    const std::string dsn = database_with_framework();
+    TeardownEndpoint master(200, "", "", certificates().other_host);
+    const auto r =
+        teardown(dsn, master.https_url(), {"--tls-ca-file", certificates().ca.ca_file()});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("certificate rejected: it is not for this host name"));
+    CHECK(master.requests().empty());
+    CHECK(stored_id(dsn) == std::optional<std::string>("fw-0001"));
+}
+
+TEST_CASE("teardown with tls_verify off takes a certificate it cannot verify") {
+    const std::string dsn = database_with_framework();
+    TeardownEndpoint master(200, "", "", certificates().untrusted_localhost);
+    const auto r = teardown(dsn, master.https_url(), {"--no-tls-verify"});
+    INFO(r.output);
     CHECK(r.code == 0);
     CHECK(master.requests().size() == 1);
     CHECK_FALSE(stored_id(dsn));

@@ -22,8 +22,17 @@
 // - A 4xx answer to SUBSCRIBE that retrying cannot fix (400, 401, 403, 405,
 //   406, 415) goes to Handlers::on_refused and the client stops trying.
 //
+// - https masters: TLS 1.2 or later, SNI set to the master's host, the
+//   certificate verified against TransportConfig::ca_file (empty: the system
+//   trust store) and its name against the host, unless `verify` is false
+//   (then start() logs event=tls_verify_off once). A failed handshake or
+//   verification is a connection error like a refused connection: logged
+//   with the master and OpenSSL's reason, retried with back-off on the next
+//   master. The call connections are verified the same way.
+//
 // Single-threaded: every method and handler runs on the io_context's thread.
-// https masters are refused at start (not supported by this build).
+// The constructor throws std::invalid_argument when there are no masters or
+// the CA file cannot be loaded; nothing else throws.
 #pragma once
 
 #include <chrono>
@@ -84,6 +93,8 @@ struct TransportConfig {
     std::chrono::milliseconds call_timeout{75000};
     std::size_t max_record_bytes = 64 * 1024 * 1024;
     std::size_t call_connections = kCallConnections;
+    std::string ca_file;  // PEM CA certificates for https masters; empty: system trust store
+    bool verify = true;   // false: any certificate is taken (warned about at start)
 };
 
 struct CallResult {
