@@ -134,6 +134,26 @@ void require_refused(fake::FakeMaster& master, TlsProxy& proxy, Client& client) 
     CHECK(master.calls().empty());
 }
 
+// What a refused client logged, and the URL it names the master by.
+struct Refusal {
+    std::string master_url;
+    std::string log;
+};
+
+// A client for `host` against a proxy presenting `certificate`, refused on
+// every attempt (require_refused).
+Refusal refused_connection(const mesoflow::testing::CertificateFiles& certificate,
+                           const std::string& host) {
+    fake::FakeMaster master(quick_master());
+    TlsProxy proxy(certificate, master.host(), master.port());
+    StderrCapture log;
+    {
+        Client client(tls_config(host, proxy.port()));
+        require_refused(master, proxy, client);
+    }
+    return {url(host, proxy.port()), log.text()};
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -163,44 +183,25 @@ TEST_CASE(
 }
 
 TEST_CASE("a certificate from an unknown CA is refused, logged with the reason, and retried") {
-    const auto& certs = mesoflow::testing::test_certificates();
-    fake::FakeMaster master(quick_master());
-    TlsProxy proxy(certs.untrusted_localhost, master.host(), master.port());
-    StderrCapture log;
-    {
-        Client client(tls_config("localhost", proxy.port()));
-        require_refused(master, proxy, client);
-    }
-    CHECK_THAT(log.text(),
-               Contains("event=subscribe_failed master=" + url("localhost", proxy.port())) &&
-                   Contains("unable to get local issuer certificate"));
-    CHECK_THAT(log.text(), Contains("event=backoff"));
+    const auto r =
+        refused_connection(mesoflow::testing::test_certificates().untrusted_localhost, "localhost");
+    CHECK_THAT(r.log, Contains("event=subscribe_failed master=" + r.master_url) &&
+                          Contains("unable to get local issuer certificate"));
+    CHECK_THAT(r.log, Contains("event=backoff"));
 }
 
 TEST_CASE("a certificate for another host name is refused") {
-    const auto& certs = mesoflow::testing::test_certificates();
-    fake::FakeMaster master(quick_master());
-    TlsProxy proxy(certs.other_host, master.host(), master.port());
-    StderrCapture log;
-    {
-        Client client(tls_config("localhost", proxy.port()));
-        require_refused(master, proxy, client);
-    }
-    CHECK_THAT(log.text(), Contains("master=" + url("localhost", proxy.port())) &&
-                               Contains("certificate rejected: hostname mismatch"));
+    const auto r =
+        refused_connection(mesoflow::testing::test_certificates().other_host, "localhost");
+    CHECK_THAT(r.log, Contains("master=" + r.master_url) &&
+                          Contains("certificate rejected: hostname mismatch"));
 }
 
 TEST_CASE("a certificate without the master's IP address is refused when the master is an IP") {
-    const auto& certs = mesoflow::testing::test_certificates();
-    fake::FakeMaster master(quick_master());
-    TlsProxy proxy(certs.other_host, master.host(), master.port());
-    StderrCapture log;
-    {
-        Client client(tls_config("127.0.0.1", proxy.port()));
-        require_refused(master, proxy, client);
-    }
-    CHECK_THAT(log.text(), Contains("master=" + url("127.0.0.1", proxy.port())) &&
-                               Contains("certificate rejected: IP address mismatch"));
+    const auto r =
+        refused_connection(mesoflow::testing::test_certificates().other_host, "127.0.0.1");
+    CHECK_THAT(r.log, Contains("master=" + r.master_url) &&
+                          Contains("certificate rejected: IP address mismatch"));
 }
 
 TEST_CASE("with verification off, a certificate that would be refused is taken, with a warning") {
