@@ -119,8 +119,17 @@ struct Runtime::Impl {
     bool stopping = false;
     int exit_code = kExitOk;
 
-    std::vector<mesos::Offer> offers;  // held, not yet in a round
-    bool round_running = false;
+    std::vector<mesos::Offer> offers;  // held, not yet answered
+    // Claimed attempts waiting for an offer, in queue order; a spec's claimed
+    // attempt is its attempt + 1.
+    std::vector<store::TaskSpec> claimed;
+    bool claim_running = false;
+    // The last claim found fewer tasks than it asked for: claim again only
+    // when new work may have come (a notification, a poll, a retry).
+    bool claims_exhausted = false;
+    int releases_running = 0;
+    // Where launched attempts went, recorded with the next update batch.
+    std::vector<store::LaunchRecord> placements;
     std::unordered_map<std::string, Clock::time_point> launches_awaiting_update;
 
     std::deque<mesos::TaskStatus> updates;  // received, not yet committed
@@ -428,7 +437,7 @@ struct Runtime::Impl {
         for (auto& offer : o.offers)
             offers.push_back(std::move(offer));
         metrics.offers_held = static_cast<std::int64_t>(offers.size());
-        start_round();
+        place_offers();
     }
 
     void handle(mesos::Event::InverseOffers& io) {
@@ -533,101 +542,159 @@ struct Runtime::Impl {
         send(scheduler::make_decline(*framework_id, std::move(ids), refuse_s));
     }
 
-    struct RoundResult {
-        std::optional<Error> error;
-        std::size_t pending_seen = 0;
-        std::size_t claims_lost = 0;
-        std::vector<mesos::Call> accepts;
-        std::vector<std::string> launched;  // mesos task ids
-        std::vector<std::string> unused_offers;
-        bool more_pending = false;
-    };
-
+    // Claim ahead: a window of the queue is claimed before the offers that
+    // will run it arrive (each attempt gets its Mesos task id in the
+    // database), so an offer is matched and answered on the event loop at
+    // once; where each attempt went is recorded right after ACCEPT, with the
+    // next batch of status updates. An attempt claimed and never placed is
+    // given back on a graceful stop; after a crash, reconciliation proves it
+    // never reached Mesos and it goes back to pending uncounted.
     int launch_room() const {
         const auto used = static_cast<int>(launches_awaiting_update.size());
         return std::max(0, cfg.launch_window - used);
     }
 
-    void start_round() {
-        if (round_running || offers.empty() || !subscribed || stopping || !framework_id)
+    // Work may be waiting beyond what is claimed.
+    bool queue_may_hold_more() const { return !claims_exhausted; }
+
+    void maybe_claim() {
+        if (claim_running || stopping || !framework_id || claims_exhausted)
             return;
-        const int room = launch_room();
-        if (room == 0)
-            return;  // held until first updates free the window
-        // Commits before launches: while a full batch of status updates waits,
-        // a round would only add to it (every launch brings more updates), and
-        // acknowledgements would fall seconds behind under load. The offers
-        // are held and the round starts once the backlog is committed.
-        if (updates.size() >= static_cast<std::size_t>(cfg.update_batch))
+        const int room = cfg.claim_batch - static_cast<int>(claimed.size());
+        // Refill at half: a claim of half a window costs little more than a
+        // small one, and the other half answers offers meanwhile.
+        if (room < std::max(1, cfg.claim_batch / 2))
             return;
-        round_running = true;
-        auto batch = std::make_shared<std::vector<mesos::Offer>>(std::move(offers));
-        offers.clear();
-        metrics.offers_held = 0;
-        const int limit = std::min(cfg.claim_batch, room);
-        db_job([this, batch, limit, fw = *framework_id] { return plan_round(*batch, limit, fw); },
-               [this, batch](RoundResult r) { finish_round(*batch, std::move(r)); });
+        claim_running = true;
+        db_job([this, room] { return store->claim_pending(room); },
+               [this, room](Result<std::vector<store::TaskSpec>> r) { finish_claim(room, r); });
     }
 
-    // Runs on the db thread: read the queue window, match, claim, build calls.
-    RoundResult plan_round(const std::vector<mesos::Offer>& batch, int limit,
-                           const std::string& fw) {
-        RoundResult r;
-        auto pending = store->fetch_pending(limit);
-        if (!pending) {
-            r.error = pending.error();
-            return r;
+    void finish_claim(int asked, Result<std::vector<store::TaskSpec>>& r) {
+        claim_running = false;
+        if (!db_ok(r, "claim_pending")) {
+            // Nothing was claimed, or the claim is unknown and reconciliation
+            // settles it after the next start. Held offers go back.
+            decline(offers, cfg.refuse_s);
+            offers.clear();
+            metrics.offers_held = 0;
+            maybe_finish_stop();
+            return;
         }
-        r.pending_seen = pending->size();
-        r.more_pending = static_cast<int>(pending->size()) == limit;
-        if (pending->empty()) {
-            for (const auto& o : batch)
-                r.unused_offers.push_back(o.id);
-            return r;
+        metrics.tasks_claimed += r->size();
+        claims_exhausted = static_cast<int>(r->size()) < asked;
+        for (auto& spec : *r)
+            claimed.push_back(std::move(spec));
+        metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+        if (stopping) {
+            release_all_claims();
+            return;
         }
-        auto match = matcher.match(batch, *pending, match_options());
-        std::vector<store::LaunchRecord> records;
-        for (const auto& plan : match.plans) {
-            for (const auto& l : plan.launches) {
-                const auto& spec = (*pending)[l.index];
-                records.push_back(store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id,
-                                                      plan.agent_id, plan.hostname,
-                                                      plan.offer_ids.front()});
+        if (claimed.empty()) {
+            metrics.queue_pending = 0;
+            apply_gate(gate.on_pending(0, Clock::now()));
+        }
+        place_offers();
+    }
+
+    // Matches held offers against the claimed window and answers them.
+    void place_offers() {
+        if (offers.empty()) {
+            maybe_claim();
+            return;
+        }
+        if (!subscribed || stopping || !framework_id)
+            return;
+        if (claimed.empty()) {
+            if (claim_running || queue_may_hold_more()) {
+                maybe_claim();
+                return;  // held until the claim answers
             }
+            decline(offers, cfg.idle_refuse_s);
+            offers.clear();
+            metrics.offers_held = 0;
+            return;
         }
-        std::vector<bool> claimed;
-        if (!records.empty()) {
-            auto c = store->record_launches(records);
-            if (!c) {
-                r.error = c.error();
-                return r;
-            }
-            claimed = std::move(*c);
-        }
-        std::size_t k = 0;
+        const int room = launch_room();
+        // Commits before launches: while a full batch of status updates waits,
+        // launches would only add to it (every launch brings more updates),
+        // and acknowledgements would fall behind under load. The offers are
+        // held until the backlog is committed or the window has room.
+        if (room == 0 || updates.size() >= static_cast<std::size_t>(cfg.update_batch))
+            return;
+        auto batch = std::move(offers);
+        offers.clear();
+        metrics.offers_held = 0;
+        const std::size_t considered = std::min(claimed.size(), static_cast<std::size_t>(room));
+        const auto match = matcher.match(
+            batch, std::span<const store::TaskSpec>(claimed.data(), considered), match_options());
         const auto defaults = task_defaults();
+        const auto sent_at = now_us();
+        const auto now = Clock::now();
+        std::vector<bool> launched(claimed.size(), false);
+        const bool more_after = claimed.size() > match.launch_count() || queue_may_hold_more();
         for (const auto& plan : match.plans) {
             std::vector<mesos::TaskInfo> infos;
+            infos.reserve(plan.launches.size());
             for (const auto& l : plan.launches) {
-                if (!claimed[k++]) {
-                    r.claims_lost++;
-                    continue;
-                }
-                infos.push_back(
-                    scheduler::build_task_info((*pending)[l.index], l, plan.agent_id, defaults));
-                r.launched.push_back(l.mesos_task_id);
+                const auto& spec = claimed[l.index];
+                infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
+                placements.push_back(store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id,
+                                                         plan.agent_id, plan.hostname,
+                                                         plan.offer_ids.front(), sent_at});
+                launches_awaiting_update.emplace(l.mesos_task_id, now);
+                launched[l.index] = true;
+                metrics.tasks_launched++;
+                log::info("task_launched", "task={} agent={} offer={}", l.mesos_task_id,
+                          plan.agent_id, plan.offer_ids.front());
             }
-            if (infos.empty()) {
-                for (const auto& id : plan.offer_ids)
-                    r.unused_offers.push_back(id);
-                continue;
-            }
-            r.accepts.push_back(scheduler::make_accept(fw, plan.offer_ids, std::move(infos),
-                                                       refuse_for_unused(r.more_pending)));
+            send(scheduler::make_accept(*framework_id, plan.offer_ids, std::move(infos),
+                                        refuse_for_unused(more_after)));
         }
-        for (const auto& id : match.unused_offer_ids)
-            r.unused_offers.push_back(id);
-        return r;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < claimed.size(); ++i) {
+            if (!launched[i])
+                claimed[kept++] = std::move(claimed[i]);
+        }
+        claimed.resize(kept);
+        metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+        // Offers the window could not fill are answered now rather than held:
+        // the master offers them again, fresh, once the filter passes or
+        // their agent's resources change.
+        decline_ids(match.unused_offer_ids, refuse_for_unused(more_after));
+        flush_updates();
+        maybe_claim();
+    }
+
+    // Gives never-placed claims back (graceful stop, kills).
+    void release_claims(std::vector<store::ClaimRef> refs, std::string_view why) {
+        if (refs.empty()) {
+            maybe_finish_stop();
+            return;
+        }
+        ++releases_running;
+        db_job(
+            [this, refs] { return store->release_claims(refs); },
+            [this, n = refs.size(), why = std::string(why)](Result<std::vector<std::int64_t>> r) {
+                --releases_running;
+                if (db_ok(r, "release_claims")) {
+                    metrics.claims_released += r->size();
+                    log::info("claims_released", "tasks={} of={} why={}", r->size(), n, why);
+                }
+                // Not released: reconciliation after the next start finds
+                // them never launched and sends them back to pending.
+                maybe_finish_stop();
+            });
+    }
+
+    void release_all_claims() {
+        std::vector<store::ClaimRef> refs;
+        refs.reserve(claimed.size());
+        for (const auto& spec : claimed)
+            refs.push_back({spec.id, spec.attempt + 1});
+        claimed.clear();
+        metrics.claims_held = 0;
+        release_claims(std::move(refs), "stopping");
     }
 
     double refuse_for_unused(bool more_pending) const {
@@ -647,43 +714,6 @@ struct Runtime::Impl {
         return d;
     }
 
-    void finish_round(const std::vector<mesos::Offer>& batch, RoundResult r) {
-        round_running = false;
-        if (r.error) {
-            db_ok(Result<int>(*r.error), "launch_round");
-            // Nothing was claimed (or the claim is unknown and reconciliation
-            // settles it): give the offers back so other frameworks may use them.
-            decline(batch, cfg.refuse_s);
-            return;
-        }
-        metrics.database_up = 1;
-        metrics.launch_claims_lost += r.claims_lost;
-        const auto now = Clock::now();
-        for (const auto& id : r.launched)
-            launches_awaiting_update.emplace(id, now);
-        for (auto& call : r.accepts) {
-            const auto& accept = std::get<mesos::Call::Accept>(call.body);
-            for (const auto& op : accept.operations) {
-                if (const auto* launch = std::get_if<mesos::OfferOperation::Launch>(&op.body)) {
-                    for (const auto& t : launch->task_infos) {
-                        metrics.tasks_launched++;
-                        log::info("task_launched", "task={} agent={} offer={}", t.task_id,
-                                  t.agent_id, accept.offer_ids.front());
-                    }
-                }
-            }
-            send(call);
-        }
-        decline_ids(std::move(r.unused_offers),
-                    refuse_for_unused(r.more_pending || r.pending_seen > r.launched.size()));
-        if (r.pending_seen == 0) {
-            metrics.queue_pending = 0;
-            apply_gate(gate.on_pending(0, now));
-        }
-        if (!offers.empty())
-            start_round();
-    }
-
     void apply_gate(std::optional<mesos::Call> call) {
         if (!call || !framework_id || !subscribed)
             return;
@@ -697,7 +727,7 @@ struct Runtime::Impl {
 
     // --------------------------------------------------------------- updates
     void flush_updates() {
-        if (batch_running || updates.empty())
+        if (batch_running || (updates.empty() && placements.empty()))
             return;
         batch_running = true;
         const auto n =
@@ -706,22 +736,26 @@ struct Runtime::Impl {
             std::make_move_iterator(updates.begin()),
             std::make_move_iterator(updates.begin() + static_cast<std::ptrdiff_t>(n)));
         updates.erase(updates.begin(), updates.begin() + static_cast<std::ptrdiff_t>(n));
+        auto placed = std::make_shared<std::vector<store::LaunchRecord>>(std::move(placements));
+        placements.clear();
         std::vector<store::StatusUpdate> converted;
         converted.reserve(batch->size());
         for (const auto& s : *batch)
             converted.push_back(to_store_update(s));
         timed_job(
             *update_db,
-            [this, converted = std::move(converted)] {
-                return update_store->apply_updates(converted);
+            [this, converted = std::move(converted), placed] {
+                return update_store->apply_updates(converted, *placed);
             },
-            [this, batch](Result<std::vector<store::UpdateResult>> r) {
+            [this, batch, placed](Result<std::vector<store::UpdateResult>> r) {
                 batch_running = false;
                 if (!db_ok(r, "apply_updates")) {
                     // Not committed, so not acknowledged: keep the batch and
                     // retry; the agent redelivers meanwhile anyway.
                     updates.insert(updates.begin(), std::make_move_iterator(batch->begin()),
                                    std::make_move_iterator(batch->end()));
+                    placements.insert(placements.begin(), std::make_move_iterator(placed->begin()),
+                                      std::make_move_iterator(placed->end()));
                     retry_updates_later();
                     return;
                 }
@@ -730,7 +764,7 @@ struct Runtime::Impl {
                 metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
                 flush_updates();
                 // Held offers go as soon as the backlog and the window allow.
-                start_round();
+                place_offers();
                 maybe_finish_stop();
             });
     }
@@ -813,10 +847,17 @@ struct Runtime::Impl {
                        });
                        return;
                    }
+                   // Claims waiting here for an offer never went to Mesos:
+                   // asking about them would only bring "unknown" back.
+                   std::unordered_set<std::int64_t> waiting;
+                   for (const auto& spec : claimed)
+                       waiting.insert(spec.id);
                    std::vector<scheduler::TaskRef> refs;
                    refs.reserve(r->size());
-                   for (const auto& a : *r)
-                       refs.push_back({a.mesos_task_id, a.agent_id});
+                   for (const auto& a : *r) {
+                       if (!waiting.contains(a.task_id))
+                           refs.push_back({a.mesos_task_id, a.agent_id});
+                   }
                    const bool last = static_cast<int>(r->size()) < kReconcilePage;
                    for (auto& call : reconciler.add(refs, Clock::now(), *framework_id)) {
                        metrics.reconcile_calls++;
@@ -912,7 +953,19 @@ struct Runtime::Impl {
                     log::info("task_timed_out", "task={} agent={}", t.mesos_task_id, t.agent_id);
                 }
                 const auto now = Clock::now();
+                std::vector<store::ClaimRef> unplaced;
                 for (const auto& t : r->kills) {
+                    const auto waiting =
+                        std::find_if(claimed.begin(), claimed.end(), [&](const store::TaskSpec& s) {
+                            return s.id == t.task_id && s.attempt + 1 == t.attempt;
+                        });
+                    if (waiting != claimed.end()) {
+                        // Claimed, never sent to Mesos: no KILL, the row is
+                        // killed where it stands.
+                        unplaced.push_back({t.task_id, t.attempt});
+                        claimed.erase(waiting);
+                        continue;
+                    }
                     if (!kills.should_send(t.mesos_task_id, now))
                         continue;
                     metrics.kills_sent++;
@@ -922,6 +975,10 @@ struct Runtime::Impl {
                                               t.agent_id.empty()
                                                   ? std::nullopt
                                                   : std::optional<std::string>(t.agent_id)));
+                }
+                if (!unplaced.empty()) {
+                    metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+                    release_claims(std::move(unplaced), "kill_requested");
                 }
             });
     }
@@ -978,9 +1035,13 @@ struct Runtime::Impl {
                     for (const auto& c : r->counts) {
                         metrics.tasks_by_state[static_cast<std::size_t>(c.state)] = c.count;
                     }
-                    apply_gate(gate.on_pending(r->pending, Clock::now()));
-                    if (r->pending > 0 && !offers.empty())
-                        start_round();
+                    // Claimed tasks wait for offers too: never suppress them.
+                    apply_gate(gate.on_pending(
+                        r->pending + static_cast<std::int64_t>(claimed.size()), Clock::now()));
+                    if (r->pending > 0) {
+                        claims_exhausted = false;
+                        place_offers();
+                    }
                     if (r->next_retry_us) {
                         const auto wait_ms =
                             std::max<std::int64_t>(1, (*r->next_retry_us - now_us()) / 1000 + 1);
@@ -1028,6 +1089,8 @@ struct Runtime::Impl {
         }
         if (w->pending) {
             apply_gate(gate.on_new_work(Clock::now()));
+            claims_exhausted = false;
+            maybe_claim();
             schedule_poll(milliseconds(0));
         }
         if (w->kill)
@@ -1069,6 +1132,8 @@ struct Runtime::Impl {
                   calls_in_flight);
         decline(offers, cfg.refuse_s);
         offers.clear();
+        if (!claim_running)
+            release_all_claims();
         for (auto* t : {&kill_timer, &poll_timer, &reconcile_timer, &implicit_timer, &leader_timer,
                         &wake_timer}) {
             t->cancel();
@@ -1088,8 +1153,10 @@ struct Runtime::Impl {
     void maybe_finish_stop() {
         if (!stopping)
             return;
-        const bool updates_left = !updates.empty() && metrics.database_up.load() == 1;
-        if (round_running || batch_running || updates_left || calls_in_flight > 0)
+        const bool updates_left =
+            (!updates.empty() || !placements.empty()) && metrics.database_up.load() == 1;
+        if (claim_running || releases_running > 0 || batch_running || updates_left ||
+            calls_in_flight > 0)
             return;
         finish_stop();
     }
@@ -1146,6 +1213,7 @@ struct Runtime::Impl {
         j["suppressed"] = metrics.suppressed.load() == 1;
         j["queue_pending"] = metrics.queue_pending.load();
         j["offers_held"] = metrics.offers_held.load();
+        j["claims_held"] = metrics.claims_held.load();
         j["updates_waiting"] = metrics.updates_waiting.load();
         nlohmann::json states = nlohmann::json::object();
         for (std::size_t i = 0; i < metrics.tasks_by_state.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 
+#include "claims.hpp"
 #include "database.hpp"
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/store/task_store.hpp"
@@ -27,6 +28,7 @@ struct RowChange {
     bool starts = false;
     bool finishes = false;
     std::optional<double> retry_in_s;
+    int unlaunched = 0;  // attempts found never to have reached Mesos
 };
 
 struct HistoryRows {
@@ -45,8 +47,9 @@ Result<std::map<std::int64_t, RowChange>> lock_rows(Database& db,
     auto res = db.exec_prepared(
         "lock_task_rows",
         "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
-        " kill_requested, timed_out, healthy, last_mesos_state"
-        " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        " kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL,"
+        " unlaunched_attempts FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR "
+        "UPDATE",
         pg::Params().add(literal.str()));
     if (!res)
         return res.error();
@@ -63,6 +66,8 @@ Result<std::map<std::int64_t, RowChange>> lock_rows(Database& db,
         c.row.healthy = pg::opt_bool(r, i, 8);
         if (!pg::is_null(r, i, 9))
             c.row.last_mesos_state = parse_mesos_task_state(pg::text(r, i, 9));
+        c.row.placed = pg::to_bool(r, i, 10);
+        c.row.unlaunched_attempts = pg::to_int(r, i, 11);
         rows.emplace(pg::to_int64(r, i, 0), std::move(c));
     }
     return rows;
@@ -99,10 +104,13 @@ void record(HistoryRows& h, const StatusUpdate& u, const UpdateResult& result,
 }  // namespace
 
 Result<std::vector<UpdateResult>> TaskStore::apply_updates(
-    const std::vector<StatusUpdate>& updates) {
+    const std::vector<StatusUpdate>& updates, const std::vector<LaunchRecord>& placements) {
     std::vector<UpdateResult> results(updates.size());
-    if (updates.empty())
+    if (updates.empty()) {
+        if (auto placed = write_placements(*db_, placements); !placed)
+            return placed.error();
         return results;
+    }
 
     std::vector<std::int64_t> ids;
     for (std::size_t i = 0; i < updates.size(); ++i) {
@@ -121,6 +129,8 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         db_->abort_transaction();
         return error;
     };
+    if (auto placed = write_placements(*db_, placements); !placed)
+        return fail(placed.error());
     auto locked = lock_rows(*db_, ids);
     if (!locked)
         return fail(locked.error());
@@ -139,7 +149,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         }
         RowChange& c = found->second;
         const TaskState from = c.row.state;
-        const Transition t = decide(c.row, result.attempt, u.state, u.healthy);
+        const Transition t = decide(c.row, result.attempt, u.state, u.healthy, u.reason);
         result.outcome = t.outcome;
         result.task_state = t.to;
         result.note = t.note;
@@ -161,6 +171,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
             if (u.healthy)
                 c.healthy = u.healthy;
             c.starts = c.starts || t.starts;
+            c.unlaunched += t.unlaunched ? 1 : 0;
             c.finishes = t.finishes;
             c.retry_in_s = t.retry_in_s;
             result.retry_in_s = t.retry_in_s;
@@ -169,7 +180,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
     }
 
     pg::ArrayLiteral id, state, last_state, message, reason, source, agent, exit_status, healthy,
-        starts, finishes, retry_in;
+        starts, finishes, retry_in, unlaunched;
     for (const auto& [task_id, c] : rows) {
         if (!c.changed)
             continue;
@@ -185,13 +196,14 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         starts.push(c.starts);
         finishes.push(c.finishes);
         retry_in.push(c.retry_in_s);
+        unlaunched.push(c.unlaunched);
     }
     static const char* const write_sql =
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
         "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
-        "    $12::float8[]) AS c(id, state, last_mesos_state, message, reason, source, agent_id,"
-        "    exit_status, healthy, starts, finishes, retry_in_s)"
+        "    $12::float8[], $29::int[]) AS c(id, state, last_mesos_state, message, reason, source,"
+        "    agent_id, exit_status, healthy, starts, finishes, retry_in_s, unlaunched)"
         "), updated AS ("
         "  UPDATE mesoflow.tasks t SET state = c.state, last_mesos_state = c.last_mesos_state,"
         "    message = coalesce(c.message, t.message), reason = coalesce(c.reason, t.reason),"
@@ -202,7 +214,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         "    finished_at = CASE WHEN c.finishes THEN now() ELSE t.finished_at END,"
         "    not_before = CASE WHEN c.retry_in_s IS NULL THEN t.not_before"
         "                 ELSE now() + make_interval(secs => c.retry_in_s) END,"
-        "    updated_at = now()"
+        "    unlaunched_attempts = t.unlaunched_attempts + c.unlaunched, updated_at = now()"
         "  FROM changes c WHERE t.id = c.id"
         ")"
         " INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
@@ -230,6 +242,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
           &history.status_time, &history.uuid, &history.healthy, &history.note}) {
         params.add(a->str());
     }
+    params.add(unlaunched.str());
     if (auto written = db_->exec_prepared("write_updates", write_sql, params); !written)
         return fail(written.error());
     if (auto committed = db_->commit(); !committed)

@@ -28,12 +28,22 @@ Transition ignored(UpdateOutcome outcome, TaskState to, std::string note) {
     return t;
 }
 
+// Attempts that reached Mesos: what the retry policy counts.
+int launched_attempts(const TaskSnapshot& row) {
+    return row.attempt - row.unlaunched_attempts;
+}
+
 Transition retry(const TaskSnapshot& row) {
     Transition t;
     t.outcome = UpdateOutcome::applied;
     t.to = TaskState::pending;
-    t.retry_in_s = retry_delay_s(row.retry_backoff_s, row.attempt);
+    t.retry_in_s = retry_delay_s(row.retry_backoff_s, launched_attempts(row));
     return t;
+}
+
+bool unknown_to_master(MesosTaskState state) {
+    return state == MesosTaskState::lost || state == MesosTaskState::unknown ||
+           state == MesosTaskState::dropped || state == MesosTaskState::gone;
 }
 
 Transition finish(TaskState to) {
@@ -45,8 +55,8 @@ Transition finish(TaskState to) {
 }
 
 // A terminal update of the live current attempt: the retry policy.
-Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state) {
-    const bool attempts_left = row.attempt < row.max_attempts;
+Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state, std::string_view reason) {
+    const bool attempts_left = launched_attempts(row) < row.max_attempts;
     // Nothing is retried that the producer asked to stop, or that ran out of time.
     const bool stopping = row.kill_requested || row.timed_out;
     if (row.timed_out && (state == MesosTaskState::killed || state == MesosTaskState::failed)) {
@@ -68,6 +78,15 @@ Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state) {
         default:  // the lost family
             if (row.kill_requested)
                 return finish(TaskState::killed);
+            if (!row.placed && reason == "REASON_RECONCILIATION" && unknown_to_master(state)) {
+                Transition t;
+                t.outcome = UpdateOutcome::applied;
+                t.to = TaskState::pending;
+                t.retry_in_s = 0.0;
+                t.unlaunched = true;
+                t.reason = "never_launched";
+                return t;
+            }
             if (attempts_left && !stopping)
                 return retry(row);
             return finish(TaskState::lost);
@@ -84,7 +103,7 @@ double retry_delay_s(double backoff_s, int attempt) {
 }
 
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
-                  std::optional<bool> healthy) {
+                  std::optional<bool> healthy, std::string_view reason) {
     const bool alive = is_alive(state);
     if (update_attempt > row.attempt) {
         return ignored(UpdateOutcome::unknown_task, row.state, "attempt was never launched");
@@ -107,7 +126,7 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
         return ignored(UpdateOutcome::stale, row.state, "attempt already ended");
     }
     if (!alive)
-        return decide_terminal(row, state);
+        return decide_terminal(row, state, reason);
 
     const TaskState to = alive_state(state);
     if (to < row.state) {
@@ -130,6 +149,8 @@ void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
         return;
     row.state = t.to;
     row.last_mesos_state = state;
+    if (t.unlaunched)
+        row.unlaunched_attempts++;
     if (healthy)
         row.healthy = healthy;
 }

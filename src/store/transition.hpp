@@ -10,10 +10,12 @@
 // retry) nothing changes the row; an alive state that ranks below the row's
 // is stale; the same state again is a duplicate (a health change excepted).
 // Terminal updates follow the task's retry policy (see decide_terminal).
+// An attempt counts against max_attempts once it reached Mesos.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mesoflow/store/status_update.hpp"
 #include "mesoflow/store/task.hpp"
@@ -34,6 +36,12 @@ struct TaskSnapshot {
     bool timed_out = false;
     std::optional<bool> healthy;
     std::optional<MesosTaskState> last_mesos_state;  // of the current attempt
+    // The current attempt was placed on an agent (its ACCEPT was sent and
+    // recorded). A claimed attempt waits for an offer unplaced.
+    bool placed = true;
+    // Attempts claimed that never reached Mesos; they do not count against
+    // max_attempts.
+    int unlaunched_attempts = 0;
 };
 
 struct Transition {
@@ -44,13 +52,18 @@ struct Transition {
     std::optional<double> retry_in_s;   // back to pending, launchable after this delay
     std::optional<std::string> reason;  // mesoflow's own reason, overriding Mesos's
     std::string note;                   // why nothing changed
+    bool unlaunched = false;            // the attempt never reached Mesos: not counted
 };
 
 // back-off * 2^(attempt - 1), at most kMaxRetryBackoffSeconds.
 double retry_delay_s(double backoff_s, int attempt);
 
+// `reason` is the update's Mesos reason ("REASON_RECONCILIATION", ...): the
+// master's "unknown" answer to reconciling an attempt that was claimed but
+// never placed proves the ACCEPT never reached Mesos, so the task goes back to
+// pending at once and the attempt is not counted.
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
-                  std::optional<bool> healthy);
+                  std::optional<bool> healthy, std::string_view reason = {});
 
 // Carries the row forward after an applied transition.
 void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,

@@ -85,7 +85,7 @@ struct Config {
 
     // Batching and polling.
     int launch_window = 1000;      // tasks launched but without a first status update
-    int claim_batch = 500;         // pending tasks read from the queue per query
+    int claim_batch = 500;         // pending tasks claimed ahead of offers
     int update_batch = 256;        // status updates committed per transaction
     double poll_interval_s = 5.0;  // queue polling when no NOTIFY arrives
 

@@ -20,7 +20,8 @@ struct Metrics {
     Counter offers_declined{0};
     Counter offers_rescinded{0};
     Counter tasks_launched{0};
-    Counter launch_claims_lost{0};  // planned launches another process claimed first
+    Counter tasks_claimed{0};    // attempts claimed ahead of offers
+    Counter claims_released{0};  // claimed attempts given back unlaunched
     Counter updates_received{0};
     Counter updates_applied{0};
     Counter updates_ignored{0};  // duplicates, stale and unknown
@@ -41,6 +42,7 @@ struct Metrics {
     Gauge database_up{0};
     Gauge queue_pending{-1};  // pending tasks at the last look, -1 before the first
     Gauge offers_held{0};
+    Gauge claims_held{0};      // claimed attempts waiting for an offer
     Gauge updates_waiting{0};  // received, not yet committed
     Gauge loop_lag_us_max{0};
     Gauge suppressed{0};

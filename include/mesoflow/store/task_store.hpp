@@ -40,7 +40,8 @@ inline constexpr std::chrono::seconds kStatementTimeout{60};
 // Upper bound on one fetch_pending/active_attempts/pending_kills page.
 inline constexpr int kMaxPageSize = 10000;
 
-// The launch of one attempt, recorded before ACCEPT is sent.
+// The launch of one attempt on an agent: recorded before ACCEPT by
+// record_launches, or after it for an attempt claim_pending claimed.
 struct LaunchRecord {
     std::int64_t task_id = 0;
     int attempt = 0;            // the attempt being launched: TaskSpec::attempt + 1
@@ -48,6 +49,13 @@ struct LaunchRecord {
     std::string agent_id;
     std::string hostname;
     std::string offer_id;
+    std::int64_t launched_at_us = 0;  // when ACCEPT went out (0: the commit's time)
+};
+
+// One attempt claim_pending claimed.
+struct ClaimRef {
+    std::int64_t task_id = 0;
+    int attempt = 0;  // the claimed attempt: TaskSpec::attempt + 1
 };
 
 // A launched attempt that is not terminal yet.
@@ -91,6 +99,25 @@ class TaskStore {
     // passed, no kill requested; by priority (highest first), then age, then id.
     Result<std::vector<TaskSpec>> fetch_pending(int limit);
 
+    // Claims up to `limit` tasks that can launch now, in fetch_pending's order,
+    // for the offers to come: each moves pending -> launching with its next
+    // attempt's Mesos task id and no agent, so an offer is answered at once
+    // and the placement recorded after ACCEPT (record_placements, or with the
+    // next apply_updates). Rows another transaction holds are skipped. The
+    // specs come back as they were pending: the claimed attempt is
+    // TaskSpec::attempt + 1, what OfferMatcher launches. One statement.
+    Result<std::vector<TaskSpec>> claim_pending(int limit);
+    // Records where claimed attempts were launched (agent, host, offer, the
+    // time ACCEPT went out) and a launch history row for each. Leaves the
+    // state alone, so it may commit before or after the attempt's first
+    // status updates. Returns how many attempts matched.
+    Result<int> record_placements(const std::vector<LaunchRecord>& placements);
+    // Gives claimed, never-placed attempts back: pending at the attempt before
+    // (or killed, when a kill was requested meanwhile). For a graceful stop
+    // and for kills; an attempt that was placed is left alone. Returns the
+    // ids released.
+    Result<std::vector<std::int64_t>> release_claims(const std::vector<ClaimRef>& claims);
+
     // Claims each attempt (pending -> launching) unless another process (or
     // a kill request) got there first: only a task still pending at attempt
     // - 1 is claimed, so one attempt is never launched twice. One statement;
@@ -101,7 +128,10 @@ class TaskStore {
     // Applies status updates in order, in one transaction; the answer is
     // aligned with `updates`. Every update is written to the history with its
     // outcome. Once this returns, the updates may be acknowledged.
-    Result<std::vector<UpdateResult>> apply_updates(const std::vector<StatusUpdate>& updates);
+    // `placements` are recorded first in the same transaction (see
+    // record_placements): one commit for both.
+    Result<std::vector<UpdateResult>> apply_updates(
+        const std::vector<StatusUpdate>& updates, const std::vector<LaunchRecord>& placements = {});
 
     // Launched attempts to kill: a kill was requested, or they timed out.
     // (A kill requested before launch never shows here: the table kills it.)

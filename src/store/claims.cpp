@@ -1,0 +1,139 @@
+// TaskStore's claim-ahead calls: claim_pending takes a window of the queue
+// before the offers that will run it arrive, record_placements writes where
+// each claimed attempt went once its ACCEPT is out, release_claims gives
+// back what was never placed. The placement statement is shared with
+// apply_updates, which records placements in its own transaction.
+#include <algorithm>
+#include <string>
+
+#include "claims.hpp"
+#include "database.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "pg.hpp"
+#include "task_rows.hpp"
+
+namespace mesoflow::store {
+
+Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements) {
+    if (placements.empty())
+        return 0;
+    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
+    for (const auto& p : placements) {
+        ids.push(p.task_id);
+        attempts.push(p.attempt);
+        agents.push_text_or_null(p.agent_id);
+        hosts.push_text_or_null(p.hostname);
+        offers.push_text_or_null(p.offer_id);
+        if (p.launched_at_us > 0) {
+            launched_at.push(static_cast<double>(p.launched_at_us) / 1e6);
+        } else {
+            launched_at.push_null();
+        }
+    }
+    // Only placement columns change: the attempt's status updates may have
+    // committed first on another connection, and they own state, started_at
+    // and the rest. An agent id an update already wrote is kept.
+    static const char* const sql =
+        "WITH placed AS ("
+        "  UPDATE mesoflow.tasks t SET agent_id = coalesce(t.agent_id, u.agent_id),"
+        "    hostname = coalesce(u.hostname, t.hostname), offer_id = u.offer_id,"
+        "    launched_at = coalesce(to_timestamp(u.launched_at), now()), updated_at = now()"
+        "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
+        "  WHERE t.id = u.id AND t.attempt = u.attempt"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, u.agent_id, u.offer_id"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
+        "                                     to_state, agent_id, note)"
+        "  SELECT id, attempt, mesos_task_id, 'launch', 'pending', 'launching', agent_id,"
+        "         'offer ' || offer_id FROM placed"
+        ")"
+        " SELECT count(*) FROM placed";
+    auto res = db.exec_prepared("record_placements", sql,
+                                pg::Params()
+                                    .add(ids.str())
+                                    .add(attempts.str())
+                                    .add(agents.str())
+                                    .add(hosts.str())
+                                    .add(offers.str())
+                                    .add(launched_at.str()));
+    if (!res)
+        return res.error();
+    return static_cast<int>(pg::to_int64(res->get(), 0, 0));
+}
+
+Result<std::vector<TaskSpec>> TaskStore::claim_pending(int limit) {
+    // The window is picked and locked in queue order, skipping rows another
+    // transaction holds; the claim clears what the previous attempt left.
+    static const std::string sql =
+        std::string(
+            "WITH picked AS ("
+            "  SELECT id FROM mesoflow.tasks"
+            "  WHERE state = 'pending' AND not_before <= now() AND NOT kill_requested"
+            "  ORDER BY priority DESC, created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"
+            "), claimed AS ("
+            "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
+            "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
+            "    hostname = NULL, offer_id = NULL, last_mesos_state = NULL, message = NULL,"
+            "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
+            "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
+            "  FROM picked p WHERE t.id = p.id AND t.state = 'pending'"
+            "  RETURNING t.*"
+            ") SELECT ") +
+        kTaskSpecColumns + " FROM claimed ORDER BY priority DESC, created_at, id";
+    auto res = db_->exec_prepared("claim_pending", sql.c_str(),
+                                  pg::Params().add(std::clamp(limit, 0, kMaxPageSize)));
+    if (!res)
+        return res.error();
+    std::vector<TaskSpec> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(res->get())));
+    for (int i = 0; i < PQntuples(res->get()); ++i) {
+        out.push_back(read_task_spec(res->get(), i));
+        // The row holds the claimed attempt; a spec counts those before it.
+        out.back().attempt -= 1;
+    }
+    return out;
+}
+
+Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placements) {
+    return write_placements(*db_, placements);
+}
+
+Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {
+    if (claims.empty())
+        return std::vector<std::int64_t>{};
+    pg::ArrayLiteral ids, attempts;
+    for (const auto& c : claims) {
+        ids.push(c.task_id);
+        attempts.push(c.attempt);
+    }
+    // No ACCEPT named the attempt, so its Mesos task id may be used again:
+    // the row goes back exactly to the attempt before. A kill requested
+    // meanwhile ends it here, as the table does for a pending task.
+    static const char* const sql =
+        "UPDATE mesoflow.tasks t SET"
+        "  state = CASE WHEN t.kill_requested THEN 'killed' ELSE 'pending' END,"
+        "  attempt = t.attempt - 1,"
+        "  mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
+        "                  ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
+        "  reason = CASE WHEN t.kill_requested THEN 'killed_before_launch' ELSE t.reason END,"
+        "  message = CASE WHEN t.kill_requested THEN 'kill requested before launch'"
+        "            ELSE t.message END,"
+        "  finished_at = CASE WHEN t.kill_requested THEN now() ELSE t.finished_at END,"
+        "  updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)"
+        " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
+        "   AND t.agent_id IS NULL AND t.offer_id IS NULL"
+        " RETURNING t.id";
+    auto res =
+        db_->exec_prepared("release_claims", sql, pg::Params().add(ids.str()).add(attempts.str()));
+    if (!res)
+        return res.error();
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < PQntuples(res->get()); ++i)
+        out.push_back(pg::to_int64(res->get(), i, 0));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace mesoflow::store
