@@ -54,6 +54,9 @@ constexpr milliseconds kDbRetryMin{100};
 constexpr milliseconds kDbRetryMax{5000};
 // Graceful stop: in-flight commits and acknowledgements get this long.
 constexpr milliseconds kStopGrace{30000};
+// Offers declined while status updates are backlogged are refused this long
+// at most, so they come back soon after the backlog is committed.
+constexpr double kBackpressureRefuseS = 1.0;
 // Live attempts read per page for explicit reconciliation.
 constexpr int kReconcilePage = 5000;
 // Kill requests and timeouts read per scan.
@@ -618,10 +621,15 @@ struct Runtime::Impl {
         const int room = launch_room();
         // Commits before launches: while a full batch of status updates waits,
         // launches would only add to it (every launch brings more updates),
-        // and acknowledgements would fall behind under load. The offers are
-        // held until the backlog is committed or the window has room.
-        if (room == 0 || updates.size() >= static_cast<std::size_t>(cfg.update_batch))
+        // and acknowledgements would fall behind under load. Offers are not
+        // held meanwhile (their resources would sit idle): they go back with
+        // a short filter and come again once the backlog is committed.
+        if (room == 0 || updates.size() >= static_cast<std::size_t>(cfg.update_batch)) {
+            decline(offers, std::min(cfg.refuse_s, kBackpressureRefuseS));
+            offers.clear();
+            metrics.offers_held = 0;
             return;
+        }
         auto batch = std::move(offers);
         offers.clear();
         metrics.offers_held = 0;

@@ -218,3 +218,37 @@ TEST_CASE("json columns keep env, labels and constraints as the table stores the
     CHECK(parse_json_strings("null").empty());
     CHECK(parse_json_strings(R"(["a","b c"])") == std::vector<std::string>{"a", "b c"});
 }
+
+TEST_CASE("a claimed attempt the master does not know goes back to pending uncounted") {
+    auto row = live(TaskState::launching, 1, 1);
+    row.placed = false;
+    const auto t = decide(row, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION");
+    CHECK(t.outcome == UpdateOutcome::applied);
+    CHECK(t.to == TaskState::pending);
+    CHECK(t.unlaunched);
+    REQUIRE(t.retry_in_s);
+    CHECK(*t.retry_in_s == 0.0);
+    advance(row, t, S::unknown, std::nullopt);
+    CHECK(row.unlaunched_attempts == 1);
+
+    // The next attempt of a max_attempts = 1 task still gets its one real try.
+    auto next = live(TaskState::running, 2, 1);
+    next.unlaunched_attempts = 1;
+    const auto failed = decide(next, 2, S::lost, std::nullopt, "REASON_AGENT_REMOVED");
+    CHECK(failed.to == TaskState::lost);
+    next.max_attempts = 2;
+    CHECK(decide(next, 2, S::lost, std::nullopt).to == TaskState::pending);
+}
+
+TEST_CASE("only reconciliation's answer about an unplaced claim skips the retry policy") {
+    auto placed = live(TaskState::launching, 1, 1);
+    CHECK(decide(placed, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION").to ==
+          TaskState::lost);
+    auto unplaced = live(TaskState::launching, 1, 1);
+    unplaced.placed = false;
+    CHECK(decide(unplaced, 1, S::lost, std::nullopt, "REASON_INVALID_OFFERS").to ==
+          TaskState::lost);
+    unplaced.kill_requested = true;
+    CHECK(decide(unplaced, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION").to ==
+          TaskState::killed);
+}
