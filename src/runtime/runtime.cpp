@@ -194,18 +194,22 @@ struct Runtime::Impl {
             return;
         ++calls_in_flight;
         const auto type = std::string(call_name(call));
-        master->send(mesos::to_json(call),
-                     [this, type, done = std::move(done)](const transport::CallResult& r) {
-                         --calls_in_flight;
-                         if (!r.ok()) {
-                             metrics.calls_failed++;
-                             log::warn("call_failed", "call={} status={} error={}", type, r.status,
-                                       log::quote(r.body.empty() ? r.error : r.body));
-                         }
-                         if (done)
-                             done(r.ok());
-                         maybe_finish_stop();
-                     });
+        const bool answers_offer =
+            call.type() == mesos::CallType::accept || call.type() == mesos::CallType::decline;
+        master->send(
+            mesos::to_json(call),
+            [this, type, done = std::move(done)](const transport::CallResult& r) {
+                --calls_in_flight;
+                if (!r.ok()) {
+                    metrics.calls_failed++;
+                    log::warn("call_failed", "call={} status={} error={}", type, r.status,
+                              log::quote(r.body.empty() ? r.error : r.body));
+                }
+                if (done)
+                    done(r.ok());
+                maybe_finish_stop();
+            },
+            answers_offer);
     }
 
     // ------------------------------------------------------------ start-up

@@ -668,7 +668,8 @@ void MasterClient::stop() {
     impl_->wake_workers();
 }
 
-void MasterClient::send(std::string call_json, std::function<void(const CallResult&)> done) {
+void MasterClient::send(std::string call_json, std::function<void(const CallResult&)> done,
+                        bool urgent) {
     if (impl_->stopped) {
         if (done)
             done(CallResult{0, {}, "stopped"});
@@ -679,7 +680,11 @@ void MasterClient::send(std::string call_json, std::function<void(const CallResu
             done(CallResult{0, {}, "call queue full"});
         return;
     }
-    impl_->queue.push_back({std::move(call_json), std::move(done)});
+    if (urgent) {
+        impl_->queue.push_front({std::move(call_json), std::move(done)});
+    } else {
+        impl_->queue.push_back({std::move(call_json), std::move(done)});
+    }
     impl_->wake_workers();
 }
 

@@ -121,7 +121,11 @@ class MasterClient {
 
     void start();
     void stop();
-    void send(std::string call_json, std::function<void(const CallResult&)> done);
+    // Calls go out in order on the call connections; an `urgent` call (the
+    // answer to an offer, whose resources idle until it arrives) goes ahead
+    // of those queued.
+    void send(std::string call_json, std::function<void(const CallResult&)> done,
+              bool urgent = false);
     void set_heartbeat_interval(std::chrono::milliseconds interval);
     // Drops the current stream (if any) and subscribes again.
     void reconnect(const std::string& reason);
