@@ -86,15 +86,16 @@ struct Runtime::Impl {
     asio::io_context loop;
     Metrics metrics;
 
+    // Offers are matched on the event loop (claim ahead: no database call
+    // between an offer and its ACCEPT).
+    scheduler::OfferMatcher matcher;
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
     std::unique_ptr<store::LeaderLock> leader;
-    scheduler::OfferMatcher matcher;
-    // Status updates commit on their own connection and thread ("db-updates"),
-    // so an ACKNOWLEDGE never waits behind a launch round and an ACCEPT never
-    // waits behind a batch of updates. Rows cannot collide: a task's updates
-    // come only after its launch was committed, and both statements lock the
-    // rows they change.
+    // Status updates (and placements) commit on their own connection and
+    // thread ("db-updates"), so an ACKNOWLEDGE never waits behind a claim.
+    // Rows cannot collide: a task's updates come only after its claim was
+    // committed, and both statements lock the rows they change.
     std::unique_ptr<store::TaskStore> update_store;
     // Declared after what their jobs use, so they are destroyed (drained) first.
     std::unique_ptr<DatabaseWorker> db;
