@@ -99,6 +99,10 @@ double process_peak_rss_mb(pid_t pid);
 // GET `path` on 127.0.0.1:`port`; the body of a 200 answer, else throws.
 std::string http_get(int port, const std::string& path);
 
+// Copies one of GET /fake/latency's histograms as flat keys PREFIX_count,
+// PREFIX_p50_ms, PREFIX_p99_ms and PREFIX_max_ms.
+void copy_latency(const json& from, const std::string& prefix, json& to);
+
 std::string read_text(const std::string& path);
 double seconds_since(std::chrono::steady_clock::time_point start);
 

@@ -198,11 +198,17 @@ json master_ceiling(const Options& o) {
                    fmt::format("{}", o.timeout_s)};
     std::string output;
     const int code = testing::run_program(client, &output);
-    master.process.stop(SIGTERM, kStopGrace);
-    if (code != 0)
+    if (code != 0) {
+        master.process.stop(SIGTERM, kStopGrace);
         throw std::runtime_error("mesoflow-fake-master-bench failed: " + output);
+    }
+    // The master's own share of the latencies: a client that answers at once.
+    const json latency = json::parse(http_get(master.port, "/fake/latency"));
+    master.process.stop(SIGTERM, kStopGrace);
     const json figures = json::parse(read_text(json_path));
     json f;
+    copy_latency(latency.at("offer_to_accept"), "decision", f);
+    copy_latency(latency.at("update_to_ack"), "ack", f);
     f["tasks_per_s"] = figures.at("tasks_per_s");
     f["wall_s"] = figures.at("wall_s");
     return f;

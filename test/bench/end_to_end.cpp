@@ -19,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kProgressPoll{200};
 constexpr std::chrono::milliseconds kStopGrace{15000};
+constexpr std::chrono::seconds kAckWait{30};
 
 std::int64_t terminal_count(Sql& sql) {
     return std::stoll(sql.row("SELECT count(*) FROM mesoflow.tasks WHERE state IN"
@@ -26,11 +27,12 @@ std::int64_t terminal_count(Sql& sql) {
                           .at(0));
 }
 
-void copy_latency(const json& from, const char* prefix, json& to) {
-    to[fmt::format("{}_count", prefix)] = from.at("count");
-    to[fmt::format("{}_p50_ms", prefix)] = from.at("p50_ms");
-    to[fmt::format("{}_p99_ms", prefix)] = from.at("p99_ms");
-    to[fmt::format("{}_max_ms", prefix)] = from.at("max_ms");
+// Every agent update the master sent has been acknowledged (redeliveries
+// carry the uuid of the first send; the master's own updates, answers to
+// reconciliation, carry none and take no ACK).
+bool all_updates_acknowledged(const json& counters) {
+    const auto acks = counters.value("acks", 0LL) - counters.value("acks_unmatched", 0LL);
+    return acks >= counters.value("updates_sent", 0LL);
 }
 
 }  // namespace
@@ -74,11 +76,23 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
         std::this_thread::sleep_for(kProgressPoll);
         done = terminal_count(sql);
     }
+    // The last terminal row is committed before its ACKNOWLEDGE is sent:
+    // wait until the master has an ACK for every update it sent, so the
+    // latency figures hold every update (a slow build lags by a few calls).
+    json master_state = json::parse(http_get(master.port, "/fake/state"));
+    const auto ack_wait = Clock::now();
+    while (!all_updates_acknowledged(master_state.at("counters"))) {
+        if (seconds_since(ack_wait) > kAckWait.count())
+            throw std::runtime_error(fmt::format(
+                "{}: updates still unacknowledged {} s after the last terminal commit: {}", label,
+                kAckWait.count(), master_state.at("counters").dump()));
+        std::this_thread::sleep_for(kProgressPoll);
+        master_state = json::parse(http_get(master.port, "/fake/state"));
+    }
     // Read while the process lives: its counters vanish with it.
     const double cpu_s = process_cpu_seconds(mesoflow.pid());
     const double peak_rss_mb = process_peak_rss_mb(mesoflow.pid());
     const json latency = json::parse(http_get(master.port, "/fake/latency"));
-    const auto master_state = json::parse(http_get(master.port, "/fake/state"));
     const int stopped = mesoflow.stop(SIGTERM, kStopGrace);
     master.process.stop(SIGTERM, kStopGrace);
 

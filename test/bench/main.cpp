@@ -181,6 +181,10 @@ void print_table(const Options& o, const json& f) {
              "", "");
         line("ceiling 2: fake master + minimal client",
              fmt::format("{:.0f} tasks/s", num(f, "master_ceiling_tasks_per_s")), "", "");
+        line("  its decision, offer -> ACCEPT (p50/p99/max)",
+             lat("master_ceiling_decision") + " ms", "", "");
+        line("  its update -> ACKNOWLEDGE (p50/p99/max)", lat("master_ceiling_ack") + " ms", "",
+             "");
         const double ratio = num(f, "ceiling_ratio");
         line("mesoflow / lower ceiling", fmt::format("{:.2f}", ratio),
              fmt::format(">= {:.2f}", kTargetCeilingRatio), verdict(ratio >= kTargetCeilingRatio));
@@ -265,6 +269,12 @@ int main(int argc, char** argv) {
             f["claim_batch"] = db.at("claim_batch");
             f["update_batch"] = db.at("update_batch");
             f["master_ceiling_tasks_per_s"] = master.at("tasks_per_s");
+            for (const char* prefix : {"decision", "ack"}) {
+                for (const char* stat : {"p50_ms", "p99_ms", "max_ms"}) {
+                    const std::string key = fmt::format("{}_{}", prefix, stat);
+                    f["master_ceiling_" + key] = master.at(key);
+                }
+            }
             const double lower =
                 std::min(num(f, "db_ceiling_tasks_per_s"), num(f, "master_ceiling_tasks_per_s"));
             f["lower_ceiling_tasks_per_s"] = lower;

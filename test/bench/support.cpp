@@ -126,6 +126,13 @@ double process_peak_rss_mb(pid_t pid) {
     throw std::runtime_error("no VmHWM in /proc/<pid>/status");
 }
 
+void copy_latency(const json& from, const std::string& prefix, json& to) {
+    to[prefix + "_count"] = from.at("count");
+    to[prefix + "_p50_ms"] = from.at("p50_ms");
+    to[prefix + "_p99_ms"] = from.at("p99_ms");
+    to[prefix + "_max_ms"] = from.at("max_ms");
+}
+
 std::string http_get(int port, const std::string& path) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
