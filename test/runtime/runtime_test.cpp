@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "../store/store_fixture.hpp"
 #include "cluster.hpp"
 #include "mesoflow/mesos/recordio.hpp"
 #include "temp_postgres.hpp"
@@ -255,6 +256,36 @@ TEST_CASE("rescinded offers lose no task") {
     REQUIRE(c.eventually([&] { return all_terminal(c, 50); }, 60s));
     CHECK(c.count_in(TaskState::finished) == 50);
     c.stop();
+}
+
+TEST_CASE("offers meeting a backlog of updates are held for its commit and not declined") {
+    auto mc = quick_master(5);
+    mc.default_task.run_time = 100ms;
+    Cluster c(mc);
+    // One waiting update is a full batch.
+    c.config().update_batch = 1;
+    c.config().launch_window = 100000;
+    c.submit_many(5, "first-", "true");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::running) == 5; }));
+    // A producer holds the running rows: their next updates cannot commit,
+    // so they wait, and the offers for the next tasks meet that backlog.
+    mesoflow::store::testing::Sql producer(c.dsn());
+    producer.exec("BEGIN");
+    producer.exec("SELECT id FROM mesoflow.tasks WHERE key LIKE 'first-%' FOR UPDATE");
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().updates_waiting.load() >= 1; }));
+    c.submit_many(20, "later-", "true");
+    // The offers for them wait for that commit instead of going back.
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().offers_held.load() >= 1; }, 15s));
+    std::this_thread::sleep_for(300ms);
+    CHECK(c.runtime().metrics().offers_held.load() >= 1);
+    CHECK(c.master().counters().tasks_launched == 5);
+    CHECK(c.count_in(TaskState::finished) == 0);
+    producer.exec("COMMIT");
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 25; }, 60s));
+    CHECK(c.stop() == 0);
+    CHECK(c.master().counters().tasks_launched == 25);
+    require_every_ack_committed(c);
 }
 
 TEST_CASE("malformed and oversized records drop the stream, and mesoflow resubscribes") {
