@@ -258,7 +258,8 @@ TEST_CASE("rescinded offers lose no task") {
     c.stop();
 }
 
-TEST_CASE("offers meeting a backlog of updates are held for its commit and not declined") {
+TEST_CASE(
+    "offers meeting a backlog of updates are held for its commit and given back when it fails") {
     auto mc = quick_master(5);
     mc.default_task.run_time = 100ms;
     Cluster c(mc);
@@ -281,6 +282,16 @@ TEST_CASE("offers meeting a backlog of updates are held for its commit and not d
     CHECK(c.runtime().metrics().offers_held.load() >= 1);
     CHECK(c.master().counters().tasks_launched == 5);
     CHECK(c.count_in(TaskState::finished) == 0);
+    // The blocked commit fails (its connection is cut): the held offers go
+    // back to the master rather than wait for the database.
+    const auto declines_before = c.master().calls_of_type("DECLINE").size();
+    producer.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'mesoflow-updates'");
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().db_errors.load() >= 1; }));
+    REQUIRE(c.master().wait_until(
+        [&] { return c.master().calls_of_type("DECLINE").size() > declines_before; }, 5s));
+    CHECK(c.master().counters().tasks_launched == 5);
     producer.exec("COMMIT");
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 25; }, 60s));
     CHECK(c.stop() == 0);
