@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -64,6 +65,28 @@ constexpr GaugeRow kGauges[] = {
     {"status_updates_waiting", "Status updates received and not yet committed.",
      &Metrics::updates_waiting},
     {"offers_suppressed", "1 while offers are suppressed (nothing pending).", &Metrics::suppressed},
+};
+
+struct HistogramRow {
+    std::string_view name;
+    std::string_view help;
+    LatencyHistogram Metrics::*value;
+};
+
+// Histograms as mesoflow_<name>_seconds.
+constexpr HistogramRow kHistograms[] = {
+    {"offer_decision",
+     "Offer read off the event stream (or its newest task inserted, if later) to its ACCEPT "
+     "written, per offer.",
+     &Metrics::offer_to_accept},
+    {"offer_decline", "Offer read off the event stream to its DECLINE written, per offer.",
+     &Metrics::offer_to_decline},
+    {"status_update_commit", "Status update read off the event stream to its batch committed.",
+     &Metrics::update_to_commit},
+    {"status_update_ack", "Status update read off the event stream to its ACKNOWLEDGE written.",
+     &Metrics::update_to_ack},
+    {"status_update_batch", "One batch of status updates, BEGIN to COMMIT.",
+     &Metrics::update_batch_time},
 };
 
 constexpr std::size_t kTaskStates = 11;
@@ -131,6 +154,25 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     out += fmt::format(
         "mesoflow_event_loop_lag_seconds_sum {}\nmesoflow_event_loop_lag_seconds_count {}\n",
         seconds(m.loop_lag_us_total.load(relaxed)), m.loop_lag_samples.load(relaxed));
+    for (const auto& row : kHistograms) {
+        const std::string name = fmt::format("{}_seconds", row.name);
+        const LatencyHistogram& h = m.*row.value;
+        // Count first: the buckets may only run ahead of it, never behind,
+        // and +Inf must not be below the last finite bucket.
+        const auto count = h.count();
+        const auto sum = h.sum_us();
+        header(out, name, "histogram", row.help);
+        std::uint64_t below = 0;
+        for (const auto edge : kPrometheusBucketsUs) {
+            below = std::max(below, h.count_at_most(edge));
+            out += fmt::format("mesoflow_{}_bucket{{le=\"{}\"}} {}\n", name, seconds(edge),
+                               std::min(below, count));
+        }
+        out += fmt::format(
+            "mesoflow_{}_bucket{{le=\"+Inf\"}} {}\nmesoflow_{}_sum {}\n"
+            "mesoflow_{}_count {}\n",
+            name, count, name, seconds(sum), name, count);
+    }
     header(out, "event_loop_lag_max_seconds", "gauge", "The largest event-loop lag sampled.");
     const auto lag_max = m.loop_lag_us_max.load(relaxed);
     out += fmt::format("mesoflow_event_loop_lag_max_seconds {}\n",

@@ -13,6 +13,7 @@ namespace {
 constexpr double kMaxDurationS = 365 * kSecondsPerDay;
 constexpr double kMaxLaunchWindow = 1'000'000;
 constexpr double kMaxBatch = 100'000;
+constexpr double kMaxUpdateConnections = 16;
 constexpr double kMaxWatchdogFactor = 100;
 
 constexpr Bounds kNonEmpty{1, false, 0};
@@ -134,13 +135,18 @@ std::vector<KeySpec> build_table() {
             kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
-            "Most tasks launched and still without a first status update; the rest wait queued.",
+            "Most launches without a first status update plus status updates not yet "
+            "committed; launching pauses while it is full.",
             Bounds{1, false, kMaxLaunchWindow}),
         row("claim_batch", "", K::integer, &C::claim_batch,
             "Most pending tasks claimed ahead of offers (one query claims up to this many).",
             Bounds{1, false, kMaxBatch}),
         row("update_batch", "", K::integer, &C::update_batch,
             "Most status updates committed in one transaction.", Bounds{1, false, kMaxBatch}),
+        row("update_connections", "", K::integer, &C::update_connections,
+            "Database connections committing status updates side by side (a task's updates "
+            "always use the same one).",
+            Bounds{1, false, kMaxUpdateConnections}),
         row("poll_interval", "", K::duration, &C::poll_interval_s,
             "Queue polling interval, the fallback when no NOTIFY arrives.", kPositiveDuration),
         // Connection to the master.

@@ -20,6 +20,7 @@
 
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/mesos/codec.hpp"
+#include "mesoflow/mesos/resources.hpp"
 #include "mesoflow/runtime/database_worker.hpp"
 #include "mesoflow/runtime/status_conversion.hpp"
 #include "mesoflow/scheduler/calls.hpp"
@@ -57,6 +58,9 @@ constexpr milliseconds kStopGrace{30000};
 // Offers declined while the launch window is full are refused this long at
 // most, so they come back soon after first updates free it.
 constexpr double kBackpressureRefuseS = 1.0;
+// Unused offers wanted back soon (decline_unused): the master offers them
+// again at its first allocation after this.
+constexpr double kReserveRefuseS = 0.1;
 // Live attempts read per page for explicit reconciliation.
 constexpr int kReconcilePage = 5000;
 // Kill requests and timeouts read per scan.
@@ -92,14 +96,35 @@ struct Runtime::Impl {
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
     std::unique_ptr<store::LeaderLock> leader;
-    // Status updates (and placements) commit on their own connection and
-    // thread ("db-updates"), so an ACKNOWLEDGE never waits behind a claim.
-    // Rows cannot collide: a task's updates come only after its claim was
-    // committed, and both statements lock the rows they change.
-    std::unique_ptr<store::TaskStore> update_store;
     // Declared after what their jobs use, so they are destroyed (drained) first.
     std::unique_ptr<DatabaseWorker> db;
-    std::unique_ptr<DatabaseWorker> update_db;
+
+    struct ReceivedUpdate {
+        mesos::TaskStatus status;
+        Clock::time_point received;
+    };
+    // Status updates (and placements) commit on lanes of their own, each a
+    // connection and a thread ("db-updates-N"), so an ACKNOWLEDGE never
+    // waits behind a claim, and batches commit side by side. A task always
+    // maps to the same lane (its id modulo the lanes), so its placement and
+    // its updates commit in the order they came, and two lanes never lock
+    // the same row. Rows cannot collide with claims either: a task's updates
+    // come only after its claim was committed, and both lock what they change.
+    struct UpdateLane {
+        explicit UpdateLane(asio::io_context& io) : retry_timer(io) {}
+        std::size_t index = 0;
+        std::unique_ptr<store::TaskStore> store;
+        std::deque<ReceivedUpdate> updates;  // received, not yet committed
+        // Where launched attempts went, recorded with the next batch.
+        std::vector<store::LaunchRecord> placements;
+        bool running = false;
+        std::size_t committing = 0;  // updates in the batch being committed
+        milliseconds retry = kDbRetryMin;
+        asio::steady_timer retry_timer;
+        // Declared last: destroyed (drained) before what its jobs use.
+        std::unique_ptr<DatabaseWorker> worker;
+    };
+    std::vector<std::unique_ptr<UpdateLane>> lanes;
 
     std::unique_ptr<store::TaskListener> listener;
     std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
@@ -112,7 +137,6 @@ struct Runtime::Impl {
     asio::steady_timer implicit_timer{loop};
     asio::steady_timer leader_timer{loop};
     asio::steady_timer lag_timer{loop};
-    asio::steady_timer update_retry_timer{loop};
     asio::steady_timer stop_timer{loop};
     asio::steady_timer wake_timer{loop};
 
@@ -124,6 +148,12 @@ struct Runtime::Impl {
     int exit_code = kExitOk;
 
     std::vector<mesos::Offer> offers;  // held, not yet answered
+    // When each offer still unanswered was read off the stream.
+    struct Seen {
+        Clock::time_point at;
+        std::int64_t wall_us = 0;  // the same moment on the wall clock
+    };
+    std::unordered_map<std::string, Seen> offer_seen;
     // Claimed attempts waiting for an offer, in queue order; a spec's claimed
     // attempt is its attempt + 1.
     std::vector<store::TaskSpec> claimed;
@@ -132,12 +162,8 @@ struct Runtime::Impl {
     // when new work may have come (a notification, a poll, a retry).
     bool claims_exhausted = false;
     int releases_running = 0;
-    // Where launched attempts went, recorded with the next update batch.
-    std::vector<store::LaunchRecord> placements;
     std::unordered_map<std::string, Clock::time_point> launches_awaiting_update;
 
-    std::deque<mesos::TaskStatus> updates;  // received, not yet committed
-    bool batch_running = false;
     milliseconds db_retry = kDbRetryMin;
 
     bool kill_scan_running = false;
@@ -190,7 +216,8 @@ struct Runtime::Impl {
         return false;
     }
 
-    void send(const mesos::Call& call, std::function<void(bool)> done = {}) {
+    void send(const mesos::Call& call,
+              std::function<void(const transport::CallResult&)> done = {}) {
         if (!master)
             return;
         ++calls_in_flight;
@@ -207,7 +234,7 @@ struct Runtime::Impl {
                               log::quote(r.body.empty() ? r.error : r.body));
                 }
                 if (done)
-                    done(r.ok());
+                    done(r);
                 maybe_finish_stop();
             },
             answers_offer);
@@ -218,12 +245,19 @@ struct Runtime::Impl {
         log::info("starting", "identity={} framework={} masters={}", identity, cfg.framework_name,
                   cfg.masters.size());
         store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow");
-        update_store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow-updates");
         leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
         db = std::make_unique<DatabaseWorker>(
             [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
-        update_db = std::make_unique<DatabaseWorker>(
-            [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-updates");
+        for (int i = 0; i < cfg.update_connections; ++i) {
+            auto lane = std::make_unique<UpdateLane>(loop);
+            lane->index = static_cast<std::size_t>(i);
+            lane->store = std::make_unique<store::TaskStore>(
+                cfg.database, fmt::format("mesoflow-updates-{}", i + 1));
+            lane->worker = std::make_unique<DatabaseWorker>(
+                [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); },
+                fmt::format("db-updates-{}", i + 1));
+            lanes.push_back(std::move(lane));
+        }
 
         signals.async_wait([this](const boost::system::error_code& ec, int sig) {
             if (ec)
@@ -251,7 +285,8 @@ struct Runtime::Impl {
         }
         loop.run();
         // Whatever the db threads still hold finishes before the stores go.
-        update_db.reset();
+        for (auto& lane : lanes)
+            lane->worker.reset();
         db.reset();
         log::info("stopped", "exit_code={}", exit_code);
         return exit_code;
@@ -388,6 +423,7 @@ struct Runtime::Impl {
         metrics.subscribed = 0;
         // Offers die with the subscription; the master rescinds them.
         offers.clear();
+        offer_seen.clear();
         metrics.offers_held = 0;
     }
 
@@ -442,8 +478,11 @@ struct Runtime::Impl {
             decline(o.offers, cfg.refuse_s);
             return;
         }
-        for (auto& offer : o.offers)
+        const Seen seen{Clock::now(), wall_now_us()};
+        for (auto& offer : o.offers) {
+            offer_seen[offer.id] = seen;
             offers.push_back(std::move(offer));
+        }
         metrics.offers_held = static_cast<std::int64_t>(offers.size());
         place_offers();
     }
@@ -457,6 +496,7 @@ struct Runtime::Impl {
     void handle(mesos::Event::Rescind& r) {
         metrics.offers_rescinded++;
         std::erase_if(offers, [&](const mesos::Offer& o) { return o.id == r.offer_id; });
+        offer_seen.erase(r.offer_id);
         metrics.offers_held = static_cast<std::int64_t>(offers.size());
         log::debug("offer_rescinded", "offer={}", r.offer_id);
     }
@@ -469,9 +509,10 @@ struct Runtime::Impl {
         metrics.updates_received++;
         reconciler.observe(u.status.task_id);
         launches_awaiting_update.erase(u.status.task_id);
-        updates.push_back(std::move(u.status));
-        metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
-        flush_updates();
+        UpdateLane& lane = lane_of(u.status.task_id);
+        lane.updates.push_back({std::move(u.status), Clock::now()});
+        note_updates_waiting();
+        flush_updates(lane);
     }
 
     void handle(mesos::Event::UpdateOperationStatus& u) {
@@ -533,6 +574,25 @@ struct Runtime::Impl {
     }
 
     // ------------------------------------------------------------- launching
+    static std::int64_t wall_now_us() {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    // When the offers being answered arrived (and forgets them).
+    std::vector<Seen> take_seen(const std::vector<std::string>& ids) {
+        std::vector<Seen> out;
+        out.reserve(ids.size());
+        for (const auto& id : ids) {
+            if (auto it = offer_seen.find(id); it != offer_seen.end()) {
+                out.push_back(it->second);
+                offer_seen.erase(it);
+            }
+        }
+        return out;
+    }
+
     void decline(const std::vector<mesos::Offer>& list, double refuse_s) {
         if (list.empty() || !framework_id)
             return;
@@ -547,7 +607,14 @@ struct Runtime::Impl {
         if (ids.empty() || !framework_id)
             return;
         metrics.offers_declined += ids.size();
-        send(scheduler::make_decline(*framework_id, std::move(ids), refuse_s));
+        auto seen = take_seen(ids);
+        send(scheduler::make_decline(*framework_id, std::move(ids), refuse_s),
+             [this, seen = std::move(seen)](const transport::CallResult& r) {
+                 if (!r.written)
+                     return;
+                 for (const auto& s : seen)
+                     metrics.offer_to_decline.record(*r.written - s.at);
+             });
     }
 
     // Claim ahead: a window of the queue is claimed before the offers that
@@ -557,9 +624,16 @@ struct Runtime::Impl {
     // next batch of status updates. An attempt claimed and never placed is
     // given back on a graceful stop; after a crash, reconciliation proves it
     // never reached Mesos and it goes back to pending uncounted.
+    //
+    // The launch window bounds the work in flight on the way to a commit:
+    // attempts launched and still without a first status update, plus
+    // status updates received and not yet committed. Every launch brings
+    // updates (three for a short task, one at a time), so a window that
+    // counted launches alone let bursts of hundreds of updates queue for the
+    // database, and acknowledgements waited behind them (see the README).
     int launch_room() const {
-        const auto used = static_cast<int>(launches_awaiting_update.size());
-        return std::max(0, cfg.launch_window - used);
+        const auto used = launches_awaiting_update.size() + updates_waiting();
+        return std::max(0, cfg.launch_window - static_cast<int>(used));
     }
 
     // Work may be waiting beyond what is claimed.
@@ -569,9 +643,11 @@ struct Runtime::Impl {
         if (claim_running || stopping || !framework_id || claims_exhausted)
             return;
         const int room = cfg.claim_batch - static_cast<int>(claimed.size());
-        // Refill at half: a claim of half a window costs little more than a
-        // small one, and the other half answers offers meanwhile.
-        if (room < std::max(1, cfg.claim_batch / 2))
+        // Refill once a quarter is used: the three quarters left answer
+        // offers while the claim runs (a claim can take tens of milliseconds
+        // on a busy database, and offers that find nothing claimed wait for
+        // it), and a claim of a quarter still costs one round trip for many.
+        if (room < std::max(1, cfg.claim_batch / 4))
             return;
         claim_running = true;
         db_job([this, room] { return store->claim_pending(room); },
@@ -623,27 +699,31 @@ struct Runtime::Impl {
             metrics.offers_held = 0;
             return;
         }
+        // Commits before launches: while the window is full of updates on
+        // their way to a commit, or a lane has a full batch waiting, the
+        // offers are held until a commit answers (each commit calls back
+        // here); a failing commit gives them back (retry_updates_later).
+        // Declining them instead filtered their agents for a second each
+        // time and cut throughput by 60% at 100,000 tasks (see the README).
         const int room = launch_room();
+        const bool full_batch_waiting = std::any_of(lanes.begin(), lanes.end(), [&](const auto& l) {
+            return l->updates.size() >= static_cast<std::size_t>(cfg.update_batch);
+        });
+        if ((room == 0 && updates_waiting() > 0) || full_batch_waiting) {
+            return;
+        }
         if (room == 0) {
+            // Full of launches the master has not reported on yet.
             decline(offers, std::min(cfg.refuse_s, kBackpressureRefuseS));
             offers.clear();
             metrics.offers_held = 0;
             return;
         }
-        // Commits before launches: while a full batch of status updates waits,
-        // launches would only add to it (every launch brings more updates),
-        // and acknowledgements would fall behind under load. The offers are
-        // held until that commit answers (each commit calls back here); a
-        // failing commit gives them back (retry_updates_later). Declining
-        // them instead filtered their agents for a second each time and
-        // cut throughput by 60% at 100,000 tasks (see the README).
-        if (updates.size() >= static_cast<std::size_t>(cfg.update_batch))
-            return;
         auto batch = std::move(offers);
         offers.clear();
         metrics.offers_held = 0;
         const std::size_t considered = std::min(claimed.size(), static_cast<std::size_t>(room));
-        const auto match = matcher.match(
+        auto match = matcher.match(
             batch, std::span<const store::TaskSpec>(claimed.data(), considered), match_options());
         const auto defaults = task_defaults();
         const auto sent_at = now_us();
@@ -656,17 +736,33 @@ struct Runtime::Impl {
             for (const auto& l : plan.launches) {
                 const auto& spec = claimed[l.index];
                 infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
-                placements.push_back(store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id,
-                                                         plan.agent_id, plan.hostname,
-                                                         plan.offer_ids.front(), sent_at});
+                lane_of(spec.id).placements.push_back(
+                    store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id, plan.agent_id,
+                                        plan.hostname, plan.offer_ids.front(), sent_at});
                 launches_awaiting_update.emplace(l.mesos_task_id, now);
                 launched[l.index] = true;
                 metrics.tasks_launched++;
                 log::info("task_launched", "task={} agent={} offer={}", l.mesos_task_id,
                           plan.agent_id, plan.offer_ids.front());
             }
+            // Decision time starts at the later of the offer's arrival and
+            // the insertion of the newest task placed on it.
+            std::int64_t newest_us = 0;
+            for (const auto& l : plan.launches)
+                newest_us = std::max(newest_us, claimed[l.index].created_at_us);
+            std::vector<Clock::time_point> starts;
+            for (const auto& s : take_seen(plan.offer_ids))
+                starts.push_back(s.at + std::chrono::microseconds(
+                                            std::max<std::int64_t>(0, newest_us - s.wall_us)));
             send(scheduler::make_accept(*framework_id, plan.offer_ids, std::move(infos),
-                                        refuse_for_unused(more_after)));
+                                        refuse_for_unused(more_after)),
+                 [this, starts = std::move(starts)](const transport::CallResult& r) {
+                     if (!r.written)
+                         return;
+                     for (const auto& start : starts) {
+                         metrics.offer_to_accept.record(*r.written - start);
+                     }
+                 });
         }
         std::size_t kept = 0;
         for (std::size_t i = 0; i < claimed.size(); ++i) {
@@ -678,9 +774,15 @@ struct Runtime::Impl {
         // Offers the window could not fill are answered now rather than held:
         // the master offers them again, fresh, once the filter passes or
         // their agent's resources change.
-        decline_ids(match.unused_offer_ids, refuse_for_unused(more_after));
-        flush_updates();
-        maybe_claim();
+        const bool window_limited = considered < claimed.size() + match.launch_count();
+        // The rest waits its turn on the event loop, behind the call
+        // connections that write the ACCEPTs just queued.
+        asio::post(loop, [this, batch = std::move(batch),
+                          unused = std::move(match.unused_offer_ids), window_limited, more_after] {
+            decline_unused(batch, unused, window_limited, more_after);
+            flush_all_updates();
+            maybe_claim();
+        });
     }
 
     // Gives never-placed claims back (graceful stop, kills).
@@ -714,6 +816,49 @@ struct Runtime::Impl {
         release_claims(std::move(refs), "stopping");
     }
 
+    // Offers the round left unused. Where the launch window, not the fit,
+    // held the round back, the tasks still claimed will want offers within
+    // milliseconds: enough of the unused offers to hold them (by cpus and
+    // memory, in offer order) come back after a short filter, the rest after
+    // refuse_seconds. Declining them all for refuse_seconds left only the
+    // agents whose tasks had just finished in play (about 4,000 tasks/s at
+    // 100,000 tasks); a short filter on all of them made the master send
+    // every agent again every 140 ms (800 KB events, 5 ms of the event loop
+    // each).
+    void decline_unused(const std::vector<mesos::Offer>& round,
+                        const std::vector<std::string>& unused, bool window_limited,
+                        bool more_after) {
+        if (unused.empty())
+            return;
+        double want_cpus = 0;
+        double want_mem = 0;
+        if (window_limited) {
+            const std::size_t n =
+                std::min(claimed.size(), static_cast<std::size_t>(cfg.launch_window));
+            for (std::size_t i = 0; i < n; ++i) {
+                want_cpus += claimed[i].cpus;
+                want_mem += claimed[i].mem_mb;
+            }
+        }
+        std::unordered_map<std::string_view, const mesos::Offer*> by_id;
+        for (const auto& o : round)
+            by_id.emplace(o.id, &o);
+        std::vector<std::string> soon;
+        std::vector<std::string> later;
+        for (const auto& id : unused) {
+            const auto it = by_id.find(id);
+            if ((want_cpus > 0 || want_mem > 0) && it != by_id.end()) {
+                want_cpus -= mesos::scalar_sum(it->second->resources, "cpus");
+                want_mem -= mesos::scalar_sum(it->second->resources, "mem");
+                soon.push_back(id);
+            } else {
+                later.push_back(id);
+            }
+        }
+        decline_ids(std::move(soon), std::min(kReserveRefuseS, refuse_for_unused(more_after)));
+        decline_ids(std::move(later), refuse_for_unused(more_after));
+    }
+
     double refuse_for_unused(bool more_pending) const {
         return more_pending ? cfg.refuse_s : cfg.idle_refuse_s;
     }
@@ -743,70 +888,108 @@ struct Runtime::Impl {
     }
 
     // --------------------------------------------------------------- updates
-    void flush_updates() {
-        if (batch_running || (updates.empty() && placements.empty()))
+    UpdateLane& lane_of(std::int64_t task_id) {
+        return *lanes[static_cast<std::size_t>(task_id < 0 ? 0 : task_id) % lanes.size()];
+    }
+
+    UpdateLane& lane_of(const std::string& mesos_task_id) {
+        const auto parsed = store::parse_mesos_task_id(mesos_task_id);
+        return lane_of(parsed ? parsed->first : 0);
+    }
+
+    // Received and not yet committed, and of those, in a batch being committed.
+    std::size_t updates_waiting() const {
+        std::size_t n = 0;
+        for (const auto& lane : lanes)
+            n += lane->updates.size() + lane->committing;
+        return n;
+    }
+
+    void note_updates_waiting() {
+        metrics.updates_waiting = static_cast<std::int64_t>(updates_waiting());
+    }
+
+    void flush_all_updates() {
+        for (auto& lane : lanes)
+            flush_updates(*lane);
+    }
+
+    void flush_updates(UpdateLane& lane) {
+        if (lane.running || (lane.updates.empty() && lane.placements.empty()))
             return;
-        batch_running = true;
+        lane.running = true;
         const auto n =
-            std::min<std::size_t>(updates.size(), static_cast<std::size_t>(cfg.update_batch));
-        auto batch = std::make_shared<std::vector<mesos::TaskStatus>>(
-            std::make_move_iterator(updates.begin()),
-            std::make_move_iterator(updates.begin() + static_cast<std::ptrdiff_t>(n)));
-        updates.erase(updates.begin(), updates.begin() + static_cast<std::ptrdiff_t>(n));
-        auto placed = std::make_shared<std::vector<store::LaunchRecord>>(std::move(placements));
-        placements.clear();
+            std::min<std::size_t>(lane.updates.size(), static_cast<std::size_t>(cfg.update_batch));
+        lane.committing = n;
+        auto batch = std::make_shared<std::vector<ReceivedUpdate>>(
+            std::make_move_iterator(lane.updates.begin()),
+            std::make_move_iterator(lane.updates.begin() + static_cast<std::ptrdiff_t>(n)));
+        lane.updates.erase(lane.updates.begin(),
+                           lane.updates.begin() + static_cast<std::ptrdiff_t>(n));
+        auto placed =
+            std::make_shared<std::vector<store::LaunchRecord>>(std::move(lane.placements));
+        lane.placements.clear();
         std::vector<store::StatusUpdate> converted;
         converted.reserve(batch->size());
-        for (const auto& s : *batch)
-            converted.push_back(to_store_update(s));
+        for (const auto& u : *batch)
+            converted.push_back(to_store_update(u.status));
         timed_job(
-            *update_db,
-            [this, converted = std::move(converted), placed] {
-                return update_store->apply_updates(converted, *placed);
+            *lane.worker,
+            [this, &lane, converted = std::move(converted), placed] {
+                const auto start = Clock::now();
+                auto r = lane.store->apply_updates(converted, *placed);
+                metrics.update_batch_time.record(Clock::now() - start);
+                return r;
             },
-            [this, batch, placed](Result<std::vector<store::UpdateResult>> r) {
-                batch_running = false;
+            [this, &lane, batch, placed](Result<std::vector<store::UpdateResult>> r) {
+                lane.running = false;
+                lane.committing = 0;
                 if (!db_ok(r, "apply_updates")) {
                     // Not committed, so not acknowledged: keep the batch and
                     // retry; the agent redelivers meanwhile anyway.
-                    updates.insert(updates.begin(), std::make_move_iterator(batch->begin()),
-                                   std::make_move_iterator(batch->end()));
-                    placements.insert(placements.begin(), std::make_move_iterator(placed->begin()),
-                                      std::make_move_iterator(placed->end()));
-                    retry_updates_later();
+                    lane.updates.insert(lane.updates.begin(),
+                                        std::make_move_iterator(batch->begin()),
+                                        std::make_move_iterator(batch->end()));
+                    lane.placements.insert(lane.placements.begin(),
+                                           std::make_move_iterator(placed->begin()),
+                                           std::make_move_iterator(placed->end()));
+                    retry_updates_later(lane);
                     return;
                 }
-                db_retry = kDbRetryMin;
+                lane.retry = kDbRetryMin;
+                const auto committed = Clock::now();
+                for (const auto& u : *batch)
+                    metrics.update_to_commit.record(committed - u.received);
                 after_commit(*batch, *r);
-                metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
-                flush_updates();
+                note_updates_waiting();
+                flush_updates(lane);
                 // Held offers go as soon as the backlog and the window allow.
                 place_offers();
                 maybe_finish_stop();
             });
     }
 
-    void retry_updates_later() {
-        metrics.updates_waiting = static_cast<std::int64_t>(updates.size());
+    void retry_updates_later(UpdateLane& lane) {
+        note_updates_waiting();
         // Offers held for the backlog would wait for the database to come
         // back: their resources go back to the master meanwhile.
         decline(offers, cfg.refuse_s);
         offers.clear();
         metrics.offers_held = 0;
-        update_retry_timer.expires_after(db_retry);
-        db_retry = std::min(db_retry * 2, kDbRetryMax);
-        update_retry_timer.async_wait([this](const boost::system::error_code& ec) {
+        lane.retry_timer.expires_after(lane.retry);
+        lane.retry = std::min(lane.retry * 2, kDbRetryMax);
+        lane.retry_timer.async_wait([this, &lane](const boost::system::error_code& ec) {
             if (!ec)
-                flush_updates();
+                flush_updates(lane);
         });
         maybe_finish_stop();
     }
 
-    void after_commit(const std::vector<mesos::TaskStatus>& batch,
+    void after_commit(const std::vector<ReceivedUpdate>& batch,
                       const std::vector<store::UpdateResult>& results) {
         bool retried = false;
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            const auto& s = batch[i];
+            const auto& s = batch[i].status;
             const auto& res = results[i];
             if (res.outcome == store::UpdateOutcome::applied) {
                 metrics.updates_applied++;
@@ -848,7 +1031,11 @@ struct Runtime::Impl {
             }
             if (s.uuid && framework_id) {
                 metrics.acks_sent++;
-                send(scheduler::make_acknowledge(*framework_id, s));
+                send(scheduler::make_acknowledge(*framework_id, s),
+                     [this, received = batch[i].received](const transport::CallResult& r) {
+                         if (r.written)
+                             metrics.update_to_ack.record(*r.written - received);
+                     });
             }
         }
         if (retried)
@@ -1150,7 +1337,7 @@ struct Runtime::Impl {
         if (stopping)
             return;
         stopping = true;
-        log::info("stopping", "pending_updates={} calls_in_flight={}", updates.size(),
+        log::info("stopping", "pending_updates={} calls_in_flight={}", updates_waiting(),
                   calls_in_flight);
         decline(offers, cfg.refuse_s);
         offers.clear();
@@ -1165,7 +1352,7 @@ struct Runtime::Impl {
         stop_timer.async_wait([this](const boost::system::error_code& ec) {
             if (ec)
                 return;
-            log::warn("stop_forced", "pending_updates={} calls_in_flight={}", updates.size(),
+            log::warn("stop_forced", "pending_updates={} calls_in_flight={}", updates_waiting(),
                       calls_in_flight);
             finish_stop();
         });
@@ -1175,9 +1362,14 @@ struct Runtime::Impl {
     void maybe_finish_stop() {
         if (!stopping)
             return;
-        const bool updates_left =
-            (!updates.empty() || !placements.empty()) && metrics.database_up.load() == 1;
-        if (claim_running || releases_running > 0 || batch_running || updates_left ||
+        bool committing = false;
+        bool updates_left = false;
+        for (const auto& lane : lanes) {
+            committing = committing || lane->running;
+            updates_left = updates_left || !lane->updates.empty() || !lane->placements.empty();
+        }
+        updates_left = updates_left && metrics.database_up.load() == 1;
+        if (claim_running || releases_running > 0 || committing || updates_left ||
             calls_in_flight > 0)
             return;
         finish_stop();
@@ -1185,7 +1377,8 @@ struct Runtime::Impl {
 
     void finish_stop() {
         stop_timer.cancel();
-        update_retry_timer.cancel();
+        for (auto& lane : lanes)
+            lane->retry_timer.cancel();
         lag_timer.cancel();
         if (master)
             master->stop();
@@ -1243,6 +1436,21 @@ struct Runtime::Impl {
                 metrics.tasks_by_state[i].load();
         }
         j["tasks_by_state"] = states;
+        // mesoflow's own latencies since it started, in milliseconds.
+        nlohmann::json latency = nlohmann::json::object();
+        for (const auto& [name, h] : {std::pair<const char*, const LatencyHistogram*>{
+                                          "offer_to_accept", &metrics.offer_to_accept},
+                                      {"offer_to_decline", &metrics.offer_to_decline},
+                                      {"update_to_commit", &metrics.update_to_commit},
+                                      {"update_batch", &metrics.update_batch_time},
+                                      {"update_to_ack", &metrics.update_to_ack}}) {
+            const auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
+            latency[name] = {{"count", h->count()},
+                             {"p50_ms", ms(h->quantile_us(0.5))},
+                             {"p99_ms", ms(h->quantile_us(0.99))},
+                             {"max_ms", ms(h->max_us())}};
+        }
+        j["latency"] = latency;
         return j.dump();
     }
 };

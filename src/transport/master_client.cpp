@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +21,7 @@
 #include <deque>
 #include <limits>
 #include <random>
+#include <sstream>
 
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/mesos/recordio.hpp"
@@ -220,6 +222,8 @@ Result<MasterEndpoint> resolve_location(std::string_view location, const MasterE
     return e;
 }
 
+constexpr int kSendBufferBytes = 1 << 20;
+
 struct PendingCall {
     std::string body;
     std::function<void(const CallResult&)> done;
@@ -248,6 +252,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::string stream_id;
     std::optional<MasterEndpoint> leader;  // where the live stream is
     std::deque<PendingCall> queue;
+    std::deque<PendingCall> urgent;   // answers to offers: ahead of the queue
     asio::steady_timer queue_signal;  // cancelled to wake call workers
     std::chrono::milliseconds heartbeat = kDefaultHeartbeat;
     std::chrono::steady_clock::time_point last_record;
@@ -258,11 +263,14 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     void wake_workers() { queue_signal.cancel(); }
 
     void fail_queued(const std::string& why) {
-        auto drained = std::move(queue);
+        auto drained = std::move(urgent);
+        urgent.clear();
+        for (auto& c : queue)
+            drained.push_back(std::move(c));
         queue.clear();
         for (auto& c : drained) {
             if (c.done)
-                c.done(CallResult{0, {}, why});
+                c.done(CallResult{0, {}, why, std::nullopt});
         }
     }
 
@@ -295,6 +303,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             co_return Error{"connect: " + ec.message()};
         }
         socket.socket().set_option(tcp::no_delay(true), ec);
+        // Room in the kernel for a round of calls at once (an ACCEPT of 80
+        // tasks is about 100 KB), so writing them never waits for the
+        // master to read.
+        socket.socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ec);
         if (auto* tls_stream = stream.tls()) {
             auto st = prepare_handshake(*tls_stream, e.host);
             if (!st.ok()) {
@@ -524,6 +536,11 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                         break;
                     if (handlers.on_record)
                         handlers.on_record(r);
+                    if (!urgent.empty()) {
+                        // An answer to an offer was just queued: let a call
+                        // connection write it before the next record is handled.
+                        co_await asio::post(io, use_awaitable);
+                    }
                 }
                 if (!ok)
                     co_return "bad RecordIO: " + decoder.error();
@@ -565,67 +582,135 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     }
 
     // ---------------------------------------------------------------- calls
-    awaitable<void> call_worker() {
+    // `urgent_only`: this connection carries answers to offers alone, so an
+    // ACCEPT never waits for a connection busy with acknowledgements.
+    awaitable<void> call_worker(bool urgent_only) {
         auto self = shared_from_this();
         std::optional<MasterStream> conn;
         std::uint64_t conn_generation = 0;
         beast::flat_buffer buffer;
+        const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
         while (!stopped) {
-            if (queue.empty() || stream_id.empty() || !leader) {
+            const bool idle = urgent.empty() && (urgent_only || queue.empty());
+            if (idle && !stream_id.empty() && leader && (!conn || conn_generation != generation)) {
+                // Connected ahead of the first call: an ACCEPT should not
+                // wait for a TCP (and TLS) handshake.
+                const auto gen = generation;
+                conn.emplace(io, leader->https ? &tls : nullptr);
+                buffer.clear();
+                if (auto st = co_await connect(*conn, *leader); !st.ok()) {
+                    conn.reset();
+                    co_await sleep(cfg.backoff_min);
+                    continue;
+                }
+                conn_generation = gen;
+                continue;
+            }
+            if (idle || stream_id.empty() || !leader) {
                 // The timer never expires (see the constructor): cancel() is the wake-up.
                 error_code ec;
                 co_await queue_signal.async_wait(asio::redirect_error(use_awaitable, ec));
                 continue;
             }
-            PendingCall call = std::move(queue.front());
-            queue.pop_front();
+            // Up to `depth` calls go out together: written back to back in
+            // one write (HTTP/1.1 pipelining; masters answer in order), then
+            // their answers are read in order.
+            std::vector<PendingCall> calls;
+            while (!urgent.empty() && calls.size() < depth) {
+                calls.push_back(std::move(urgent.front()));
+                urgent.pop_front();
+            }
+            while (!urgent_only && !queue.empty() && calls.size() < depth) {
+                calls.push_back(std::move(queue.front()));
+                queue.pop_front();
+            }
             const MasterEndpoint target = *leader;
             const auto gen = generation;
-            CallResult result;
-            for (int attempt = 0; attempt < 2; ++attempt) {
+            std::vector<CallResult> results(calls.size());
+            std::ostringstream serialized;
+            for (auto& call : calls)
+                serialized << request(target, std::move(call.body), true);
+            const std::string wire = std::move(serialized).str();
+            bool written = false;
+            for (int attempt = 0; attempt < 2 && !written; ++attempt) {
                 if (!conn || conn_generation != gen) {
                     conn.emplace(io, target.https ? &tls : nullptr);
                     buffer.clear();
                     if (auto st = co_await connect(*conn, target); !st.ok()) {
                         conn.reset();
-                        result.error = st.error().message;
+                        for (auto& r : results)
+                            r.error = st.error().message;
                         break;
                     }
                     conn_generation = gen;
                 }
-                auto req = request(target, call.body, true);
                 error_code ec;
                 conn->tcp().expires_after(cfg.call_timeout);
-                co_await conn->visit([&](auto& s) {
-                    return http::async_write(s, req, asio::redirect_error(use_awaitable, ec));
-                });
+                // Plain http: the calls go to the kernel now, from here,
+                // rather than when the event loop gets to an asynchronous
+                // write's completion; only what the socket could not take
+                // waits for it. (TLS writes go through the engine below.)
+                std::size_t sent = 0;
+                if (conn->tls() == nullptr) {
+                    auto& sock = conn->tcp().socket();
+                    sock.non_blocking(true, ec);
+                    if (!ec)
+                        sent = sock.write_some(asio::buffer(wire), ec);
+                    if (ec == asio::error::would_block || ec == asio::error::try_again)
+                        ec = {};
+                }
+                if (!ec && sent < wire.size()) {
+                    co_await conn->visit([&](auto& s) {
+                        return asio::async_write(
+                            s, asio::buffer(wire.data() + sent, wire.size() - sent),
+                            asio::redirect_error(use_awaitable, ec));
+                    });
+                }
                 if (ec) {
                     // Nothing reached the master: a kept-alive connection it
                     // closed. Safe to try once more on a fresh one.
                     conn.reset();
-                    result.error = "write: " + ec.message();
+                    for (auto& r : results)
+                        r.error = "write: " + ec.message();
                     continue;
                 }
-                http::response<http::string_body> res;
-                co_await conn->visit([&](auto& s) {
-                    return http::async_read(s, buffer, res,
-                                            asio::redirect_error(use_awaitable, ec));
-                });
-                conn->tcp().expires_never();
-                if (ec) {
-                    conn.reset();
-                    result.error = "read: " + ec.message();
-                    break;  // the master may have acted on it: never send it twice
-                }
-                result.status = static_cast<int>(res.result_int());
-                result.body = std::move(res.body());
-                result.error.clear();
-                if (!res.keep_alive())
-                    conn.reset();
-                break;
+                written = true;
             }
-            if (call.done && !stopped)
-                call.done(result);
+            if (written) {
+                const auto at = std::chrono::steady_clock::now();
+                for (auto& r : results)
+                    r.written = at;
+                for (std::size_t i = 0; i < calls.size(); ++i) {
+                    if (!conn) {
+                        // The master closed after an earlier answer: it never
+                        // read this one, but it was written: never sent twice.
+                        results[i].error = "connection closed before the answer";
+                        continue;
+                    }
+                    http::response<http::string_body> res;
+                    error_code ec;
+                    co_await conn->visit([&](auto& s) {
+                        return http::async_read(s, buffer, res,
+                                                asio::redirect_error(use_awaitable, ec));
+                    });
+                    if (ec) {
+                        conn.reset();
+                        // The master may have acted on it: never send it twice.
+                        results[i].error = "read: " + ec.message();
+                        continue;
+                    }
+                    results[i].status = static_cast<int>(res.result_int());
+                    results[i].body = std::move(res.body());
+                    if (!res.keep_alive())
+                        conn.reset();
+                }
+                if (conn)
+                    conn->tcp().expires_never();
+            }
+            for (std::size_t i = 0; i < calls.size(); ++i) {
+                if (calls[i].done && !stopped)
+                    calls[i].done(results[i]);
+            }
         }
     }
 };
@@ -654,8 +739,10 @@ void MasterClient::start() {
         }
     }
     asio::co_spawn(impl_->io, impl_->subscribe_loop(), asio::detached);
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->cfg.call_connections); ++i) {
-        asio::co_spawn(impl_->io, impl_->call_worker(), asio::detached);
+    const std::size_t connections = std::max<std::size_t>(1, impl_->cfg.call_connections);
+    for (std::size_t i = 0; i < connections; ++i) {
+        const bool urgent_only = i < connections / kUrgentShare;
+        asio::co_spawn(impl_->io, impl_->call_worker(urgent_only), asio::detached);
     }
 }
 
@@ -672,16 +759,16 @@ void MasterClient::send(std::string call_json, std::function<void(const CallResu
                         bool urgent) {
     if (impl_->stopped) {
         if (done)
-            done(CallResult{0, {}, "stopped"});
+            done(CallResult{0, {}, "stopped", std::nullopt});
         return;
     }
-    if (impl_->queue.size() >= kMaxQueuedCalls) {
+    if (impl_->queue.size() + impl_->urgent.size() >= kMaxQueuedCalls) {
         if (done)
-            done(CallResult{0, {}, "call queue full"});
+            done(CallResult{0, {}, "call queue full", std::nullopt});
         return;
     }
     if (urgent) {
-        impl_->queue.push_front({std::move(call_json), std::move(done)});
+        impl_->urgent.push_back({std::move(call_json), std::move(done)});
     } else {
         impl_->queue.push_back({std::move(call_json), std::move(done)});
     }

@@ -13,7 +13,8 @@ namespace mesoflow::testing {
 PrometheusPage parse_prometheus(const std::string& page) {
     PrometheusPage out;
     static const std::regex help_re(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+))");
-    static const std::regex type_re(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary))");
+    static const std::regex type_re(
+        R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary|histogram))");
     static const std::regex sample_re(
         R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (\S+))");
     std::istringstream in(page);
@@ -41,11 +42,17 @@ PrometheusPage parse_prometheus(const std::string& page) {
                 return it == out.types.end() ? std::string() : it->second;
             };
             std::string family = name;
-            for (const std::string suffix : {"_sum", "_count"}) {
+            for (const std::string suffix : {"_sum", "_count", "_bucket"}) {
+                if (!type_of(name).empty() || !name.ends_with(suffix))
+                    continue;
                 const std::string base = name.substr(0, name.size() - suffix.size());
-                if (type_of(name).empty() && name.ends_with(suffix) && type_of(base) == "summary")
+                if ((suffix != "_bucket" && type_of(base) == "summary") ||
+                    type_of(base) == "histogram")
                     family = base;
             }
+            if (name.ends_with("_bucket") && family != name &&
+                std::string(m[2]).find("le=\"") == std::string::npos)
+                fail("histogram bucket without le");
             if (type_of(family).empty())
                 fail("sample without TYPE");
             if (type_of(family) == "counter" && !family.ends_with("_total"))
@@ -151,4 +158,30 @@ TEST_CASE("a version with quotes cannot break the label syntax") {
     INFO(page.error);
     CHECK(page.error.empty());
     CHECK(page.samples.count("mesoflow_build_info{version=\"1.0 \\\"dev\\\"\\\\\"}") == 1);
+}
+
+TEST_CASE("latency histograms: cumulative buckets in seconds, +Inf equal to the count") {
+    Metrics m;
+    m.update_to_ack.record_us(300);           // 0.3 ms
+    m.update_to_ack.record_us(4'000);         // 4 ms
+    m.update_to_ack.record_us(4'900);         // 4.9 ms
+    m.update_to_ack.record_us(70'000);        // 70 ms
+    m.offer_to_accept.record_us(20'000'000);  // 20 s: only in +Inf
+    const auto page = parse_prometheus(render_prometheus(m, "1.2.3"));
+    INFO(page.error);
+    REQUIRE(page.error.empty());
+    const auto& s = page.samples;
+    CHECK(page.types.at("mesoflow_status_update_ack_seconds") == "histogram");
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"0.0005\"}") == 1);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"0.0025\"}") == 1);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"0.005\"}") == 3);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"0.05\"}") == 3);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"0.1\"}") == 4);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_bucket{le=\"+Inf\"}") == 4);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_count") == 4);
+    CHECK(s.at("mesoflow_status_update_ack_seconds_sum") == Approx(0.0792));
+    CHECK(s.at("mesoflow_offer_decision_seconds_bucket{le=\"10\"}") == 0);
+    CHECK(s.at("mesoflow_offer_decision_seconds_bucket{le=\"+Inf\"}") == 1);
+    CHECK(s.at("mesoflow_offer_decline_seconds_count") == 0);
+    CHECK(s.at("mesoflow_status_update_commit_seconds_count") == 0);
 }

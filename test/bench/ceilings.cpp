@@ -3,9 +3,9 @@
 // (1) The database: the statements mesoflow sends, in the batches it sends
 // them (config defaults: claim_pending of claim_batch; update_batch status
 // updates per apply_updates, which also records the placements of the
-// attempts launched since the last one), on two connections as mesoflow's two
-// database threads do (claims on one, status updates on the other), with no
-// Mesos in the loop. Every update batch
+// attempts launched since the last one), on the connections mesoflow's
+// database threads use (claims on one, status updates on update_connections
+// lanes, a task's id picking its lane), with no Mesos in the loop. Every update batch
 // is full and no thread ever waits for the network, which mesoflow never
 // quite manages, so this bounds it from above.
 //
@@ -71,17 +71,31 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
     value_or_throw(store::migrate(dsn), "migrate");
     fill_queue(dsn, o.tasks, o);
 
-    // Launched attempts and the index of the update each waits for next.
+    // Per update lane (a task's id picks it, as in mesoflow): launched
+    // attempts with the index of the update each waits for next, and the
+    // placements not yet written.
+    struct Lane {
+        std::deque<std::pair<store::LaunchRecord, std::size_t>> waiting;
+        std::vector<store::LaunchRecord> unplaced;
+    };
+    const auto lane_count = static_cast<std::size_t>(std::max(1, defaults.update_connections));
+    std::vector<Lane> lanes(lane_count);
     std::mutex mutex;
     std::condition_variable more;
-    std::deque<std::pair<store::LaunchRecord, std::size_t>> waiting;
-    std::vector<store::LaunchRecord> unplaced;  // launched, placement not yet written
     bool launching_done = false;
     std::string failure;
     std::size_t rounds = 0;
     std::size_t update_statements = 0;
+    std::size_t finished = 0;
     double claim_ms = 0;
     double apply_ms = 0;
+    auto fail = [&](const std::string& why) {
+        std::lock_guard lock(mutex);
+        if (failure.empty())
+            failure = why;
+        launching_done = true;
+        more.notify_all();
+    };
 
     const auto start = Clock::now();
     // mesoflow's "db" thread: claims.
@@ -96,77 +110,88 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
                 const auto fetched = Clock::now();
                 if (pending.empty())
                     throw std::runtime_error("database ceiling: the queue ran dry early");
-                std::vector<store::LaunchRecord> launches;
-                launches.reserve(pending.size());
+                std::lock_guard lock(mutex);
+                ++rounds;
+                claim_ms += ms_between(round_start, fetched);
+                launched += pending.size();
                 for (const auto& t : pending) {
                     const int attempt = t.attempt + 1;
                     const auto agent = static_cast<std::size_t>(t.id) % o.agents;
-                    launches.push_back({t.id, attempt, store::mesos_task_id(t.id, attempt),
-                                        fmt::format("agent-{}", agent),
-                                        fmt::format("agent-{}.fake", agent), "offer-bench"});
+                    store::LaunchRecord l{t.id,
+                                          attempt,
+                                          store::mesos_task_id(t.id, attempt),
+                                          fmt::format("agent-{}", agent),
+                                          fmt::format("agent-{}.fake", agent),
+                                          "offer-bench"};
+                    Lane& lane = lanes[static_cast<std::size_t>(t.id) % lane_count];
+                    lane.unplaced.push_back(l);
+                    lane.waiting.emplace_back(std::move(l), 0);
                 }
-                ++rounds;
-                claim_ms += ms_between(round_start, fetched);
-                launched += launches.size();
-                std::lock_guard lock(mutex);
-                for (auto& l : launches) {
-                    unplaced.push_back(l);
-                    waiting.emplace_back(std::move(l), 0);
-                }
-                more.notify_one();
+                more.notify_all();
             }
         } catch (const std::exception& e) {
-            std::lock_guard lock(mutex);
-            failure = e.what();
+            fail(e.what());
+            return;
         }
         std::lock_guard lock(mutex);
         launching_done = true;
-        more.notify_one();
+        more.notify_all();
     });
 
-    // mesoflow's "db-updates" thread: full batches, oldest first.
-    store::TaskStore store(dsn, "mesoflow-bench-updates");
-    std::size_t finished = 0;
-    std::size_t serial = 0;
-    const auto batch_size = static_cast<std::size_t>(defaults.update_batch);
-    while (finished < o.tasks) {
-        std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
-        std::vector<store::LaunchRecord> placements;
-        {
-            std::unique_lock lock(mutex);
-            more.wait(lock, [&] { return !waiting.empty() || launching_done; });
-            if (waiting.empty())
-                break;  // the launcher failed
-            while (!waiting.empty() && batch.size() < batch_size) {
-                batch.push_back(std::move(waiting.front()));
-                waiting.pop_front();
+    // mesoflow's "db-updates-N" threads: full batches, oldest first.
+    auto run_lane = [&](std::size_t index) {
+        try {
+            store::TaskStore store(dsn, fmt::format("mesoflow-bench-updates-{}", index + 1));
+            Lane& lane = lanes[index];
+            std::size_t serial = index * 1'000'000'000;
+            const auto batch_size = static_cast<std::size_t>(defaults.update_batch);
+            while (true) {
+                std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
+                std::vector<store::LaunchRecord> placements;
+                {
+                    std::unique_lock lock(mutex);
+                    more.wait(lock, [&] { return !lane.waiting.empty() || launching_done; });
+                    if (lane.waiting.empty() || !failure.empty())
+                        return;  // every task of this lane is done, or something failed
+                    while (!lane.waiting.empty() && batch.size() < batch_size) {
+                        batch.push_back(std::move(lane.waiting.front()));
+                        lane.waiting.pop_front();
+                    }
+                    placements.swap(lane.unplaced);
+                }
+                std::vector<store::StatusUpdate> updates;
+                updates.reserve(batch.size());
+                for (const auto& [launch, stage] : batch)
+                    updates.push_back(update_for(launch, kUpdateStates[stage], serial++));
+                const auto applying = Clock::now();
+                value_or_throw(store.apply_updates(updates, placements), "apply_updates");
+                const double took = ms_between(applying, Clock::now());
+                std::lock_guard lock(mutex);
+                apply_ms += took;
+                ++update_statements;
+                for (auto& [launch, stage] : batch) {
+                    if (++stage == std::size(kUpdateStates))
+                        ++finished;
+                    else
+                        lane.waiting.emplace_back(std::move(launch), stage);
+                }
             }
-            placements.swap(unplaced);
+        } catch (const std::exception& e) {
+            fail(e.what());
         }
-        std::vector<store::StatusUpdate> updates;
-        updates.reserve(batch.size());
-        for (const auto& [launch, stage] : batch)
-            updates.push_back(update_for(launch, kUpdateStates[stage], serial++));
-        const auto applying = Clock::now();
-        auto applied = store.apply_updates(updates, placements);
-        apply_ms += ms_between(applying, Clock::now());
-        if (!applied) {
-            launcher.join();
-            throw std::runtime_error("apply_updates: " + applied.error().message);
-        }
-        ++update_statements;
-        std::lock_guard lock(mutex);
-        for (auto& [launch, stage] : batch) {
-            if (++stage == std::size(kUpdateStates))
-                ++finished;
-            else
-                waiting.emplace_back(std::move(launch), stage);
-        }
-    }
+    };
+    std::vector<std::thread> updaters;
+    for (std::size_t i = 0; i < lane_count; ++i)
+        updaters.emplace_back(run_lane, i);
+    for (auto& t : updaters)
+        t.join();
     const double seconds = seconds_since(start);
     launcher.join();
     if (!failure.empty())
         throw std::runtime_error(failure);
+    if (finished != o.tasks)
+        throw std::runtime_error(
+            fmt::format("database ceiling: {} of {} tasks finished", finished, o.tasks));
     json f;
     f["tasks_per_s"] = static_cast<double>(finished) / seconds;
     f["wall_s"] = seconds;
@@ -176,6 +201,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
         apply_ms / static_cast<double>(std::max<std::size_t>(update_statements, 1));
     f["claim_batch"] = defaults.claim_batch;
     f["update_batch"] = defaults.update_batch;
+    f["update_connections"] = defaults.update_connections;
     return f;
 }
 

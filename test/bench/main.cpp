@@ -189,13 +189,18 @@ void print_table(const Options& o, const json& f) {
         line("mesoflow / lower ceiling", fmt::format("{:.2f}", ratio),
              fmt::format(">= {:.2f}", kTargetCeilingRatio), verdict(ratio >= kTargetCeilingRatio));
     }
-    line("decision, offer sent -> ACCEPT (p50/p99/max)", lat("decision") + " ms",
+    line("decision, offer in -> ACCEPT out (p50/p99/max)", lat("decision") + " ms",
          fmt::format("p99 <= {:.0f}", kTargetDecisionP99Ms),
          verdict(num(f, "decision_p99_ms") <= kTargetDecisionP99Ms));
-    line("offer sent -> DECLINE (p50/p99/max)", lat("decline") + " ms", "", "");
-    line("update sent -> ACKNOWLEDGE (p50/p99/max)", lat("ack") + " ms",
+    line("  offer in -> DECLINE out", lat("decline") + " ms", "", "");
+    line("update in -> ACKNOWLEDGE out (p50/p99/max)", lat("ack") + " ms",
          fmt::format("p99 <= {:.0f}", kTargetAckP99Ms),
          verdict(num(f, "ack_p99_ms") <= kTargetAckP99Ms));
+    line("  update in -> committed", lat("commit") + " ms", "", "");
+    line("  one update batch, BEGIN to COMMIT", lat("update_batch") + " ms", "", "");
+    line("the master's view: offer sent -> ACCEPT read", lat("master_decision") + " ms", "", "");
+    line("  offer sent -> DECLINE read", lat("master_decline") + " ms", "", "");
+    line("  update sent -> ACKNOWLEDGE read", lat("master_ack") + " ms", "", "");
     line(fmt::format("peak RSS, {} pending", o.small_tasks),
          fmt::format("{:.1f} MB", num(f, "peak_rss_small_mb")), "", "");
     line(fmt::format("peak RSS, {} pending", o.tasks),
@@ -211,8 +216,8 @@ void print_table(const Options& o, const json& f) {
     std::cout << fmt::format(
         "\n  {} of {} tasks finished, highest attempt {}; {} offers sent, {} accepted, {} "
         "declined; "
-        "{} updates redelivered\n  latencies are the master's view (loopback and its own read "
-        "included); logs in {}\n\n",
+        "{} updates redelivered\n  \"in\" is read off mesoflow's event stream, \"out\" written on "
+        "its socket; logs in {}\n\n",
         f.at("finished").get<std::int64_t>(), o.tasks, f.at("max_attempt").get<std::int64_t>(),
         f.at("offers_sent").get<std::int64_t>(), f.at("offers_accepted").get<std::int64_t>(),
         f.at("offers_declined").get<std::int64_t>(),

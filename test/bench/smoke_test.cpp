@@ -64,6 +64,13 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
     // Every task launched once: an ACCEPT per used offer, an ACK per update.
     CHECK(f.at("decision_count").get<int>() > 0);
     CHECK(f.at("ack_count").get<int>() >= 3 * kTasks);
+    // mesoflow's own view and the master's count the same ACCEPTed offers
+    // and the same acknowledgements; its own times lie inside the master's.
+    CHECK(f.at("decision_count") == f.at("master_decision_count"));
+    CHECK(f.at("ack_count") == f.at("master_ack_count"));
+    CHECK(f.at("commit_count") == f.at("ack_count"));
+    CHECK(f.at("decision_p50_ms").get<double>() <= f.at("master_decision_max_ms").get<double>());
+    CHECK(f.at("commit_p50_ms").get<double>() <= f.at("ack_max_ms").get<double>());
     CHECK(f.at("match_small_launches") == 10000);
     CHECK(f.at("match_large_launches") == 8000);
     std::filesystem::remove_all(dir);

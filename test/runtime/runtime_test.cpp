@@ -287,7 +287,7 @@ TEST_CASE(
     const auto declines_before = c.master().calls_of_type("DECLINE").size();
     producer.exec(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE application_name = 'mesoflow-updates'");
+        " WHERE application_name LIKE 'mesoflow-updates-%'");
     REQUIRE(c.eventually([&] { return c.runtime().metrics().db_errors.load() >= 1; }));
     REQUIRE(c.master().wait_until(
         [&] { return c.master().calls_of_type("DECLINE").size() > declines_before; }, 5s));
@@ -297,6 +297,54 @@ TEST_CASE(
     CHECK(c.stop() == 0);
     CHECK(c.master().counters().tasks_launched == 25);
     require_every_ack_committed(c);
+}
+
+TEST_CASE("status updates commit on update_connections lanes, each task's updates in order") {
+    Cluster c(quick_master(5));
+    c.config().update_connections = 3;
+    c.submit_many(60, "lane-", "true");
+    c.start();
+    REQUIRE(c.eventually([&] { return all_terminal(c, 60); }, 60s));
+    CHECK(c.count_in(TaskState::finished) == 60);
+    // Three connections of their own, named after their lanes.
+    mesoflow::store::testing::Sql sql(c.dsn());
+    CHECK(sql.count("SELECT count(DISTINCT application_name) FROM pg_stat_activity"
+                    " WHERE application_name LIKE 'mesoflow-updates-%'") == 3);
+    c.stop();
+    // Every update applied, none stale or out of order: a task's updates
+    // always went through the same lane.
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history"
+                    " WHERE kind = 'update' AND outcome <> 'applied'") == 0);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history h JOIN mesoflow.task_history l"
+                    " ON l.task_id = h.task_id AND l.kind = 'update' AND h.kind = 'update'"
+                    " AND l.id > h.id AND h.mesos_state = 'TASK_FINISHED'") == 0);
+    require_every_ack_committed(c);
+}
+
+TEST_CASE(
+    "offers the launch window left unused come back soon: a short filter for enough of "
+    "them, refuse_seconds for the rest") {
+    auto mc = quick_master(10);
+    mc.default_task.run_time = 20ms;
+    Cluster c(mc);
+    // Two launches at a time; a long refuse_seconds would strand the queue.
+    c.config().launch_window = 2;
+    c.config().refuse_s = 30;
+    c.submit_many(40, "window-", "true");
+    c.start();
+    REQUIRE(c.eventually([&] { return all_terminal(c, 40); }, 30s));
+    CHECK(c.count_in(TaskState::finished) == 40);
+    int soon = 0;
+    int later = 0;
+    for (const auto& call : c.master().calls_of_type("DECLINE")) {
+        const auto body = nlohmann::json::parse(call.body);
+        const double refuse = body["decline"]["filters"].value("refuse_seconds", -1.0);
+        soon += refuse == Approx(0.1) ? 1 : 0;
+        later += refuse == Approx(30) ? 1 : 0;
+    }
+    CHECK(soon >= 1);
+    CHECK(later >= 1);
+    c.stop();
 }
 
 TEST_CASE("malformed and oversized records drop the stream, and mesoflow resubscribes") {

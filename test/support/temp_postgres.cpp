@@ -113,6 +113,8 @@ void TempPostgres::start() {
                  "-c",
                  "fsync=off",
                  "-c",
+                 "wal_init_zero=off",
+                 "-c",
                  "max_connections=200",
                  "-c",
                  "shared_buffers=64MB",

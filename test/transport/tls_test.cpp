@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "fake_master/fake_master.hpp"
+#include "master_client_fixture.hpp"
 #include "mesoflow/transport/master_client.hpp"
 #include "stderr_capture.hpp"
 #include "test_certificates.hpp"
@@ -21,6 +22,9 @@
 
 using namespace std::chrono_literals;
 using Catch::Contains;
+using mesoflow::testing::Client;
+using mesoflow::testing::eventually;
+using mesoflow::testing::quick_master;
 using mesoflow::testing::StderrCapture;
 using mesoflow::testing::TlsProxy;
 namespace fake = mesoflow::fake;
@@ -29,13 +33,6 @@ namespace asio = boost::asio;
 using json = nlohmann::json;
 
 namespace {
-
-fake::FakeMasterConfig quick_master() {
-    fake::FakeMasterConfig c;
-    c.heartbeat_interval = 200ms;
-    c.allocation_interval = 50ms;
-    return c;
-}
 
 transport::TransportConfig tls_config(const std::string& host, int port) {
     transport::TransportConfig c;
@@ -53,72 +50,6 @@ transport::TransportConfig tls_config(const std::string& host, int port) {
 }
 
 // A MasterClient on its own io_context thread, recording what it hands over.
-class Client {
-  public:
-    explicit Client(transport::TransportConfig config) : work_(asio::make_work_guard(io_)) {
-        transport::Handlers h;
-        h.subscribe_body = [] {
-            return json{
-                {"type", "SUBSCRIBE"},
-                {"subscribe", {{"framework_info", {{"user", "nobody"}, {"name", "tls-test"}}}}}}
-                .dump();
-        };
-        h.on_stream = [this](const std::string& master) {
-            std::lock_guard lock(mutex_);
-            masters_.push_back(master);
-        };
-        h.on_record = [this](std::string_view record) {
-            std::lock_guard lock(mutex_);
-            records_.emplace_back(record);
-        };
-        client_ = std::make_unique<transport::MasterClient>(io_, std::move(config), std::move(h));
-        client_->start();
-        thread_ = std::thread([this] { io_.run(); });
-    }
-    ~Client() {
-        asio::post(io_, [this] { client_->stop(); });
-        work_.reset();
-        thread_.join();
-    }
-
-    std::vector<std::string> masters() const {
-        std::lock_guard lock(mutex_);
-        return masters_;
-    }
-    std::vector<std::string> records() const {
-        std::lock_guard lock(mutex_);
-        return records_;
-    }
-    transport::CallResult call(std::string body) {
-        std::promise<transport::CallResult> done;
-        auto result = done.get_future();
-        asio::post(io_, [&] {
-            client_->send(std::move(body),
-                          [&done](const transport::CallResult& r) { done.set_value(r); });
-        });
-        return result.get();
-    }
-
-  private:
-    asio::io_context io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    std::unique_ptr<transport::MasterClient> client_;
-    std::thread thread_;
-    mutable std::mutex mutex_;
-    std::vector<std::string> masters_;
-    std::vector<std::string> records_;
-};
-
-bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (predicate())
-            return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return predicate();
-}
-
 std::string url(const std::string& host, int port) {
     return "https://" + host + ":" + std::to_string(port) + "/api/v1/scheduler";
 }

@@ -84,9 +84,10 @@ struct Config {
     double kill_grace_period_s = 30.0;
 
     // Batching and polling.
-    int launch_window = 1000;      // tasks launched but without a first status update
-    int claim_batch = 500;         // pending tasks claimed ahead of offers
+    int launch_window = 256;       // launches without a first update + updates not committed
+    int claim_batch = 1000;        // pending tasks claimed ahead of offers
     int update_batch = 256;        // status updates committed per transaction
+    int update_connections = 2;    // database connections committing status updates
     double poll_interval_s = 5.0;  // queue polling when no NOTIFY arrives
 
     // Connection to the master.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "mesoflow/common/latency_histogram.hpp"
 #include "mesoflow/store/task.hpp"
 
 namespace mesoflow::runtime {
@@ -48,6 +49,14 @@ struct Metrics {
     Gauge suppressed{0};
     // Tasks by state at the last count, indexed by store::TaskState.
     std::array<Gauge, 11> tasks_by_state{};
+
+    // mesoflow's own latencies, from the moment a record is read off the
+    // event stream to the moment the answering call is written on a socket.
+    LatencyHistogram offer_to_accept;    // per offer: received (or its task inserted) -> ACCEPT
+    LatencyHistogram offer_to_decline;   // per offer: received -> DECLINE
+    LatencyHistogram update_to_commit;   // per status update: received -> its batch committed
+    LatencyHistogram update_to_ack;      // per status update: received -> ACKNOWLEDGE
+    LatencyHistogram update_batch_time;  // per batch: apply_updates, BEGIN to COMMIT
 };
 
 }  // namespace mesoflow::runtime

@@ -59,6 +59,15 @@ inline constexpr int kMaxRedirects = 5;
 // the bottleneck of the benchmark (test/bench: +10% tasks/s, -30% p99 latency
 // with sixteen).
 inline constexpr std::size_t kCallConnections = 16;
+// Calls one connection writes back to back before reading their answers
+// (HTTP/1.1 pipelining, which Mesos masters serve in order): after a commit,
+// hundreds of acknowledgements go out in a few writes instead of waiting for
+// an answer each.
+inline constexpr std::size_t kPipelineDepth = 32;
+// One call connection in this many carries answers to offers alone (four of
+// sixteen), so an ACCEPT is written at once even while the others wait for
+// the master to answer batches of acknowledgements.
+inline constexpr std::size_t kUrgentShare = 4;
 inline constexpr std::size_t kMaxQueuedCalls = 200000;
 inline constexpr std::chrono::milliseconds kDefaultHeartbeat{15000};
 
@@ -93,6 +102,7 @@ struct TransportConfig {
     std::chrono::milliseconds call_timeout{75000};
     std::size_t max_record_bytes = 64 * 1024 * 1024;
     std::size_t call_connections = kCallConnections;
+    std::size_t pipeline_depth = kPipelineDepth;  // calls written together on one connection
     std::string ca_file;  // PEM CA certificates for https masters; empty: system trust store
     bool verify = true;   // false: any certificate is taken (warned about at start)
 };
@@ -101,6 +111,8 @@ struct CallResult {
     int status = 0;     // HTTP status; 0 when no answer came
     std::string body;   // the answer's body (an error text for 4xx)
     std::string error;  // transport error when status is 0
+    // When the request was written on the socket (unset if it never was).
+    std::optional<std::chrono::steady_clock::time_point> written;
     bool ok() const { return status >= 200 && status < 300; }
 };
 
@@ -123,7 +135,7 @@ class MasterClient {
     void stop();
     // Calls go out in order on the call connections; an `urgent` call (the
     // answer to an offer, whose resources idle until it arrives) goes ahead
-    // of those queued.
+    // of those queued, and some connections carry urgent calls alone.
     void send(std::string call_json, std::function<void(const CallResult&)> done,
               bool urgent = false);
     void set_heartbeat_interval(std::chrono::milliseconds interval);

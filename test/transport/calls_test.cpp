@@ -1,0 +1,90 @@
+// Calls on MasterClient's call connections, against the fake master over
+// plain HTTP on loopback: calls queued together go out back to back on one
+// connection (HTTP/1.1 pipelining) and their answers come back in order.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "fake_master/fake_master.hpp"
+#include "master_client_fixture.hpp"
+#include "mesoflow/transport/master_client.hpp"
+
+using namespace std::chrono_literals;
+using mesoflow::testing::Client;
+using mesoflow::testing::eventually;
+using mesoflow::testing::quick_master;
+namespace fake = mesoflow::fake;
+namespace transport = mesoflow::transport;
+using json = nlohmann::json;
+
+namespace {
+
+transport::TransportConfig plain_config(const std::string& host, int port) {
+    transport::TransportConfig c;
+    transport::MasterEndpoint e;
+    e.host = host;
+    e.port = static_cast<std::uint16_t>(port);
+    c.masters = {e};
+    c.backoff_min = 50ms;
+    c.backoff_max = 200ms;
+    c.connect_timeout = 2s;
+    c.call_timeout = 5s;
+    return c;
+}
+
+std::string framework_id(Client& client) {
+    for (const auto& r : client.records()) {
+        const auto event = json::parse(r);
+        if (event.value("type", "") == "SUBSCRIBED")
+            return event["subscribed"]["framework_id"]["value"].get<std::string>();
+    }
+    return "";
+}
+
+std::vector<std::string> reconcile_calls(const std::string& id, std::size_t n) {
+    const std::string body = json{
+        {"framework_id", {{"value", id}}},
+        {"type", "RECONCILE"},
+        {"reconcile",
+         json::object()}}.dump();
+    return std::vector<std::string>(n, body);
+}
+
+}  // namespace
+
+TEST_CASE("calls queued together are written back to back on one connection, answered in order") {
+    fake::FakeMaster master(quick_master());
+    auto config = plain_config(master.host(), master.port());
+    config.call_connections = 1;
+    Client client(config);
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
+
+    const std::size_t n = 2 * transport::kPipelineDepth;
+    const auto results = client.call_all(reconcile_calls(framework_id(client), n));
+    REQUIRE(results.size() == n);
+    std::set<std::chrono::steady_clock::time_point> writes;
+    for (std::size_t i = 0; i < n; ++i) {
+        INFO("call " << i);
+        CHECK(results[i].first == i);  // answered in the order they were queued
+        CHECK(results[i].second.status == 202);
+        REQUIRE(results[i].second.written.has_value());
+        writes.insert(*results[i].second.written);
+    }
+    // Two writes of kPipelineDepth calls each, not one write per call.
+    CHECK(writes.size() == 2);
+    CHECK(master.calls_of_type("RECONCILE").size() == n);
+}
+
+TEST_CASE("a call that could not be sent says so and carries no written time") {
+    fake::FakeMaster master(quick_master());
+    Client client(plain_config(master.host(), master.port()));
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
+    transport::CallResult stopped;
+    client.on_loop([&](transport::MasterClient& mc) {
+        mc.stop();
+        mc.send("{}", [&](const transport::CallResult& r) { stopped = r; });
+    });
+    CHECK(stopped.status == 0);
+    CHECK(stopped.error == "stopped");
+    CHECK_FALSE(stopped.written.has_value());
+}
