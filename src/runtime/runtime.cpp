@@ -833,11 +833,9 @@ struct Runtime::Impl {
         double want_cpus = 0;
         double want_mem = 0;
         if (window_limited) {
-            const std::size_t n =
-                std::min(claimed.size(), static_cast<std::size_t>(cfg.launch_window));
-            for (std::size_t i = 0; i < n; ++i) {
-                want_cpus += claimed[i].cpus;
-                want_mem += claimed[i].mem_mb;
+            for (const auto& spec : claimed) {
+                want_cpus += spec.cpus;
+                want_mem += spec.mem_mb;
             }
         }
         std::unordered_map<std::string_view, const mesos::Offer*> by_id;
