@@ -35,6 +35,8 @@ constexpr CounterRow kCounters[] = {
     {"offers_rescinded", "Offers the master took back.", &Metrics::offers_rescinded},
     {"tasks_launched", "Task attempts launched (claimed, then sent in ACCEPT).",
      &Metrics::tasks_launched},
+    {"claim_batches", "Claims of pending tasks that answered (each one query).",
+     &Metrics::claim_batches},
     {"tasks_claimed", "Task attempts claimed from the queue ahead of offers.",
      &Metrics::tasks_claimed},
     {"claims_released", "Claimed attempts given back unlaunched (stop, kill).",

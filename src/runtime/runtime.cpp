@@ -666,6 +666,7 @@ struct Runtime::Impl {
             return;
         }
         metrics.tasks_claimed += r->size();
+        metrics.claim_batches++;
         claims_exhausted = static_cast<int>(r->size()) < asked;
         for (auto& spec : *r)
             claimed.push_back(std::move(spec));
@@ -1427,6 +1428,8 @@ struct Runtime::Impl {
         j["queue_pending"] = metrics.queue_pending.load();
         j["offers_held"] = metrics.offers_held.load();
         j["claims_held"] = metrics.claims_held.load();
+        j["tasks_claimed"] = metrics.tasks_claimed.load();
+        j["claim_batches"] = metrics.claim_batches.load();
         j["updates_waiting"] = metrics.updates_waiting.load();
         nlohmann::json states = nlohmann::json::object();
         for (std::size_t i = 0; i < metrics.tasks_by_state.size(); ++i) {

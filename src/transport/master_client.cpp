@@ -675,6 +675,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 written = true;
+                for (auto& r : results)
+                    r.error.clear();  // a first try on a stale connection is forgotten
             }
             if (written) {
                 const auto at = std::chrono::steady_clock::now();

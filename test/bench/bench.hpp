@@ -56,7 +56,9 @@ struct Options {
 // One run of `mesoflow run` over `tasks` queued tasks; `label` names the logs.
 json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tasks,
                     const std::string& label);
-json database_ceiling(testing::TempPostgres& pg, const Options& o);
+// Batches of `claim_size` claims and `update_size` status updates.
+json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t claim_size,
+                      std::size_t update_size);
 json master_ceiling(const Options& o);
 json match_timing();
 

@@ -1,8 +1,9 @@
 // The two ceilings mesoflow's throughput is divided by.
 //
-// (1) The database: the statements mesoflow sends, in the batches it sends
-// them (config defaults: claim_pending of claim_batch; update_batch status
-// updates per apply_updates, which also records the placements of the
+// (1) The database: the statements mesoflow sends, in batches of the sizes
+// given (main.cpp runs it at the mean sizes mesoflow sent, and at the
+// config's largest: claim_pending of claim_batch, update_batch status
+// updates per apply_updates), each apply_updates also recording the placements of the
 // attempts launched since the last one), on the connections mesoflow's
 // database threads use (claims on one, status updates on update_connections
 // lanes, a task's id picking its lane), with no Mesos in the loop. Every update batch
@@ -65,7 +66,8 @@ store::StatusUpdate update_for(const store::LaunchRecord& l, store::MesosTaskSta
 
 }  // namespace
 
-json database_ceiling(testing::TempPostgres& pg, const Options& o) {
+json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t claim_size,
+                      std::size_t update_size) {
     const config::Config defaults;
     const std::string dsn = pg.create_database();
     value_or_throw(store::migrate(dsn), "migrate");
@@ -105,8 +107,8 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
             std::size_t launched = 0;
             while (launched < o.tasks) {
                 const auto round_start = Clock::now();
-                auto pending =
-                    value_or_throw(store.claim_pending(defaults.claim_batch), "claim_pending");
+                auto pending = value_or_throw(store.claim_pending(static_cast<int>(claim_size)),
+                                              "claim_pending");
                 const auto fetched = Clock::now();
                 if (pending.empty())
                     throw std::runtime_error("database ceiling: the queue ran dry early");
@@ -144,7 +146,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
             store::TaskStore store(dsn, fmt::format("mesoflow-bench-updates-{}", index + 1));
             Lane& lane = lanes[index];
             std::size_t serial = index * 1'000'000'000;
-            const auto batch_size = static_cast<std::size_t>(defaults.update_batch);
+            const std::size_t batch_size = std::max<std::size_t>(1, update_size);
             while (true) {
                 std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
                 std::vector<store::LaunchRecord> placements;
@@ -199,8 +201,8 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o) {
     f["claim_pending_ms"] = claim_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
     f["apply_updates_ms"] =
         apply_ms / static_cast<double>(std::max<std::size_t>(update_statements, 1));
-    f["claim_batch"] = defaults.claim_batch;
-    f["update_batch"] = defaults.update_batch;
+    f["claim_batch"] = claim_size;
+    f["update_batch"] = update_size;
     f["update_connections"] = defaults.update_connections;
     return f;
 }

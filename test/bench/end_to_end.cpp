@@ -108,7 +108,8 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     const double cpu_s = process_cpu_seconds(mesoflow.pid());
     const double peak_rss_mb = process_peak_rss_mb(mesoflow.pid());
     const json latency = json::parse(http_get(master.port, "/fake/latency"));
-    const json own = json::parse(http_get(admin_port, "/state")).at("latency");
+    const json state = json::parse(http_get(admin_port, "/state"));
+    const json& own = state.at("latency");
     const int stopped = mesoflow.stop(SIGTERM, kStopGrace);
     master.process.stop(SIGTERM, kStopGrace);
 
@@ -138,6 +139,12 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     copy_latency(own.at("update_to_commit"), "commit", f);
     copy_latency(own.at("update_to_ack"), "ack", f);
     copy_latency(own.at("update_batch"), "update_batch", f);
+    // The batches mesoflow sent, for ceiling 1 to send the same.
+    const auto per = [](double total, double count) { return count > 0 ? total / count : 0.0; };
+    f["mean_update_batch"] = per(own.at("update_to_commit").at("count").get<double>(),
+                                 own.at("update_batch").at("count").get<double>());
+    f["mean_claim_batch"] =
+        per(state.at("tasks_claimed").get<double>(), state.at("claim_batches").get<double>());
     // The master's view adds its own sending and reading and the loopback.
     copy_latency(latency.at("offer_to_accept"), "master_decision", f);
     copy_latency(latency.at("offer_to_decline"), "master_decline", f);

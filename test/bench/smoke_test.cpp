@@ -43,9 +43,11 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
     std::stringstream text;
     text << in.rdbuf();
     const auto f = nlohmann::json::parse(text.str());
-    for (const char* key : {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms",
-                            "peak_rss_mb", "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks",
-                            "db_ceiling_tasks_per_s", "master_ceiling_tasks_per_s"}) {
+    for (const char* key :
+         {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms", "peak_rss_mb",
+          "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks", "db_ceiling_tasks_per_s",
+          "master_ceiling_tasks_per_s", "db_full_batches_tasks_per_s", "mean_update_batch",
+          "mean_claim_batch"}) {
         INFO(key);
         REQUIRE(f.contains(key));
         CHECK(f.at(key).is_number());
@@ -69,6 +71,10 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
     CHECK(f.at("decision_count") == f.at("master_decision_count"));
     CHECK(f.at("ack_count") == f.at("master_ack_count"));
     CHECK(f.at("commit_count") == f.at("ack_count"));
+    // Ceiling 1 sent the batches mesoflow sent, and again the largest.
+    CHECK(f.at("update_batch").get<double>() ==
+          Approx(f.at("mean_update_batch").get<double>()).margin(0.5));
+    CHECK(f.at("full_update_batch") == 256);
     CHECK(f.at("decision_p50_ms").get<double>() <= f.at("master_decision_max_ms").get<double>());
     CHECK(f.at("commit_p50_ms").get<double>() <= f.at("ack_max_ms").get<double>());
     CHECK(f.at("match_small_launches") == 10000);

@@ -22,6 +22,7 @@ struct Metrics {
     Counter offers_rescinded{0};
     Counter tasks_launched{0};
     Counter tasks_claimed{0};    // attempts claimed ahead of offers
+    Counter claim_batches{0};    // claims that answered
     Counter claims_released{0};  // claimed attempts given back unlaunched
     Counter updates_received{0};
     Counter updates_applied{0};
