@@ -582,106 +582,205 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     }
 
     // ---------------------------------------------------------------- calls
-    // `urgent_only`: this connection carries answers to offers alone, so an
-    // ACCEPT never waits for a connection busy with acknowledgements.
-    awaitable<void> call_worker(bool urgent_only) {
-        auto self = shared_from_this();
+    // One call connection and what it has written and not yet read.
+    struct CallLine {
+        // Carries answers to offers alone, so an ACCEPT never waits for a
+        // connection busy with acknowledgements.
+        bool urgent_only = false;
+        bool parked = false;  // waiting for work, with nothing in hand
         std::optional<MasterStream> conn;
         std::uint64_t conn_generation = 0;
         beast::flat_buffer buffer;
-        const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
-        while (!stopped) {
-            const bool idle = urgent.empty() && (urgent_only || queue.empty());
-            if (idle && !stream_id.empty() && leader && (!conn || conn_generation != generation)) {
-                // Connected ahead of the first call: an ACCEPT should not
-                // wait for a TCP (and TLS) handshake.
-                const auto gen = generation;
-                conn.emplace(io, leader->https ? &tls : nullptr);
-                buffer.clear();
-                if (auto st = co_await connect(*conn, *leader); !st.ok()) {
-                    conn.reset();
-                    co_await sleep(cfg.backoff_min);
-                    continue;
-                }
-                conn_generation = gen;
+        // Calls write_now() put on the socket while the line was parked; the
+        // line reads their answers (after writing `unsent`, if the socket
+        // took only part).
+        std::vector<PendingCall> written;
+        std::string unsent;
+        std::chrono::steady_clock::time_point written_at;
+    };
+    std::vector<std::shared_ptr<CallLine>> lines;
+
+    // Up to `depth` queued answers to offers, written on a parked urgent
+    // line's socket right now, from send(): no turn of the event loop between
+    // the decision and the bytes reaching the kernel. Plain http only (a TLS
+    // write goes through the engine on the line itself).
+    void write_now() {
+        if (stopped || stream_id.empty() || !leader || urgent.empty())
+            return;
+        for (auto& line : lines) {
+            if (!line->urgent_only || !line->parked || !line->written.empty() || !line->conn ||
+                line->conn_generation != generation || line->conn->tls() != nullptr)
                 continue;
-            }
-            if (idle || stream_id.empty() || !leader) {
-                // The timer never expires (see the constructor): cancel() is the wake-up.
-                error_code ec;
-                co_await queue_signal.async_wait(asio::redirect_error(use_awaitable, ec));
-                continue;
-            }
-            // Up to `depth` calls go out together: written back to back in
-            // one write (HTTP/1.1 pipelining; masters answer in order), then
-            // their answers are read in order.
+            const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
             std::vector<PendingCall> calls;
             while (!urgent.empty() && calls.size() < depth) {
                 calls.push_back(std::move(urgent.front()));
                 urgent.pop_front();
             }
-            while (!urgent_only && !queue.empty() && calls.size() < depth) {
-                calls.push_back(std::move(queue.front()));
-                queue.pop_front();
-            }
-            const MasterEndpoint target = *leader;
-            const auto gen = generation;
-            std::vector<CallResult> results(calls.size());
             std::ostringstream serialized;
-            for (auto& call : calls)
-                serialized << request(target, std::move(call.body), true);
+            for (const auto& call : calls)
+                serialized << request(*leader, call.body, true);
             const std::string wire = std::move(serialized).str();
+            auto& sock = line->conn->tcp().socket();
+            error_code ec;
+            sock.non_blocking(true, ec);
+            std::size_t sent = 0;
+            if (!ec)
+                sent = sock.write_some(asio::buffer(wire), ec);
+            if (sent == 0) {
+                // Nothing went: back to the front of the queue, in order, for
+                // the lines to send the usual way (a dead socket is
+                // reconnected there).
+                if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+                    line->conn.reset();
+                for (auto it = calls.rbegin(); it != calls.rend(); ++it)
+                    urgent.push_front(std::move(*it));
+                return;
+            }
+            line->written = std::move(calls);
+            line->unsent = wire.substr(sent);
+            line->written_at = std::chrono::steady_clock::now();
+            line->parked = false;
+            return;
+        }
+    }
+
+    awaitable<void> call_worker(std::shared_ptr<CallLine> line) {
+        auto self = shared_from_this();
+        auto& conn = line->conn;
+        auto& conn_generation = line->conn_generation;
+        auto& buffer = line->buffer;
+        const bool urgent_only = line->urgent_only;
+        const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
+        while (!stopped) {
+            std::vector<PendingCall> calls;
+            std::vector<CallResult> results;
             bool written = false;
-            for (int attempt = 0; attempt < 2 && !written; ++attempt) {
-                if (!conn || conn_generation != gen) {
-                    conn.emplace(io, target.https ? &tls : nullptr);
-                    buffer.clear();
-                    if (auto st = co_await connect(*conn, target); !st.ok()) {
+            std::chrono::steady_clock::time_point at;
+            if (!line->written.empty()) {
+                // write_now() put these on the socket.
+                calls = std::move(line->written);
+                line->written.clear();
+                results.resize(calls.size());
+                at = line->written_at;
+                written = true;
+                if (!line->unsent.empty()) {
+                    const std::string rest = std::move(line->unsent);
+                    line->unsent.clear();
+                    error_code ec;
+                    conn->tcp().expires_after(cfg.call_timeout);
+                    co_await conn->visit([&](auto& s) {
+                        return asio::async_write(s, asio::buffer(rest),
+                                                 asio::redirect_error(use_awaitable, ec));
+                    });
+                    if (ec) {
+                        // Part of them reached the master: never sent twice.
                         conn.reset();
                         for (auto& r : results)
-                            r.error = st.error().message;
-                        break;
+                            r.error = "write: " + ec.message();
+                        written = false;
+                    } else {
+                        at = std::chrono::steady_clock::now();
                     }
-                    conn_generation = gen;
                 }
-                error_code ec;
-                conn->tcp().expires_after(cfg.call_timeout);
-                // Plain http: the calls go to the kernel now, from here,
-                // rather than when the event loop gets to an asynchronous
-                // write's completion; only what the socket could not take
-                // waits for it. (TLS writes go through the engine below.)
-                std::size_t sent = 0;
-                if (conn->tls() == nullptr) {
-                    auto& sock = conn->tcp().socket();
-                    sock.non_blocking(true, ec);
-                    if (!ec)
-                        sent = sock.write_some(asio::buffer(wire), ec);
-                    if (ec == asio::error::would_block || ec == asio::error::try_again)
-                        ec = {};
-                }
-                if (!ec && sent < wire.size()) {
-                    co_await conn->visit([&](auto& s) {
-                        return asio::async_write(
-                            s, asio::buffer(wire.data() + sent, wire.size() - sent),
-                            asio::redirect_error(use_awaitable, ec));
-                    });
-                }
-                if (ec) {
-                    // Nothing reached the master: a kept-alive connection it
-                    // closed. Safe to try once more on a fresh one.
-                    conn.reset();
-                    for (auto& r : results)
-                        r.error = "write: " + ec.message();
-                    continue;
-                }
-                written = true;
-                for (auto& r : results)
-                    r.error.clear();  // a first try on a stale connection is forgotten
-            }
-            if (written) {
-                const auto at = std::chrono::steady_clock::now();
                 for (auto& r : results)
                     r.written = at;
+            } else {
+                const bool idle = urgent.empty() && (urgent_only || queue.empty());
+                if (idle && !stream_id.empty() && leader &&
+                    (!conn || conn_generation != generation)) {
+                    // Connected ahead of the first call: an ACCEPT should not
+                    // wait for a TCP (and TLS) handshake.
+                    const auto gen = generation;
+                    conn.emplace(io, leader->https ? &tls : nullptr);
+                    buffer.clear();
+                    if (auto st = co_await connect(*conn, *leader); !st.ok()) {
+                        conn.reset();
+                        co_await sleep(cfg.backoff_min);
+                        continue;
+                    }
+                    conn_generation = gen;
+                    continue;
+                }
+                if (idle || stream_id.empty() || !leader) {
+                    // The timer never expires (see the constructor): cancel() is the wake-up.
+                    line->parked = true;
+                    error_code ec;
+                    co_await queue_signal.async_wait(asio::redirect_error(use_awaitable, ec));
+                    line->parked = false;
+                    continue;
+                }
+                // Up to `depth` calls go out together: written back to back
+                // in one write (HTTP/1.1 pipelining; masters answer in order),
+                // then their answers are read in order.
+                while (!urgent.empty() && calls.size() < depth) {
+                    calls.push_back(std::move(urgent.front()));
+                    urgent.pop_front();
+                }
+                while (!urgent_only && !queue.empty() && calls.size() < depth) {
+                    calls.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
+                const MasterEndpoint target = *leader;
+                const auto gen = generation;
+                results.resize(calls.size());
+                std::ostringstream serialized;
+                for (auto& call : calls)
+                    serialized << request(target, std::move(call.body), true);
+                const std::string wire = std::move(serialized).str();
+                for (int attempt = 0; attempt < 2 && !written; ++attempt) {
+                    if (!conn || conn_generation != gen) {
+                        conn.emplace(io, target.https ? &tls : nullptr);
+                        buffer.clear();
+                        if (auto st = co_await connect(*conn, target); !st.ok()) {
+                            conn.reset();
+                            for (auto& r : results)
+                                r.error = st.error().message;
+                            break;
+                        }
+                        conn_generation = gen;
+                    }
+                    error_code ec;
+                    conn->tcp().expires_after(cfg.call_timeout);
+                    // Plain http: the calls go to the kernel now, from here,
+                    // rather than when the event loop gets to an asynchronous
+                    // write's completion; only what the socket could not take
+                    // waits for it. (TLS writes go through the engine below.)
+                    std::size_t sent = 0;
+                    if (conn->tls() == nullptr) {
+                        auto& sock = conn->tcp().socket();
+                        sock.non_blocking(true, ec);
+                        if (!ec)
+                            sent = sock.write_some(asio::buffer(wire), ec);
+                        if (ec == asio::error::would_block || ec == asio::error::try_again)
+                            ec = {};
+                    }
+                    if (!ec && sent < wire.size()) {
+                        co_await conn->visit([&](auto& s) {
+                            return asio::async_write(
+                                s, asio::buffer(wire.data() + sent, wire.size() - sent),
+                                asio::redirect_error(use_awaitable, ec));
+                        });
+                    }
+                    if (ec) {
+                        // Nothing reached the master: a kept-alive connection
+                        // it closed. Safe to try once more on a fresh one.
+                        conn.reset();
+                        for (auto& r : results)
+                            r.error = "write: " + ec.message();
+                        continue;
+                    }
+                    written = true;
+                    for (auto& r : results)
+                        r.error.clear();  // a first try on a stale connection is forgotten
+                }
+                at = std::chrono::steady_clock::now();
+                if (written) {
+                    for (auto& r : results)
+                        r.written = at;
+                }
+            }
+            if (written) {
                 for (std::size_t i = 0; i < calls.size(); ++i) {
                     if (!conn) {
                         // The master closed after an earlier answer: it never
@@ -691,6 +790,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     }
                     http::response<http::string_body> res;
                     error_code ec;
+                    conn->tcp().expires_after(cfg.call_timeout);
                     co_await conn->visit([&](auto& s) {
                         return http::async_read(s, buffer, res,
                                                 asio::redirect_error(use_awaitable, ec));
@@ -743,8 +843,10 @@ void MasterClient::start() {
     asio::co_spawn(impl_->io, impl_->subscribe_loop(), asio::detached);
     const std::size_t connections = std::max<std::size_t>(1, impl_->cfg.call_connections);
     for (std::size_t i = 0; i < connections; ++i) {
-        const bool urgent_only = i < connections / kUrgentShare;
-        asio::co_spawn(impl_->io, impl_->call_worker(urgent_only), asio::detached);
+        auto line = std::make_shared<Impl::CallLine>();
+        line->urgent_only = i < connections / kUrgentShare;
+        impl_->lines.push_back(line);
+        asio::co_spawn(impl_->io, impl_->call_worker(line), asio::detached);
     }
 }
 
@@ -771,6 +873,7 @@ void MasterClient::send(std::string call_json, std::function<void(const CallResu
     }
     if (urgent) {
         impl_->urgent.push_back({std::move(call_json), std::move(done)});
+        impl_->write_now();
     } else {
         impl_->queue.push_back({std::move(call_json), std::move(done)});
     }

@@ -2,8 +2,10 @@
 // plain HTTP on loopback: calls queued together go out back to back on one
 // connection (HTTP/1.1 pipelining) and their answers come back in order.
 #include <catch2/catch.hpp>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "fake_master/fake_master.hpp"
 #include "master_client_fixture.hpp"
@@ -87,4 +89,31 @@ TEST_CASE("a call that could not be sent says so and carries no written time") {
     CHECK(stopped.status == 0);
     CHECK(stopped.error == "stopped");
     CHECK_FALSE(stopped.written.has_value());
+}
+
+TEST_CASE("an answer to an offer is on the socket before send() returns, on a waiting connection") {
+    fake::FakeMaster master(quick_master());
+    auto config = plain_config(master.host(), master.port());
+    config.call_connections = transport::kUrgentShare;  // one of them for answers to offers
+    Client client(config);
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
+    const std::string body = reconcile_calls(framework_id(client), 1).front();
+    // The connections open on their own once the stream is up; try until one waits.
+    bool before_return = false;
+    for (int attempt = 0; attempt < 50 && !before_return; ++attempt) {
+        std::promise<transport::CallResult> answered;
+        std::chrono::steady_clock::time_point returned;
+        client.on_loop([&](transport::MasterClient& mc) {
+            mc.send(
+                body, [&](const transport::CallResult& r) { answered.set_value(r); }, true);
+            returned = std::chrono::steady_clock::now();
+        });
+        const auto r = answered.get_future().get();
+        REQUIRE(r.status == 202);
+        REQUIRE(r.written.has_value());
+        before_return = *r.written <= returned;
+        if (!before_return)
+            std::this_thread::sleep_for(20ms);
+    }
+    CHECK(before_return);
 }
