@@ -54,10 +54,10 @@ namespace mesoflow::transport {
 
 inline constexpr std::string_view kSchedulerPath = "/api/v1/scheduler";
 inline constexpr int kMaxRedirects = 5;
-// Each connection carries one call at a time, so this bounds calls in flight:
-// at a few thousand tasks a second (three acknowledgements each) four were
-// the bottleneck of the benchmark (test/bench: +10% tasks/s, -30% p99 latency
-// with sixteen).
+// Each connection carries up to kPipelineDepth calls at a time, so this
+// bounds calls in flight: when each carried one, at a few thousand tasks a
+// second (three acknowledgements each) four were the bottleneck of the
+// benchmark (test/bench: +10% tasks/s, -30% p99 latency with sixteen).
 inline constexpr std::size_t kCallConnections = 16;
 // Calls one connection writes back to back before reading their answers
 // (HTTP/1.1 pipelining, which Mesos masters serve in order): after a commit,
