@@ -69,28 +69,6 @@ constexpr GaugeRow kGauges[] = {
     {"offers_suppressed", "1 while offers are suppressed (nothing pending).", &Metrics::suppressed},
 };
 
-struct HistogramRow {
-    std::string_view name;
-    std::string_view help;
-    LatencyHistogram Metrics::*value;
-};
-
-// Histograms as mesoflow_<name>_seconds.
-constexpr HistogramRow kHistograms[] = {
-    {"offer_decision",
-     "Offer read off the event stream (or its newest task inserted, if later) to its ACCEPT "
-     "written, per offer.",
-     &Metrics::offer_to_accept},
-    {"offer_decline", "Offer read off the event stream to its DECLINE written, per offer.",
-     &Metrics::offer_to_decline},
-    {"status_update_commit", "Status update read off the event stream to its batch committed.",
-     &Metrics::update_to_commit},
-    {"status_update_ack", "Status update read off the event stream to its ACKNOWLEDGE written.",
-     &Metrics::update_to_ack},
-    {"status_update_batch", "One batch of status updates, BEGIN to COMMIT.",
-     &Metrics::update_batch_time},
-};
-
 constexpr std::size_t kTaskStates = 11;
 static_assert(std::tuple_size_v<decltype(Metrics::tasks_by_state)> == kTaskStates);
 static_assert(static_cast<std::size_t>(store::TaskState::error) + 1 == kTaskStates);
@@ -156,9 +134,9 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     out += fmt::format(
         "mesoflow_event_loop_lag_seconds_sum {}\nmesoflow_event_loop_lag_seconds_count {}\n",
         seconds(m.loop_lag_us_total.load(relaxed)), m.loop_lag_samples.load(relaxed));
-    for (const auto& row : kHistograms) {
-        const std::string name = fmt::format("{}_seconds", row.name);
-        const LatencyHistogram& h = m.*row.value;
+    for (const auto& row : runtime::kLatencyViews) {
+        const std::string name = fmt::format("{}_seconds", row.metric);
+        const LatencyHistogram& h = m.*row.histogram;
         // Count first: the buckets may only run ahead of it, never behind,
         // and +Inf must not be below the last finite bucket.
         const auto count = h.count();

@@ -114,7 +114,6 @@ struct Runtime::Impl {
     // come only after its claim was committed, and both lock what they change.
     struct UpdateLane {
         explicit UpdateLane(asio::io_context& io) : retry_timer(io) {}
-        std::size_t index = 0;
         std::unique_ptr<store::TaskStore> store;
         std::deque<ReceivedUpdate> updates;  // received, not yet committed
         // Where launched attempts went, recorded with the next batch.
@@ -253,7 +252,6 @@ struct Runtime::Impl {
             [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
         for (int i = 0; i < cfg.update_connections; ++i) {
             auto lane = std::make_unique<UpdateLane>(loop);
-            lane->index = static_cast<std::size_t>(i);
             lane->store = std::make_unique<store::TaskStore>(
                 cfg.database, fmt::format("mesoflow-updates-{}", i + 1));
             lane->worker = std::make_unique<DatabaseWorker>(
@@ -596,6 +594,13 @@ struct Runtime::Impl {
         return out;
     }
 
+    // Gives every held offer back.
+    void decline_held(double refuse_s) {
+        decline(offers, refuse_s);
+        offers.clear();
+        metrics.offers_held = 0;
+    }
+
     void decline(const std::vector<mesos::Offer>& list, double refuse_s) {
         if (list.empty() || !framework_id)
             return;
@@ -662,9 +667,7 @@ struct Runtime::Impl {
         if (!db_ok(r, "claim_pending")) {
             // Nothing was claimed, or the claim is unknown and reconciliation
             // settles it after the next start. Held offers go back.
-            decline(offers, cfg.refuse_s);
-            offers.clear();
-            metrics.offers_held = 0;
+            decline_held(cfg.refuse_s);
             maybe_finish_stop();
             return;
         }
@@ -699,9 +702,7 @@ struct Runtime::Impl {
                 give_back_stale_holds();
                 return;  // held until the claim answers
             }
-            decline(offers, cfg.idle_refuse_s);
-            offers.clear();
-            metrics.offers_held = 0;
+            decline_held(cfg.idle_refuse_s);
             return;
         }
         // Commits before launches: while the window is full of updates on
@@ -720,9 +721,7 @@ struct Runtime::Impl {
         }
         if (room == 0) {
             // Full of launches the master has not reported on yet.
-            decline(offers, std::min(cfg.refuse_s, kBackpressureRefuseS));
-            offers.clear();
-            metrics.offers_held = 0;
+            decline_held(std::min(cfg.refuse_s, kBackpressureRefuseS));
             return;
         }
         auto batch = std::move(offers);
@@ -1009,9 +1008,7 @@ struct Runtime::Impl {
         note_updates_waiting();
         // Offers held for the backlog would wait for the database to come
         // back: their resources go back to the master meanwhile.
-        decline(offers, cfg.refuse_s);
-        offers.clear();
-        metrics.offers_held = 0;
+        decline_held(cfg.refuse_s);
         lane.retry_timer.expires_after(lane.retry);
         lane.retry = std::min(lane.retry * 2, kDbRetryMax);
         lane.retry_timer.async_wait([this, &lane](const boost::system::error_code& ec) {
@@ -1375,8 +1372,7 @@ struct Runtime::Impl {
         stopping = true;
         log::info("stopping", "pending_updates={} calls_in_flight={}", updates_waiting(),
                   calls_in_flight);
-        decline(offers, cfg.refuse_s);
-        offers.clear();
+        decline_held(cfg.refuse_s);
         if (!claim_running)
             release_all_claims();
         for (auto* t : {&hold_timer, &kill_timer, &poll_timer, &reconcile_timer, &implicit_timer,
@@ -1476,17 +1472,13 @@ struct Runtime::Impl {
         j["tasks_by_state"] = states;
         // mesoflow's own latencies since it started, in milliseconds.
         nlohmann::json latency = nlohmann::json::object();
-        for (const auto& [name, h] : {std::pair<const char*, const LatencyHistogram*>{
-                                          "offer_to_accept", &metrics.offer_to_accept},
-                                      {"offer_to_decline", &metrics.offer_to_decline},
-                                      {"update_to_commit", &metrics.update_to_commit},
-                                      {"update_batch", &metrics.update_batch_time},
-                                      {"update_to_ack", &metrics.update_to_ack}}) {
+        for (const auto& view : kLatencyViews) {
+            const LatencyHistogram& h = metrics.*view.histogram;
             const auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
-            latency[name] = {{"count", h->count()},
-                             {"p50_ms", ms(h->quantile_us(0.5))},
-                             {"p99_ms", ms(h->quantile_us(0.99))},
-                             {"max_ms", ms(h->max_us())}};
+            latency[std::string(view.key)] = {{"count", h.count()},
+                                              {"p50_ms", ms(h.quantile_us(0.5))},
+                                              {"p99_ms", ms(h.quantile_us(0.99))},
+                                              {"max_ms", ms(h.max_us())}};
         }
         j["latency"] = latency;
         return j.dump();

@@ -600,6 +600,44 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     };
     std::vector<std::shared_ptr<CallLine>> lines;
 
+    // The next calls a line sends together: answers to offers first, then
+    // (unless the line carries those alone) the rest, up to pipeline_depth.
+    std::vector<PendingCall> take_calls(bool urgent_only) {
+        const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
+        std::vector<PendingCall> calls;
+        while (!urgent.empty() && calls.size() < depth) {
+            calls.push_back(std::move(urgent.front()));
+            urgent.pop_front();
+        }
+        while (!urgent_only && !queue.empty() && calls.size() < depth) {
+            calls.push_back(std::move(queue.front()));
+            queue.pop_front();
+        }
+        return calls;
+    }
+
+    // The calls' requests, back to back, as they go on the wire.
+    std::string serialize(const MasterEndpoint& target, const std::vector<PendingCall>& calls) {
+        std::ostringstream serialized;
+        for (const auto& call : calls)
+            serialized << request(target, call.body, true);
+        return std::move(serialized).str();
+    }
+
+    // Writes what a plain socket takes of `wire` now, without waiting; the
+    // bytes written. A full socket is no error (0 bytes, ec clear).
+    static std::size_t write_without_waiting(MasterStream& stream, const std::string& wire,
+                                             error_code& ec) {
+        auto& sock = stream.tcp().socket();
+        std::size_t sent = 0;
+        sock.non_blocking(true, ec);
+        if (!ec)
+            sent = sock.write_some(asio::buffer(wire), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again)
+            ec = {};
+        return sent;
+    }
+
     // Up to `depth` queued answers to offers, written on a parked urgent
     // line's socket right now, from send(): no turn of the event loop between
     // the decision and the bytes reaching the kernel. Plain http only (a TLS
@@ -611,27 +649,15 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             if (!line->urgent_only || !line->parked || !line->written.empty() || !line->conn ||
                 line->conn_generation != generation || line->conn->tls() != nullptr)
                 continue;
-            const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
-            std::vector<PendingCall> calls;
-            while (!urgent.empty() && calls.size() < depth) {
-                calls.push_back(std::move(urgent.front()));
-                urgent.pop_front();
-            }
-            std::ostringstream serialized;
-            for (const auto& call : calls)
-                serialized << request(*leader, call.body, true);
-            const std::string wire = std::move(serialized).str();
-            auto& sock = line->conn->tcp().socket();
+            std::vector<PendingCall> calls = take_calls(true);
+            const std::string wire = serialize(*leader, calls);
             error_code ec;
-            sock.non_blocking(true, ec);
-            std::size_t sent = 0;
-            if (!ec)
-                sent = sock.write_some(asio::buffer(wire), ec);
+            const std::size_t sent = write_without_waiting(*line->conn, wire, ec);
             if (sent == 0) {
                 // Nothing went: back to the front of the queue, in order, for
                 // the lines to send the usual way (a dead socket is
                 // reconnected there).
-                if (ec && ec != asio::error::would_block && ec != asio::error::try_again)
+                if (ec)
                     line->conn.reset();
                 for (auto it = calls.rbegin(); it != calls.rend(); ++it)
                     urgent.push_front(std::move(*it));
@@ -651,7 +677,6 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         auto& conn_generation = line->conn_generation;
         auto& buffer = line->buffer;
         const bool urgent_only = line->urgent_only;
-        const std::size_t depth = std::max<std::size_t>(1, cfg.pipeline_depth);
         while (!stopped) {
             std::vector<PendingCall> calls;
             std::vector<CallResult> results;
@@ -713,21 +738,11 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 // Up to `depth` calls go out together: written back to back
                 // in one write (HTTP/1.1 pipelining; masters answer in order),
                 // then their answers are read in order.
-                while (!urgent.empty() && calls.size() < depth) {
-                    calls.push_back(std::move(urgent.front()));
-                    urgent.pop_front();
-                }
-                while (!urgent_only && !queue.empty() && calls.size() < depth) {
-                    calls.push_back(std::move(queue.front()));
-                    queue.pop_front();
-                }
+                calls = take_calls(urgent_only);
                 const MasterEndpoint target = *leader;
                 const auto gen = generation;
                 results.resize(calls.size());
-                std::ostringstream serialized;
-                for (auto& call : calls)
-                    serialized << request(target, std::move(call.body), true);
-                const std::string wire = std::move(serialized).str();
+                const std::string wire = serialize(target, calls);
                 for (int attempt = 0; attempt < 2 && !written; ++attempt) {
                     if (!conn || conn_generation != gen) {
                         conn.emplace(io, target.https ? &tls : nullptr);
@@ -746,15 +761,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     // rather than when the event loop gets to an asynchronous
                     // write's completion; only what the socket could not take
                     // waits for it. (TLS writes go through the engine below.)
-                    std::size_t sent = 0;
-                    if (conn->tls() == nullptr) {
-                        auto& sock = conn->tcp().socket();
-                        sock.non_blocking(true, ec);
-                        if (!ec)
-                            sent = sock.write_some(asio::buffer(wire), ec);
-                        if (ec == asio::error::would_block || ec == asio::error::try_again)
-                            ec = {};
-                    }
+                    const std::size_t sent =
+                        conn->tls() == nullptr ? write_without_waiting(*conn, wire, ec) : 0;
                     if (!ec && sent < wire.size()) {
                         co_await conn->visit([&](auto& s) {
                             return asio::async_write(

@@ -59,6 +59,19 @@ void require_every_ack_committed(Cluster& c) {
     }
 }
 
+// DECLINE calls the master received (from the `from`-th on) whose filter
+// refuses for `seconds`.
+std::size_t declines_refusing(Cluster& c, double seconds, std::size_t from = 0) {
+    std::size_t n = 0;
+    const auto declines = c.master().calls_of_type("DECLINE");
+    for (std::size_t i = from; i < declines.size(); ++i) {
+        const auto body = nlohmann::json::parse(declines[i].body);
+        if (body["decline"]["filters"].value("refuse_seconds", -1.0) == Approx(seconds))
+            ++n;
+    }
+    return n;
+}
+
 }  // namespace
 
 TEST_CASE("a thousand queued tasks all run to success, each launched once") {
@@ -280,16 +293,7 @@ TEST_CASE(
     c.submit_many(20, "later-", "true");
     // The offers for them go back after the hold, with the 0.1 s filter, and
     // come again: no launch while the backlog lasts.
-    auto short_declines = [&] {
-        std::size_t n = 0;
-        const auto declines = c.master().calls_of_type("DECLINE");
-        for (std::size_t i = declines_before; i < declines.size(); ++i) {
-            const auto body = nlohmann::json::parse(declines[i].body);
-            if (body["decline"]["filters"].value("refuse_seconds", -1.0) == Approx(0.1))
-                ++n;
-        }
-        return n;
-    };
+    auto short_declines = [&] { return declines_refusing(c, 0.1, declines_before); };
     REQUIRE(c.master().wait_until([&] { return short_declines() >= 2; }, 15s));
     std::this_thread::sleep_for(300ms);
     CHECK(c.master().counters().tasks_launched == 5);
@@ -345,16 +349,8 @@ TEST_CASE(
     c.start();
     REQUIRE(c.eventually([&] { return all_terminal(c, 40); }, 30s));
     CHECK(c.count_in(TaskState::finished) == 40);
-    int soon = 0;
-    int later = 0;
-    for (const auto& call : c.master().calls_of_type("DECLINE")) {
-        const auto body = nlohmann::json::parse(call.body);
-        const double refuse = body["decline"]["filters"].value("refuse_seconds", -1.0);
-        soon += refuse == Approx(0.1) ? 1 : 0;
-        later += refuse == Approx(30) ? 1 : 0;
-    }
-    CHECK(soon >= 1);
-    CHECK(later >= 1);
+    CHECK(declines_refusing(c, 0.1) >= 1);
+    CHECK(declines_refusing(c, 30) >= 1);
     c.stop();
 }
 

@@ -15,24 +15,12 @@ using namespace std::chrono_literals;
 using mesoflow::testing::Client;
 using mesoflow::testing::eventually;
 using mesoflow::testing::quick_master;
+using mesoflow::testing::quick_transport;
 namespace fake = mesoflow::fake;
 namespace transport = mesoflow::transport;
 using json = nlohmann::json;
 
 namespace {
-
-transport::TransportConfig plain_config(const std::string& host, int port) {
-    transport::TransportConfig c;
-    transport::MasterEndpoint e;
-    e.host = host;
-    e.port = static_cast<std::uint16_t>(port);
-    c.masters = {e};
-    c.backoff_min = 50ms;
-    c.backoff_max = 200ms;
-    c.connect_timeout = 2s;
-    c.call_timeout = 5s;
-    return c;
-}
 
 std::string framework_id(Client& client) {
     for (const auto& r : client.records()) {
@@ -56,7 +44,7 @@ std::vector<std::string> reconcile_calls(const std::string& id, std::size_t n) {
 
 TEST_CASE("calls queued together are written back to back on one connection, answered in order") {
     fake::FakeMaster master(quick_master());
-    auto config = plain_config(master.host(), master.port());
+    auto config = quick_transport(master.host(), master.port());
     config.call_connections = 1;
     Client client(config);
     REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
@@ -79,7 +67,7 @@ TEST_CASE("calls queued together are written back to back on one connection, ans
 
 TEST_CASE("a call that could not be sent says so and carries no written time") {
     fake::FakeMaster master(quick_master());
-    Client client(plain_config(master.host(), master.port()));
+    Client client(quick_transport(master.host(), master.port()));
     REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
     transport::CallResult stopped;
     client.on_loop([&](transport::MasterClient& mc) {
@@ -93,7 +81,7 @@ TEST_CASE("a call that could not be sent says so and carries no written time") {
 
 TEST_CASE("an answer to an offer is on the socket before send() returns, on a waiting connection") {
     fake::FakeMaster master(quick_master());
-    auto config = plain_config(master.host(), master.port());
+    auto config = quick_transport(master.host(), master.port());
     config.call_connections = transport::kUrgentShare;  // one of them for answers to offers
     Client client(config);
     REQUIRE(eventually([&] { return !framework_id(client).empty(); }));

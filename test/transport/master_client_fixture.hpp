@@ -30,6 +30,22 @@ inline mesoflow::fake::FakeMasterConfig quick_master() {
     return c;
 }
 
+// One master at host:port, with the short back-off and timeouts tests want.
+inline mesoflow::transport::TransportConfig quick_transport(const std::string& host, int port,
+                                                            bool https = false) {
+    mesoflow::transport::TransportConfig c;
+    mesoflow::transport::MasterEndpoint e;
+    e.https = https;
+    e.host = host;
+    e.port = static_cast<std::uint16_t>(port);
+    c.masters = {e};
+    c.backoff_min = 50ms;
+    c.backoff_max = 200ms;
+    c.connect_timeout = 2s;
+    c.call_timeout = 5s;
+    return c;
+}
+
 class Client {
   public:
     explicit Client(mesoflow::transport::TransportConfig config)

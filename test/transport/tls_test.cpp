@@ -35,16 +35,7 @@ using json = nlohmann::json;
 namespace {
 
 transport::TransportConfig tls_config(const std::string& host, int port) {
-    transport::TransportConfig c;
-    transport::MasterEndpoint e;
-    e.https = true;
-    e.host = host;
-    e.port = static_cast<std::uint16_t>(port);
-    c.masters = {e};
-    c.backoff_min = 50ms;
-    c.backoff_max = 200ms;
-    c.connect_timeout = 2s;
-    c.call_timeout = 5s;
+    auto c = mesoflow::testing::quick_transport(host, port, true);
     c.ca_file = mesoflow::testing::test_certificates().ca.ca_file();
     return c;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string_view>
 
 #include "mesoflow/common/latency_histogram.hpp"
 #include "mesoflow/store/task.hpp"
@@ -58,6 +59,32 @@ struct Metrics {
     LatencyHistogram update_to_commit;   // per status update: received -> its batch committed
     LatencyHistogram update_to_ack;      // per status update: received -> ACKNOWLEDGE
     LatencyHistogram update_batch_time;  // per batch: apply_updates, BEGIN to COMMIT
+};
+
+// The latency histograms, as /state names them (`key`, in its "latency"
+// object) and as /metrics does (mesoflow_<metric>_seconds).
+struct LatencyView {
+    std::string_view key;
+    std::string_view metric;
+    std::string_view help;
+    LatencyHistogram Metrics::*histogram;
+};
+
+inline constexpr LatencyView kLatencyViews[] = {
+    {"offer_to_accept", "offer_decision",
+     "Offer read off the event stream (or its newest task inserted, if later) to its ACCEPT "
+     "written, per offer.",
+     &Metrics::offer_to_accept},
+    {"offer_to_decline", "offer_decline",
+     "Offer read off the event stream to its DECLINE written, per offer.",
+     &Metrics::offer_to_decline},
+    {"update_to_commit", "status_update_commit",
+     "Status update read off the event stream to its batch committed.", &Metrics::update_to_commit},
+    {"update_to_ack", "status_update_ack",
+     "Status update read off the event stream to its ACKNOWLEDGE written.",
+     &Metrics::update_to_ack},
+    {"update_batch", "status_update_batch", "One batch of status updates, BEGIN to COMMIT.",
+     &Metrics::update_batch_time},
 };
 
 }  // namespace mesoflow::runtime
