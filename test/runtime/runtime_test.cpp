@@ -291,9 +291,9 @@ TEST_CASE(
     REQUIRE(c.eventually([&] { return c.runtime().metrics().updates_waiting.load() >= 1; }));
     const auto declines_before = c.master().calls_of_type("DECLINE").size();
     c.submit_many(20, "later-", "true");
-    // The offers for them go back after the hold, with the 0.1 s filter, and
+    // The offers for them go back after the hold, with the 0.02 s filter, and
     // come again: no launch while the backlog lasts.
-    auto short_declines = [&] { return declines_refusing(c, 0.1, declines_before); };
+    auto short_declines = [&] { return declines_refusing(c, 0.02, declines_before); };
     REQUIRE(c.master().wait_until([&] { return short_declines() >= 2; }, 15s));
     std::this_thread::sleep_for(300ms);
     CHECK(c.master().counters().tasks_launched == 5);
@@ -349,7 +349,7 @@ TEST_CASE(
     c.start();
     REQUIRE(c.eventually([&] { return all_terminal(c, 40); }, 30s));
     CHECK(c.count_in(TaskState::finished) == 40);
-    CHECK(declines_refusing(c, 0.1) >= 1);
+    CHECK(declines_refusing(c, 0.02) >= 1);
     CHECK(declines_refusing(c, 30) >= 1);
     c.stop();
 }
