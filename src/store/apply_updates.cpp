@@ -1,9 +1,11 @@
-// TaskStore::apply_updates: one transaction per batch. It locks the rows the
-// batch names (in id order, so concurrent writers cannot deadlock with it),
-// runs every update through the pure rules of transition.hpp in arrival
-// order, then writes the changed rows and one history row per update in a
-// single statement, and commits. Until COMMIT returns, nothing may be
-// acknowledged; a failure anywhere rolls the whole batch back.
+// TaskStore::apply_updates: one transaction per batch, in two round trips
+// (libpq pipeline mode). The first begins it, records the batch's
+// placements and locks the rows the batch names (in id order, so concurrent
+// writers cannot deadlock with it); the pure rules of transition.hpp then
+// run every update in arrival order; the second writes the changed rows and
+// one history row per update in a single statement, and commits. Until
+// COMMIT returns, nothing may be acknowledged; a failure anywhere rolls the
+// whole batch back.
 #include <algorithm>
 #include <map>
 
@@ -36,24 +38,21 @@ struct HistoryRows {
         reason, source, message, agent_id, executor_id, status_time, uuid, healthy, note;
 };
 
-Result<std::map<std::int64_t, RowChange>> lock_rows(Database& db,
-                                                    const std::vector<std::int64_t>& ids) {
-    std::map<std::int64_t, RowChange> rows;
-    if (ids.empty())
-        return rows;
+pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
     pg::ArrayLiteral literal;
     for (const auto id : ids)
         literal.push(id);
-    auto res = db.exec_prepared(
+    return pg::Statement{
         "lock_task_rows",
         "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         " kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL,"
         " unlaunched_attempts FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR "
         "UPDATE",
-        pg::Params().add(literal.str()));
-    if (!res)
-        return res.error();
-    const PGresult* r = res->get();
+        pg::Params().add(literal.str())};
+}
+
+std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
+    std::map<std::int64_t, RowChange> rows;
     for (int i = 0; i < PQntuples(r); ++i) {
         RowChange c;
         c.row.state = parse_task_state(pg::text(r, i, 1)).value_or(TaskState::pending);
@@ -123,18 +122,21 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
-    if (auto begun = db_->begin(); !begun)
-        return begun.error();
     auto fail = [&](const Error& error) -> Error {
         db_->abort_transaction();
         return error;
     };
-    if (auto placed = write_placements(*db_, placements); !placed)
-        return fail(placed.error());
-    auto locked = lock_rows(*db_, ids);
-    if (!locked)
-        return fail(locked.error());
-    auto& rows = *locked;
+    // Round trip 1: BEGIN, the placements, the row locks.
+    std::vector<pg::Statement> first;
+    if (!placements.empty())
+        first.push_back(placements_statement(placements));
+    if (!ids.empty())
+        first.push_back(lock_statement(ids));
+    auto begun = db_->begin_with(std::move(first));
+    if (!begun)
+        return fail(begun.error());
+    auto rows =
+        ids.empty() ? std::map<std::int64_t, RowChange>{} : read_locked_rows(begun->back().get());
 
     HistoryRows history;
     for (std::size_t i = 0; i < updates.size(); ++i) {
@@ -243,9 +245,10 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         params.add(a->str());
     }
     params.add(unlaunched.str());
-    if (auto written = db_->exec_prepared("write_updates", write_sql, params); !written)
-        return fail(written.error());
-    if (auto committed = db_->commit(); !committed)
+    // Round trip 2: the rows and their history, COMMIT.
+    std::vector<pg::Statement> last;
+    last.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});
+    if (auto committed = db_->commit_after(std::move(last)); !committed)
         return fail(committed.error());
 
     for (const auto& r : results) {

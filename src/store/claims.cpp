@@ -14,9 +14,7 @@
 
 namespace mesoflow::store {
 
-Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements) {
-    if (placements.empty())
-        return 0;
+pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) {
     pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
     for (const auto& p : placements) {
         ids.push(p.task_id);
@@ -49,14 +47,21 @@ Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& plac
         "         'offer ' || offer_id FROM placed"
         ")"
         " SELECT count(*) FROM placed";
-    auto res = db.exec_prepared("record_placements", sql,
-                                pg::Params()
-                                    .add(ids.str())
-                                    .add(attempts.str())
-                                    .add(agents.str())
-                                    .add(hosts.str())
-                                    .add(offers.str())
-                                    .add(launched_at.str()));
+    return pg::Statement{"record_placements", sql,
+                         pg::Params()
+                             .add(ids.str())
+                             .add(attempts.str())
+                             .add(agents.str())
+                             .add(hosts.str())
+                             .add(offers.str())
+                             .add(launched_at.str())};
+}
+
+Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements) {
+    if (placements.empty())
+        return 0;
+    const auto statement = placements_statement(placements);
+    auto res = db.exec_prepared(statement.name, statement.sql, statement.params);
     if (!res)
         return res.error();
     return static_cast<int>(pg::to_int64(res->get(), 0, 0));

@@ -6,12 +6,16 @@
 
 #include "mesoflow/common/result.hpp"
 #include "mesoflow/store/task_store.hpp"
+#include "pg.hpp"
 
 namespace mesoflow::store {
 
 class Database;
 
-// Returns how many attempts matched (task id and attempt).
+// The statement that records `placements` (not empty); its one row is the
+// count of attempts matched (task id and attempt).
+pg::Statement placements_statement(const std::vector<LaunchRecord>& placements);
+// Runs it on its own; returns how many attempts matched.
 Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements);
 
 }  // namespace mesoflow::store

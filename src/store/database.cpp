@@ -90,6 +90,54 @@ Status Database::commit() {
     return {};
 }
 
+Result<std::vector<pg::ResultSet>> Database::pipeline(
+    const std::vector<pg::Statement>& statements) {
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    bool unsettled = false;
+    auto res = pg::exec_pipeline(*conn, statements, prepared_, &unsettled);
+    if (unsettled) {
+        // Out of step with the server: nothing more can be read in order.
+        log::warn("database_connection_lost", "error={}",
+                  log::quote(res ? std::string("pipeline left unsettled") : res.error().message));
+        conn_.reset();
+        next_attempt_ = {};
+        return res ? Error{"the database connection was left unsettled"} : res.error();
+    }
+    if (!res)
+        return after_failure(res.error());
+    return res;
+}
+
+Result<std::vector<pg::ResultSet>> Database::begin_with(std::vector<pg::Statement> statements) {
+    statements.insert(statements.begin(), pg::Statement{nullptr, "BEGIN", {}});
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    // From here a lost connection must fail the rest of the batch, not run
+    // it outside the transaction on a new one.
+    in_transaction_ = true;
+    auto res = pipeline(statements);
+    if (!res)
+        return res.error();
+    res->erase(res->begin());
+    return res;
+}
+
+Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statement> statements) {
+    statements.push_back(pg::Statement{nullptr, "COMMIT", {}});
+    auto res = pipeline(statements);
+    if (!res)
+        return res.error();
+    in_transaction_ = false;
+    // COMMIT of a transaction that had failed answers ROLLBACK, not an error.
+    if (std::string_view(PQcmdStatus(res->back().get())) != "COMMIT")
+        return Error{"the transaction was rolled back"};
+    res->pop_back();
+    return res;
+}
+
 Result<pg::ResultSet> Database::exec_prepared(const char* name, const char* sql,
                                               const pg::Params& params) {
     auto conn = get();

@@ -33,6 +33,13 @@ class Database {
     // batch can run outside it on a fresh connection.
     Status begin();
     Status commit();
+    // One round trip each (pipeline mode; see pg::exec_pipeline), with the
+    // statements' results in order. begin_with sends BEGIN and then the
+    // statements, and leaves the transaction open (commit_after or
+    // abort_transaction ends it); commit_after sends the statements and then
+    // COMMIT.
+    Result<std::vector<pg::ResultSet>> begin_with(std::vector<pg::Statement> statements);
+    Result<std::vector<pg::ResultSet>> commit_after(std::vector<pg::Statement> statements);
     // Ends a failed transaction: ROLLBACK when the connection still stands.
     void abort_transaction();
     bool connected() const { return static_cast<bool>(conn_); }
@@ -41,6 +48,7 @@ class Database {
   private:
     // Drops the connection when `error` was caused by losing it.
     Error after_failure(Error error);
+    Result<std::vector<pg::ResultSet>> pipeline(const std::vector<pg::Statement>& statements);
 
     std::string dsn_;
     std::string application_name_;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 
 #include "mesoflow/common/log.hpp"
@@ -210,6 +211,87 @@ Result<ResultSet> exec_prepared(PGconn* conn, const char* name, const Params& pa
     const auto values = params.pointers();
     ResultSet res(PQexecPrepared(conn, name, params.size(), values.data(), nullptr, nullptr, 0));
     return check(conn, std::move(res));
+}
+
+Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Statement>& statements,
+                                             std::unordered_set<std::string>& prepared,
+                                             bool* unsettled) {
+    *unsettled = false;
+    if (PQenterPipelineMode(conn) != 1)
+        return Error{describe_error(conn, nullptr)};
+    // What each command sent is: a PREPARE (index into statements, true) or
+    // the statement itself (false). libpq copies the parameters as it sends.
+    std::vector<std::pair<std::size_t, bool>> commands;
+    std::optional<std::string> error;
+    for (std::size_t i = 0; i < statements.size() && !error; ++i) {
+        const Statement& s = statements[i];
+        const auto values = s.params.pointers();
+        if (s.name != nullptr && !prepared.contains(s.name)) {
+            if (PQsendPrepare(conn, s.name, s.sql, 0, nullptr) != 1) {
+                error = describe_error(conn, nullptr);
+                break;
+            }
+            commands.emplace_back(i, true);
+        }
+        const int sent = s.name != nullptr
+                             ? PQsendQueryPrepared(conn, s.name, s.params.size(), values.data(),
+                                                   nullptr, nullptr, 0)
+                             : PQsendQueryParams(conn, s.sql, s.params.size(), nullptr,
+                                                 values.data(), nullptr, nullptr, 0);
+        if (sent != 1) {
+            error = describe_error(conn, nullptr);
+            break;
+        }
+        commands.emplace_back(i, false);
+    }
+    if (PQpipelineSync(conn) != 1 && !error)
+        error = describe_error(conn, nullptr);
+    // Each command's results end with a null; the sync's result ends the
+    // pipeline. Two nulls in a row, or a lost connection, mean the rest
+    // will never come.
+    std::vector<ResultSet> results(statements.size());
+    std::size_t command = 0;
+    bool synced = false;
+    bool after_null = false;
+    while (!synced) {
+        ResultSet res(PQgetResult(conn));
+        if (!res) {
+            if (after_null || is_broken(conn))
+                break;
+            after_null = true;
+            ++command;
+            continue;
+        }
+        after_null = false;
+        const auto status = PQresultStatus(res.get());
+        if (status == PGRES_PIPELINE_SYNC) {
+            synced = true;
+            break;
+        }
+        if (command >= commands.size())
+            continue;
+        const auto [index, is_prepare] = commands[command];
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            if (is_prepare) {
+                prepared.insert(statements[index].name);
+            } else {
+                results[index] = std::move(res);
+            }
+        } else if (!error) {
+            error = status == PGRES_PIPELINE_ABORTED
+                        ? std::string("skipped after an earlier error in the pipeline")
+                        : describe_error(conn, res.get());
+        }
+    }
+    if (!synced || PQexitPipelineMode(conn) != 1) {
+        *unsettled = true;
+        if (!error)
+            error = is_broken(conn) ? describe_error(conn, nullptr)
+                                    : std::string("the pipeline did not end cleanly");
+    }
+    if (error)
+        return Error{*error};
+    return results;
 }
 
 Result<ResultSet> exec_script(PGconn* conn, std::string_view sql) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "mesoflow/common/result.hpp"
@@ -99,6 +100,25 @@ Status prepare(PGconn* conn, const char* name, const char* sql);
 Result<ResultSet> exec_prepared(PGconn* conn, const char* name, const Params& params = {});
 // Runs SQL text with the simple protocol: several statements allowed, no parameters.
 Result<ResultSet> exec_script(PGconn* conn, std::string_view sql);
+
+// One statement of a pipeline: prepared under `name` on first use when a
+// name is given, else sent with its text.
+struct Statement {
+    const char* name = nullptr;
+    const char* sql = nullptr;
+    Params params;
+};
+// Sends the statements back to back in libpq's pipeline mode, with one sync
+// after the last, and reads every result: one round trip for all of them.
+// Statements named in `prepared` were prepared on this connection; those
+// prepared here are added. Fails with the first error; the server skips the
+// statements after it (inside an explicit transaction, the transaction is
+// then failed and must be rolled back). `*unsettled` is set when the
+// connection could not be brought back out of pipeline mode: it must not be
+// used again.
+Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Statement>& statements,
+                                             std::unordered_set<std::string>& prepared,
+                                             bool* unsettled);
 
 // The server's message for a failed result, or the connection's.
 std::string describe_error(PGconn* conn, const PGresult* res);

@@ -286,3 +286,74 @@ TEST_CASE("listing tasks filters by state and key prefix, newest first, in pages
     REQUIRE(percent.size() == 1);
     CHECK(percent[0].key == "dag%x");
 }
+
+TEST_CASE(
+    "a batch failing in either round trip keeps nothing, reports its own error, and the next "
+    "batch commits on the same connection") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('piped', 'x')");
+    auto claimed = store.claim_pending(1);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 1);
+    const auto id = claimed->at(0).id;
+    auto store_backend = [&] {
+        return sql.one(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'mesoflow'"
+            " AND datname = current_database()");
+    };
+    const auto backend = store_backend();
+    REQUIRE_FALSE(backend.empty());
+    // Refusals a producer's triggers could raise: one in each round trip
+    // (the placement in the first, the history rows in the second).
+    sql.exec(
+        "CREATE FUNCTION refuse_bad_offer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.offer_id = 'O-bad' THEN RAISE EXCEPTION 'placement refused'; END IF;"
+        " RETURN NEW; END $$");
+    sql.exec(
+        "CREATE TRIGGER refuse_bad_offer BEFORE UPDATE ON mesoflow.tasks"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_bad_offer()");
+    sql.exec(
+        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.message = 'boom' THEN RAISE EXCEPTION 'history refused'; END IF;"
+        " RETURN NEW; END $$");
+    sql.exec(
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON mesoflow.task_history"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_boom()");
+    auto nothing_kept = [&] {
+        CHECK(sql.one("SELECT state || ' ' || coalesce(offer_id, '-') || ' ' ||"
+                      " (launched_at IS NULL) FROM mesoflow.tasks WHERE id = " +
+                      std::to_string(id)) == "launching - true");
+        CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                        std::to_string(id)) == 0);
+    };
+
+    // First round trip: the placement fails; the row lock after it is
+    // skipped, and the error is the placement's, not the skip's.
+    auto first = store.apply_updates({update_of(id, 1, S::starting)}, {launch_of(id, 1, "O-bad")});
+    REQUIRE_FALSE(first.ok());
+    CHECK_THAT(first.error().message, Catch::Contains("placement refused"));
+    nothing_kept();
+
+    // Second round trip: the history insert fails; COMMIT is skipped and
+    // the placement of the first round trip is rolled back with it.
+    auto boom = update_of(id, 1, S::starting);
+    boom.message = "boom";
+    auto second = store.apply_updates({boom}, {launch_of(id, 1, "O-good")});
+    REQUIRE_FALSE(second.ok());
+    CHECK_THAT(second.error().message, Catch::Contains("history refused"));
+    nothing_kept();
+
+    // The connection is back in step (the same backend, not a new one): the
+    // batch without the refused values commits.
+    auto third = store.apply_updates({update_of(id, 1, S::starting)}, {launch_of(id, 1, "O-good")});
+    REQUIRE(third.ok());
+    CHECK(third->at(0).outcome == UpdateOutcome::applied);
+    CHECK(sql.one("SELECT state || ' ' || offer_id || ' ' || (launched_at IS NOT NULL)"
+                  " FROM mesoflow.tasks WHERE id = " +
+                  std::to_string(id)) == "starting O-good true");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(id)) == 2);
+    CHECK(store_backend() == backend);
+}
