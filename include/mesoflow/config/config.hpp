@@ -84,7 +84,7 @@ struct Config {
     double kill_grace_period_s = 30.0;
 
     // Batching and polling.
-    int launch_window = 352;       // launches without a first update + updates not committed
+    int launch_window = 320;       // launches without a first update + updates not committed
     int claim_batch = 1000;        // pending tasks claimed ahead of offers
     int update_batch = 256;        // status updates committed per transaction
     int update_connections = 2;    // database connections committing status updates
