@@ -67,7 +67,9 @@ constexpr double kBackpressureRefuseS = 1.0;
 // faster.
 constexpr double kReserveRefuseS = 0.02;
 // Longest an offer waits for a commit or a claim (give_back_stale_holds).
-constexpr std::chrono::milliseconds kOfferHoldMax{3};
+// 3 ms put decision p99 at 3.0-5.1 ms with launch_window 320; 2 ms at
+// 2.9-3.0 ms, at the same throughput.
+constexpr std::chrono::milliseconds kOfferHoldMax{2};
 // Live attempts read per page for explicit reconciliation.
 constexpr int kReconcilePage = 5000;
 // Kill requests and timeouts read per scan.
