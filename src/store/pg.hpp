@@ -115,7 +115,9 @@ struct Statement {
 // statements after it (inside an explicit transaction, the transaction is
 // then failed and must be rolled back). `*unsettled` is set when the
 // connection could not be brought back out of pipeline mode: it must not be
-// used again.
+// used again. Sends block: meant for a few statements with small results (a
+// result larger than the socket buffers, arriving while later statements
+// are still being sent, would stall both sides).
 Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Statement>& statements,
                                              std::unordered_set<std::string>& prepared,
                                              bool* unsettled);
