@@ -70,26 +70,6 @@ Result<pg::ResultSet> Database::exec(const char* sql, const pg::Params& params) 
     return res;
 }
 
-Status Database::begin() {
-    auto res = exec("BEGIN");
-    if (!res)
-        return res.error();
-    in_transaction_ = true;
-    return {};
-}
-
-Status Database::commit() {
-    auto res = exec("COMMIT");
-    if (!res)
-        return res.error();
-    in_transaction_ = false;
-    // COMMIT of a transaction that had failed answers ROLLBACK, not an error.
-    if (std::string_view(PQcmdStatus(res->get())) != "COMMIT") {
-        return Error{"the transaction was rolled back"};
-    }
-    return {};
-}
-
 Result<std::vector<pg::ResultSet>> Database::pipeline(
     const std::vector<pg::Statement>& statements) {
     auto conn = get();

@@ -28,16 +28,13 @@ class Database {
     // call would cost more than running a small batch.
     Result<pg::ResultSet> exec_prepared(const char* name, const char* sql,
                                         const pg::Params& params = {});
-    // A transaction spans several exec() calls; a connection lost inside it
-    // fails every later call until abort_transaction(), so nothing of the
-    // batch can run outside it on a fresh connection.
-    Status begin();
-    Status commit();
-    // One round trip each (pipeline mode; see pg::exec_pipeline), with the
-    // statements' results in order. begin_with sends BEGIN and then the
-    // statements, and leaves the transaction open (commit_after or
-    // abort_transaction ends it); commit_after sends the statements and then
-    // COMMIT.
+    // A transaction spans two round trips (pipeline mode; see
+    // pg::exec_pipeline), with the statements' results in order: begin_with
+    // sends BEGIN and then the statements, and leaves the transaction open
+    // (commit_after or abort_transaction ends it); commit_after sends the
+    // statements and then COMMIT. A connection lost inside it fails every
+    // later call until abort_transaction(), so nothing of the batch can run
+    // outside it on a fresh connection.
     Result<std::vector<pg::ResultSet>> begin_with(std::vector<pg::Statement> statements);
     Result<std::vector<pg::ResultSet>> commit_after(std::vector<pg::Statement> statements);
     // Ends a failed transaction: ROLLBACK when the connection still stands.
