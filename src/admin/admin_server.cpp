@@ -34,7 +34,7 @@ class InlineTaskQueue final : public httplib::TaskQueue {
     void shutdown() override {}
 };
 
-std::string not_ready_reasons(const runtime::Metrics& m) {
+std::string not_ready_reasons(const Metrics& m) {
     std::string out;
     const auto add = [&](bool missing, std::string_view what) {
         if (!missing)

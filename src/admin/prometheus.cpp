@@ -6,12 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::admin {
 namespace {
-
-using runtime::Metrics;
 
 constexpr double kMicrosPerSecond = 1e6;
 
@@ -71,7 +69,7 @@ constexpr GaugeRow kGauges[] = {
 
 constexpr std::size_t kTaskStates = 11;
 static_assert(std::tuple_size_v<decltype(Metrics::tasks_by_state)> == kTaskStates);
-static_assert(static_cast<std::size_t>(store::TaskState::error) + 1 == kTaskStates);
+static_assert(static_cast<std::size_t>(task::TaskState::error) + 1 == kTaskStates);
 
 std::string escape_label(std::string_view value) {
     std::string out;
@@ -107,7 +105,7 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     header(out, "tasks", "gauge", "Tasks in the queue table by state, at the last count.");
     for (std::size_t i = 0; i < kTaskStates; ++i) {
         out += fmt::format("mesoflow_tasks{{state=\"{}\"}} {}\n",
-                           store::to_string(static_cast<store::TaskState>(i)),
+                           task::to_string(static_cast<task::TaskState>(i)),
                            m.tasks_by_state[i].load(relaxed));
     }
     header(out, "queue_pending", "gauge",
@@ -134,7 +132,7 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     out += fmt::format(
         "mesoflow_event_loop_lag_seconds_sum {}\nmesoflow_event_loop_lag_seconds_count {}\n",
         seconds(m.loop_lag_us_total.load(relaxed)), m.loop_lag_samples.load(relaxed));
-    for (const auto& row : runtime::kLatencyViews) {
+    for (const auto& row : kLatencyViews) {
         const std::string name = fmt::format("{}_seconds", row.metric);
         const LatencyHistogram& h = m.*row.histogram;
         // Count first: the buckets may only run ahead of it, never behind,

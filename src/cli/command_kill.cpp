@@ -51,9 +51,9 @@ int command_kill(const Args& args) {
         return fail(inv, kExitNotFound,
                     fmt::format("no task with key '{}' (`mesoflow status` lists the tasks)", key));
     }
-    if (store::is_terminal((*before)->state)) {
+    if (task::is_terminal((*before)->state)) {
         std::printf("%s had already ended (%s); nothing to kill\n", key.c_str(),
-                    std::string(store::to_string((*before)->state)).c_str());
+                    std::string(task::to_string((*before)->state)).c_str());
         return kExitOk;
     }
     auto state = store.request_kill(key);
@@ -62,16 +62,16 @@ int command_kill(const Args& args) {
     if (!*state) {
         return fail(inv, kExitNotFound, fmt::format("task '{}' was deleted meanwhile", key));
     }
-    if (**state == store::TaskState::killed) {
+    if (**state == task::TaskState::killed) {
         std::printf("%s killed (%s)\n", key.c_str(),
                     (*before)->attempt == 0 ? "it had not been launched"
                                             : "it was waiting for its next attempt");
-    } else if (store::is_terminal(**state)) {
+    } else if (task::is_terminal(**state)) {
         std::printf("%s had already ended (%s); nothing to kill\n", key.c_str(),
-                    std::string(store::to_string(**state)).c_str());
+                    std::string(task::to_string(**state)).c_str());
     } else {
         std::printf("kill requested for %s (now %s); `mesoflow run` kills it on its agent\n",
-                    key.c_str(), std::string(store::to_string(**state)).c_str());
+                    key.c_str(), std::string(task::to_string(**state)).c_str());
     }
     return kExitOk;
 }

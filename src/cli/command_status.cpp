@@ -38,15 +38,15 @@ Exit codes: 0 shown, 1 database error, 2 usage error, 4 no task with KEY.
     .max_positional = 1,
 };
 
-constexpr store::TaskState kAllStates[] = {
-    store::TaskState::pending,  store::TaskState::launching, store::TaskState::staging,
-    store::TaskState::starting, store::TaskState::running,   store::TaskState::killing,
-    store::TaskState::finished, store::TaskState::failed,    store::TaskState::killed,
-    store::TaskState::lost,     store::TaskState::error,
+constexpr task::TaskState kAllStates[] = {
+    task::TaskState::pending,  task::TaskState::launching, task::TaskState::staging,
+    task::TaskState::starting, task::TaskState::running,   task::TaskState::killing,
+    task::TaskState::finished, task::TaskState::failed,    task::TaskState::killed,
+    task::TaskState::lost,     task::TaskState::error,
 };
 
-Result<std::vector<store::TaskState>> states(const Invocation& inv) {
-    std::vector<store::TaskState> out;
+Result<std::vector<task::TaskState>> states(const Invocation& inv) {
+    std::vector<task::TaskState> out;
     for (const auto& list : inv.values("state")) {
         std::size_t start = 0;
         while (start <= list.size()) {
@@ -55,10 +55,10 @@ Result<std::vector<store::TaskState>> states(const Invocation& inv) {
                 list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
             if (word == "active" || word == "done") {
                 for (auto s : kAllStates) {
-                    if (store::is_terminal(s) == (word == "done"))
+                    if (task::is_terminal(s) == (word == "done"))
                         out.push_back(s);
                 }
-            } else if (auto s = store::parse_task_state(word)) {
+            } else if (auto s = task::parse_task_state(word)) {
                 out.push_back(*s);
             } else {
                 return Error{fmt::format("--state: unknown state '{}'", word)};

@@ -72,7 +72,7 @@ Result<std::pair<std::string, std::string>> name_value(std::string_view option,
     return std::pair{text.substr(0, eq), text.substr(eq + 1)};
 }
 
-Result<store::Constraint> constraint(const std::string& text) {
+Result<task::Constraint> constraint(const std::string& text) {
     const auto first = text.find(':');
     if (first == std::string::npos || first == 0) {
         return Error{fmt::format("--constraint: expected ATTRIBUTE:OP[:VALUE], got '{}'", text)};
@@ -82,15 +82,15 @@ Result<store::Constraint> constraint(const std::string& text) {
         first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
     for (char& c : op_text)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    const auto op = store::parse_constraint_op(op_text);
+    const auto op = task::parse_constraint_op(op_text);
     if (!op) {
         return Error{fmt::format(
             "--constraint: unknown operator '{}' in '{}' (EQUALS, NOT_EQUALS, LIKE, UNLIKE or "
             "EXISTS)",
             op_text, text)};
     }
-    store::Constraint out{text.substr(0, first), *op, ""};
-    if (*op == store::Constraint::Op::exists) {
+    task::Constraint out{text.substr(0, first), *op, ""};
+    if (*op == task::Constraint::Op::exists) {
         if (second != std::string::npos)
             return Error{fmt::format("--constraint: EXISTS takes no value in '{}'", text)};
     } else if (second == std::string::npos) {
@@ -121,8 +121,8 @@ Result<store::NewTask> new_task(const Invocation& inv) {
         return Error{"nothing to run: give -- PROGRAM ARGS..., --shell 'COMMAND' or --image IMAGE"};
     }
     if (auto c = inv.value("containerizer")) {
-        const auto parsed = store::parse_containerizer(*c);
-        if (!parsed || *parsed == store::Containerizer::none)
+        const auto parsed = task::parse_containerizer(*c);
+        if (!parsed || *parsed == task::Containerizer::none)
             return Error{fmt::format("--containerizer: expected docker or mesos, got '{}'", *c)};
         task.containerizer = *parsed;
     }

@@ -63,11 +63,11 @@ std::string what_runs(const store::TaskRow& t) {
             out += (out.empty() ? "" : " ") + shell_quoted(word);
     }
     if (!t.image.empty()) {
-        const auto containerizer = t.containerizer == store::Containerizer::none
-                                       ? store::Containerizer::docker
+        const auto containerizer = t.containerizer == task::Containerizer::none
+                                       ? task::Containerizer::docker
                                        : t.containerizer;
         out += fmt::format("{}image {} ({} containerizer)", out.empty() ? "" : " in ", t.image,
-                           store::to_string(containerizer));
+                           task::to_string(containerizer));
     }
     return out;
 }
@@ -108,9 +108,9 @@ std::string render_task_table(const std::vector<store::TaskRow>& tasks, std::int
         std::string message = t.message;
         if (!t.reason.empty())
             message = message.empty() ? t.reason : t.reason + ": " + message;
-        if (t.kill_requested && !store::is_terminal(t.state))
+        if (t.kill_requested && !task::is_terminal(t.state))
             message = message.empty() ? "kill requested" : "kill requested; " + message;
-        rows.push_back(Row{std::to_string(t.id), t.key, std::string(store::to_string(t.state)),
+        rows.push_back(Row{std::to_string(t.id), t.key, std::string(task::to_string(t.state)),
                            fmt::format("{}/{}", t.attempt, t.max_attempts), or_dash(t.hostname),
                            t.exit_status ? std::to_string(*t.exit_status) : "-",
                            format_age(now_us, t.updated_at_us) + " ago",
@@ -124,7 +124,7 @@ std::string render_task_detail(const store::TaskRow& t,
     std::vector<Row> rows{
         {"key", t.key},
         {"id", std::to_string(t.id)},
-        {"state", fmt::format("{} (attempt {} of {}){}", store::to_string(t.state), t.attempt,
+        {"state", fmt::format("{} (attempt {} of {}){}", task::to_string(t.state), t.attempt,
                               t.max_attempts, t.timed_out ? ", timed out" : "")},
         {"runs", what_runs(t)},
         {"resources",
@@ -185,7 +185,7 @@ std::string render_counts(std::vector<store::StateCount> counts) {
             continue;
         total += c.count;
         parts +=
-            fmt::format("{}{} {}", parts.empty() ? "" : ", ", c.count, store::to_string(c.state));
+            fmt::format("{}{} {}", parts.empty() ? "" : ", ", c.count, task::to_string(c.state));
     }
     if (total == 0)
         return "0 tasks in the queue";

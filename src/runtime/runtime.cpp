@@ -165,7 +165,7 @@ struct Runtime::Impl {
     std::unordered_map<std::string, Seen> offer_seen;
     // Claimed attempts waiting for an offer, in queue order; a spec's claimed
     // attempt is its attempt + 1.
-    std::vector<store::TaskSpec> claimed;
+    std::vector<task::TaskSpec> claimed;
     bool claim_running = false;
     // The last claim found fewer tasks than it asked for: claim again only
     // when new work may have come (a notification, a poll, a retry).
@@ -666,10 +666,10 @@ struct Runtime::Impl {
             return;
         claim_running = true;
         db_job([this, room] { return store->claim_pending(room); },
-               [this, room](Result<std::vector<store::TaskSpec>> r) { finish_claim(room, r); });
+               [this, room](Result<std::vector<task::TaskSpec>> r) { finish_claim(room, r); });
     }
 
-    void finish_claim(int asked, Result<std::vector<store::TaskSpec>>& r) {
+    void finish_claim(int asked, Result<std::vector<task::TaskSpec>>& r) {
         claim_running = false;
         if (!db_ok(r, "claim_pending")) {
             // Nothing was claimed, or the claim is unknown and reconciliation
@@ -736,7 +736,7 @@ struct Runtime::Impl {
         metrics.offers_held = 0;
         const std::size_t considered = std::min(claimed.size(), static_cast<std::size_t>(room));
         auto match = matcher.match(
-            batch, std::span<const store::TaskSpec>(claimed.data(), considered), match_options());
+            batch, std::span<const task::TaskSpec>(claimed.data(), considered), match_options());
         const auto defaults = task_defaults();
         const auto sent_at = now_us();
         const auto now = Clock::now();
@@ -935,7 +935,7 @@ struct Runtime::Impl {
     }
 
     UpdateLane& lane_of(const std::string& mesos_task_id) {
-        const auto parsed = store::parse_mesos_task_id(mesos_task_id);
+        const auto parsed = task::parse_mesos_task_id(mesos_task_id);
         return lane_of(parsed ? parsed->first : 0);
     }
 
@@ -971,7 +971,7 @@ struct Runtime::Impl {
         auto placed =
             std::make_shared<std::vector<store::LaunchRecord>>(std::move(lane.placements));
         lane.placements.clear();
-        std::vector<store::StatusUpdate> converted;
+        std::vector<task::StatusUpdate> converted;
         converted.reserve(batch->size());
         for (const auto& u : *batch)
             converted.push_back(to_store_update(u.status));
@@ -983,7 +983,7 @@ struct Runtime::Impl {
                 metrics.update_batch_time.record(Clock::now() - start);
                 return r;
             },
-            [this, &lane, batch, placed](Result<std::vector<store::UpdateResult>> r) {
+            [this, &lane, batch, placed](Result<std::vector<task::UpdateResult>> r) {
                 lane.running = false;
                 lane.committing = 0;
                 if (!db_ok(r, "apply_updates")) {
@@ -1026,23 +1026,23 @@ struct Runtime::Impl {
     }
 
     void after_commit(const std::vector<ReceivedUpdate>& batch,
-                      const std::vector<store::UpdateResult>& results) {
+                      const std::vector<task::UpdateResult>& results) {
         bool retried = false;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const auto& s = batch[i].status;
             const auto& res = results[i];
-            if (res.outcome == store::UpdateOutcome::applied) {
+            if (res.outcome == task::UpdateOutcome::applied) {
                 metrics.updates_applied++;
             } else {
                 metrics.updates_ignored++;
             }
             const auto state = mesos::to_string(s.state);
-            if (res.outcome == store::UpdateOutcome::applied && res.task_state) {
-                const bool terminal = store::is_terminal(*res.task_state);
+            if (res.outcome == task::UpdateOutcome::applied && res.task_state) {
+                const bool terminal = task::is_terminal(*res.task_state);
                 if (terminal || res.retry_in_s) {
                     log::info("task_state", "task={} state={} agent={} result={} reason={}{}",
                               s.task_id, state, s.agent_id.value_or(""),
-                              store::to_string(*res.task_state),
+                              task::to_string(*res.task_state),
                               s.reason ? mesos::to_string(*s.reason) : "none",
                               res.retry_in_s ? fmt::format(" retry_in_s={:.1f}", *res.retry_in_s)
                                              : std::string());
@@ -1054,18 +1054,18 @@ struct Runtime::Impl {
                     kills.forget(s.task_id);
                 if (res.retry_in_s)
                     retried = true;
-            } else if (res.outcome != store::UpdateOutcome::duplicate) {
+            } else if (res.outcome != task::UpdateOutcome::duplicate) {
                 log::info("update_ignored", "task={} state={} outcome={} note={}", s.task_id, state,
-                          store::to_string(res.outcome), log::quote(res.note));
+                          task::to_string(res.outcome), log::quote(res.note));
             }
             const bool alive = s.state == mesos::TaskState::staging ||
                                s.state == mesos::TaskState::starting ||
                                s.state == mesos::TaskState::running;
-            if ((res.outcome == store::UpdateOutcome::stale_attempt_alive ||
-                 (res.outcome == store::UpdateOutcome::unknown_task && alive)) &&
+            if ((res.outcome == task::UpdateOutcome::stale_attempt_alive ||
+                 (res.outcome == task::UpdateOutcome::unknown_task && alive)) &&
                 framework_id) {
                 log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
-                          s.agent_id.value_or(""), store::to_string(res.outcome));
+                          s.agent_id.value_or(""), task::to_string(res.outcome));
                 metrics.kills_sent++;
                 send(scheduler::make_kill(*framework_id, s.task_id, s.agent_id));
             }
@@ -1205,7 +1205,7 @@ struct Runtime::Impl {
                 std::vector<store::ClaimRef> unplaced;
                 for (const auto& t : r->kills) {
                     const auto waiting =
-                        std::find_if(claimed.begin(), claimed.end(), [&](const store::TaskSpec& s) {
+                        std::find_if(claimed.begin(), claimed.end(), [&](const task::TaskSpec& s) {
                             return s.id == t.task_id && s.attempt + 1 == t.attempt;
                         });
                     if (waiting != claimed.end()) {
@@ -1473,7 +1473,7 @@ struct Runtime::Impl {
         j["updates_waiting"] = metrics.updates_waiting.load();
         nlohmann::json states = nlohmann::json::object();
         for (std::size_t i = 0; i < metrics.tasks_by_state.size(); ++i) {
-            states[std::string(store::to_string(static_cast<store::TaskState>(i)))] =
+            states[std::string(task::to_string(static_cast<task::TaskState>(i)))] =
                 metrics.tasks_by_state[i].load();
         }
         j["tasks_by_state"] = states;

@@ -2,13 +2,13 @@
 
 namespace mesoflow::runtime {
 
-store::StatusUpdate to_store_update(const mesos::TaskStatus& status) {
-    store::StatusUpdate u;
+task::StatusUpdate to_store_update(const mesos::TaskStatus& status) {
+    task::StatusUpdate u;
     u.mesos_task_id = status.task_id;
     // Every Mesos state has a store counterpart; an unmapped one would be a
     // programming error in the enum tables, and TASK_UNKNOWN is the safe reading.
-    u.state = store::parse_mesos_task_state(mesos::to_string(status.state))
-                  .value_or(store::MesosTaskState::unknown);
+    u.state = task::parse_mesos_task_state(mesos::to_string(status.state))
+                  .value_or(task::MesosTaskState::unknown);
     if (status.reason)
         u.reason = std::string(mesos::to_string(*status.reason));
     if (status.source)

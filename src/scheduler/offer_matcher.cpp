@@ -36,15 +36,15 @@ std::string_view offer_role(const mesos::Offer& o) {
     return "*";  // no allocation info: a framework without MULTI_ROLE
 }
 
-Amounts need_of(const store::TaskSpec& t) {
+Amounts need_of(const task::TaskSpec& t) {
     return {to_milli(t.cpus), to_milli(t.mem_mb), to_milli(t.disk_mb), to_milli(t.gpus),
             std::max(0, t.ports)};
 }
 
-bool same_constraints(const std::vector<store::Constraint>& a,
-                      const std::vector<store::Constraint>& b) {
+bool same_constraints(const std::vector<task::Constraint>& a,
+                      const std::vector<task::Constraint>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](const store::Constraint& x, const store::Constraint& y) {
+                      [](const task::Constraint& x, const task::Constraint& y) {
                           return x.op == y.op && x.attribute == y.attribute && x.value == y.value;
                       });
 }
@@ -79,7 +79,7 @@ class MatchRun {
         index_offers(options);
     }
 
-    MatchResult run(std::span<const store::TaskSpec> pending) {
+    MatchResult run(std::span<const task::TaskSpec> pending) {
         for (std::size_t i = 0; i < pending.size(); ++i)
             place(pending, i);
         finish();
@@ -118,7 +118,7 @@ class MatchRun {
         facts_.resize(capacities_.size());
     }
 
-    void place(std::span<const store::TaskSpec> pending, std::size_t i) {
+    void place(std::span<const task::TaskSpec> pending, std::size_t i) {
         const auto& task = pending[i];
         const Amounts need = need_of(task);
         Group& group = groups_[group_for(task)];
@@ -136,7 +136,7 @@ class MatchRun {
         PlannedLaunch launch;
         launch.index = i;
         launch.attempt = task.attempt + 1;
-        launch.mesos_task_id = store::mesos_task_id(task.id, launch.attempt);
+        launch.mesos_task_id = task::mesos_task_id(task.id, launch.attempt);
         scratch_.clear();
         capacity.take(need, scratch_);
         launch.takes.assign(scratch_.begin(), scratch_.end());  // exact size: launches add up
@@ -169,7 +169,7 @@ class MatchRun {
         return static_cast<std::size_t>(1 + std::clamp<std::int64_t>(more, 0, cap - 1));
     }
 
-    std::size_t group_for(const store::TaskSpec& task) {
+    std::size_t group_for(const task::TaskSpec& task) {
         if (task.role.empty() && task.constraints.empty()) {
             if (any_group_ == kNone)
                 any_group_ = build_group({}, {});
@@ -198,7 +198,7 @@ class MatchRun {
     }
 
     std::size_t build_group(std::string_view role,
-                            const std::vector<store::Constraint>& constraints) {
+                            const std::vector<task::Constraint>& constraints) {
         Group group;
         auto admits = [&](std::size_t a) {
             return (role.empty() || capacities_[a].role() == role) &&
@@ -206,7 +206,7 @@ class MatchRun {
         };
         const auto equals = std::find_if(
             constraints.begin(), constraints.end(),
-            [](const store::Constraint& c) { return c.op == store::Constraint::Op::equals; });
+            [](const task::Constraint& c) { return c.op == task::Constraint::Op::equals; });
         if (equals != constraints.end()) {
             for (std::size_t a : agents_with(equals->attribute, equals->value)) {
                 if (admits(a))
@@ -278,7 +278,7 @@ class MatchRun {
     std::vector<Group> groups_;
     std::unordered_map<std::string, std::size_t> group_by_key_;
     std::size_t any_group_ = kNone;
-    const store::TaskSpec* last_task_ = nullptr;
+    const task::TaskSpec* last_task_ = nullptr;
     std::size_t last_group_ = kNone;
     std::vector<ResourceTake> scratch_;
     MatchResult result_;
@@ -320,7 +320,7 @@ OfferMatcher::OfferMatcher(OfferMatcher&&) noexcept = default;
 OfferMatcher& OfferMatcher::operator=(OfferMatcher&&) noexcept = default;
 
 MatchResult OfferMatcher::match(std::span<const mesos::Offer> offers,
-                                std::span<const store::TaskSpec> pending,
+                                std::span<const task::TaskSpec> pending,
                                 const MatchOptions& options) {
     MatchRun run(offers, options, patterns_->checker);
     return run.run(pending);

@@ -94,28 +94,28 @@ const std::string* AgentFacts::find(std::string_view name) const {
     return nullptr;
 }
 
-bool ConstraintChecker::satisfied(const store::Constraint& c, const AgentFacts& agent) {
+bool ConstraintChecker::satisfied(const task::Constraint& c, const AgentFacts& agent) {
     const std::string* value = agent.find(c.attribute);
     switch (c.op) {
-        case store::Constraint::Op::equals:
+        case task::Constraint::Op::equals:
             return value != nullptr && *value == c.value;
-        case store::Constraint::Op::not_equals:
+        case task::Constraint::Op::not_equals:
             return value == nullptr || *value != c.value;
-        case store::Constraint::Op::like: {
+        case task::Constraint::Op::like: {
             const std::regex* re = value != nullptr ? patterns_->get(c.value) : nullptr;
             return re != nullptr && std::regex_match(*value, *re);
         }
-        case store::Constraint::Op::unlike: {
+        case task::Constraint::Op::unlike: {
             const std::regex* re = value != nullptr ? patterns_->get(c.value) : nullptr;
             return re == nullptr || !std::regex_match(*value, *re);
         }
-        case store::Constraint::Op::exists:
+        case task::Constraint::Op::exists:
             return value != nullptr;
     }
     return false;
 }
 
-bool ConstraintChecker::satisfied(const std::vector<store::Constraint>& constraints,
+bool ConstraintChecker::satisfied(const std::vector<task::Constraint>& constraints,
                                   const AgentFacts& agent) {
     for (const auto& c : constraints) {
         if (!satisfied(c, agent))
@@ -124,7 +124,7 @@ bool ConstraintChecker::satisfied(const std::vector<store::Constraint>& constrai
     return true;
 }
 
-bool satisfies(const std::vector<store::Constraint>& constraints, std::string_view hostname,
+bool satisfies(const std::vector<task::Constraint>& constraints, std::string_view hostname,
                const std::vector<mesos::Attribute>& attributes) {
     ConstraintChecker checker;
     return checker.satisfied(constraints, AgentFacts(hostname, attributes));

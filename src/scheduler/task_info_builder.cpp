@@ -10,14 +10,14 @@ namespace {
 
 constexpr std::string_view kLabelPrefix = "mesoflow.";
 
-bool runs_in_docker(const store::TaskSpec& spec) {
-    return !spec.image.empty() && spec.containerizer != store::Containerizer::mesos;
+bool runs_in_docker(const task::TaskSpec& spec) {
+    return !spec.image.empty() && spec.containerizer != task::Containerizer::mesos;
 }
 
 // PORT0..PORTn-1 and PORTS for the ports the task was given (the names
 // Marathon made usual), unless the task sets the same names itself.
-void add_port_environment(const std::vector<mesos::Resource>& resources,
-                          const store::TaskSpec& spec, mesos::CommandInfo& cmd) {
+void add_port_environment(const std::vector<mesos::Resource>& resources, const task::TaskSpec& spec,
+                          mesos::CommandInfo& cmd) {
     std::vector<std::uint64_t> ports;
     for (const auto& r : resources) {
         if (r.type != mesos::ValueType::ranges || r.name != "ports")
@@ -47,7 +47,7 @@ void add_port_environment(const std::vector<mesos::Resource>& resources,
     set("PORTS", all);
 }
 
-mesos::CommandInfo command_of(const store::TaskSpec& spec, const TaskDefaults& defaults) {
+mesos::CommandInfo command_of(const task::TaskSpec& spec, const TaskDefaults& defaults) {
     mesos::CommandInfo cmd;
     if (spec.shell_command && !spec.shell_command->empty()) {
         cmd.shell = true;
@@ -79,7 +79,7 @@ mesos::CommandInfo command_of(const store::TaskSpec& spec, const TaskDefaults& d
     return cmd;
 }
 
-mesos::ContainerInfo container_of(const store::TaskSpec& spec) {
+mesos::ContainerInfo container_of(const task::TaskSpec& spec) {
     mesos::ContainerInfo c;
     if (runs_in_docker(spec)) {
         c.type = mesos::ContainerType::docker;
@@ -111,7 +111,7 @@ std::string truncate_utf8(const std::string& text, std::size_t max_bytes) {
     return text.substr(0, end);
 }
 
-mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch& launch,
+mesos::TaskInfo build_task_info(const task::TaskSpec& spec, const PlannedLaunch& launch,
                                 const std::string& agent_id, const TaskDefaults& defaults) {
     mesos::TaskInfo t;
     t.name = truncate_utf8(spec.key, kMaxTaskNameBytes);

@@ -13,17 +13,17 @@
 #include "database.hpp"
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/store/task_store.hpp"
+#include "mesoflow/task/transition.hpp"
 #include "pg.hpp"
-#include "transition.hpp"
 
 namespace mesoflow::store {
 namespace {
 
 // What the batch does to one row, accumulated over its updates.
 struct RowChange {
-    TaskSnapshot row;
+    task::TaskSnapshot row;
     bool changed = false;
-    std::optional<MesosTaskState> last_mesos_state;
+    std::optional<task::MesosTaskState> last_mesos_state;
     std::string message, reason, source, agent_id;  // "" keeps the column
     std::optional<int> exit_status;
     std::optional<bool> healthy;
@@ -55,7 +55,7 @@ std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
     std::map<std::int64_t, RowChange> rows;
     for (int i = 0; i < PQntuples(r); ++i) {
         RowChange c;
-        c.row.state = parse_task_state(pg::text(r, i, 1)).value_or(TaskState::pending);
+        c.row.state = task::parse_task_state(pg::text(r, i, 1)).value_or(task::TaskState::pending);
         c.row.attempt = pg::to_int(r, i, 2);
         c.row.max_attempts = pg::to_int(r, i, 3);
         c.row.retry_backoff_s = pg::to_double(r, i, 4);
@@ -64,7 +64,7 @@ std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
         c.row.timed_out = pg::to_bool(r, i, 7);
         c.row.healthy = pg::opt_bool(r, i, 8);
         if (!pg::is_null(r, i, 9))
-            c.row.last_mesos_state = parse_mesos_task_state(pg::text(r, i, 9));
+            c.row.last_mesos_state = task::parse_mesos_task_state(pg::text(r, i, 9));
         c.row.placed = pg::to_bool(r, i, 10);
         c.row.unlaunched_attempts = pg::to_int(r, i, 11);
         rows.emplace(pg::to_int64(r, i, 0), std::move(c));
@@ -72,8 +72,8 @@ std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
     return rows;
 }
 
-void record(HistoryRows& h, const StatusUpdate& u, const UpdateResult& result,
-            std::optional<TaskState> from, bool task_exists) {
+void record(HistoryRows& h, const task::StatusUpdate& u, const task::UpdateResult& result,
+            std::optional<task::TaskState> from, bool task_exists) {
     if (task_exists) {
         h.task_id.push(result.task_id);
     } else {
@@ -102,9 +102,9 @@ void record(HistoryRows& h, const StatusUpdate& u, const UpdateResult& result,
 
 }  // namespace
 
-Result<std::vector<UpdateResult>> TaskStore::apply_updates(
-    const std::vector<StatusUpdate>& updates, const std::vector<LaunchRecord>& placements) {
-    std::vector<UpdateResult> results(updates.size());
+Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
+    const std::vector<task::StatusUpdate>& updates, const std::vector<LaunchRecord>& placements) {
+    std::vector<task::UpdateResult> results(updates.size());
     if (updates.empty()) {
         if (auto placed = write_placements(*db_, placements); !placed)
             return placed.error();
@@ -113,7 +113,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
 
     std::vector<std::int64_t> ids;
     for (std::size_t i = 0; i < updates.size(); ++i) {
-        if (const auto parsed = parse_mesos_task_id(updates[i].mesos_task_id)) {
+        if (const auto parsed = task::parse_mesos_task_id(updates[i].mesos_task_id)) {
             results[i].task_id = parsed->first;
             results[i].attempt = parsed->second;
             ids.push_back(parsed->first);
@@ -140,23 +140,24 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
 
     HistoryRows history;
     for (std::size_t i = 0; i < updates.size(); ++i) {
-        const StatusUpdate& u = updates[i];
-        UpdateResult& result = results[i];
+        const task::StatusUpdate& u = updates[i];
+        task::UpdateResult& result = results[i];
         const auto found = result.task_id > 0 ? rows.find(result.task_id) : rows.end();
         if (found == rows.end()) {
-            result.outcome = UpdateOutcome::unknown_task;
+            result.outcome = task::UpdateOutcome::unknown_task;
             result.note = result.task_id > 0 ? "no such task" : "not a mesoflow task id";
             record(history, u, result, std::nullopt, false);
             continue;
         }
         RowChange& c = found->second;
-        const TaskState from = c.row.state;
-        const Transition t = decide(c.row, result.attempt, u.state, u.healthy, u.reason);
+        const task::TaskState from = c.row.state;
+        const task::Transition t =
+            task::decide(c.row, result.attempt, u.state, u.healthy, u.reason);
         result.outcome = t.outcome;
         result.task_state = t.to;
         result.note = t.note;
-        if (t.outcome == UpdateOutcome::applied) {
-            advance(c.row, t, u.state, u.healthy);
+        if (t.outcome == task::UpdateOutcome::applied) {
+            task::advance(c.row, t, u.state, u.healthy);
             c.changed = true;
             c.last_mesos_state = u.state;
             if (!u.message.empty())
@@ -167,7 +168,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
             if (!u.agent_id.empty())
                 c.agent_id = u.agent_id;
             if (const auto status =
-                    u.exit_status ? u.exit_status : exit_status_from_message(u.message)) {
+                    u.exit_status ? u.exit_status : task::exit_status_from_message(u.message)) {
                 c.exit_status = status;
             }
             if (u.healthy)
@@ -252,7 +253,7 @@ Result<std::vector<UpdateResult>> TaskStore::apply_updates(
         return fail(committed.error());
 
     for (const auto& r : results) {
-        if (r.outcome == UpdateOutcome::stale_attempt_alive) {
+        if (r.outcome == task::UpdateOutcome::stale_attempt_alive) {
             log::debug("stale_attempt_alive", "task={} attempt={} note={}", r.task_id, r.attempt,
                        log::quote(r.note));
         }

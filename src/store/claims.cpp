@@ -67,7 +67,7 @@ Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& plac
     return static_cast<int>(pg::to_int64(res->get(), 0, 0));
 }
 
-Result<std::vector<TaskSpec>> TaskStore::claim_pending(int limit) {
+Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
     // The window is picked and locked in queue order, skipping rows another
     // transaction holds; the claim clears what the previous attempt left.
     static const std::string sql =
@@ -90,7 +90,7 @@ Result<std::vector<TaskSpec>> TaskStore::claim_pending(int limit) {
                                   pg::Params().add(std::clamp(limit, 0, kMaxPageSize)));
     if (!res)
         return res.error();
-    std::vector<TaskSpec> out;
+    std::vector<task::TaskSpec> out;
     out.reserve(static_cast<std::size_t>(PQntuples(res->get())));
     for (int i = 0; i < PQntuples(res->get()); ++i) {
         out.push_back(read_task_spec(res->get(), i));

@@ -24,11 +24,11 @@ std::string json_object(const StringPairs& pairs) {
     return out.dump();
 }
 
-std::string json_constraints(const std::vector<Constraint>& constraints) {
+std::string json_constraints(const std::vector<task::Constraint>& constraints) {
     json out = json::array();
     for (const auto& c : constraints) {
         json triple = json::array({c.attribute, std::string(to_string(c.op))});
-        if (c.op != Constraint::Op::exists)
+        if (c.op != task::Constraint::Op::exists)
             triple.push_back(c.value);
         out.push_back(std::move(triple));
     }
@@ -59,8 +59,8 @@ std::vector<std::string> parse_json_strings(std::string_view text) {
     return out;
 }
 
-std::vector<Constraint> parse_json_constraints(std::string_view text) {
-    std::vector<Constraint> out;
+std::vector<task::Constraint> parse_json_constraints(std::string_view text) {
+    std::vector<task::Constraint> out;
     if (text == "[]")
         return out;
     const json doc = parse(text);
@@ -69,10 +69,10 @@ std::vector<Constraint> parse_json_constraints(std::string_view text) {
     for (const auto& triple : doc) {
         if (!triple.is_array() || triple.size() < 2 || !triple[1].is_string())
             continue;
-        const auto op = parse_constraint_op(triple[1].get<std::string>());
+        const auto op = task::parse_constraint_op(triple[1].get<std::string>());
         if (!op)
             continue;
-        Constraint c;
+        task::Constraint c;
         c.attribute = scalar_text(triple[0]);
         c.op = *op;
         if (triple.size() > 2 && !triple[2].is_null())

@@ -11,17 +11,17 @@
 #include <utility>
 #include <vector>
 
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::store {
 
 using StringPairs = std::vector<std::pair<std::string, std::string>>;
 
 std::string json_object(const StringPairs& pairs);
-std::string json_constraints(const std::vector<Constraint>& constraints);
+std::string json_constraints(const std::vector<task::Constraint>& constraints);
 
 StringPairs parse_json_object(std::string_view text);
 std::vector<std::string> parse_json_strings(std::string_view text);  // also accepts "null"
-std::vector<Constraint> parse_json_constraints(std::string_view text);
+std::vector<task::Constraint> parse_json_constraints(std::string_view text);
 
 }  // namespace mesoflow::store

@@ -68,7 +68,7 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
         b.set("argv", text_array(task.argv), "::text[]");
     if (!task.image.empty())
         b.set("image", task.image);
-    if (task.containerizer != Containerizer::none) {
+    if (task.containerizer != task::Containerizer::none) {
         b.set("containerizer", std::string(to_string(task.containerizer)));
     }
     if (task.force_pull)
@@ -105,7 +105,7 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
     return pg::to_int64(res->get(), 0, 0);
 }
 
-Result<std::optional<TaskState>> TaskStore::request_kill(const std::string& key) {
+Result<std::optional<task::TaskState>> TaskStore::request_kill(const std::string& key) {
     // A terminal task is left alone; its state is reported as it is.
     auto res = db_->exec(
         "WITH k AS ("
@@ -121,8 +121,8 @@ Result<std::optional<TaskState>> TaskStore::request_kill(const std::string& key)
     if (!res)
         return res.error();
     if (PQntuples(res->get()) == 0)
-        return std::optional<TaskState>{};
-    return parse_task_state(pg::text(res->get(), 0, 0));
+        return std::optional<task::TaskState>{};
+    return task::parse_task_state(pg::text(res->get(), 0, 0));
 }
 
 Result<std::optional<TaskRow>> TaskStore::find_task(const std::string& key) {

@@ -9,16 +9,16 @@
 namespace mesoflow::store {
 namespace {
 
-TaskState read_state(const PGresult* res, int row, int col) {
-    const auto state = parse_task_state(pg::text(res, row, col));
+task::TaskState read_state(const PGresult* res, int row, int col) {
+    const auto state = task::parse_task_state(pg::text(res, row, col));
     // The table's state_must_be_known check makes anything else impossible.
     if (!state)
         throw std::logic_error("unknown task state " + std::string(pg::text(res, row, col)));
     return *state;
 }
 
-Containerizer read_containerizer(const PGresult* res, int row, int col) {
-    return parse_containerizer(pg::text(res, row, col)).value_or(Containerizer::none);
+task::Containerizer read_containerizer(const PGresult* res, int row, int col) {
+    return task::parse_containerizer(pg::text(res, row, col)).value_or(task::Containerizer::none);
 }
 
 std::optional<std::string> read_command(const PGresult* res, int row, int col) {
@@ -43,8 +43,8 @@ const char* const kTaskSpecColumns =
     "array_to_json(uris)::text, coalesce(run_as_user, ''), labels::text, coalesce(role, ''), "
     "constraints::text, priority, " MESOFLOW_MICROS("created_at") ", timeout_s";
 
-TaskSpec read_task_spec(const PGresult* res, int row) {
-    TaskSpec t;
+task::TaskSpec read_task_spec(const PGresult* res, int row) {
+    task::TaskSpec t;
     t.id = pg::to_int64(res, row, 0);
     t.key = pg::text(res, row, 1);
     t.attempt = pg::to_int(res, row, 2);

@@ -4,15 +4,15 @@
 
 #include <libpq-fe.h>
 
-#include "mesoflow/store/task.hpp"
 #include "mesoflow/store/task_store.hpp"
 #include "mesoflow/store/task_view.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::store {
 
 // Columns of mesoflow.tasks for launching a task (no table alias).
 extern const char* const kTaskSpecColumns;
-TaskSpec read_task_spec(const PGresult* res, int row);
+task::TaskSpec read_task_spec(const PGresult* res, int row);
 
 extern const char* const kTaskRowColumns;
 TaskRow read_task_row(const PGresult* res, int row);

@@ -49,7 +49,7 @@ void TaskStore::disconnect() {
     db_->disconnect();
 }
 
-Result<std::vector<TaskSpec>> TaskStore::fetch_pending(int limit) {
+Result<std::vector<task::TaskSpec>> TaskStore::fetch_pending(int limit) {
     static const std::string sql = std::string("SELECT ") + kTaskSpecColumns +
                                    " FROM mesoflow.tasks"
                                    " WHERE state = 'pending' AND not_before <= now()"
@@ -59,7 +59,7 @@ Result<std::vector<TaskSpec>> TaskStore::fetch_pending(int limit) {
         db_->exec_prepared("fetch_pending", sql.c_str(), pg::Params().add(clamp_page(limit)));
     if (!res)
         return res.error();
-    return read_all<TaskSpec>(res->get(), read_task_spec);
+    return read_all<task::TaskSpec>(res->get(), read_task_spec);
 }
 
 Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRecord>& launches) {
@@ -75,10 +75,10 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
     }
     pg::ArrayLiteral ids, attempts, mesos_ids, agents, hosts, offers;
     for (const auto& l : launches) {
-        if (l.attempt < 1 || l.mesos_task_id != mesos_task_id(l.task_id, l.attempt)) {
+        if (l.attempt < 1 || l.mesos_task_id != task::mesos_task_id(l.task_id, l.attempt)) {
             return Error{"launch record of task " + std::to_string(l.task_id) + " attempt " +
                          std::to_string(l.attempt) + " has Mesos task id '" + l.mesos_task_id +
-                         "', expected '" + mesos_task_id(l.task_id, l.attempt) + "'"};
+                         "', expected '" + task::mesos_task_id(l.task_id, l.attempt) + "'"};
         }
         ids.push(l.task_id);
         attempts.push(l.attempt);
@@ -238,7 +238,7 @@ Result<std::vector<StateCount>> TaskStore::counts_by_state() {
         return res.error();
     std::vector<StateCount> out;
     for (int i = 0; i < PQntuples(res->get()); ++i) {
-        const auto state = parse_task_state(pg::text(res->get(), i, 0));
+        const auto state = task::parse_task_state(pg::text(res->get(), i, 0));
         if (state)
             out.push_back({*state, pg::to_int64(res->get(), i, 1)});
     }

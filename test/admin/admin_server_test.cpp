@@ -12,9 +12,9 @@
 
 namespace {
 
+using mesoflow::Metrics;
 using mesoflow::admin::AdminServer;
 using mesoflow::admin::AdminSources;
-using mesoflow::runtime::Metrics;
 
 struct Endpoint {
     Metrics metrics;

@@ -77,8 +77,8 @@ PrometheusPage parse_prometheus(const std::string& page) {
 
 namespace {
 
+using mesoflow::Metrics;
 using mesoflow::admin::render_prometheus;
-using mesoflow::runtime::Metrics;
 using mesoflow::testing::parse_prometheus;
 
 }  // namespace
@@ -108,8 +108,8 @@ TEST_CASE("metrics pages show each counter and gauge with its current value") {
     m.loop_lag_us_total = 1500;
     m.loop_lag_samples = 3;
     m.loop_lag_us_max = 900;
-    m.tasks_by_state[static_cast<std::size_t>(mesoflow::store::TaskState::running)] = 3;
-    m.tasks_by_state[static_cast<std::size_t>(mesoflow::store::TaskState::finished)] = 9;
+    m.tasks_by_state[static_cast<std::size_t>(mesoflow::task::TaskState::running)] = 3;
+    m.tasks_by_state[static_cast<std::size_t>(mesoflow::task::TaskState::finished)] = 9;
 
     const auto page = parse_prometheus(render_prometheus(m, "1.2.3"));
     REQUIRE(page.error.empty());

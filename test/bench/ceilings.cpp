@@ -37,9 +37,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kStopGrace{5000};
 
 // What the fake master sends for a zero-duration command task, in order.
-constexpr store::MesosTaskState kUpdateStates[] = {store::MesosTaskState::starting,
-                                                   store::MesosTaskState::running,
-                                                   store::MesosTaskState::finished};
+constexpr task::MesosTaskState kUpdateStates[] = {
+    task::MesosTaskState::starting, task::MesosTaskState::running, task::MesosTaskState::finished};
 
 template <typename T>
 T value_or_throw(Result<T> r, const char* what) {
@@ -52,9 +51,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-store::StatusUpdate update_for(const store::LaunchRecord& l, store::MesosTaskState state,
-                               std::size_t serial) {
-    store::StatusUpdate u;
+task::StatusUpdate update_for(const store::LaunchRecord& l, task::MesosTaskState state,
+                              std::size_t serial) {
+    task::StatusUpdate u;
     u.mesos_task_id = l.mesos_task_id;
     u.state = state;
     u.source = "SOURCE_EXECUTOR";
@@ -121,7 +120,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
                     const auto agent = static_cast<std::size_t>(t.id) % o.agents;
                     store::LaunchRecord l{t.id,
                                           attempt,
-                                          store::mesos_task_id(t.id, attempt),
+                                          task::mesos_task_id(t.id, attempt),
                                           fmt::format("agent-{}", agent),
                                           fmt::format("agent-{}.fake", agent),
                                           "offer-bench"};
@@ -161,7 +160,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
                     }
                     placements.swap(lane.unplaced);
                 }
-                std::vector<store::StatusUpdate> updates;
+                std::vector<task::StatusUpdate> updates;
                 updates.reserve(batch.size());
                 for (const auto& [launch, stage] : batch)
                     updates.push_back(update_for(launch, kUpdateStates[stage], serial++));

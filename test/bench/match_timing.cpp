@@ -29,7 +29,7 @@ struct Timing {
 };
 
 Timing time_match(const std::vector<mesos::Offer>& offers,
-                  const std::vector<store::TaskSpec>& pending) {
+                  const std::vector<task::TaskSpec>& pending) {
     std::vector<double> ms;
     Timing t;
     scheduler::OfferMatcher matcher;
@@ -56,11 +56,11 @@ json match_timing() {
         offers.push_back(mesoflow::testing::offer("o-" + std::to_string(i),
                                                   "agent-" + std::to_string(i), 8, 32768));
     }
-    std::vector<store::TaskSpec> small;
-    std::vector<store::TaskSpec> large;
+    std::vector<task::TaskSpec> small;
+    std::vector<task::TaskSpec> large;
     for (int i = 0; i < kTasks; ++i) {
-        small.push_back(mesoflow::testing::task(i + 1, 0.1, 32));
-        large.push_back(mesoflow::testing::task(i + 1, 1, 1024));
+        small.push_back(mesoflow::testing::spec(i + 1, 0.1, 32));
+        large.push_back(mesoflow::testing::spec(i + 1, 1, 1024));
     }
     const Timing s = time_match(offers, small);
     const Timing l = time_match(offers, large);

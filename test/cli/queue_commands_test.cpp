@@ -7,10 +7,10 @@
 
 using Catch::Contains;
 using Catch::Matches;
-using mesoflow::store::TaskState;
 using mesoflow::store::TaskStore;
 using mesoflow::store::testing::migrated_database;
 using mesoflow::store::testing::Sql;
+using mesoflow::task::TaskState;
 using mesoflow::testing::mesoflow_cli;
 using mesoflow::testing::mesoflow_db;
 using mesoflow::testing::TempPostgres;
@@ -141,7 +141,7 @@ TEST_CASE("submit sets every column its options name") {
     const auto& t = pending->front();
     CHECK(t.id == id);
     CHECK(t.image == "registry.local/train:1.4");
-    CHECK(t.containerizer == mesoflow::store::Containerizer::mesos);
+    CHECK(t.containerizer == mesoflow::task::Containerizer::mesos);
     CHECK(t.force_pull);
     CHECK(t.cpus == 4);
     CHECK(t.mem_mb == 16384);
@@ -157,11 +157,11 @@ TEST_CASE("submit sets every column its options name") {
     CHECK(t.priority == 10);
     REQUIRE(t.constraints.size() == 3);
     CHECK(t.constraints[0].attribute == "rack");
-    CHECK(t.constraints[0].op == mesoflow::store::Constraint::Op::equals);
+    CHECK(t.constraints[0].op == mesoflow::task::Constraint::Op::equals);
     CHECK(t.constraints[0].value == "r7");
-    CHECK(t.constraints[1].op == mesoflow::store::Constraint::Op::like);
+    CHECK(t.constraints[1].op == mesoflow::task::Constraint::Op::like);
     CHECK(t.constraints[1].value == "gpu-.*:x");
-    CHECK(t.constraints[2].op == mesoflow::store::Constraint::Op::exists);
+    CHECK(t.constraints[2].op == mesoflow::task::Constraint::Op::exists);
     CHECK(t.user == "etl");
     CHECK(t.role == "ml");
     CHECK(t.uris == std::vector<std::string>{"https://example.com/a.tgz"});
@@ -221,8 +221,8 @@ TEST_CASE("status KEY shows the task's columns and its history through a run") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
     const auto id = queued_and_launched(store, shell_task("job", "echo hi"));
-    auto running = update_of(id, 1, mesoflow::store::MesosTaskState::running, "dTE=");
-    auto failed = update_of(id, 1, mesoflow::store::MesosTaskState::failed, "dTI=");
+    auto running = update_of(id, 1, mesoflow::task::MesosTaskState::running, "dTE=");
+    auto failed = update_of(id, 1, mesoflow::task::MesosTaskState::failed, "dTI=");
     failed.message = "Command exited with status 3";
     failed.exit_status = 3;
     REQUIRE(store.apply_updates({running, failed}));
@@ -259,7 +259,7 @@ TEST_CASE("kill ends a pending task at once and asks the daemon to kill a runnin
 
     TaskStore store(dsn);
     const auto id = queued_and_launched(store, shell_task("busy", "sleep 100"));
-    REQUIRE(store.apply_updates({update_of(id, 1, mesoflow::store::MesosTaskState::running)}));
+    REQUIRE(store.apply_updates({update_of(id, 1, mesoflow::task::MesosTaskState::running)}));
     r = mesoflow_db(dsn, {"kill", "busy"});
     CHECK(r.code == 0);
     CHECK_THAT(r.output, Contains("kill requested for busy (now running)"));

@@ -102,7 +102,7 @@ store::TaskRow Cluster::task(const std::string& key) {
     return **row;
 }
 
-std::int64_t Cluster::count_in(store::TaskState state) {
+std::int64_t Cluster::count_in(task::TaskState state) {
     auto counts = store_->counts_by_state();
     if (!counts)
         return -1;
@@ -119,7 +119,7 @@ std::int64_t Cluster::count_terminal() {
         return -1;
     std::int64_t n = 0;
     for (const auto& c : *counts) {
-        if (store::is_terminal(c.state))
+        if (task::is_terminal(c.state))
             n += c.count;
     }
     return n;

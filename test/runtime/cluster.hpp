@@ -48,7 +48,7 @@ class Cluster {
     std::vector<std::int64_t> submit_many(int count, const std::string& key_prefix,
                                           const std::string& command);
     store::TaskRow task(const std::string& key);
-    std::int64_t count_in(store::TaskState state);
+    std::int64_t count_in(task::TaskState state);
     std::int64_t count_terminal();
     // Polls the database until `predicate` holds.
     bool eventually(const std::function<bool()>& predicate,

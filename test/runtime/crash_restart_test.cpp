@@ -14,12 +14,13 @@
 #include "process.hpp"
 
 using namespace std::chrono_literals;
-using mesoflow::store::TaskState;
+using mesoflow::task::TaskState;
 using mesoflow::testing::ChildProcess;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::quick_master;
 using mesoflow::testing::SpawnOptions;
 namespace store = mesoflow::store;
+namespace task = mesoflow::task;
 
 namespace {
 

@@ -12,11 +12,12 @@
 #include "test_client.hpp"
 
 using namespace std::chrono_literals;
-using mesoflow::store::TaskState;
+using mesoflow::task::TaskState;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::quick_master;
 namespace fake = mesoflow::fake;
 namespace store = mesoflow::store;
+namespace task = mesoflow::task;
 
 namespace {
 
@@ -45,7 +46,7 @@ bool all_terminal(Cluster& c, std::int64_t n) {
 void require_every_ack_committed(Cluster& c) {
     std::set<std::string> committed;
     for (const auto& a : c.master().acks()) {
-        auto ids = store::parse_mesos_task_id(a.task_id);
+        auto ids = task::parse_mesos_task_id(a.task_id);
         REQUIRE(ids);
         auto history = c.store().task_history(ids->first);
         REQUIRE(history);
@@ -86,7 +87,7 @@ TEST_CASE("a thousand queued tasks all run to success, each launched once") {
     CHECK(c.stop() == 0);
     const auto row = c.task("bulk-7");
     CHECK(row.attempt == 1);
-    CHECK(row.mesos_task_id == store::mesos_task_id(row.id, 1));
+    CHECK(row.mesos_task_id == task::mesos_task_id(row.id, 1));
     CHECK_FALSE(row.agent_id.empty());
     CHECK(row.finished_at_us.has_value());
     require_every_ack_committed(c);
@@ -123,7 +124,7 @@ TEST_CASE("a task over its execution timeout is killed and ends failed with reas
     t.timeout_s = 0.5;
     c.submit(t);
     c.start();
-    REQUIRE(c.eventually([&] { return store::is_terminal(c.task("slow").state); }));
+    REQUIRE(c.eventually([&] { return task::is_terminal(c.task("slow").state); }));
     const auto row = c.task("slow");
     CHECK(row.state == TaskState::failed);
     CHECK(row.timed_out);
@@ -147,7 +148,7 @@ TEST_CASE("tasks on a lost agent are retried on another agent with a new attempt
     }));
     const auto second = c.task("survivor");
     CHECK(second.agent_id != first.agent_id);
-    CHECK(second.mesos_task_id == store::mesos_task_id(second.id, 2));
+    CHECK(second.mesos_task_id == task::mesos_task_id(second.id, 2));
     c.stop();
 }
 
@@ -156,7 +157,7 @@ TEST_CASE("a Docker image task is launched with a DOCKER ContainerInfo") {
     store::NewTask t;
     t.key = "in-docker";
     t.image = "python:3.11-slim";
-    t.containerizer = store::Containerizer::docker;
+    t.containerizer = task::Containerizer::docker;
     t.command = "python -c 'print(42)'";
     t.cpus = 0.5;
     t.mem_mb = 128;

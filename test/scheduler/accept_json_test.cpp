@@ -17,15 +17,15 @@ TEST_CASE("a Docker-image launch is sent as one ACCEPT in the master's JSON shap
     const std::string agent = "7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-S0";
     std::vector<mesos::Offer> offers = {
         mesoflow::testing::offer("7c1e4a52-0d2b-4f38-9b6a-1e2f3a4b5c6d-O1", agent, 4, 7936)};
-    auto t = mesoflow::testing::task(42, 0.5, 256);
+    auto t = mesoflow::testing::spec(42, 0.5, 256);
     t.key = "etl.load.2024-06-01";
     t.shell_command = "airflow tasks run etl load 2024-06-01";
     t.image = "registry.local/airflow:2.9";
-    t.containerizer = store::Containerizer::docker;
+    t.containerizer = task::Containerizer::docker;
     t.ports = 1;
     t.env = {{"MODE", "prod"}};
     t.user = "airflow";
-    std::vector<store::TaskSpec> pending = {t};
+    std::vector<task::TaskSpec> pending = {t};
 
     scheduler::OfferMatcher matcher;
     auto match = matcher.match(offers, pending, scheduler::MatchOptions{{"web"}});

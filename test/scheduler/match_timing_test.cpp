@@ -50,7 +50,7 @@ std::vector<mesos::Offer> agents(int n, double cpus, double mem) {
 // Runs match kRuns times; prints the first (cold) and the best and median
 // of the others; returns the launch count (the same every time).
 std::size_t time_match(const char* name, const std::vector<mesos::Offer>& offers,
-                       const std::vector<store::TaskSpec>& pending) {
+                       const std::vector<task::TaskSpec>& pending) {
     std::vector<double> wall;
     std::vector<double> cpu;
     std::size_t launches = 0;
@@ -93,27 +93,27 @@ TEST_CASE("matching 1000 offers against 10000 tasks: timings printed") {
 
     // The target case: one shape, first in the process so it runs cold.
     const auto uniform_offers = agents(kOffers, 8, 32768);
-    std::vector<store::TaskSpec> uniform;
+    std::vector<task::TaskSpec> uniform;
     for (int i = 0; i < kTasks; ++i)
-        uniform.push_back(mesoflow::testing::task(i + 1, 1, 1024));
+        uniform.push_back(mesoflow::testing::spec(i + 1, 1, 1024));
     CHECK(time_match("uniform", uniform_offers, uniform) == 8000);
 
     // Mixed shapes, some with ports.
-    std::vector<store::TaskSpec> mixed;
+    std::vector<task::TaskSpec> mixed;
     const double cpus[] = {0.25, 0.5, 1, 2, 4};
     const double mem[] = {256, 1024, 2048, 8192};
     for (int i = 0; i < kTasks; ++i) {
-        auto t = mesoflow::testing::task(i + 1, cpus[rng() % 5], mem[rng() % 4]);
+        auto t = mesoflow::testing::spec(i + 1, cpus[rng() % 5], mem[rng() % 4]);
         t.ports = static_cast<int>(rng() % 4 == 0 ? 1 + rng() % 3 : 0);
         mixed.push_back(t);
     }
     CHECK(time_match("mixed", uniform_offers, mixed) > 4000);
 
     // Roles and constraints: racks, pinned hosts, patterns.
-    std::vector<store::TaskSpec> constrained = mixed;
+    std::vector<task::TaskSpec> constrained = mixed;
     for (auto& t : constrained) {
         const auto dice = rng() % 10;
-        using Op = store::Constraint::Op;
+        using Op = task::Constraint::Op;
         if (dice < 3)
             t.constraints = {{"rack", Op::equals, "r" + std::to_string(rng() % 10)}};
         else if (dice == 3)
@@ -127,16 +127,16 @@ TEST_CASE("matching 1000 offers against 10000 tasks: timings printed") {
     CHECK(time_match("constrained", uniform_offers, constrained) > 4000);
 
     // Nothing fits: every task bigger than any agent.
-    std::vector<store::TaskSpec> huge;
+    std::vector<task::TaskSpec> huge;
     for (int i = 0; i < kTasks; ++i)
-        huge.push_back(mesoflow::testing::task(i + 1, 16, 1024));
+        huge.push_back(mesoflow::testing::spec(i + 1, 16, 1024));
     CHECK(time_match("nothing_fits", uniform_offers, huge) == 0);
 
     // Agents left rich in one dimension, poor in another: the search's worst case.
-    std::vector<store::TaskSpec> lopsided;
+    std::vector<task::TaskSpec> lopsided;
     for (int i = 0; i < kTasks; ++i) {
-        lopsided.push_back(i % 2 ? mesoflow::testing::task(i + 1, 7, 1024)
-                                 : mesoflow::testing::task(i + 1, 0.5, 30000));
+        lopsided.push_back(i % 2 ? mesoflow::testing::spec(i + 1, 7, 1024)
+                                 : mesoflow::testing::spec(i + 1, 0.5, 30000));
     }
     CHECK(time_match("lopsided", uniform_offers, lopsided) > 0);
 }

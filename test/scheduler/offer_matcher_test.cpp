@@ -10,7 +10,7 @@
 
 using namespace mesoflow;
 using mesoflow::testing::offer;
-using mesoflow::testing::task;
+using mesoflow::testing::spec;
 
 namespace {
 
@@ -38,7 +38,7 @@ struct Matched : scheduler::MatchResult {
     std::vector<mesos::Offer> offers;
 };
 
-Matched match(std::vector<mesos::Offer> offers, const std::vector<store::TaskSpec>& pending,
+Matched match(std::vector<mesos::Offer> offers, const std::vector<task::TaskSpec>& pending,
               const scheduler::MatchOptions& options = {}) {
     Matched m;
     m.offers = std::move(offers);
@@ -51,7 +51,7 @@ Matched match(std::vector<mesos::Offer> offers, const std::vector<store::TaskSpe
 
 TEST_CASE("several tasks are packed into one offer, in queue order") {
     auto r =
-        match({offer("o1", "a1", 4, 4096)}, {task(1, 1, 1024), task(2, 2, 1024), task(3, 2, 1024)});
+        match({offer("o1", "a1", 4, 4096)}, {spec(1, 1, 1024), spec(2, 2, 1024), spec(3, 2, 1024)});
     REQUIRE(r.plans.size() == 1);
     REQUIRE(r.plans[0].launches.size() == 2);  // 1 + 2 cpus; the third does not fit
     CHECK(r.plans[0].launches[0].index == 0);
@@ -65,21 +65,21 @@ TEST_CASE("several tasks are packed into one offer, in queue order") {
 }
 
 TEST_CASE("a task that fits nowhere is skipped and a later smaller one still runs") {
-    auto r = match({offer("o1", "a1", 2, 2048)}, {task(1, 8, 1024), task(2, 1, 512)});
+    auto r = match({offer("o1", "a1", 2, 2048)}, {spec(1, 8, 1024), spec(2, 1, 512)});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{1, "a1"}});
 }
 
 TEST_CASE("a task keeps its place in the queue: a later task never takes the room it needed") {
     // First fit by agent order would put task 2 on a2 first; queue order wins.
     auto r = match({offer("o1", "a1", 1, 4096), offer("o2", "a2", 4, 4096)},
-                   {task(1, 4, 10), task(2, 1, 10), task(3, 1, 10)});
+                   {spec(1, 4, 10), spec(2, 1, 10), spec(3, 1, 10)});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{0, "a2"}, {1, "a1"}});
 }
 
 TEST_CASE("each task goes to the first agent in offer order that has room") {
     auto r =
         match({offer("o1", "a1", 2, 4096), offer("o2", "a2", 8, 4096), offer("o3", "a3", 8, 4096)},
-              {task(1, 1, 10), task(2, 3, 10), task(3, 1, 10), task(4, 6, 10), task(5, 1, 10)});
+              {spec(1, 1, 10), spec(2, 3, 10), spec(3, 1, 10), spec(4, 6, 10), spec(5, 1, 10)});
     CHECK(placements(r) == std::map<std::size_t, std::string>{
                                {0, "a1"}, {1, "a2"}, {2, "a1"}, {3, "a3"}, {4, "a2"}});
     // Plans come in the order of their first launch.
@@ -92,7 +92,7 @@ TEST_CASE("each task goes to the first agent in offer order that has room") {
 TEST_CASE("offers of one agent are merged into one plan, other agents get their own") {
     auto r =
         match({offer("o1", "a1", 1, 1024), offer("o2", "a1", 1, 1024), offer("o3", "a2", 4, 4096)},
-              {task(1, 2, 2048)});
+              {spec(1, 2, 2048)});
     REQUIRE(r.plans.size() == 1);
     CHECK(r.plans[0].agent_id == "a1");
     CHECK(r.plans[0].hostname == "a1.example.com");
@@ -106,16 +106,16 @@ TEST_CASE("offers of one agent are merged into one plan, other agents get their 
 }
 
 TEST_CASE("a merged plan lists all the agent's offers even if one offer alone was enough") {
-    auto r = match({offer("o1", "a1", 4, 4096), offer("o2", "a1", 4, 4096)}, {task(1, 1, 10)});
+    auto r = match({offer("o1", "a1", 4, 4096), offer("o2", "a1", 4, 4096)}, {spec(1, 1, 10)});
     REQUIRE(r.plans.size() == 1);
     CHECK(r.plans[0].offer_ids == std::vector<std::string>{"o1", "o2"});
     CHECK(r.unused_offer_ids.empty());
 }
 
 TEST_CASE("offers of one agent allocated to two roles become two plans") {
-    auto t1 = task(1, 1, 10);
+    auto t1 = spec(1, 1, 10);
     t1.role = "web";
-    auto t2 = task(2, 1, 10);
+    auto t2 = spec(2, 1, 10);
     t2.role = "batch";
     auto r =
         match({offer("o1", "a1", 1, 1024, "web"), offer("o2", "a1", 1, 1024, "batch")}, {t1, t2});
@@ -129,7 +129,7 @@ TEST_CASE("offers of one agent allocated to two roles become two plans") {
 TEST_CASE("unused offers are listed in offer order, including offers of foreign roles") {
     auto r = match({offer("o1", "a1", 1, 10, "other"), offer("o2", "a2", 1, 10),
                     offer("o3", "a3", 8, 4096), offer("o4", "a4", 1, 10)},
-                   {task(1, 4, 100)}, scheduler::MatchOptions{{"web"}});
+                   {spec(1, 4, 100)}, scheduler::MatchOptions{{"web"}});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{0, "a3"}});
     CHECK(r.unused_offer_ids == std::vector<std::string>{"o1", "o2", "o4"});
 }
@@ -138,17 +138,17 @@ TEST_CASE("no pending tasks leaves every offer unused; no offers plans nothing")
     auto idle = match({offer("o1", "a1", 1, 10), offer("o2", "a2", 1, 10)}, {});
     CHECK(idle.plans.empty());
     CHECK(idle.unused_offer_ids == std::vector<std::string>{"o1", "o2"});
-    auto none = match({}, {task(1, 1, 1)});
+    auto none = match({}, {spec(1, 1, 1)});
     CHECK(none.plans.empty());
     CHECK(none.unused_offer_ids.empty());
 }
 
 TEST_CASE("ports are chosen from the offered ranges, lowest first, and never given twice") {
-    auto t1 = task(1, 1, 10);
+    auto t1 = spec(1, 1, 10);
     t1.ports = 3;
-    auto t2 = task(2, 1, 10);
+    auto t2 = spec(2, 1, 10);
     t2.ports = 8;  // only 7 left of 10
-    auto t3 = task(3, 1, 10);
+    auto t3 = spec(3, 1, 10);
     t3.ports = 2;
     auto r = match({offer("o1", "a1", 4, 4096)}, {t1, t2, t3});
     REQUIRE(r.plans.size() == 1);
@@ -164,7 +164,7 @@ TEST_CASE("ports are chosen from the offered ranges, lowest first, and never giv
 TEST_CASE("ports spanning several offered ranges come back as one resource with several ranges") {
     auto o = offer("o1", "a1", 4, 4096);
     o.resources.back().ranges = {{32000, 32005}, {31000, 31001}, {40, 20}};  // unsorted, one empty
-    auto t = task(1, 1, 10);
+    auto t = spec(1, 1, 10);
     t.ports = 4;
     auto r = match({o}, {t});
     REQUIRE(r.plans.size() == 1);
@@ -176,13 +176,13 @@ TEST_CASE("ports spanning several offered ranges come back as one resource with 
 }
 
 TEST_CASE("a task asking for more ports than offered does not fit") {
-    auto t = task(1, 1, 10);
+    auto t = spec(1, 1, 10);
     t.ports = 11;
     CHECK(match({offer("o1", "a1", 4, 4096)}, {t}).plans.empty());
 }
 
 TEST_CASE("a task with a role only goes to offers allocated to that role") {
-    auto t = task(1, 1, 10);
+    auto t = spec(1, 1, 10);
     t.role = "batch";
     auto r = match({offer("o1", "a1", 4, 4096, "web"), offer("o2", "a2", 4, 4096, "batch")}, {t});
     REQUIRE(r.plans.size() == 1);
@@ -194,14 +194,14 @@ TEST_CASE("a task with a role only goes to offers allocated to that role") {
 TEST_CASE("a task without a role goes to offers of any of the framework's roles") {
     auto r = match({offer("o1", "a1", 1, 4096, "web"), offer("o2", "a2", 1, 4096, "batch"),
                     offer("o3", "a3", 8, 4096, "other")},
-                   {task(1, 1, 10), task(2, 1, 10), task(3, 1, 10)},
+                   {spec(1, 1, 10), spec(2, 1, 10), spec(3, 1, 10)},
                    scheduler::MatchOptions{{"web", "batch"}});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{0, "a1"}, {1, "a2"}});
     CHECK(r.unused_offer_ids == std::vector<std::string>{"o3"});
 }
 
 TEST_CASE("launch resources carry the offer's allocation_info and role") {
-    auto r = match({offer("o1", "a1", 4, 4096, "batch")}, {task(1, 1, 10)});
+    auto r = match({offer("o1", "a1", 4, 4096, "batch")}, {spec(1, 1, 10)});
     REQUIRE(r.plans.size() == 1);
     for (const auto& res : r.plans[0].launches[0].resources()) {
         REQUIRE(res.allocation_info);
@@ -213,7 +213,7 @@ TEST_CASE("launch resources carry the offer's allocation_info and role") {
 TEST_CASE("reserved resources are used before unreserved ones and keep their reservation") {
     auto o = offer("o1", "a1", 1, 4096);
     o.resources.push_back(mesoflow::testing::reserved("cpus", 1));  // listed after unreserved
-    auto r = match({o}, {task(1, 1.5, 10), task(2, 0.5, 10)});
+    auto r = match({o}, {spec(1, 1.5, 10), spec(2, 0.5, 10)});
     REQUIRE(r.plans.size() == 1);
     REQUIRE(r.plans[0].launches.size() == 2);
     const auto first = r.plans[0].launches[0].resources();
@@ -240,7 +240,7 @@ TEST_CASE("dynamic reservations in either format count as reserved") {
     auto o = offer("o1", "a1", 4, 4096);
     o.resources.push_back(legacy);
     o.resources.push_back(refined);
-    auto r = match({o}, {task(1, 1, 100)});
+    auto r = match({o}, {spec(1, 1, 100)});
     REQUIRE(r.plans.size() == 1);
     const auto res = r.plans[0].launches[0].resources();
     REQUIRE(res.size() == 2);
@@ -251,7 +251,7 @@ TEST_CASE("dynamic reservations in either format count as reserved") {
 TEST_CASE("fractional amounts are compared in Mesos' fixed point, not in floating point") {
     // 0.1 + 0.1 + 0.1 > 0.3 in doubles; Mesos keeps three decimals.
     auto r = match({offer("o1", "a1", 0.3, 0.3)},
-                   {task(1, 0.1, 0.1), task(2, 0.1, 0.1), task(3, 0.1, 0.1), task(4, 0.001, 0)});
+                   {spec(1, 0.1, 0.1), spec(2, 0.1, 0.1), spec(3, 0.1, 0.1), spec(4, 0.001, 0)});
     CHECK(placements(r).size() == 3);
     CHECK(taken(r.plans[0].launches[2], "cpus") == 0.1);
 }
@@ -259,13 +259,13 @@ TEST_CASE("fractional amounts are compared in Mesos' fixed point, not in floatin
 TEST_CASE("disk and gpus are packed like cpus and mem") {
     auto o = offer("o1", "a1", 8, 8192);
     o.resources.push_back(mesoflow::testing::scalar("gpus", 1));
-    auto gpu = task(1, 1, 10);
+    auto gpu = spec(1, 1, 10);
     gpu.gpus = 1;
-    auto gpu2 = task(2, 1, 10);
+    auto gpu2 = spec(2, 1, 10);
     gpu2.gpus = 1;
-    auto disk = task(3, 1, 10);
+    auto disk = spec(3, 1, 10);
     disk.disk_mb = 600;
-    auto disk2 = task(4, 1, 10);
+    auto disk2 = spec(4, 1, 10);
     disk2.disk_mb = 600;  // 1000 offered
     auto r = match({o}, {gpu, gpu2, disk, disk2});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{0, "a1"}, {2, "a1"}});
@@ -283,13 +283,13 @@ TEST_CASE("revocable, shared and volume disk resources are never used") {
     volume.disk = mesos::DiskInfo{};
     volume.disk->persistence = mesos::DiskInfo::Persistence{"v1", std::nullopt};
     o.resources.push_back(volume);
-    auto needs_disk = task(2, 0, 10);
+    auto needs_disk = spec(2, 0, 10);
     needs_disk.disk_mb = 2000;
-    CHECK(match({o}, {task(1, 1, 10), needs_disk}).plans.empty());
+    CHECK(match({o}, {spec(1, 1, 10), needs_disk}).plans.empty());
 }
 
 TEST_CASE("the next attempt gets its own Mesos task id") {
-    auto t = task(42, 1, 10);
+    auto t = spec(42, 1, 10);
     t.attempt = 2;
     auto r = match({offer("o1", "a1", 4, 4096)}, {t});
     REQUIRE(r.plans.size() == 1);
@@ -306,9 +306,9 @@ TEST_CASE("placement constraints choose the agent") {
     slots.type = mesos::ValueType::scalar;
     slots.scalar = 4;
     a1.attributes = {slots};
-    using Op = store::Constraint::Op;
+    using Op = task::Constraint::Op;
     struct Case {
-        store::Constraint c;
+        task::Constraint c;
         std::string agent;  // empty: no agent qualifies
     };
     const std::vector<Case> cases = {
@@ -327,8 +327,8 @@ TEST_CASE("placement constraints choose the agent") {
         {{"hostname", Op::like, "(unclosed"}, ""},  // a bad pattern matches nothing
     };
     for (const auto& c : cases) {
-        INFO(c.c.attribute << " " << store::to_string(c.c.op) << " " << c.c.value);
-        auto t = task(1, 1, 10);
+        INFO(c.c.attribute << " " << task::to_string(c.c.op) << " " << c.c.value);
+        auto t = spec(1, 1, 10);
         t.constraints = {c.c};
         auto r = match({a1, a2}, {t});
         if (c.agent.empty()) {
@@ -347,9 +347,9 @@ TEST_CASE("all constraints of a task must hold") {
     auto a2 = offer("o2", "a2", 4, 4096);
     a2.attributes = {mesoflow::testing::text_attribute("rack", "r1"),
                      mesoflow::testing::text_attribute("zone", "z2")};
-    auto t = task(1, 1, 10);
-    t.constraints = {{"rack", store::Constraint::Op::equals, "r1"},
-                     {"zone", store::Constraint::Op::not_equals, "z1"}};
+    auto t = spec(1, 1, 10);
+    t.constraints = {{"rack", task::Constraint::Op::equals, "r1"},
+                     {"zone", task::Constraint::Op::not_equals, "z1"}};
     auto r = match({a1, a2}, {t});
     CHECK(placements(r) == std::map<std::size_t, std::string>{{0, "a2"}});
 }
@@ -359,10 +359,10 @@ TEST_CASE("tasks pinned to hosts each land on their host, and a full host turns 
     for (int i = 0; i < 50; ++i) {
         offers.push_back(offer("o" + std::to_string(i), "a" + std::to_string(i), 2, 4096));
     }
-    std::vector<store::TaskSpec> pending;
+    std::vector<task::TaskSpec> pending;
     for (int i = 0; i < 150; ++i) {
-        auto t = task(i + 1, 1, 10);
-        t.constraints = {{"hostname", store::Constraint::Op::equals,
+        auto t = spec(i + 1, 1, 10);
+        t.constraints = {{"hostname", task::Constraint::Op::equals,
                           "a" + std::to_string(i % 50) + ".example.com"}};
         pending.push_back(t);
     }
@@ -379,18 +379,18 @@ TEST_CASE("constraints and roles combine") {
     web.attributes = {mesoflow::testing::text_attribute("rack", "r1")};
     auto batch = offer("o2", "a2", 4, 4096, "batch");
     batch.attributes = {mesoflow::testing::text_attribute("rack", "r1")};
-    auto t = task(1, 1, 10);
+    auto t = spec(1, 1, 10);
     t.role = "batch";
-    t.constraints = {{"rack", store::Constraint::Op::equals, "r1"}};
+    t.constraints = {{"rack", task::Constraint::Op::equals, "r1"}};
     CHECK(placements(match({web, batch}, {t})) == std::map<std::size_t, std::string>{{0, "a2"}});
 }
 
 TEST_CASE("a matcher reused across calls starts each call from the offers it is given") {
     scheduler::OfferMatcher m;
     std::vector<mesos::Offer> offers = {offer("o1", "a1", 1, 4096)};
-    auto t = task(1, 1, 10);
-    t.constraints = {{"hostname", store::Constraint::Op::like, "a1\\..*"}};
-    std::vector<store::TaskSpec> pending = {t};
+    auto t = spec(1, 1, 10);
+    t.constraints = {{"hostname", task::Constraint::Op::like, "a1\\..*"}};
+    std::vector<task::TaskSpec> pending = {t};
     CHECK(m.match(offers, pending, {}).launch_count() == 1);
     CHECK(m.match(offers, pending, {}).launch_count() == 1);
 }
@@ -404,7 +404,7 @@ std::int64_t milli(double v) {
 }
 
 std::map<std::size_t, std::string> reference(const std::vector<mesos::Offer>& offers,
-                                             const std::vector<store::TaskSpec>& pending) {
+                                             const std::vector<task::TaskSpec>& pending) {
     struct Left {
         std::string agent;
         std::string role;
@@ -475,15 +475,15 @@ TEST_CASE("placements agree with a plain agent-by-agent first fit on random queu
             }
             offers.push_back(o);
         }
-        std::vector<store::TaskSpec> pending;
+        std::vector<task::TaskSpec> pending;
         const int tasks = static_cast<int>(rng() % 200);
         for (int i = 0; i < tasks; ++i) {
-            auto t = task(i + 1, pick({0.1, 0.25, 0.5, 1, 2, 3}), pick({64, 128, 512, 2048, 8192}));
+            auto t = spec(i + 1, pick({0.1, 0.25, 0.5, 1, 2, 3}), pick({64, 128, 512, 2048, 8192}));
             t.ports = static_cast<int>(pick({0, 0, 1, 3}));
             if (rng() % 5 == 0)
                 t.role = rng() % 2 ? "batch" : "web";
             if (rng() % 4 == 0)
-                t.constraints = {{"rack", store::Constraint::Op::equals, rng() % 2 ? "r1" : "r2"}};
+                t.constraints = {{"rack", task::Constraint::Op::equals, rng() % 2 ? "r1" : "r2"}};
             pending.push_back(t);
         }
         INFO("round " << round);

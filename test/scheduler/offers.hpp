@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "mesoflow/mesos/types.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::testing {
 
@@ -60,8 +60,8 @@ inline mesos::Offer offer(const std::string& id, const std::string& agent, doubl
     return o;
 }
 
-inline store::TaskSpec task(std::int64_t id, double cpus, double mem) {
-    store::TaskSpec t;
+inline task::TaskSpec spec(std::int64_t id, double cpus, double mem) {
+    task::TaskSpec t;
     t.id = id;
     t.key = "k" + std::to_string(id);
     t.shell_command = "true";

@@ -5,7 +5,7 @@
 #include "offers.hpp"
 
 using namespace mesoflow;
-using Op = store::Constraint::Op;
+using Op = task::Constraint::Op;
 
 TEST_CASE("attributes of every type are rendered as text the way agents spell them") {
     mesos::Attribute a;
@@ -41,7 +41,7 @@ TEST_CASE("attributes of every type are rendered as text the way agents spell th
 TEST_CASE("each constraint operator against a present and an absent attribute") {
     const std::vector<mesos::Attribute> attrs = {mesoflow::testing::text_attribute("rack", "r1")};
     struct Case {
-        store::Constraint c;
+        task::Constraint c;
         bool holds;
     };
     const std::vector<Case> cases = {
@@ -58,7 +58,7 @@ TEST_CASE("each constraint operator against a present and an absent attribute") 
     scheduler::ConstraintChecker checker;
     const scheduler::AgentFacts agent("h1", attrs);
     for (const auto& c : cases) {
-        INFO(c.c.attribute << " " << store::to_string(c.c.op) << " " << c.c.value);
+        INFO(c.c.attribute << " " << task::to_string(c.c.op) << " " << c.c.value);
         CHECK(checker.satisfied(c.c, agent) == c.holds);
         CHECK(scheduler::satisfies({c.c}, "h1", attrs) == c.holds);
     }

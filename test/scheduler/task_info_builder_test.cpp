@@ -15,11 +15,11 @@ struct Planned {
     const scheduler::PlannedLaunch& launch() const { return result.plans.at(0).launches.at(0); }
 };
 
-Planned plan(const store::TaskSpec& t) {
+Planned plan(const task::TaskSpec& t) {
     Planned p;
     p.offers = {mesoflow::testing::offer("o1", "S1", 8, 8192)};
     scheduler::OfferMatcher m;
-    std::vector<store::TaskSpec> pending = {t};
+    std::vector<task::TaskSpec> pending = {t};
     p.result = m.match(p.offers, pending, {});
     REQUIRE(p.result.launch_count() == 1);
     return p;
@@ -39,7 +39,7 @@ std::optional<std::string> label(const mesos::TaskInfo& t, const std::string& ke
 }  // namespace
 
 TEST_CASE("a shell command runs through the shell with its environment, URIs and user") {
-    auto t = mesoflow::testing::task(7, 1, 64);
+    auto t = mesoflow::testing::spec(7, 1, 64);
     t.shell_command = "echo $GREETING";
     t.env = {{"GREETING", "hello"}, {"B", "2"}};
     t.uris = {"https://example.com/a.tgz"};
@@ -63,7 +63,7 @@ TEST_CASE("a shell command runs through the shell with its environment, URIs and
 }
 
 TEST_CASE("the task's resources are the planned ones, with the offer's allocation role") {
-    auto t = mesoflow::testing::task(7, 1.5, 640);
+    auto t = mesoflow::testing::spec(7, 1.5, 640);
     t.ports = 2;
     auto p = plan(t);
     auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
@@ -78,7 +78,7 @@ TEST_CASE("the task's resources are the planned ones, with the offer's allocatio
 }
 
 TEST_CASE("a task given ports finds them in PORT0.. and PORTS, unless it sets those itself") {
-    auto t = mesoflow::testing::task(7, 1, 64);
+    auto t = mesoflow::testing::spec(7, 1, 64);
     t.ports = 3;
     t.env = {{"PORT1", "8080"}};
     auto p = plan(t);
@@ -90,13 +90,13 @@ TEST_CASE("a task given ports finds them in PORT0.. and PORTS, unless it sets th
                                                                   {"PORT0", "31000"},
                                                                   {"PORT2", "31002"},
                                                                   {"PORTS", "31000,31001,31002"}});
-    auto none = mesoflow::testing::task(8, 1, 64);
+    auto none = mesoflow::testing::spec(8, 1, 64);
     auto q = plan(none);
     CHECK(scheduler::build_task_info(none, q.launch(), "S1", {}).command->environment.empty());
 }
 
 TEST_CASE("an argv runs without a shell, argv[0] as the program") {
-    auto t = mesoflow::testing::task(8, 1, 64);
+    auto t = mesoflow::testing::spec(8, 1, 64);
     t.shell_command.reset();
     t.argv = {"airflow", "tasks", "run", "dag", "task"};
     t.user = "airflow";
@@ -109,13 +109,13 @@ TEST_CASE("an argv runs without a shell, argv[0] as the program") {
 }
 
 TEST_CASE("no user anywhere leaves the command's user unset (the framework's applies)") {
-    auto t = mesoflow::testing::task(8, 1, 64);
+    auto t = mesoflow::testing::spec(8, 1, 64);
     auto p = plan(t);
     CHECK_FALSE(scheduler::build_task_info(t, p.launch(), "S1", {}).command->user);
 }
 
 TEST_CASE("TaskInfo shapes for shells, argv and images on both containerizers") {
-    using C = store::Containerizer;
+    using C = task::Containerizer;
     struct Case {
         std::string what;
         std::optional<std::string> shell;
@@ -191,7 +191,7 @@ TEST_CASE("TaskInfo shapes for shells, argv and images on both containerizers") 
     };
     for (const auto& c : cases) {
         INFO(c.what);
-        auto t = mesoflow::testing::task(9, 1, 64);
+        auto t = mesoflow::testing::spec(9, 1, 64);
         t.shell_command = c.shell;
         t.argv = c.argv;
         t.image = c.image;
@@ -225,7 +225,7 @@ TEST_CASE("TaskInfo shapes for shells, argv and images on both containerizers") 
 }
 
 TEST_CASE("labels carry the task's own labels and mesoflow's key, task id and attempt") {
-    auto t = mesoflow::testing::task(10, 1, 64);
+    auto t = mesoflow::testing::spec(10, 1, 64);
     t.attempt = 1;
     t.labels = {{"team", "data"}, {"mesoflow.attempt", "99"}, {"mesoflow.other", "x"}};
     auto p = plan(t);
@@ -240,7 +240,7 @@ TEST_CASE("labels carry the task's own labels and mesoflow's key, task id and at
 }
 
 TEST_CASE("the kill grace period becomes the task's kill policy") {
-    auto t = mesoflow::testing::task(10, 1, 64);
+    auto t = mesoflow::testing::spec(10, 1, 64);
     auto p = plan(t);
     auto info = scheduler::build_task_info(t, p.launch(), "S1", {"", 2.5});
     REQUIRE(info.kill_policy);
@@ -260,7 +260,7 @@ TEST_CASE("long task names are cut at a character boundary") {
     // A four-byte character cut anywhere inside is dropped whole.
     CHECK(scheduler::truncate_utf8("a\xF0\x9F\x98\x80", 4) == "a");
 
-    auto t = mesoflow::testing::task(11, 1, 64);
+    auto t = mesoflow::testing::spec(11, 1, 64);
     t.key = std::string(scheduler::kMaxTaskNameBytes - 1, 'x') + "\xC3\xA9" + "tail";
     auto p = plan(t);
     auto info = scheduler::build_task_info(t, p.launch(), "S1", {});

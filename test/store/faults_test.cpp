@@ -13,6 +13,7 @@
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
+using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 using S = MesosTaskState;
 

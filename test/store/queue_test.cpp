@@ -16,6 +16,7 @@
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
+using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 
 TEST_CASE("fetch_pending returns a bounded window by priority, then age, then id") {

@@ -8,6 +8,7 @@
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
+using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 
 TEST_CASE("migrating an empty database creates the schema at the latest version") {

@@ -20,6 +20,7 @@
 namespace mesoflow::store::testing {
 
 using mesoflow::testing::TempPostgres;
+using namespace mesoflow::task;
 
 // "host=... dbname=NAME" -> NAME
 inline std::string database_name(const std::string& dsn) {

@@ -9,6 +9,7 @@
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
+using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 using Clock = std::chrono::steady_clock;
 

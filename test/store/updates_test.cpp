@@ -5,6 +5,7 @@
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
+using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 using S = MesosTaskState;
 

@@ -10,7 +10,7 @@
 
 using namespace std::chrono_literals;
 using mesoflow::config::MasterAddress;
-using mesoflow::store::TaskState;
+using mesoflow::task::TaskState;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::TlsProxy;
 

@@ -22,15 +22,15 @@
 #include <string>
 
 #include "mesoflow/common/result.hpp"
-#include "mesoflow/runtime/metrics.hpp"
+#include "mesoflow/metrics/metrics.hpp"
 
 namespace mesoflow::admin {
 
 struct AdminSources {
-    const runtime::Metrics* metrics = nullptr;  // required
-    std::function<bool()> ready;                // required
-    std::function<std::string()> state_json;    // required
-    std::string version;                        // for mesoflow_build_info
+    const Metrics* metrics = nullptr;         // required
+    std::function<bool()> ready;              // required
+    std::function<std::string()> state_json;  // required
+    std::string version;                      // for mesoflow_build_info
 };
 
 class AdminServer {

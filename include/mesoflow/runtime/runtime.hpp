@@ -20,7 +20,7 @@
 #include <string>
 
 #include "mesoflow/config/config.hpp"
-#include "mesoflow/runtime/metrics.hpp"
+#include "mesoflow/metrics/metrics.hpp"
 
 namespace mesoflow::runtime {
 

@@ -3,10 +3,10 @@
 #pragma once
 
 #include "mesoflow/mesos/types.hpp"
-#include "mesoflow/store/status_update.hpp"
+#include "mesoflow/task/status_update.hpp"
 
 namespace mesoflow::runtime {
 
-store::StatusUpdate to_store_update(const mesos::TaskStatus& status);
+task::StatusUpdate to_store_update(const mesos::TaskStatus& status);
 
 }  // namespace mesoflow::runtime

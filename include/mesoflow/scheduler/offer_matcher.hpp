@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "mesoflow/mesos/types.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::scheduler {
 
@@ -85,10 +85,10 @@ class OfferMatcher {
     OfferMatcher(OfferMatcher&&) noexcept;
     OfferMatcher& operator=(OfferMatcher&&) noexcept;
 
-    MatchResult match(std::span<const mesos::Offer> offers,
-                      std::span<const store::TaskSpec> pending, const MatchOptions& options);
+    MatchResult match(std::span<const mesos::Offer> offers, std::span<const task::TaskSpec> pending,
+                      const MatchOptions& options);
     // The result points into the offers: they may not be a temporary.
-    MatchResult match(std::vector<mesos::Offer>&& offers, std::span<const store::TaskSpec> pending,
+    MatchResult match(std::vector<mesos::Offer>&& offers, std::span<const task::TaskSpec> pending,
                       const MatchOptions& options) = delete;
 
   private:

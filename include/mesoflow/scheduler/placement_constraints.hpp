@@ -1,4 +1,4 @@
-// Placement constraints (store::Constraint) checked against one agent. Pure.
+// Placement constraints (task::Constraint) checked against one agent. Pure.
 //
 // An agent is seen as text: each attribute rendered by attribute_text(), plus
 // the pseudo-attribute "hostname" (the offer's hostname, which wins over an
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "mesoflow/mesos/types.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::scheduler {
 
@@ -50,8 +50,8 @@ class ConstraintChecker {
     ConstraintChecker& operator=(ConstraintChecker&&) noexcept;
 
     // True when the agent satisfies every constraint (an empty list always holds).
-    bool satisfied(const std::vector<store::Constraint>& constraints, const AgentFacts& agent);
-    bool satisfied(const store::Constraint& constraint, const AgentFacts& agent);
+    bool satisfied(const std::vector<task::Constraint>& constraints, const AgentFacts& agent);
+    bool satisfied(const task::Constraint& constraint, const AgentFacts& agent);
 
   private:
     struct Patterns;  // compiled regexes by pattern text; keeps <regex> out of this header
@@ -59,7 +59,7 @@ class ConstraintChecker {
 };
 
 // One-off form of ConstraintChecker::satisfied.
-bool satisfies(const std::vector<store::Constraint>& constraints, std::string_view hostname,
+bool satisfies(const std::vector<task::Constraint>& constraints, std::string_view hostname,
                const std::vector<mesos::Attribute>& attributes);
 
 }  // namespace mesoflow::scheduler

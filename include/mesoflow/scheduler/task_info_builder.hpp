@@ -30,7 +30,7 @@
 
 #include "mesoflow/mesos/types.hpp"
 #include "mesoflow/scheduler/offer_matcher.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::scheduler {
 
@@ -42,7 +42,7 @@ struct TaskDefaults {
     double kill_grace_period_s = 0;  // 0: the executor's default
 };
 
-mesos::TaskInfo build_task_info(const store::TaskSpec& spec, const PlannedLaunch& launch,
+mesos::TaskInfo build_task_info(const task::TaskSpec& spec, const PlannedLaunch& launch,
                                 const std::string& agent_id, const TaskDefaults& defaults);
 
 // `text` cut to at most `max_bytes` without splitting a UTF-8 character.

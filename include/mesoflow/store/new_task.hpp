@@ -8,16 +8,17 @@
 #include <utility>
 #include <vector>
 
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::store {
 
 struct NewTask {
-    std::string key;                                    // unique, chosen by the producer
-    std::optional<std::string> command;                 // a shell string (/bin/sh -c) ...
-    std::vector<std::string> argv;                      // ... or an argv; not both
-    std::string image;                                  // empty: no container image
-    Containerizer containerizer = Containerizer::none;  // none with an image means docker
+    std::string key;                     // unique, chosen by the producer
+    std::optional<std::string> command;  // a shell string (/bin/sh -c) ...
+    std::vector<std::string> argv;       // ... or an argv; not both
+    std::string image;                   // empty: no container image
+    task::Containerizer containerizer =
+        task::Containerizer::none;  // none with an image means docker
     bool force_pull = false;
     std::optional<double> cpus;
     std::optional<double> mem_mb;
@@ -29,7 +30,7 @@ struct NewTask {
     std::string user;  // empty: the framework's user
     std::vector<std::pair<std::string, std::string>> labels;
     std::string role;  // empty: any of the framework's roles
-    std::vector<Constraint> constraints;
+    std::vector<task::Constraint> constraints;
     std::optional<int> priority;
     std::optional<int> max_attempts;
     std::optional<double> retry_backoff_s;

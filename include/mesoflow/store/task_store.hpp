@@ -26,9 +26,9 @@
 
 #include "mesoflow/common/result.hpp"
 #include "mesoflow/store/new_task.hpp"
-#include "mesoflow/store/status_update.hpp"
-#include "mesoflow/store/task.hpp"
 #include "mesoflow/store/task_view.hpp"
+#include "mesoflow/task/status_update.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::store {
 
@@ -44,8 +44,8 @@ inline constexpr int kMaxPageSize = 10000;
 // record_launches, or after it for an attempt claim_pending claimed.
 struct LaunchRecord {
     std::int64_t task_id = 0;
-    int attempt = 0;            // the attempt being launched: TaskSpec::attempt + 1
-    std::string mesos_task_id;  // mesos_task_id(task_id, attempt)
+    int attempt = 0;            // the attempt being launched: task::TaskSpec::attempt + 1
+    std::string mesos_task_id;  // task::mesos_task_id(task_id, attempt)
     std::string agent_id;
     std::string hostname;
     std::string offer_id;
@@ -55,7 +55,7 @@ struct LaunchRecord {
 // One attempt claim_pending claimed.
 struct ClaimRef {
     std::int64_t task_id = 0;
-    int attempt = 0;  // the claimed attempt: TaskSpec::attempt + 1
+    int attempt = 0;  // the claimed attempt: task::TaskSpec::attempt + 1
 };
 
 // A launched attempt that is not terminal yet.
@@ -64,7 +64,7 @@ struct LiveAttempt {
     int attempt = 0;
     std::string mesos_task_id;
     std::string agent_id;
-    TaskState state = TaskState::launching;
+    task::TaskState state = task::TaskState::launching;
     bool kill_requested = false;
     bool timed_out = false;
 };
@@ -97,7 +97,7 @@ class TaskStore {
 
     // Up to `limit` tasks that can launch now: state pending, not_before
     // passed, no kill requested; by priority (highest first), then age, then id.
-    Result<std::vector<TaskSpec>> fetch_pending(int limit);
+    Result<std::vector<task::TaskSpec>> fetch_pending(int limit);
 
     // Claims up to `limit` tasks that can launch now, in fetch_pending's order,
     // for the offers to come: each moves pending -> launching with its next
@@ -106,7 +106,7 @@ class TaskStore {
     // next apply_updates). Rows another transaction holds are skipped. The
     // specs come back as they were pending: the claimed attempt is
     // TaskSpec::attempt + 1, what OfferMatcher launches. One statement.
-    Result<std::vector<TaskSpec>> claim_pending(int limit);
+    Result<std::vector<task::TaskSpec>> claim_pending(int limit);
     // Records where claimed attempts were launched (agent, host, offer, the
     // time ACCEPT went out) and a launch history row for each. Leaves the
     // state alone, so it may commit before or after the attempt's first
@@ -130,8 +130,9 @@ class TaskStore {
     // outcome. Once this returns, the updates may be acknowledged.
     // `placements` are recorded first in the same transaction (see
     // record_placements): one commit for both.
-    Result<std::vector<UpdateResult>> apply_updates(
-        const std::vector<StatusUpdate>& updates, const std::vector<LaunchRecord>& placements = {});
+    Result<std::vector<task::UpdateResult>> apply_updates(
+        const std::vector<task::StatusUpdate>& updates,
+        const std::vector<LaunchRecord>& placements = {});
 
     // Launched attempts to kill: a kill was requested, or they timed out.
     // (A kill requested before launch never shows here: the table kills it.)
@@ -170,7 +171,7 @@ class TaskStore {
     Result<std::int64_t> insert_task(const NewTask& task);
     // Sets kill_requested; returns the task's state after the request
     // (killed at once when it was still pending), nullopt for an unknown key.
-    Result<std::optional<TaskState>> request_kill(const std::string& key);
+    Result<std::optional<task::TaskState>> request_kill(const std::string& key);
     Result<std::optional<TaskRow>> find_task(const std::string& key);
     Result<std::vector<TaskRow>> list_tasks(const TaskFilter& filter);
     Result<std::vector<HistoryEntry>> task_history(std::int64_t task_id);

@@ -8,21 +8,21 @@
 #include <string>
 #include <vector>
 
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::store {
 
 struct TaskRow {
     std::int64_t id = 0;
     std::string key;
-    TaskState state = TaskState::pending;
+    task::TaskState state = task::TaskState::pending;
     int attempt = 0;
     int max_attempts = 0;
     int priority = 0;
     std::optional<std::string> command;
     std::vector<std::string> argv;
     std::string image;
-    Containerizer containerizer = Containerizer::none;
+    task::Containerizer containerizer = task::Containerizer::none;
     double cpus = 0;
     double mem_mb = 0;
     double disk_mb = 0;
@@ -50,9 +50,9 @@ struct TaskRow {
 
 // Newest first. Page with before_id = the smallest id of the previous page.
 struct TaskFilter {
-    std::vector<TaskState> states;  // empty: every state
-    std::string key_prefix;         // empty: every key
-    std::int64_t before_id = 0;     // 0: from the newest
+    std::vector<task::TaskState> states;  // empty: every state
+    std::string key_prefix;               // empty: every key
+    std::int64_t before_id = 0;           // 0: from the newest
     int limit = 100;
 };
 
@@ -79,7 +79,7 @@ struct HistoryEntry {
 };
 
 struct StateCount {
-    TaskState state = TaskState::pending;
+    task::TaskState state = task::TaskState::pending;
     std::int64_t count = 0;
 };
 

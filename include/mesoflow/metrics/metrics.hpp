@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "mesoflow/common/latency_histogram.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
-namespace mesoflow::runtime {
+namespace mesoflow {
 
 struct Metrics {
     using Counter = std::atomic<std::uint64_t>;
@@ -49,7 +49,7 @@ struct Metrics {
     Gauge updates_waiting{0};  // received, not yet committed
     Gauge loop_lag_us_max{0};
     Gauge suppressed{0};
-    // Tasks by state at the last count, indexed by store::TaskState.
+    // Tasks by state at the last count, indexed by task::TaskState.
     std::array<Gauge, 11> tasks_by_state{};
 
     // mesoflow's own latencies, from the moment a record is read off the
@@ -87,4 +87,4 @@ inline constexpr LatencyView kLatencyViews[] = {
      &Metrics::update_batch_time},
 };
 
-}  // namespace mesoflow::runtime
+}  // namespace mesoflow

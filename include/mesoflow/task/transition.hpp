@@ -17,10 +17,10 @@
 #include <string>
 #include <string_view>
 
-#include "mesoflow/store/status_update.hpp"
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/status_update.hpp"
+#include "mesoflow/task/task.hpp"
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 
 // The longest wait between attempts, whatever the task's retry_backoff_s.
 inline constexpr double kMaxRetryBackoffSeconds = 3600;
@@ -69,4 +69,4 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
 void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
              std::optional<bool> healthy);
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task

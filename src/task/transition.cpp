@@ -1,9 +1,9 @@
-#include "transition.hpp"
+#include "mesoflow/task/transition.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 namespace {
 
 // The task state an alive Mesos state puts the row in.
@@ -155,4 +155,4 @@ void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
         row.healthy = healthy;
 }
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task

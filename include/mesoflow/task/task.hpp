@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 
 // The state column of mesoflow.tasks. Order matters: a later state of the
 // same attempt never goes back to an earlier one.
@@ -87,4 +87,4 @@ std::string mesos_task_id(std::int64_t task_id, int attempt);
 // Inverse of mesos_task_id; nullopt for ids mesoflow did not make.
 std::optional<std::pair<std::int64_t, int>> parse_mesos_task_id(std::string_view id);
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task

@@ -1,9 +1,9 @@
-#include "mesoflow/store/status_update.hpp"
+#include "mesoflow/task/status_update.hpp"
 
 #include <array>
 #include <charconv>
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 namespace {
 
 constexpr std::array<std::string_view, 14> kMesosStateNames = {
@@ -56,4 +56,4 @@ std::optional<int> exit_status_from_message(std::string_view message) {
     return status;
 }
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task

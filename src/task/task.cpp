@@ -1,9 +1,9 @@
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
 #include <array>
 #include <charconv>
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 namespace {
 
 constexpr std::array<std::string_view, 11> kStateNames = {
@@ -86,4 +86,4 @@ std::optional<std::pair<std::int64_t, int>> parse_mesos_task_id(std::string_view
     return std::pair{task, attempt};
 }
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task

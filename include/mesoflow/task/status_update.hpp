@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "mesoflow/store/task.hpp"
+#include "mesoflow/task/task.hpp"
 
-namespace mesoflow::store {
+namespace mesoflow::task {
 
 // Mesos v1 TaskState, as reported in TaskStatus.state.
 enum class MesosTaskState {
@@ -74,4 +74,4 @@ struct UpdateResult {
     std::string note;                     // why an update was not applied
 };
 
-}  // namespace mesoflow::store
+}  // namespace mesoflow::task
