@@ -1,6 +1,6 @@
 // ACCEPT with LAUNCH: offer and task validation like the real master
-// (mesos-api.md §2.4, §4.8), the task lifecycle under test control and
-// per-agent accounting.
+// (src/master/master.cpp `_accept` and src/master/validation.cpp in the Mesos
+// sources), the task lifecycle under test control and per-agent accounting.
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"

@@ -1,9 +1,10 @@
 // FakeMaster: an in-process Mesos master speaking the v1 scheduler HTTP API
 // (POST /api/v1/scheduler and /master/api/v1/scheduler) on loopback, strict
 // where the real master is strict (status codes, bodies and their order of
-// checks; see /work/shared/mesos-api.md), with simulated agents, offers,
-// filters, task lifecycles, reliable status updates, reconciliation and the
-// faults a real cluster throws, all under test control.
+// checks; see docs/scheduler-http-api.md and src/master/http.cpp in the Mesos
+// sources, apache/mesos), with simulated agents, offers, filters, task
+// lifecycles, reliable status updates, reconciliation and the faults a real
+// cluster throws, all under test control.
 //
 // Ownership and threads: the FakeMaster owns one event-loop thread that runs
 // the HTTP server and all master state. Every public method is thread-safe:

@@ -1,5 +1,6 @@
 // Offers per allocation cycle, filters, SUPPRESS/REVIVE per role, RESCIND
-// (mesos-api.md §3.3, §4.6).
+// (docs/scheduler-http-api.md "OFFERS" and src/master/master.cpp in the Mesos
+// sources).
 #include <catch2/catch.hpp>
 
 #include <set>

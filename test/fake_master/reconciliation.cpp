@@ -1,5 +1,6 @@
 // RECONCILE, as src/master/master.cpp `Master::reconcile` answers it
-// (mesos-api.md §4.4): uuid-less updates with REASON_RECONCILIATION.
+// (docs/reconciliation.md in the Mesos sources): uuid-less updates with
+// REASON_RECONCILIATION.
 #include "master.hpp"
 
 namespace mesoflow::fake {

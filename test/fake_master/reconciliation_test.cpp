@@ -1,5 +1,6 @@
 // RECONCILE, KILL, SHUTDOWN and agent loss as the real master answers them
-// (mesos-api.md §4.4, §4.5, §4.9).
+// (docs/reconciliation.md, docs/task-state-reasons.md and src/master/master.cpp
+// `Master::kill` in the Mesos sources).
 #include <catch2/catch.hpp>
 
 #include <set>

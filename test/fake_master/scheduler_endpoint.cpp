@@ -1,5 +1,5 @@
 // The scheduler endpoint: every check of src/master/http.cpp
-// `Master::Http::scheduler`, in its order (mesos-api.md §1.7), then dispatch.
+// `Master::Http::scheduler` (in the Mesos sources), in its order, then dispatch.
 #include <fmt/core.h>
 
 #include <algorithm>

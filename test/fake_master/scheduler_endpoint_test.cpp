@@ -1,5 +1,6 @@
 // The scheduler endpoint answers like src/master/http.cpp, in its order of
-// checks (mesos-api.md §1.6-1.7, §2.1), over real HTTP on loopback.
+// checks (and src/master/validation.cpp in the Mesos sources), over real HTTP
+// on loopback.
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"

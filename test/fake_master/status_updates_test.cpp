@@ -1,6 +1,7 @@
 // Reliable status updates: redelivered until acknowledged, in order, one in
 // flight per task, with back-off; lost and late updates under test control
-// (mesos-api.md §4.3).
+// (docs/scheduler-http-api.md "UPDATE" and
+// src/slave/task_status_update_manager.cpp in the Mesos sources).
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"

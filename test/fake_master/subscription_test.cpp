@@ -1,5 +1,6 @@
 // SUBSCRIBE, heartbeats, scheduler failover, refusals, disconnection and
-// TEARDOWN behave as in the real master (mesos-api.md §1.4, §4.1, §4.2).
+// TEARDOWN behave as in the real master (docs/scheduler-http-api.md and
+// docs/high-availability-framework-guide.md in the Mesos sources).
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"

@@ -1,5 +1,6 @@
 // The JSON the master receives for a planned Docker-image launch: the shape
-// of mesos-api.md §2.4 with the TaskInfo of §4.8 (b), produced end to end by
+// of an ACCEPT with a LAUNCH (docs/scheduler-http-api.md in the Mesos sources)
+// whose TaskInfo runs in the Docker containerizer, produced end to end by
 // the matcher, the TaskInfo builder, the call builder and the codec.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -2,7 +2,9 @@
 // snake_case proto field names, enums as their names, `bytes` as base64,
 // integers as exact JSON numbers (numeric strings accepted on input), doubles
 // as numbers or "Infinity"/"-Infinity"/"NaN", ids as {"value": ...}, null as
-// "not set". See /work/shared/mesos-api.md §1.2, §2, §3.
+// "not set". In the Mesos sources (apache/mesos): the calls and events of
+// include/mesos/v1/scheduler/scheduler.proto, stout's JSON mapping in
+// 3rdparty/stout/include/stout/protobuf.hpp, and docs/scheduler-http-api.md.
 //
 // Parsing never throws and never trusts its input:
 // - unknown fields are ignored; an unknown name in an optional enum leaves the

@@ -1,4 +1,5 @@
-// Builders of the scheduler Calls mesoflow sends (mesos-api.md §2). Pure.
+// Builders of the scheduler Calls mesoflow sends (in the Mesos sources:
+// include/mesos/v1/scheduler/scheduler.proto, docs/scheduler-http-api.md). Pure.
 // Every call but the first SUBSCRIBE carries the framework id; a re-SUBSCRIBE
 // carries it in both framework_id and framework_info.id, as the master
 // requires. REVIVE and SUPPRESS are built without it (the OfferGate makes
