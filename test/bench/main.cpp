@@ -1,7 +1,7 @@
-// mesoflow-bench: see bench.hpp for what it runs and README.md ("Benchmark")
-// for the latest figures. Prints a table; --json FILE writes the same figures
-// as flat keys. Targets are reported, never enforced: the exit code says only
-// whether every part ran to the end.
+// mesoflow-bench: see bench.hpp for what it runs and test/bench/README.md for
+// how each figure is taken and the latest figures. Prints a table; --json FILE
+// writes the same figures as flat keys. Targets are reported, never enforced:
+// the exit code says only whether every part ran to the end.
 #include <unistd.h>
 
 #include <fmt/core.h>
