@@ -1094,13 +1094,6 @@ void read(Decoder& d, Index v, TaskInfo& out) {
     d.need(agent_id, "agent_id");
 }
 
-void read(Decoder& d, Index v, TaskGroupInfo& out) {
-    d.members(v, [&](std::string_view k, Index x) {
-        if (k == "tasks")
-            d.list(x, out.tasks, [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
-    });
-}
-
 void read(Decoder& d, Index v, TaskStatus& out) {
     bool task_id = false;
     bool state = false;
@@ -1173,180 +1166,36 @@ void read(Decoder& d, Index v, OperationStatus& out) {
 
 // ---------------------------------------------------------------- offer operations
 
-// Reads a sub-message made of one Resource field and optional others.
-Resource resource_field(Decoder& d, Index v) {
-    Resource r;
-    read(d, v, r);
-    return r;
-}
-
-OfferOperation::Body operation_body(Decoder& d, OperationType type, Index v) {
-    using Op = OfferOperation;
-    switch (type) {
-        case OperationType::launch: {
-            Op::Launch out;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "task_infos") {
-                    d.list(x, out.task_infos,
-                           [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
-                }
-            });
-            return out;
-        }
-        case OperationType::launch_group: {
-            Op::LaunchGroup out;
-            bool executor = false;
-            bool group = false;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "executor") {
-                    read(d, x, out.executor);
-                    executor = true;
-                } else if (k == "task_group") {
-                    read(d, x, out.task_group);
-                    group = true;
-                }
-            });
-            d.need(executor, "executor");
-            d.need(group, "task_group");
-            return out;
-        }
-        case OperationType::reserve: {
-            Op::Reserve out;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "source") {
-                    read_resources(d, x, out.source);
-                } else if (k == "resources") {
-                    read_resources(d, x, out.resources);
-                }
-            });
-            return out;
-        }
-        case OperationType::unreserve: {
-            Op::Unreserve out;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "resources")
-                    read_resources(d, x, out.resources);
-            });
-            return out;
-        }
-        case OperationType::create: {
-            Op::Create out;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volumes")
-                    read_resources(d, x, out.volumes);
-            });
-            return out;
-        }
-        case OperationType::destroy: {
-            Op::Destroy out;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volumes")
-                    read_resources(d, x, out.volumes);
-            });
-            return out;
-        }
-        case OperationType::grow_volume: {
-            Op::GrowVolume out;
-            bool volume = false;
-            bool addition = false;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volume") {
-                    out.volume = resource_field(d, x);
-                    volume = true;
-                } else if (k == "addition") {
-                    out.addition = resource_field(d, x);
-                    addition = true;
-                }
-            });
-            d.need(volume, "volume");
-            d.need(addition, "addition");
-            return out;
-        }
-        case OperationType::shrink_volume: {
-            Op::ShrinkVolume out;
-            bool volume = false;
-            bool subtract = false;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "volume") {
-                    out.volume = resource_field(d, x);
-                    volume = true;
-                } else if (k == "subtract") {
-                    out.subtract = d.scalar(x);
-                    subtract = true;
-                }
-            });
-            d.need(volume, "volume");
-            d.need(subtract, "subtract");
-            return out;
-        }
-        case OperationType::create_disk: {
-            Op::CreateDisk out;
-            bool source = false;
-            bool target = false;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "source") {
-                    out.source = resource_field(d, x);
-                    source = true;
-                } else if (k == "target_type") {
-                    out.target_type = d.required_enum(x, parse_disk_source_type);
-                    target = true;
-                } else if (k == "target_profile") {
-                    out.target_profile = d.str(x);
-                }
-            });
-            d.need(source, "source");
-            d.need(target, "target_type");
-            return out;
-        }
-        case OperationType::destroy_disk: {
-            Op::DestroyDisk out;
-            bool source = false;
-            d.members(v, [&](std::string_view k, Index x) {
-                if (k == "source") {
-                    out.source = resource_field(d, x);
-                    source = true;
-                }
-            });
-            d.need(source, "source");
-            return out;
-        }
-        case OperationType::unknown:
-            break;
-    }
-    d.fail("unsupported operation type");
-}
-
-// The sub-message field of each OperationType, indexed by its value.
-constexpr std::array<std::string_view, 11> kOperationFields{
-    "",        "launch",      "launch_group",  "reserve",     "unreserve",   "create",
-    "destroy", "grow_volume", "shrink_volume", "create_disk", "destroy_disk"};
-
+// LAUNCH only (see OfferOperation); any other type is an error naming it.
 void read(Decoder& d, Index v, OfferOperation& out) {
-    std::optional<OperationType> type;
-    std::array<Index, kOperationFields.size()> body{};
+    std::optional<std::string> type;
+    std::optional<Index> launch;
     d.members(v, [&](std::string_view k, Index x) {
         if (k == "type") {
-            type = d.required_enum(x, parse_operation_type);
-            return;
-        }
-        if (k == "id") {
+            type = d.str(x);
+        } else if (k == "id") {
             out.id = d.id(x);
-            return;
-        }
-        for (std::size_t i = 1; i < kOperationFields.size(); ++i) {
-            if (k == kOperationFields[i])
-                body[i] = x;
+        } else if (k == "launch") {
+            launch = x;
         }
     });
     if (!type)
         d.missing("type");
-    if (*type == OperationType::unknown)
-        d.within("type", [&] { d.fail("unsupported operation type"); });
-    const auto slot = static_cast<std::size_t>(*type);
-    const std::string_view field = kOperationFields[slot];
-    if (body[slot] == 0)
-        d.missing(field);
-    d.within(field, [&] { out.body = operation_body(d, *type, body[slot]); });
+    if (*type != "LAUNCH") {
+        d.within("type", [&] {
+            d.fail(fmt::format("unsupported operation type \"{}\" (LAUNCH only)", *type));
+        });
+    }
+    if (!launch)
+        d.missing("launch");
+    d.within("launch", [&] {
+        d.members(*launch, [&](std::string_view k, Index x) {
+            if (k == "task_infos") {
+                d.list(x, out.body.task_infos,
+                       [](Decoder& dd, Index e, TaskInfo& t) { read(dd, e, t); });
+            }
+        });
+    });
 }
 
 // ---------------------------------------------------------------- calls

@@ -532,84 +532,13 @@ void filters(Writer& w, const std::optional<Filters>& f) {
 
 void write(Writer& w, const OfferOperation& op) {
     w.begin_object();
-    enum_field(w, "type", op.type());
+    w.field("type");
+    w.string("LAUNCH");
     opt_id(w, "id", op.id);
-    std::visit(
-        [&w](const auto& body) {
-            using B = std::decay_t<decltype(body)>;
-            if constexpr (std::is_same_v<B, OfferOperation::Launch>) {
-                w.field("launch");
-                w.begin_object();
-                array(w, "task_infos", body.task_infos,
-                      [](Writer& ww, const TaskInfo& t) { write(ww, t); });
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::LaunchGroup>) {
-                w.field("launch_group");
-                w.begin_object();
-                w.field("executor");
-                write(w, body.executor);
-                w.field("task_group");
-                w.begin_object();
-                array(w, "tasks", body.task_group.tasks,
-                      [](Writer& ww, const TaskInfo& t) { write(ww, t); });
-                w.end_object();
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::Reserve>) {
-                w.field("reserve");
-                w.begin_object();
-                resources(w, "source", body.source);
-                resources(w, "resources", body.resources);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::Unreserve>) {
-                w.field("unreserve");
-                w.begin_object();
-                resources(w, "resources", body.resources);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::Create>) {
-                w.field("create");
-                w.begin_object();
-                resources(w, "volumes", body.volumes);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::Destroy>) {
-                w.field("destroy");
-                w.begin_object();
-                resources(w, "volumes", body.volumes);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::GrowVolume>) {
-                w.field("grow_volume");
-                w.begin_object();
-                w.field("volume");
-                write(w, body.volume);
-                w.field("addition");
-                write(w, body.addition);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::ShrinkVolume>) {
-                w.field("shrink_volume");
-                w.begin_object();
-                w.field("volume");
-                write(w, body.volume);
-                w.field("subtract");
-                w.begin_object();
-                number(w, "value", body.subtract);
-                w.end_object();
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, OfferOperation::CreateDisk>) {
-                w.field("create_disk");
-                w.begin_object();
-                w.field("source");
-                write(w, body.source);
-                enum_field(w, "target_type", body.target_type);
-                opt_str(w, "target_profile", body.target_profile);
-                w.end_object();
-            } else {
-                w.field("destroy_disk");
-                w.begin_object();
-                w.field("source");
-                write(w, body.source);
-                w.end_object();
-            }
-        },
-        op.body);
+    w.field("launch");
+    w.begin_object();
+    array(w, "task_infos", op.body.task_infos, [](Writer& ww, const TaskInfo& t) { write(ww, t); });
+    w.end_object();
     w.end_object();
 }
 

@@ -84,9 +84,6 @@ constexpr std::array<std::string_view, 10> kOperationStates{
     "OPERATION_ERROR",       "OPERATION_DROPPED",
     "OPERATION_UNREACHABLE", "OPERATION_GONE_BY_OPERATOR",
     "OPERATION_RECOVERING",  "OPERATION_UNKNOWN"};
-constexpr std::array<std::string_view, 11> kOperationTypes{
-    "UNKNOWN", "LAUNCH",      "LAUNCH_GROUP",  "RESERVE",     "UNRESERVE",   "CREATE",
-    "DESTROY", "GROW_VOLUME", "SHRINK_VOLUME", "CREATE_DISK", "DESTROY_DISK"};
 constexpr std::array<std::string_view, 3> kExecutorTypes{"UNKNOWN", "DEFAULT", "CUSTOM"};
 constexpr std::array<std::string_view, 2> kContainerTypes{"DOCKER", "MESOS"};
 constexpr std::array<std::string_view, 4> kDockerNetworks{"HOST", "BRIDGE", "NONE", "USER"};
@@ -138,7 +135,6 @@ MESOFLOW_ENUM_NAMES(TaskState, parse_task_state, kTaskStates)
 MESOFLOW_ENUM_NAMES(TaskSource, parse_task_source, kTaskSources)
 MESOFLOW_ENUM_NAMES(TaskReason, parse_task_reason, kTaskReasons)
 MESOFLOW_ENUM_NAMES(OperationState, parse_operation_state, kOperationStates)
-MESOFLOW_ENUM_NAMES(OperationType, parse_operation_type, kOperationTypes)
 MESOFLOW_ENUM_NAMES(ExecutorType, parse_executor_type, kExecutorTypes)
 MESOFLOW_ENUM_NAMES(ContainerType, parse_container_type, kContainerTypes)
 MESOFLOW_ENUM_NAMES(DockerNetwork, parse_docker_network, kDockerNetworks)
@@ -161,16 +157,6 @@ struct Tag;
     struct Tag<Type> {                        \
         static constexpr auto kValue = value; \
     };
-MESOFLOW_TAG(OfferOperation::Launch, OperationType::launch)
-MESOFLOW_TAG(OfferOperation::LaunchGroup, OperationType::launch_group)
-MESOFLOW_TAG(OfferOperation::Reserve, OperationType::reserve)
-MESOFLOW_TAG(OfferOperation::Unreserve, OperationType::unreserve)
-MESOFLOW_TAG(OfferOperation::Create, OperationType::create)
-MESOFLOW_TAG(OfferOperation::Destroy, OperationType::destroy)
-MESOFLOW_TAG(OfferOperation::GrowVolume, OperationType::grow_volume)
-MESOFLOW_TAG(OfferOperation::ShrinkVolume, OperationType::shrink_volume)
-MESOFLOW_TAG(OfferOperation::CreateDisk, OperationType::create_disk)
-MESOFLOW_TAG(OfferOperation::DestroyDisk, OperationType::destroy_disk)
 MESOFLOW_TAG(Call::Subscribe, CallType::subscribe)
 MESOFLOW_TAG(Call::Teardown, CallType::teardown)
 MESOFLOW_TAG(Call::Accept, CallType::accept)
@@ -210,9 +196,6 @@ auto tag_of(const Variant& body) {
 
 }  // namespace
 
-OperationType OfferOperation::type() const {
-    return tag_of(body);
-}
 CallType Call::type() const {
     return tag_of(body);
 }

@@ -1,6 +1,9 @@
 // ACCEPT: offer validation (src/master/validation.cpp `offer::validate`),
 // task validation (`task::validate`, in its order) and launches
-// (src/master/master.cpp `accept`, `_accept`).
+// (src/master/master.cpp `accept`, `_accept`). LAUNCH is the only operation
+// carried out, the one mesoflow sends; any other (LAUNCH_GROUP included) is
+// dropped with "The fake master does not support <TYPE> operations", logged,
+// and answered with OPERATION_ERROR when it carries an id.
 #include <fmt/core.h>
 
 #include <unordered_set>
@@ -25,18 +28,13 @@ json master_status(const std::string& task_id, const std::string& agent_id,
     return status;
 }
 
-const json& operation_tasks(const json& operation) {
+// The tasks of a LAUNCH, the one operation the fake master carries out.
+const json& launch_tasks(const json& operation) {
     static const json kNone = json::array();
-    const std::string type = operation.value("type", "UNKNOWN");
-    if (type == "LAUNCH" && operation.contains("launch")) {
-        const auto& launch = operation["launch"];
-        return launch.contains("task_infos") ? launch["task_infos"] : kNone;
-    }
-    if (type == "LAUNCH_GROUP" && operation.contains("launch_group")) {
-        const auto& group = operation["launch_group"]["task_group"];
-        return group.contains("tasks") ? group["tasks"] : kNone;
-    }
-    return kNone;
+    if (!operation.contains("launch"))
+        return kNone;
+    const auto& launch = operation["launch"];
+    return launch.contains("task_infos") ? launch["task_infos"] : kNone;
 }
 
 std::optional<std::string> validate_environment(const json& command) {
@@ -135,8 +133,7 @@ std::optional<std::string> Master::validate_offers(Framework& framework, const j
 
 std::optional<std::string> Master::validate_task(Framework& framework, const Agent& agent,
                                                  const json& task, const Resources& available,
-                                                 const std::string& role, Resources& consumed,
-                                                 const json* group_executor) {
+                                                 const std::string& role, Resources& consumed) {
     const std::string task_id = id_value(task, "task_id");
     if (auto e = validate_id(task_id))
         return e;
@@ -173,31 +170,26 @@ std::optional<std::string> Master::validate_task(Framework& framework, const Age
         }
     }
     Resources total = asked.resources;
-    if (group_executor == nullptr) {
-        if (task.contains("executor") == task.contains("command")) {
-            return std::string(
-                "Task should have at least one (but not both) of CommandInfo or ExecutorInfo "
-                "present");
+    if (task.contains("executor") == task.contains("command")) {
+        return std::string(
+            "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present");
+    }
+    if (task.contains("executor")) {
+        const json& executor = task["executor"];
+        if (executor.contains("type") && executor["type"] != "CUSTOM") {
+            return std::string("'ExecutorInfo.type' must be 'CUSTOM'");
         }
-        if (task.contains("executor")) {
-            const json& executor = task["executor"];
-            if (executor.contains("type") && executor["type"] != "CUSTOM") {
-                return std::string("'ExecutorInfo.type' must be 'CUSTOM'");
-            }
-            if (!executor.contains("command")) {
-                return std::string("'ExecutorInfo.command' must be set");
-            }
-            TaskResources executor_resources =
-                parse_task_resources(executor.value("resources", json::array()), role);
-            if (executor_resources.invalid) {
-                return "Executor uses invalid resources: " + *executor_resources.invalid;
-            }
-            if (executor_resources.unavailable)
-                asked.unavailable = executor_resources.unavailable;
-            total += executor_resources.resources;
+        if (!executor.contains("command")) {
+            return std::string("'ExecutorInfo.command' must be set");
         }
-    } else if (task.contains("executor")) {
-        return std::string("'TaskInfo.executor' must not be set");
+        TaskResources executor_resources =
+            parse_task_resources(executor.value("resources", json::array()), role);
+        if (executor_resources.invalid) {
+            return "Executor uses invalid resources: " + *executor_resources.invalid;
+        }
+        if (executor_resources.unavailable)
+            asked.unavailable = executor_resources.unavailable;
+        total += executor_resources.resources;
     }
     if (asked.unavailable || !available.contains(total)) {
         return "Total resources " + total.to_string() +
@@ -245,12 +237,12 @@ void Master::accept(Framework& framework, const json& call) {
         const std::string state = framework.caps.partition_aware ? "TASK_DROPPED" : "TASK_LOST";
         for (const auto& operation : operations) {
             const std::string type = operation.value("type", "UNKNOWN");
-            if (type != "LAUNCH" && type != "LAUNCH_GROUP") {
+            if (type != "LAUNCH") {
                 drop_operation(framework, operation,
                                "Operation attempted with invalid offers: " + *error);
                 continue;
             }
-            for (const auto& task : operation_tasks(operation)) {
+            for (const auto& task : launch_tasks(operation)) {
                 ++counters_.tasks_lost_or_dropped;
                 send_master_update(
                     framework, master_status(id_value(task, "task_id"), id_value(task, "agent_id"),
@@ -282,7 +274,7 @@ void Master::accept(Framework& framework, const json& call) {
     for (const auto& operation : operations) {
         const std::string type = operation.value("type", "UNKNOWN");
         if (type == "LAUNCH") {
-            const json& tasks = operation_tasks(operation);
+            const json& tasks = launch_tasks(operation);
             if (operation.contains("id")) {
                 for (const auto& task : tasks) {
                     task_error(task, "The `id` field cannot be set on LAUNCH operations",
@@ -292,8 +284,7 @@ void Master::accept(Framework& framework, const json& call) {
             }
             for (const auto& task : tasks) {
                 Resources consumed;
-                if (auto e = validate_task(framework, agent, task, pool, first.role, consumed,
-                                           nullptr)) {
+                if (auto e = validate_task(framework, agent, task, pool, first.role, consumed)) {
                     task_error(task, *e, "REASON_TASK_INVALID");
                     continue;
                 }
@@ -302,57 +293,6 @@ void Master::accept(Framework& framework, const json& call) {
                                                     ? id_value(task["executor"], "executor_id")
                                                     : id_value(task, "task_id");
                 launch_task(framework, agent, task, consumed, executor_id);
-            }
-        } else if (type == "LAUNCH_GROUP") {
-            const json& tasks = operation_tasks(operation);
-            if (operation.contains("id")) {
-                for (const auto& task : tasks) {
-                    task_error(task, "The `id` field cannot be set on LAUNCH_GROUP operations",
-                               "REASON_TASK_GROUP_INVALID");
-                }
-                continue;
-            }
-            const json& executor = operation["launch_group"]["executor"];
-            std::optional<std::string> group_error;
-            if (!executor.contains("type")) {
-                group_error = "'ExecutorInfo.type' must be set";
-            } else if (executor["type"] != "DEFAULT") {
-                group_error = "'ExecutorInfo.type' must be 'DEFAULT'";
-            } else if (!executor.contains("framework_id")) {
-                group_error = "'ExecutorInfo.framework_id' must be set";
-            }
-            TaskResources executor_resources =
-                parse_task_resources(executor.value("resources", json::array()), first.role);
-            if (!group_error && executor_resources.invalid) {
-                group_error = "Executor uses invalid resources: " + *executor_resources.invalid;
-            }
-            Resources remaining = pool;
-            remaining -= executor_resources.resources;
-            std::vector<Resources> consumed(tasks.size());
-            for (std::size_t i = 0; i < tasks.size() && !group_error; ++i) {
-                if (auto e = validate_task(framework, agent, tasks[i], remaining, first.role,
-                                           consumed[i], &executor)) {
-                    group_error = "Task '" + id_value(tasks[i], "task_id") + "' is invalid: " + *e;
-                }
-                remaining -= consumed[i];
-            }
-            if (!group_error &&
-                (!pool.contains(executor_resources.resources) || executor_resources.unavailable)) {
-                group_error = "Executor resources are more than available " + pool.to_string();
-            }
-            if (group_error) {
-                for (const auto& task : tasks) {
-                    task_error(task, *group_error, "REASON_TASK_GROUP_INVALID");
-                }
-                continue;
-            }
-            const std::string executor_id = id_value(executor, "executor_id");
-            for (std::size_t i = 0; i < tasks.size(); ++i) {
-                // The executor's resources ride with the group's first task.
-                if (i == 0)
-                    consumed[i] += executor_resources.resources;
-                pool -= consumed[i];
-                launch_task(framework, agent, tasks[i], consumed[i], executor_id);
             }
         } else {
             drop_operation(framework, operation,

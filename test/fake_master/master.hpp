@@ -271,8 +271,7 @@ class Master {
     std::optional<std::string> validate_offers(Framework& framework, const json& offer_ids);
     std::optional<std::string> validate_task(Framework& framework, const Agent& agent,
                                              const json& task, const Resources& available,
-                                             const std::string& role, Resources& consumed,
-                                             const json* group_executor);
+                                             const std::string& role, Resources& consumed);
     void drop_operation(Framework& framework, const json& operation, const std::string& message);
 
     // tasks.cpp

@@ -33,7 +33,6 @@ const std::vector<std::string> kEventFixtures = {
 const std::vector<std::string> kCallFixtures = {"accept_docker.json",
                                                 "accept_inverse_offers.json",
                                                 "accept_launch.json",
-                                                "accept_launch_group.json",
                                                 "accept_mesos_image.json",
                                                 "acknowledge.json",
                                                 "acknowledge_operation_status.json",

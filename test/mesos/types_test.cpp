@@ -46,9 +46,4 @@ TEST_CASE("call, event and operation bodies report their type") {
     CHECK(event.type() == EventType::unknown);
     event.body = Event::Subscribed{};
     CHECK(event.type() == EventType::subscribed);
-
-    OfferOperation op;
-    op.body = OfferOperation::LaunchGroup{};
-    CHECK(op.type() == OperationType::launch_group);
-    CHECK(to_string(op.type()) == "LAUNCH_GROUP");
 }

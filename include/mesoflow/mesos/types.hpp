@@ -15,7 +15,8 @@
 // - Durations and times are integer nanoseconds (DurationInfo / TimeInfo).
 // - Every enum has to_string (the Mesos name) and parse_<enum> (nullopt for a
 //   name this version does not know).
-// This header only grows: fields and alternatives are added, never renamed.
+// Fields and alternatives are never renamed; what mesoflow neither sends nor
+// reads may be left out (the offer operations other than LAUNCH are).
 #pragma once
 
 #include <cstdint>
@@ -120,20 +121,6 @@ enum class OperationState {
     unknown,
 };
 
-enum class OperationType {
-    unknown,
-    launch,
-    launch_group,
-    reserve,
-    unreserve,
-    create,
-    destroy,
-    grow_volume,
-    shrink_volume,
-    create_disk,
-    destroy_disk,
-};
-
 enum class ExecutorType { unknown, default_, custom };
 
 enum class ContainerType { docker, mesos };
@@ -194,7 +181,6 @@ std::string_view to_string(TaskState v);
 std::string_view to_string(TaskSource v);
 std::string_view to_string(TaskReason v);
 std::string_view to_string(OperationState v);
-std::string_view to_string(OperationType v);
 std::string_view to_string(ExecutorType v);
 std::string_view to_string(ContainerType v);
 std::string_view to_string(DockerNetwork v);
@@ -215,7 +201,6 @@ std::optional<TaskState> parse_task_state(std::string_view s);
 std::optional<TaskSource> parse_task_source(std::string_view s);
 std::optional<TaskReason> parse_task_reason(std::string_view s);
 std::optional<OperationState> parse_operation_state(std::string_view s);
-std::optional<OperationType> parse_operation_type(std::string_view s);
 std::optional<ExecutorType> parse_executor_type(std::string_view s);
 std::optional<ContainerType> parse_container_type(std::string_view s);
 std::optional<DockerNetwork> parse_docker_network(std::string_view s);
@@ -536,11 +521,6 @@ struct TaskInfo {
     bool operator==(const TaskInfo&) const = default;
 };
 
-struct TaskGroupInfo {
-    std::vector<TaskInfo> tasks;
-    bool operator==(const TaskGroupInfo&) const = default;
-};
-
 struct TaskStatus {
     std::string task_id;
     TaskState state = TaskState::staging;
@@ -570,61 +550,19 @@ struct OperationStatus {
     bool operator==(const OperationStatus&) const = default;
 };
 
-// Offer.Operation: one step of an ACCEPT.
+// Offer.Operation: one step of an ACCEPT, always a LAUNCH ("type": "LAUNCH"),
+// the only operation mesoflow sends. Mesos' others (LAUNCH_GROUP, RESERVE,
+// UNRESERVE, CREATE, DESTROY, GROW_VOLUME, SHRINK_VOLUME, CREATE_DISK,
+// DESTROY_DISK) are not modelled.
 struct OfferOperation {
     struct Launch {
         std::vector<TaskInfo> task_infos;
         bool operator==(const Launch&) const = default;
     };
-    struct LaunchGroup {
-        ExecutorInfo executor;
-        TaskGroupInfo task_group;
-        bool operator==(const LaunchGroup&) const = default;
-    };
-    struct Reserve {
-        std::vector<Resource> source;
-        std::vector<Resource> resources;
-        bool operator==(const Reserve&) const = default;
-    };
-    struct Unreserve {
-        std::vector<Resource> resources;
-        bool operator==(const Unreserve&) const = default;
-    };
-    struct Create {
-        std::vector<Resource> volumes;
-        bool operator==(const Create&) const = default;
-    };
-    struct Destroy {
-        std::vector<Resource> volumes;
-        bool operator==(const Destroy&) const = default;
-    };
-    struct GrowVolume {
-        Resource volume;
-        Resource addition;
-        bool operator==(const GrowVolume&) const = default;
-    };
-    struct ShrinkVolume {
-        Resource volume;
-        double subtract = 0;
-        bool operator==(const ShrinkVolume&) const = default;
-    };
-    struct CreateDisk {
-        Resource source;
-        DiskSourceType target_type = DiskSourceType::mount;
-        std::optional<std::string> target_profile;
-        bool operator==(const CreateDisk&) const = default;
-    };
-    struct DestroyDisk {
-        Resource source;
-        bool operator==(const DestroyDisk&) const = default;
-    };
-    using Body = std::variant<Launch, LaunchGroup, Reserve, Unreserve, Create, Destroy, GrowVolume,
-                              ShrinkVolume, CreateDisk, DestroyDisk>;
 
-    std::optional<std::string> id;  // asks for operation feedback; not allowed on launches
-    Body body;
+    std::optional<std::string> id;  // asks for operation feedback; Mesos refuses it on LAUNCH
+    Launch body;
 
-    OperationType type() const;
     bool operator==(const OfferOperation&) const = default;
 };
 
