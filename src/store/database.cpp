@@ -16,6 +16,7 @@ Result<PGconn*> Database::get() {
     if (in_transaction_) {
         if (conn_ && !pg::is_broken(conn_.get()))
             return conn_.get();
+        // Transient: the batch is retried whole, in a new transaction.
         return Error{"the database connection was lost inside a transaction"};
     }
     if (conn_ && !pg::is_broken(conn_.get())) {
@@ -30,16 +31,18 @@ Result<PGconn*> Database::get() {
     if (now < next_attempt_) {
         const auto wait =
             std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now).count();
-        return Error{"database unavailable (" + last_error_ + "); next attempt in " +
-                     std::to_string(wait) + " ms"};
+        // Of the kind of the failure that started the wait.
+        return Error{"database unavailable (" + last_error_.message + "); next attempt in " +
+                         std::to_string(wait) + " ms",
+                     last_error_.kind};
     }
-    auto fail = [&](std::string message) -> Error {
+    auto fail = [&](const Error& error) -> Error {
         backoff_ = std::clamp(backoff_ * 2, kReconnectBackoffMin, kReconnectBackoffMax);
         next_attempt_ = std::chrono::steady_clock::now() + backoff_;
-        last_error_ = message;
-        log::warn("database_unavailable", "error={} retry_in_ms={}", log::quote(message),
+        last_error_ = error;
+        log::warn("database_unavailable", "error={} retry_in_ms={}", log::quote(error.message),
                   backoff_.count());
-        return Error{std::move(message)};
+        return error;
     };
     pg::SessionDefaults defaults;
     defaults.application_name = application_name_;
@@ -47,9 +50,9 @@ Result<PGconn*> Database::get() {
         std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
     auto conn = pg::connect(dsn_, defaults);
     if (!conn)
-        return fail(conn.error().message);
+        return fail(conn.error());
     if (auto schema = require_current_schema(conn->get()); !schema) {
-        return fail(schema.error().message);
+        return fail(schema.error());
     }
     log::info("database_connected", "application={} backoff_ms={}", application_name_,
               backoff_.count());
@@ -83,6 +86,7 @@ Result<std::vector<pg::ResultSet>> Database::pipeline(
                   log::quote(res ? std::string("pipeline left unsettled") : res.error().message));
         conn_.reset();
         next_attempt_ = {};
+        // A statement's own failure keeps its kind; the lost step is transient.
         return res ? Error{"the database connection was left unsettled"} : res.error();
     }
     if (!res)
@@ -112,6 +116,10 @@ Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statem
         return res.error();
     in_transaction_ = false;
     // COMMIT of a transaction that had failed answers ROLLBACK, not an error.
+    // Every statement of this round trip succeeded, and a failure in
+    // begin_with's would have been reported there: no refusal of the
+    // batch's own data is known, so a new transaction is worth trying
+    // (transient).
     if (std::string_view(PQcmdStatus(res->back().get())) != "COMMIT")
         return Error{"the transaction was rolled back"};
     res->pop_back();

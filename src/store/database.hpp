@@ -3,7 +3,9 @@
 // that fails on a lost connection drops it, so the next call reconnects.
 // Failed connection attempts back off (kReconnectBackoffMin doubling to
 // kReconnectBackoffMax); a call inside the wait fails at once with the last
-// error rather than blocking the caller's thread. Not thread-safe.
+// error rather than blocking the caller's thread, and of its kind. Errors
+// keep the kind pg gave them (see result.hpp); those made up here for a
+// lost connection are transient. Not thread-safe.
 #pragma once
 
 #include <chrono>
@@ -54,7 +56,7 @@ class Database {
     bool in_transaction_ = false;
     std::chrono::steady_clock::time_point next_attempt_{};
     std::chrono::milliseconds backoff_{0};
-    std::string last_error_;
+    Error last_error_;  // of the last failed connection attempt
 };
 
 }  // namespace mesoflow::store

@@ -102,7 +102,8 @@ Result<MigrationReport> migrate(const std::string& dsn) {
                                      " name text NOT NULL,"
                                      " applied_at timestamptz NOT NULL DEFAULT now())");
     if (!bootstrap)
-        return Error{"cannot create the mesoflow schema: " + bootstrap.error().message};
+        return Error{"cannot create the mesoflow schema: " + bootstrap.error().message,
+                     bootstrap.error().kind};
     auto found = read_schema_version(conn);
     if (!found)
         return found.error();
@@ -117,7 +118,8 @@ Result<MigrationReport> migrate(const std::string& dsn) {
         if (m.version <= *found)
             continue;
         if (auto applied = pg::exec_script(conn, m.sql); !applied) {
-            return Error{fmt::format("migration {} failed: {}", m.name, applied.error().message)};
+            return Error{fmt::format("migration {} failed: {}", m.name, applied.error().message),
+                         applied.error().kind};
         }
         if (auto recorded = pg::exec(
                 conn, "INSERT INTO mesoflow.schema_version (version, name) VALUES ($1, $2)",
@@ -129,7 +131,8 @@ Result<MigrationReport> migrate(const std::string& dsn) {
         report.to_version = m.version;
     }
     if (auto committed = pg::exec(conn, "COMMIT"); !committed) {
-        return Error{"migration commit failed: " + committed.error().message};
+        return Error{"migration commit failed: " + committed.error().message,
+                     committed.error().kind};
     }
     guard.done = true;
     for (const auto& name : report.applied)

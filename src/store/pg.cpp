@@ -182,13 +182,32 @@ bool is_broken(const PGconn* conn) {
     return conn == nullptr || PQstatus(conn) != CONNECTION_OK;
 }
 
+ErrorKind error_kind(std::string_view state) {
+    if (state.size() != 5)
+        return ErrorKind::transient;
+    if (state == "55P03")
+        return ErrorKind::transient;
+    const std::string_view cls = state.substr(0, 2);
+    for (const std::string_view transient : {"08", "40", "53", "57", "58", "XX"}) {
+        if (cls == transient)
+            return ErrorKind::transient;
+    }
+    return ErrorKind::permanent;
+}
+
+Error error_of(PGconn* conn, const PGresult* res) {
+    Error error{describe_error(conn, res)};
+    error.kind = is_broken(conn) ? ErrorKind::transient : error_kind(sqlstate(res));
+    return error;
+}
+
 namespace {
 
 Result<ResultSet> check(PGconn* conn, ResultSet res) {
     const auto status = PQresultStatus(res.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
         return res;
-    return Error{describe_error(conn, res.get())};
+    return error_of(conn, res.get());
 }
 
 }  // namespace
@@ -218,17 +237,17 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
                                              bool* unsettled) {
     *unsettled = false;
     if (PQenterPipelineMode(conn) != 1)
-        return Error{describe_error(conn, nullptr)};
+        return error_of(conn, nullptr);
     // What each command sent is: a PREPARE (index into statements, true) or
     // the statement itself (false). libpq copies the parameters as it sends.
     std::vector<std::pair<std::size_t, bool>> commands;
-    std::optional<std::string> error;
+    std::optional<Error> error;
     for (std::size_t i = 0; i < statements.size() && !error; ++i) {
         const Statement& s = statements[i];
         const auto values = s.params.pointers();
         if (s.name != nullptr && !prepared.contains(s.name)) {
             if (PQsendPrepare(conn, s.name, s.sql, 0, nullptr) != 1) {
-                error = describe_error(conn, nullptr);
+                error = error_of(conn, nullptr);
                 break;
             }
             commands.emplace_back(i, true);
@@ -239,13 +258,13 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
                              : PQsendQueryParams(conn, s.sql, s.params.size(), nullptr,
                                                  values.data(), nullptr, nullptr, 0);
         if (sent != 1) {
-            error = describe_error(conn, nullptr);
+            error = error_of(conn, nullptr);
             break;
         }
         commands.emplace_back(i, false);
     }
     if (PQpipelineSync(conn) != 1 && !error)
-        error = describe_error(conn, nullptr);
+        error = error_of(conn, nullptr);
     // Each command's results end with a null; the sync's result ends the
     // pipeline. Two nulls in a row, or a lost connection, mean the rest
     // will never come.
@@ -253,6 +272,7 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
     std::size_t command = 0;
     bool synced = false;
     bool after_null = false;
+    bool skipped = false;  // the server skipped a statement after a failure
     while (!synced) {
         ResultSet res(PQgetResult(conn));
         if (!res) {
@@ -277,20 +297,27 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
             } else {
                 results[index] = std::move(res);
             }
+        } else if (status == PGRES_PIPELINE_ABORTED) {
+            skipped = true;
         } else if (!error) {
-            error = status == PGRES_PIPELINE_ABORTED
-                        ? std::string("skipped after an earlier error in the pipeline")
-                        : describe_error(conn, res.get());
+            // The failure itself: its message and its kind are the batch's.
+            error = error_of(conn, res.get());
         }
+    }
+    if (!error && skipped) {
+        // Skips come after the failure that caused them; one without it
+        // means the failure's result was lost with the connection.
+        error = Error{"skipped after an earlier error in the pipeline"};
     }
     if (!synced || PQexitPipelineMode(conn) != 1) {
         *unsettled = true;
-        if (!error)
-            error = is_broken(conn) ? describe_error(conn, nullptr)
-                                    : std::string("the pipeline did not end cleanly");
+        if (!error) {
+            error = is_broken(conn) ? error_of(conn, nullptr)
+                                    : Error{"the pipeline did not end cleanly"};
+        }
     }
     if (error)
-        return Error{*error};
+        return *std::move(error);
     return results;
 }
 

@@ -92,7 +92,8 @@ class ArrayLiteral {
 
 // Runs one statement (text parameters, text results). Succeeds only on
 // COMMAND_OK or TUPLES_OK; otherwise the Error carries the server's message
-// (with the violated constraint's name when there is one).
+// (with the violated constraint's name when there is one) and its kind (see
+// error_of). The same holds for every call below that runs SQL.
 Result<ResultSet> exec(PGconn* conn, const char* sql, const Params& params = {});
 // Prepares a named statement on this connection (parameter types inferred).
 Status prepare(PGconn* conn, const char* name, const char* sql);
@@ -111,9 +112,10 @@ struct Statement {
 // Sends the statements back to back in libpq's pipeline mode, with one sync
 // after the last, and reads every result: one round trip for all of them.
 // Statements named in `prepared` were prepared on this connection; those
-// prepared here are added. Fails with the first error; the server skips the
-// statements after it (inside an explicit transaction, the transaction is
-// then failed and must be rolled back). `*unsettled` is set when the
+// prepared here are added. Fails with the first error, message and kind;
+// the server skips the statements after it (inside an explicit transaction,
+// the transaction is then failed and must be rolled back), and those skips
+// never stand in for the error itself. `*unsettled` is set when the
 // connection could not be brought back out of pipeline mode: it must not be
 // used again. Sends block: meant for a few statements with small results (a
 // result larger than the socket buffers, arriving while later statements
@@ -126,6 +128,21 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
 std::string describe_error(PGconn* conn, const PGresult* res);
 // SQLSTATE of a failed result ("" when none, e.g. a lost connection).
 std::string sqlstate(const PGresult* res);
+// Whether a failure with this SQLSTATE is worth retrying as is (see
+// result.hpp). Transient: none ("", the connection's own failure); classes
+// 08 (connection exception), 40 (transaction rollback: serialization
+// failure, deadlock), 53 (insufficient resources: too many connections, out
+// of memory or disk), 57 (operator intervention: canceled, statement
+// timeout, shutdown), 58 (system error) and XX (internal error); and 55P03
+// (lock not available: lock_timeout, NOWAIT). Every other SQLSTATE is
+// permanent: 22 data exception, 23 integrity constraint violation, 42
+// syntax error or undefined object, P0 raised by PL/pgSQL (a trigger's
+// RAISE), and the rest.
+ErrorKind error_kind(std::string_view sqlstate);
+// The Error for a failed result (null: for the connection's last failure):
+// describe_error's message, the kind of its SQLSTATE, and transient whatever
+// the SQLSTATE when the connection is broken (a FATAL error ended it).
+Error error_of(PGconn* conn, const PGresult* res);
 // True when the connection can no longer be used.
 bool is_broken(const PGconn* conn);
 

@@ -101,7 +101,7 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
         b.set("kill_requested", true);
     auto res = db_->exec(b.sql().c_str(), b.params());
     if (!res)
-        return Error{"task " + task.key + " refused: " + res.error().message};
+        return Error{"task " + task.key + " refused: " + res.error().message, res.error().kind};
     return pg::to_int64(res->get(), 0, 0);
 }
 

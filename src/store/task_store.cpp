@@ -71,14 +71,16 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         task_ids.push_back(l.task_id);
     std::sort(task_ids.begin(), task_ids.end());
     if (std::adjacent_find(task_ids.begin(), task_ids.end()) != task_ids.end()) {
-        return Error{"a launch batch names the same task twice"};
+        // The caller's data is wrong: the same batch would fail again.
+        return Error{"a launch batch names the same task twice", ErrorKind::permanent};
     }
     pg::ArrayLiteral ids, attempts, mesos_ids, agents, hosts, offers;
     for (const auto& l : launches) {
         if (l.attempt < 1 || l.mesos_task_id != task::mesos_task_id(l.task_id, l.attempt)) {
             return Error{"launch record of task " + std::to_string(l.task_id) + " attempt " +
-                         std::to_string(l.attempt) + " has Mesos task id '" + l.mesos_task_id +
-                         "', expected '" + task::mesos_task_id(l.task_id, l.attempt) + "'"};
+                             std::to_string(l.attempt) + " has Mesos task id '" + l.mesos_task_id +
+                             "', expected '" + task::mesos_task_id(l.task_id, l.attempt) + "'",
+                         ErrorKind::permanent};
         }
         ids.push(l.task_id);
         attempts.push(l.attempt);

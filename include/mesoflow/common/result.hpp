@@ -1,6 +1,21 @@
 // Result<T>: the value of an operation that can fail at a boundary (network,
 // database, parse). The caller must look at it: either a T or an Error with a
 // message for operators. Exceptions stay for start-up and programming errors.
+//
+// An Error also says whether the same call is worth making again as it is:
+// - transient (the default): the failure came from the moment, not from what
+//   was asked. The connection was lost or refused, the server is restarting
+//   or shutting down, a serialization failure or deadlock rolled the
+//   transaction back, a lock or statement timeout ran out, the server has
+//   too many connections or too little memory or disk. Retrying the same
+//   batch later may well succeed.
+// - permanent: the same statement will fail again on the same data: a
+//   constraint violated (unique, foreign key, not null, check), a trigger or
+//   check refusing the data, bad data (a value out of range, invalid text),
+//   an undefined table, column or function. Retrying as is cannot help;
+//   something must change first (the data, or the database by an operator).
+// Error{"message"} is transient; the store sets the kind from the server's
+// SQLSTATE. Code that wraps an Error into a new one carries its kind.
 #pragma once
 
 #include <string>
@@ -9,8 +24,13 @@
 
 namespace mesoflow {
 
+enum class ErrorKind { transient, permanent };
+
 struct Error {
     std::string message;
+    ErrorKind kind = ErrorKind::transient;
+
+    bool permanent() const { return kind == ErrorKind::permanent; }
 };
 
 template <typename T>
