@@ -1,68 +1,18 @@
-// The writing half of codec.hpp: Calls and Events (and the messages they
-// carry) as Mesos' JSON. Field order follows the protos; optional fields are
-// written only when set, plus the fields with an explicit proto default.
+// The writing half of codec.hpp: Calls (and the messages they carry) as
+// Mesos' JSON. Field order follows the protos; optional fields are written
+// only when set, plus the fields with an explicit proto default. The field
+// helpers are in codec_write.hpp, shared with the Event writer of
+// test/mesos_codec.
+#include "codec_write.hpp"
+
 #include <string>
 
-#include "json_writer.hpp"
 #include "mesoflow/mesos/codec.hpp"
 
 namespace mesoflow::mesos {
+namespace detail {
+
 namespace {
-
-using json::Writer;
-
-void str(Writer& w, std::string_view k, const std::string& v) {
-    w.field(k);
-    w.string(v);
-}
-void opt_str(Writer& w, std::string_view k, const std::optional<std::string>& v) {
-    if (v)
-        str(w, k, *v);
-}
-void id(Writer& w, std::string_view k, const std::string& v) {
-    w.field(k);
-    w.id(v);
-}
-void opt_id(Writer& w, std::string_view k, const std::optional<std::string>& v) {
-    if (v)
-        id(w, k, *v);
-}
-template <typename E>
-void enum_field(Writer& w, std::string_view k, E v) {
-    w.field(k);
-    w.string(to_string(v));
-}
-void boolean(Writer& w, std::string_view k, bool v) {
-    w.field(k);
-    w.boolean(v);
-}
-void number(Writer& w, std::string_view k, double v) {
-    w.field(k);
-    w.number(v);
-}
-void nanos(Writer& w, std::string_view k, std::int64_t ns) {
-    w.field(k);
-    w.begin_object();
-    w.field("nanoseconds");
-    w.integer(ns);
-    w.end_object();
-}
-template <typename T, typename F>
-void array(Writer& w, std::string_view k, const std::vector<T>& items, F&& write_item) {
-    if (items.empty())
-        return;
-    w.field(k);
-    w.begin_array();
-    for (const auto& i : items)
-        write_item(w, i);
-    w.end_array();
-}
-void strings(Writer& w, std::string_view k, const std::vector<std::string>& v) {
-    array(w, k, v, [](Writer& ww, const std::string& s) { ww.string(s); });
-}
-void ids(Writer& w, std::string_view k, const std::vector<std::string>& v) {
-    array(w, k, v, [](Writer& ww, const std::string& s) { ww.id(s); });
-}
 
 void write(Writer& w, const Labels& labels) {
     w.begin_object();
@@ -74,12 +24,17 @@ void write(Writer& w, const Labels& labels) {
     });
     w.end_object();
 }
+
+}  // namespace
+
 void labels_field(Writer& w, std::string_view k, const Labels& labels) {
     if (labels.empty())
         return;
     w.field(k);
     write(w, labels);
 }
+
+namespace {
 
 void write_ranges(Writer& w, const std::vector<Range>& ranges) {
     w.begin_object();
@@ -106,6 +61,8 @@ void write_set(Writer& w, const std::vector<std::string>& items) {
     w.end_array();
     w.end_object();
 }
+
+}  // namespace
 
 void write_value(Writer& w, ValueType type, double scalar, const std::vector<Range>& ranges,
                  const std::vector<std::string>& set, const std::string* text) {
@@ -135,6 +92,8 @@ void write_value(Writer& w, ValueType type, double scalar, const std::vector<Ran
             break;
     }
 }
+
+namespace {
 
 void write(Writer& w, const ReservationInfo& r) {
     w.begin_object();
@@ -181,7 +140,9 @@ void write(Writer& w, const DiskInfo& d) {
     w.end_object();
 }
 
-void write(Writer& w, const Resource& r) {
+}  // namespace
+
+void write_resource(Writer& w, const Resource& r) {
     w.begin_object();
     str(w, "name", r.name);
     write_value(w, r.type, r.scalar, r.ranges, r.set, nullptr);
@@ -217,64 +178,10 @@ void write(Writer& w, const Resource& r) {
 }
 
 void resources(Writer& w, std::string_view k, const std::vector<Resource>& rs) {
-    array(w, k, rs, [](Writer& ww, const Resource& r) { write(ww, r); });
+    array(w, k, rs, [](Writer& ww, const Resource& r) { write_resource(ww, r); });
 }
 
-void write(Writer& w, const Attribute& a) {
-    w.begin_object();
-    str(w, "name", a.name);
-    write_value(w, a.type, a.scalar, a.ranges, a.set, &a.text);
-    w.end_object();
-}
-
-void write(Writer& w, const Address& a) {
-    w.begin_object();
-    opt_str(w, "hostname", a.hostname);
-    opt_str(w, "ip", a.ip);
-    w.field("port");
-    w.integer(a.port);
-    w.end_object();
-}
-
-void write(Writer& w, const Url& u) {
-    w.begin_object();
-    str(w, "scheme", u.scheme);
-    w.field("address");
-    write(w, u.address);
-    opt_str(w, "path", u.path);
-    array(w, "query", u.query, [](Writer& ww, const Parameter& p) {
-        ww.begin_object();
-        str(ww, "key", p.key);
-        str(ww, "value", p.value);
-        ww.end_object();
-    });
-    opt_str(w, "fragment", u.fragment);
-    w.end_object();
-}
-
-void write(Writer& w, const DomainInfo& d) {
-    w.begin_object();
-    w.field("fault_domain");
-    w.begin_object();
-    w.field("region");
-    w.begin_object();
-    str(w, "name", d.region);
-    w.end_object();
-    w.field("zone");
-    w.begin_object();
-    str(w, "name", d.zone);
-    w.end_object();
-    w.end_object();
-    w.end_object();
-}
-
-void write(Writer& w, const Unavailability& u) {
-    w.begin_object();
-    nanos(w, "start", u.start_ns);
-    if (u.duration_ns)
-        nanos(w, "duration", *u.duration_ns);
-    w.end_object();
-}
+namespace {
 
 void write(Writer& w, const FrameworkInfo& f) {
     w.begin_object();
@@ -294,32 +201,6 @@ void write(Writer& w, const FrameworkInfo& f) {
         ww.end_object();
     });
     labels_field(w, "labels", f.labels);
-    w.end_object();
-}
-
-void write(Writer& w, const MasterInfo& m) {
-    w.begin_object();
-    str(w, "id", m.id);
-    w.field("ip");
-    w.unsigned_integer(m.ip);
-    w.field("port");
-    w.unsigned_integer(m.port);
-    opt_str(w, "pid", m.pid);
-    opt_str(w, "hostname", m.hostname);
-    opt_str(w, "version", m.version);
-    if (m.address) {
-        w.field("address");
-        write(w, *m.address);
-    }
-    if (m.domain) {
-        w.field("domain");
-        write(w, *m.domain);
-    }
-    array(w, "capabilities", m.capabilities, [](Writer& ww, MasterCapability c) {
-        ww.begin_object();
-        enum_field(ww, "type", c);
-        ww.end_object();
-    });
     w.end_object();
 }
 
@@ -477,7 +358,9 @@ void write(Writer& w, const KillPolicy& k) {
     w.end_object();
 }
 
-void write(Writer& w, const TaskInfo& t) {
+}  // namespace
+
+void write_task_info(Writer& w, const TaskInfo& t) {
     w.begin_object();
     str(w, "name", t.name);
     id(w, "task_id", t.task_id);
@@ -517,6 +400,8 @@ void write(Writer& w, const TaskInfo& t) {
     w.end_object();
 }
 
+namespace {
+
 void write(Writer& w, const Filters& f) {
     w.begin_object();
     number(w, "refuse_seconds", f.refuse_seconds);
@@ -537,52 +422,9 @@ void write(Writer& w, const OfferOperation& op) {
     opt_id(w, "id", op.id);
     w.field("launch");
     w.begin_object();
-    array(w, "task_infos", op.body.task_infos, [](Writer& ww, const TaskInfo& t) { write(ww, t); });
+    array(w, "task_infos", op.body.task_infos,
+          [](Writer& ww, const TaskInfo& t) { write_task_info(ww, t); });
     w.end_object();
-    w.end_object();
-}
-
-void write(Writer& w, const TaskStatus& s) {
-    w.begin_object();
-    id(w, "task_id", s.task_id);
-    enum_field(w, "state", s.state);
-    opt_str(w, "message", s.message);
-    if (s.source)
-        enum_field(w, "source", *s.source);
-    if (s.reason)
-        enum_field(w, "reason", *s.reason);
-    opt_str(w, "data", s.data);
-    opt_id(w, "agent_id", s.agent_id);
-    opt_id(w, "executor_id", s.executor_id);
-    if (s.timestamp)
-        number(w, "timestamp", *s.timestamp);
-    opt_str(w, "uuid", s.uuid);
-    if (s.healthy)
-        boolean(w, "healthy", *s.healthy);
-    labels_field(w, "labels", s.labels);
-    if (s.container_status_json) {
-        w.field("container_status");
-        w.raw(*s.container_status_json);
-    }
-    if (s.unreachable_time_ns)
-        nanos(w, "unreachable_time", *s.unreachable_time_ns);
-    w.end_object();
-}
-
-void write(Writer& w, const OperationStatus& s) {
-    w.begin_object();
-    opt_id(w, "operation_id", s.operation_id);
-    enum_field(w, "state", s.state);
-    opt_str(w, "message", s.message);
-    resources(w, "converted_resources", s.converted_resources);
-    if (s.uuid) {
-        w.field("uuid");
-        w.begin_object();
-        str(w, "value", *s.uuid);
-        w.end_object();
-    }
-    opt_id(w, "agent_id", s.agent_id);
-    opt_id(w, "resource_provider_id", s.resource_provider_id);
     w.end_object();
 }
 
@@ -717,173 +559,19 @@ void call_body(Writer& w, const Call& call) {
         call.body);
 }
 
-void event_body(Writer& w, const Event& event) {
-    std::visit(
-        [&w](const auto& b) {
-            using B = std::decay_t<decltype(b)>;
-            if constexpr (std::is_same_v<B, Event::Subscribed>) {
-                w.field("subscribed");
-                w.begin_object();
-                id(w, "framework_id", b.framework_id);
-                if (b.heartbeat_interval_seconds) {
-                    number(w, "heartbeat_interval_seconds", *b.heartbeat_interval_seconds);
-                }
-                if (b.master_info) {
-                    w.field("master_info");
-                    write(w, *b.master_info);
-                }
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Offers>) {
-                w.field("offers");
-                w.begin_object();
-                array(w, "offers", b.offers, [](Writer& ww, const Offer& o) {
-                    ww.begin_object();
-                    id(ww, "id", o.id);
-                    id(ww, "framework_id", o.framework_id);
-                    id(ww, "agent_id", o.agent_id);
-                    str(ww, "hostname", o.hostname);
-                    if (o.url) {
-                        ww.field("url");
-                        write(ww, *o.url);
-                    }
-                    if (o.domain) {
-                        ww.field("domain");
-                        write(ww, *o.domain);
-                    }
-                    resources(ww, "resources", o.resources);
-                    array(ww, "attributes", o.attributes,
-                          [](Writer& w2, const Attribute& a) { write(w2, a); });
-                    ids(ww, "executor_ids", o.executor_ids);
-                    if (o.unavailability) {
-                        ww.field("unavailability");
-                        write(ww, *o.unavailability);
-                    }
-                    if (o.allocation_info) {
-                        ww.field("allocation_info");
-                        ww.begin_object();
-                        opt_str(ww, "role", o.allocation_info->role);
-                        ww.end_object();
-                    }
-                    ww.end_object();
-                });
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::InverseOffers>) {
-                w.field("inverse_offers");
-                w.begin_object();
-                array(w, "inverse_offers", b.inverse_offers, [](Writer& ww, const InverseOffer& o) {
-                    ww.begin_object();
-                    id(ww, "id", o.id);
-                    if (o.url) {
-                        ww.field("url");
-                        write(ww, *o.url);
-                    }
-                    id(ww, "framework_id", o.framework_id);
-                    opt_id(ww, "agent_id", o.agent_id);
-                    ww.field("unavailability");
-                    write(ww, o.unavailability);
-                    resources(ww, "resources", o.resources);
-                    ww.end_object();
-                });
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Rescind>) {
-                w.field("rescind");
-                w.begin_object();
-                id(w, "offer_id", b.offer_id);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::RescindInverseOffer>) {
-                w.field("rescind_inverse_offer");
-                w.begin_object();
-                id(w, "inverse_offer_id", b.inverse_offer_id);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Update>) {
-                w.field("update");
-                w.begin_object();
-                w.field("status");
-                write(w, b.status);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::UpdateOperationStatus>) {
-                w.field("update_operation_status");
-                w.begin_object();
-                w.field("status");
-                write(w, b.status);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Message>) {
-                w.field("message");
-                w.begin_object();
-                id(w, "agent_id", b.agent_id);
-                id(w, "executor_id", b.executor_id);
-                str(w, "data", b.data);
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Failure>) {
-                w.field("failure");
-                w.begin_object();
-                opt_id(w, "agent_id", b.agent_id);
-                opt_id(w, "executor_id", b.executor_id);
-                if (b.status) {
-                    w.field("status");
-                    w.integer(*b.status);
-                }
-                w.end_object();
-            } else if constexpr (std::is_same_v<B, Event::Error>) {
-                w.field("error");
-                w.begin_object();
-                str(w, "message", b.message);
-                w.end_object();
-            }
-            // HEARTBEAT and unknown events carry no sub-message.
-        },
-        event.body);
-}
-
 }  // namespace
 
-void append_json(const Call& call, std::string& out) {
-    Writer w(out);
-    w.begin_object();
-    opt_id(w, "framework_id", call.framework_id);
-    enum_field(w, "type", call.type());
-    call_body(w, call);
-    w.end_object();
-}
-
-void append_json(const Event& event, std::string& out) {
-    Writer w(out);
-    w.begin_object();
-    if (const auto* u = std::get_if<Event::Unknown>(&event.body)) {
-        if (!u->type.empty())
-            str(w, "type", u->type);
-    } else {
-        enum_field(w, "type", event.type());
-        event_body(w, event);
-    }
-    w.end_object();
-}
+}  // namespace detail
 
 std::string to_json(const Call& call) {
     std::string out;
     out.reserve(256);
-    append_json(call, out);
-    return out;
-}
-
-std::string to_json(const Event& event) {
-    std::string out;
-    out.reserve(256);
-    append_json(event, out);
-    return out;
-}
-
-std::string to_json(const TaskInfo& task) {
-    std::string out;
-    Writer w(out);
-    write(w, task);
-    return out;
-}
-
-std::string to_json(const MasterInfo& master) {
-    std::string out;
-    Writer w(out);
-    write(w, master);
+    detail::Writer w(out);
+    w.begin_object();
+    detail::opt_id(w, "framework_id", call.framework_id);
+    detail::enum_field(w, "type", call.type());
+    detail::call_body(w, call);
+    w.end_object();
     return out;
 }
 

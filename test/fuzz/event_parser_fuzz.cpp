@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mesoflow/mesos/codec.hpp"
 #include "mesoflow/mesos/recordio.hpp"
+#include "mesos_codec/test_codec.hpp"
 
 namespace {
 // Keeps libFuzzer's memory use bounded when it grows a length prefix.

@@ -12,10 +12,11 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/mesoflow-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
 # -O1 keeps the one-off compile of src/mesos short while still fuzzing at speed.
+# test/mesos_codec writes the events back (the round trip checked below).
 "$cxx" -std=c++20 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I "$root/include" -I "$root/src/mesos" \
-  "$root/test/fuzz/event_parser_fuzz.cpp" "$root"/src/mesos/*.cpp "$root/src/common/log.cpp" \
-  -lfmt -o "$work/event_parser_fuzz"
+  -I "$root/include" -I "$root/src" -I "$root/src/mesos" -I "$root/test" \
+  "$root/test/fuzz/event_parser_fuzz.cpp" "$root"/src/mesos/*.cpp "$root"/test/mesos_codec/*.cpp \
+  "$root/src/common/log.cpp" -lfmt -o "$work/event_parser_fuzz"
 
 mkdir -p "$work/corpus"
 for f in "$root"/test/mesos/fixtures/events/*.json; do

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture_files.hpp"
-#include "mesoflow/mesos/codec.hpp"
+#include "mesos_codec/test_codec.hpp"
 
 using namespace mesoflow::mesos;
 using namespace mesoflow::mesos::testing;
@@ -356,13 +356,6 @@ TEST_CASE("doubles are written in the shortest exact form, integral ones with .0
         REQUIRE(back.ok());
         CHECK(std::get<Call::Decline>(back->body).filters->refuse_seconds == d);
     }
-}
-
-TEST_CASE("append_json appends to a reused buffer") {
-    std::string buffer = "prefix:";
-    append_json(with_framework(Call::Teardown{}), buffer);
-    CHECK(buffer == std::string("prefix:{\"framework_id\":{\"value\":\"") + kFramework +
-                        "\"},\"type\":\"TEARDOWN\"}");
 }
 
 TEST_CASE("a call without a type, or with an unknown type, is an error naming type") {

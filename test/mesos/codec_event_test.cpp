@@ -7,7 +7,7 @@
 
 #include "fixture_files.hpp"
 #include "mesoflow/mesos/base64.hpp"
-#include "mesoflow/mesos/codec.hpp"
+#include "mesos_codec/test_codec.hpp"
 
 using namespace mesoflow::mesos;
 using namespace mesoflow::mesos::testing;

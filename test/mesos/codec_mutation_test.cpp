@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "fixture_files.hpp"
-#include "mesoflow/mesos/codec.hpp"
 #include "mesoflow/mesos/recordio.hpp"
+#include "mesos_codec/test_codec.hpp"
 
 using namespace mesoflow::mesos;
 using namespace mesoflow::mesos::testing;

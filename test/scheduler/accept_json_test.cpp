@@ -5,9 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "mesoflow/mesos/codec.hpp"
 #include "mesoflow/scheduler/calls.hpp"
 #include "mesoflow/scheduler/task_info_builder.hpp"
+#include "mesos_codec/test_codec.hpp"
 #include "offers.hpp"
 
 using namespace mesoflow;

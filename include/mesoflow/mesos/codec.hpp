@@ -29,19 +29,9 @@
 
 namespace mesoflow::mesos {
 
+// What mesoflow needs: Calls out, Events in. Reading Calls and writing Events
+// (for tests and the codec's tools) live in test/mesos_codec.
 std::string to_json(const Call& call);
-std::string to_json(const Event& event);
-// Append forms, for callers that reuse one buffer per connection.
-void append_json(const Call& call, std::string& out);
-void append_json(const Event& event, std::string& out);
-
-Result<Call> parse_call(std::string_view json);
 Result<Event> parse_event(std::string_view json);
-
-// Single messages, for the fake master and tools (e.g. a MasterInfo in ZooKeeper).
-std::string to_json(const TaskInfo& task);
-std::string to_json(const MasterInfo& master);
-Result<TaskInfo> parse_task_info(std::string_view json);
-Result<MasterInfo> parse_master_info(std::string_view json);
 
 }  // namespace mesoflow::mesos
