@@ -54,6 +54,9 @@ constexpr CounterRow kCounters[] = {
     {"disconnects", "Subscription streams lost; each is followed by a reconnection.",
      &Metrics::disconnects},
     {"db_errors", "Database batches that failed and were retried.", &Metrics::db_errors},
+    {"updates_quarantined",
+     "Status updates and placements the database refused for good: logged, never acknowledged.",
+     &Metrics::updates_quarantined},
 };
 
 constexpr GaugeRow kGauges[] = {

@@ -50,7 +50,8 @@ Cluster::~Cluster() {
 }
 
 void Cluster::start() {
-    runtime_ = std::make_unique<runtime::Runtime>(config_, "test:" + std::to_string(::getpid()));
+    runtime_ =
+        std::make_unique<runtime::Runtime>(config_, "test:" + std::to_string(::getpid()), seams_);
     exit_code_ = -1;
     thread_ = std::thread([this] { exit_code_ = runtime_->run(); });
 }

@@ -35,6 +35,8 @@ class Cluster {
     const std::string& dsn() const { return dsn_; }
     // The runtime's configuration; change it before start().
     config::Config& config() { return config_; }
+    // The runtime's clock and call sink; the real ones unless set before start().
+    runtime::Seams& seams() { return seams_; }
 
     void start();
     // Graceful stop (as SIGTERM); returns the runtime's exit code.
@@ -57,6 +59,7 @@ class Cluster {
   private:
     std::string dsn_;
     config::Config config_;
+    runtime::Seams seams_;
     std::unique_ptr<fake::FakeMaster> master_;
     std::unique_ptr<store::TaskStore> store_;
     std::unique_ptr<runtime::Runtime> runtime_;

@@ -35,6 +35,9 @@ struct Metrics {
     Counter subscriptions{0};
     Counter disconnects{0};
     Counter db_errors{0};
+    // Status updates and placements a database refused for good, dropped
+    // unacknowledged (updates are redelivered by Mesos; placements killed).
+    Counter updates_quarantined{0};
     Counter db_batches{0};
     Counter db_time_us{0};         // total time spent in database batches
     Counter loop_lag_us_total{0};  // event-loop lag, summed over samples

@@ -4,8 +4,14 @@
 // launch is recorded with its Mesos task id before ACCEPT is sent; a status
 // update is committed before it is acknowledged.
 //
+// The runtime decides nothing itself: the scheduler core's policies (launch
+// pacing, the offer book, commit reactions, the kill scan, the phase) decide
+// from the counts, events and time it passes in, and it carries the
+// decisions out. See src/README.md for the path of one task.
+//
 // Threads: the caller's thread runs the event loop (network, timers,
-// signals); the "db" thread runs blocking store calls (DatabaseWorker). The
+// signals); the "db" thread and the "db-updates-N" lanes run blocking store
+// calls (DatabaseWorker). The
 // admin endpoint, when enabled, reads metrics() and state_json() from its own
 // thread; both are safe to call from any thread.
 //
@@ -21,6 +27,7 @@
 
 #include "mesoflow/config/config.hpp"
 #include "mesoflow/metrics/metrics.hpp"
+#include "mesoflow/runtime/seams.hpp"
 
 namespace mesoflow::runtime {
 
@@ -30,8 +37,9 @@ inline constexpr int kExitFrameworkError = 3;
 
 class Runtime {
   public:
-    // identity: who this process is, for operators (e.g. "host:pid").
-    Runtime(config::Config config, std::string identity);
+    // identity: who this process is, for operators (e.g. "host:pid");
+    // seams: the real clock and the master client unless a test passes its own.
+    Runtime(config::Config config, std::string identity, Seams seams = {});
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;

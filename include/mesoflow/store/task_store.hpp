@@ -27,6 +27,7 @@
 #include "mesoflow/common/result.hpp"
 #include "mesoflow/store/new_task.hpp"
 #include "mesoflow/store/task_view.hpp"
+#include "mesoflow/task/attempt.hpp"
 #include "mesoflow/task/status_update.hpp"
 #include "mesoflow/task/task.hpp"
 
@@ -40,34 +41,12 @@ inline constexpr std::chrono::seconds kStatementTimeout{60};
 // Upper bound on one fetch_pending/active_attempts/pending_kills page.
 inline constexpr int kMaxPageSize = 10000;
 
-// The launch of one attempt on an agent: recorded before ACCEPT by
-// record_launches, or after it for an attempt claim_pending claimed.
-struct LaunchRecord {
-    std::int64_t task_id = 0;
-    int attempt = 0;            // the attempt being launched: task::TaskSpec::attempt + 1
-    std::string mesos_task_id;  // task::mesos_task_id(task_id, attempt)
-    std::string agent_id;
-    std::string hostname;
-    std::string offer_id;
-    std::int64_t launched_at_us = 0;  // when ACCEPT went out (0: the commit's time)
-};
-
-// One attempt claim_pending claimed.
-struct ClaimRef {
-    std::int64_t task_id = 0;
-    int attempt = 0;  // the claimed attempt: task::TaskSpec::attempt + 1
-};
-
-// A launched attempt that is not terminal yet.
-struct LiveAttempt {
-    std::int64_t task_id = 0;
-    int attempt = 0;
-    std::string mesos_task_id;
-    std::string agent_id;
-    task::TaskState state = task::TaskState::launching;
-    bool kill_requested = false;
-    bool timed_out = false;
-};
+// The attempt values (LaunchRecord, ClaimRef, LiveAttempt) are plain task
+// values, shared with the scheduler core; the store speaks of them by the
+// same names.
+using task::ClaimRef;
+using task::LaunchRecord;
+using task::LiveAttempt;
 
 struct FrameworkRecord {
     std::string name;

@@ -1,0 +1,191 @@
+// Housekeeping on timers: the kill scan (kill requests and execution
+// timeouts), explicit and implicit reconciliation, the leader check and the
+// event loop's lag.
+
+#include "runtime_impl.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "mesoflow/scheduler/calls.hpp"
+#include "mesoflow/scheduler/kill_scan.hpp"
+
+namespace mesoflow::runtime {
+namespace {
+
+struct KillScan {
+    std::vector<store::LiveAttempt> kills;
+    std::vector<store::LiveAttempt> timed_out;
+};
+
+}  // namespace
+
+void Runtime::Impl::reconcile_page(std::int64_t after) {
+    db_job([this, after] { return store->active_attempts(after, kReconcilePage); },
+           [this](Result<std::vector<store::LiveAttempt>> r) {
+               if (!subscribed() || !framework_id)
+                   return;
+               if (!db_ok(r, "active_attempts")) {
+                   reconcile_timer.expires_after(kDbRetry);
+                   reconcile_timer.async_wait([this](const boost::system::error_code& ec) {
+                       if (!ec)
+                           reconcile_page(0);
+                   });
+                   return;
+               }
+               // Claims waiting here for an offer never went to Mesos:
+               // asking about them would only bring "unknown" back.
+               std::unordered_set<std::int64_t> waiting;
+               for (const auto& spec : claimed)
+                   waiting.insert(spec.id);
+               std::vector<scheduler::TaskRef> refs;
+               refs.reserve(r->size());
+               for (const auto& a : *r) {
+                   if (!waiting.contains(a.task_id))
+                       refs.push_back({a.mesos_task_id, a.agent_id});
+               }
+               const bool last = static_cast<int>(r->size()) < kReconcilePage;
+               for (auto& call : reconciler.add(refs, time.now(), *framework_id)) {
+                   metrics.reconcile_calls++;
+                   send(call);
+               }
+               if (!last) {
+                   reconcile_page(r->back().task_id);
+               } else {
+                   log::info("reconciliation_started", "tasks={}", reconciler.outstanding());
+                   schedule_reconcile_tick();
+               }
+           });
+}
+
+void Runtime::Impl::schedule_reconcile_tick() {
+    reconcile_timer.expires_after(kReconcileTick);
+    reconcile_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping())
+            return;
+        if (subscribed() && framework_id) {
+            for (auto& call : reconciler.tick(time.now(), *framework_id)) {
+                metrics.reconcile_calls++;
+                send(call);
+            }
+        }
+        if (reconciler.outstanding() > 0)
+            schedule_reconcile_tick();
+    });
+}
+
+void Runtime::Impl::schedule_implicit_reconcile() {
+    implicit_timer.expires_after(
+        milliseconds(static_cast<std::int64_t>(cfg.reconcile_interval_s * 1000)));
+    implicit_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping())
+            return;
+        if (subscribed() && framework_id) {
+            metrics.reconcile_calls++;
+            log::info("reconcile_implicit", "framework_id={}", *framework_id);
+            send(scheduler::make_reconcile(*framework_id, {}));
+        }
+        schedule_implicit_reconcile();
+    });
+}
+
+void Runtime::Impl::schedule_kill_scan() {
+    kill_timer.expires_after(kKillScanInterval);
+    kill_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping())
+            return;
+        run_kill_scan();
+        schedule_kill_scan();
+    });
+}
+
+void Runtime::Impl::run_kill_scan() {
+    if (kill_scan_running || !subscribed())
+        return;
+    kill_scan_running = true;
+    pacer.expire(time.now());
+    db_job(
+        [this]() -> Result<KillScan> {
+            KillScan scan;
+            auto timed = store->timed_out_tasks(time.wall_us(), kKillScanLimit);
+            if (!timed)
+                return timed.error();
+            if (!timed->empty()) {
+                std::vector<std::int64_t> ids;
+                for (const auto& t : *timed)
+                    ids.push_back(t.task_id);
+                auto marked = store->mark_timed_out(ids);
+                if (!marked)
+                    return marked.error();
+                scan.timed_out = std::move(*timed);
+            }
+            auto k = store->pending_kills(kKillScanLimit);
+            if (!k)
+                return k.error();
+            scan.kills = std::move(*k);
+            return scan;
+        },
+        [this](Result<KillScan> r) {
+            kill_scan_running = false;
+            if (!db_ok(r, "kill_scan") || !framework_id || !subscribed())
+                return;
+            for (const auto& t : r->timed_out) {
+                log::info("task_timed_out", "task={} agent={}", t.mesos_task_id, t.agent_id);
+            }
+            auto split = scheduler::split_kill_scan(r->kills, claimed, kills, time.now());
+            for (const auto& t : split.kill) {
+                metrics.kills_sent++;
+                log::info("task_kill", "task={} agent={} reason={}", t.mesos_task_id, t.agent_id,
+                          t.timed_out ? "timeout" : "requested");
+                send(scheduler::make_kill(
+                    *framework_id, t.mesos_task_id,
+                    t.agent_id.empty() ? std::nullopt : std::optional<std::string>(t.agent_id)));
+            }
+            if (!split.release.empty()) {
+                // Claimed, never sent to Mesos: no KILL, the row is killed
+                // where it stands.
+                metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+                release_claims(std::move(split.release), "kill_requested");
+            }
+        });
+}
+
+void Runtime::Impl::schedule_leader_check() {
+    leader_timer.expires_after(kLeaderCheckInterval);
+    leader_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping())
+            return;
+        db_job([this] { return leader->check(); },
+               [this](const Result<bool>& r) {
+                   if (stopping())
+                       return;
+                   if (!r.ok() || !*r) {
+                       log::error("leadership_lost", "framework={} error={}", cfg.framework_name,
+                                  log::quote(r.ok() ? "lock released" : r.error().message));
+                       metrics.leader = 0;
+                       fail(kExitFailure);
+                       return;
+                   }
+                   schedule_leader_check();
+               });
+    });
+}
+
+// Lag is the event loop's own, on the real clock whatever the runtime's time source.
+void Runtime::Impl::sample_lag(std::chrono::steady_clock::time_point expected) {
+    lag_timer.expires_at(expected);
+    lag_timer.async_wait([this, expected](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        const auto lag = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - expected)
+                             .count();
+        metrics.loop_lag_us_total += static_cast<std::uint64_t>(std::max<std::int64_t>(0, lag));
+        metrics.loop_lag_samples++;
+        if (lag > metrics.loop_lag_us_max)
+            metrics.loop_lag_us_max = lag;
+        sample_lag(std::chrono::steady_clock::now() + kLagSampleInterval);
+    });
+}
+
+}  // namespace mesoflow::runtime

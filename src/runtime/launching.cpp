@@ -1,0 +1,265 @@
+// Launching: claims ahead of offers, offers held in the book, matched
+// against the claimed window and answered as the LaunchPacer decides.
+
+#include "runtime_impl.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "mesoflow/mesos/resources.hpp"
+#include "mesoflow/scheduler/calls.hpp"
+#include "mesoflow/scheduler/task_info_builder.hpp"
+
+namespace mesoflow::runtime {
+
+// Gives every held offer back.
+scheduler::PacerInputs Runtime::Impl::pacer_inputs() const {
+    scheduler::PacerInputs in;
+    in.claimed = claimed.size();
+    in.claim_running = claim_running;
+    in.claims_exhausted = claims_exhausted;
+    in.updates_waiting = updates_waiting();
+    for (const auto& lane : lanes)
+        in.fullest_lane_queue = std::max(in.fullest_lane_queue, lane->updates.size());
+    return in;
+}
+
+void Runtime::Impl::maybe_claim() {
+    if (stopping() || !framework_id)
+        return;
+    const auto size = pacer.claim_size(pacer_inputs());
+    if (!size)
+        return;
+    claim_running = true;
+    db_job([this, room = *size] { return store->claim_pending(room); },
+           [this, room = *size](Result<std::vector<task::TaskSpec>> r) { finish_claim(room, r); });
+}
+
+void Runtime::Impl::finish_claim(int asked, Result<std::vector<task::TaskSpec>>& r) {
+    claim_running = false;
+    if (!db_ok(r, "claim_pending")) {
+        // Nothing was claimed, or the claim is unknown and reconciliation
+        // settles it after the next start. Held offers go back.
+        decline_held(cfg.refuse_s);
+        maybe_finish_stop();
+        return;
+    }
+    metrics.tasks_claimed += r->size();
+    metrics.claim_batches++;
+    claims_exhausted = static_cast<int>(r->size()) < asked;
+    for (auto& spec : *r)
+        claimed.push_back(std::move(spec));
+    metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+    if (stopping()) {
+        release_all_claims();
+        return;
+    }
+    if (claimed.empty()) {
+        metrics.queue_pending = 0;
+        apply_gate(gate.on_pending(0, time.now()));
+    }
+    place_offers();
+}
+
+// Carries out what the pacer decides for the offers held now.
+void Runtime::Impl::place_offers() {
+    if (book.empty()) {
+        maybe_claim();
+        return;
+    }
+    if (!subscribed() || !framework_id)
+        return;
+    const auto decision = pacer.on_offers(pacer_inputs());
+    if (decision.claim)
+        maybe_claim();
+    switch (decision.action) {
+        case scheduler::OfferAction::hold:
+            hold_offers();
+            return;
+        case scheduler::OfferAction::decline:
+            decline_held(decision.refuse_s);
+            return;
+        case scheduler::OfferAction::match:
+            break;
+    }
+    auto round = book.take_all();
+    metrics.offers_held = 0;
+    launch(std::move(round), decision.room);
+}
+
+// Matches a round of offers against the first `room` claimed attempts,
+// sends the ACCEPTs, and declines what is left once they are written.
+void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
+    const std::size_t considered = std::min(claimed.size(), room);
+    auto match = matcher.match(round, std::span<const task::TaskSpec>(claimed.data(), considered),
+                               match_options());
+    const auto defaults = task_defaults();
+    const auto sent_at = time.wall_us();
+    const auto now = time.now();
+    std::vector<bool> launched(claimed.size(), false);
+    const bool more_after =
+        scheduler::LaunchPacer::more_after(claimed.size() - match.launch_count(), claims_exhausted);
+    for (const auto& plan : match.plans) {
+        std::vector<mesos::TaskInfo> infos;
+        infos.reserve(plan.launches.size());
+        for (const auto& l : plan.launches) {
+            const auto& spec = claimed[l.index];
+            infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
+            lane_of(spec.id).placements.push_back(
+                store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id, plan.agent_id,
+                                    plan.hostname, plan.offer_ids.front(), sent_at});
+            pacer.launched(l.mesos_task_id, now);
+            launched[l.index] = true;
+            metrics.tasks_launched++;
+            log::info("task_launched", "task={} agent={} offer={}", l.mesos_task_id, plan.agent_id,
+                      plan.offer_ids.front());
+        }
+        // Decision time starts at the later of the offer's arrival and
+        // the insertion of the newest task placed on it.
+        std::int64_t newest_us = 0;
+        for (const auto& l : plan.launches)
+            newest_us = std::max(newest_us, claimed[l.index].created_at_us);
+        std::vector<TimePoint> starts;
+        for (const auto& a : book.answered(plan.offer_ids))
+            starts.push_back(
+                a.at + std::chrono::microseconds(std::max<std::int64_t>(0, newest_us - a.wall_us)));
+        send(scheduler::make_accept(*framework_id, plan.offer_ids, std::move(infos),
+                                    pacer.refuse_for_unused(more_after)),
+             [this, starts = std::move(starts)](const transport::CallResult& r) {
+                 if (!r.written)
+                     return;
+                 for (const auto& start : starts)
+                     metrics.offer_to_accept.record(*r.written - start);
+             });
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < claimed.size(); ++i) {
+        if (!launched[i])
+            claimed[kept++] = std::move(claimed[i]);
+    }
+    claimed.resize(kept);
+    metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+    // Offers the window could not fill are answered now rather than held:
+    // the master offers them again, fresh, once the filter passes or their
+    // agent's resources change.
+    const bool window_limited = considered < claimed.size() + match.launch_count();
+    // The rest waits its turn on the event loop, behind the call connections
+    // that write the ACCEPTs just queued.
+    asio::post(loop, [this, round = std::move(round), unused = std::move(match.unused_offer_ids),
+                      window_limited, more_after] {
+        decline_unused(round, unused, window_limited, more_after);
+        flush_all_updates();
+        maybe_claim();
+    });
+}
+
+// Offers held for a claim or a commit go back once the book says they
+// waited long enough; the hold timer looks again at the next deadline.
+void Runtime::Impl::hold_offers() {
+    decline_ids(book.take_stale(time.now()), pacer.stale_hold_refuse());
+    metrics.offers_held = static_cast<std::int64_t>(book.held());
+    if (const auto next = book.deadline()) {
+        const auto wait = *next - time.now();
+        after(hold_timer, std::max(wait, TimePoint::duration::zero()), [this] { place_offers(); });
+    }
+}
+
+// Gives every held offer back.
+void Runtime::Impl::decline_held(double refuse_s) {
+    std::vector<std::string> ids;
+    for (const auto& o : book.take_all())
+        ids.push_back(o.id);
+    metrics.offers_held = 0;
+    decline_ids(std::move(ids), refuse_s);
+}
+
+void Runtime::Impl::decline_ids(std::vector<std::string> ids, double refuse_s) {
+    if (ids.empty() || !framework_id)
+        return;
+    metrics.offers_declined += ids.size();
+    auto arrivals = book.answered(ids);
+    send(scheduler::make_decline(*framework_id, std::move(ids), refuse_s),
+         [this, arrivals = std::move(arrivals)](const transport::CallResult& r) {
+             if (!r.written)
+                 return;
+             for (const auto& a : arrivals)
+                 metrics.offer_to_decline.record(*r.written - a.at);
+         });
+}
+
+// Declines a round's unused offers as the pacer splits them.
+void Runtime::Impl::decline_unused(const std::vector<mesos::Offer>& round,
+                                   const std::vector<std::string>& unused, bool window_limited,
+                                   bool more_after) {
+    if (unused.empty())
+        return;
+    double want_cpus = 0;
+    double want_mem = 0;
+    for (const auto& spec : claimed) {
+        want_cpus += spec.cpus;
+        want_mem += spec.mem_mb;
+    }
+    std::unordered_map<std::string_view, const mesos::Offer*> by_id;
+    for (const auto& o : round)
+        by_id.emplace(o.id, &o);
+    std::vector<scheduler::UnusedOffer> offers;
+    offers.reserve(unused.size());
+    for (const auto& id : unused) {
+        scheduler::UnusedOffer u{id, 0, 0};
+        if (const auto it = by_id.find(id); it != by_id.end()) {
+            u.cpus = mesos::scalar_sum(it->second->resources, "cpus");
+            u.mem_mb = mesos::scalar_sum(it->second->resources, "mem");
+        }
+        offers.push_back(std::move(u));
+    }
+    auto answer = pacer.answer_unused(offers, want_cpus, want_mem, window_limited, more_after);
+    decline_ids(std::move(answer.soon), answer.soon_refuse_s);
+    decline_ids(std::move(answer.later), answer.later_refuse_s);
+}
+
+// Gives never-placed claims back (graceful stop, kills).
+void Runtime::Impl::release_claims(std::vector<store::ClaimRef> refs, std::string_view why) {
+    if (refs.empty()) {
+        maybe_finish_stop();
+        return;
+    }
+    ++releases_running;
+    db_job([this, refs] { return store->release_claims(refs); },
+           [this, n = refs.size(), why = std::string(why)](Result<std::vector<std::int64_t>> r) {
+               --releases_running;
+               if (db_ok(r, "release_claims")) {
+                   metrics.claims_released += r->size();
+                   log::info("claims_released", "tasks={} of={} why={}", r->size(), n, why);
+               }
+               // Not released: reconciliation after the next start finds
+               // them never launched and sends them back to pending.
+               maybe_finish_stop();
+           });
+}
+
+void Runtime::Impl::release_all_claims() {
+    std::vector<store::ClaimRef> refs;
+    refs.reserve(claimed.size());
+    for (const auto& spec : claimed)
+        refs.push_back({spec.id, spec.attempt + 1});
+    claimed.clear();
+    metrics.claims_held = 0;
+    release_claims(std::move(refs), "stopping");
+}
+
+scheduler::MatchOptions Runtime::Impl::match_options() const {
+    scheduler::MatchOptions mo;
+    mo.roles = cfg.roles;
+    return mo;
+}
+
+scheduler::TaskDefaults Runtime::Impl::task_defaults() const {
+    scheduler::TaskDefaults d;
+    d.user = cfg.framework_user;
+    d.kill_grace_period_s = cfg.kill_grace_period_s;
+    return d;
+}
+
+}  // namespace mesoflow::runtime

@@ -1,0 +1,124 @@
+// The queue watch: NOTIFY wakes the runtime at once when producers queue work
+// or ask for kills; the poll is the fallback, and counts the queue for the
+// offer gate (suppress when empty, revive when work comes) and the metrics.
+
+#include "runtime_impl.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace mesoflow::runtime {
+namespace {
+
+struct PollResult {
+    std::int64_t pending = 0;
+    std::optional<std::int64_t> next_retry_us;
+    std::vector<store::StateCount> counts;
+};
+
+}  // namespace
+
+void Runtime::Impl::schedule_poll(milliseconds after) {
+    poll_timer.expires_after(after);
+    poll_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping())
+            return;
+        run_poll();
+    });
+}
+
+void Runtime::Impl::run_poll() {
+    if (poll_running)
+        return;
+    poll_running = true;
+    db_job(
+        [this]() -> Result<PollResult> {
+            PollResult p;
+            auto n = store->pending_count();
+            if (!n)
+                return n.error();
+            p.pending = *n;
+            auto next = store->next_retry_at_us();
+            if (!next)
+                return next.error();
+            p.next_retry_us = *next;
+            auto counts = store->counts_by_state();
+            if (!counts)
+                return counts.error();
+            p.counts = std::move(*counts);
+            return p;
+        },
+        [this](Result<PollResult> r) {
+            poll_running = false;
+            auto next = milliseconds(static_cast<std::int64_t>(cfg.poll_interval_s * 1000));
+            if (db_ok(r, "poll")) {
+                metrics.queue_pending = r->pending;
+                for (auto& g : metrics.tasks_by_state)
+                    g = 0;
+                for (const auto& c : r->counts) {
+                    metrics.tasks_by_state[static_cast<std::size_t>(c.state)] = c.count;
+                }
+                // Claimed tasks wait for offers too: never suppress them.
+                apply_gate(gate.on_pending(r->pending + static_cast<std::int64_t>(claimed.size()),
+                                           time.now()));
+                if (r->pending > 0) {
+                    claims_exhausted = false;
+                    place_offers();
+                }
+                if (r->next_retry_us) {
+                    const auto wait_ms =
+                        std::max<std::int64_t>(1, (*r->next_retry_us - time.wall_us()) / 1000 + 1);
+                    next = std::min(next, milliseconds(wait_ms));
+                }
+            }
+            if (!stopping())
+                schedule_poll(next);
+        });
+}
+
+void Runtime::Impl::connect_listener() {
+    listener = std::make_unique<store::TaskListener>(cfg.database);
+    auto st = listener->connect();
+    if (!st.ok()) {
+        log::warn("listen_failed", "error={} fallback=polling", log::quote(st.error().message));
+        return;
+    }
+    listener_fd = std::make_unique<asio::posix::stream_descriptor>(loop, ::dup(listener->socket()));
+    wait_listener();
+}
+
+void Runtime::Impl::wait_listener() {
+    listener_fd->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this](const boost::system::error_code& ec) {
+                                if (ec || stopping())
+                                    return;
+                                on_listener_readable();
+                            });
+}
+
+void Runtime::Impl::on_listener_readable() {
+    auto w = listener->drain();
+    if (!w) {
+        log::warn("listen_lost", "error={} fallback=polling", log::quote(w.error().message));
+        listener_fd.reset();
+        // Try again later; polling covers the gap.
+        wake_timer.expires_after(kListenRetry);
+        wake_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec && !stopping())
+                connect_listener();
+        });
+        return;
+    }
+    if (w->pending) {
+        apply_gate(gate.on_new_work(time.now()));
+        claims_exhausted = false;
+        maybe_claim();
+        schedule_poll(milliseconds(0));
+    }
+    if (w->kill)
+        run_kill_scan();
+    wait_listener();
+}
+
+}  // namespace mesoflow::runtime

@@ -1,0 +1,301 @@
+// Runtime::Impl: the runtime's state and its pipelines, one file each:
+//   runtime.cpp       start-up, stopping, the public API
+//   subscription.cpp  leadership, the master, events in, calls out
+//   launching.cpp     claims, offers held, matched and answered
+//   update_lanes.cpp  status updates and placements committed, then acknowledged
+//   queue_watch.cpp   NOTIFY and the poll: new work, revive and suppress
+//   housekeeping.cpp  the kill scan, reconciliation, the leader check, loop lag
+//   state_view.cpp    /state
+// Everything here runs on the event loop, but for the jobs handed to the
+// database threads (their results come back to the loop). Decisions come
+// from the scheduler core's policies; these files only carry them out.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesoflow/common/log.hpp"
+#include "mesoflow/config/config.hpp"
+#include "mesoflow/mesos/types.hpp"
+#include "mesoflow/metrics/metrics.hpp"
+#include "mesoflow/runtime/database_worker.hpp"
+#include "mesoflow/runtime/runtime.hpp"
+#include "mesoflow/runtime/seams.hpp"
+#include "mesoflow/scheduler/commit_reactions.hpp"
+#include "mesoflow/scheduler/kill_tracker.hpp"
+#include "mesoflow/scheduler/launch_pacer.hpp"
+#include "mesoflow/scheduler/offer_book.hpp"
+#include "mesoflow/scheduler/offer_gate.hpp"
+#include "mesoflow/scheduler/offer_matcher.hpp"
+#include "mesoflow/scheduler/phase.hpp"
+#include "mesoflow/scheduler/reconciler.hpp"
+#include "mesoflow/scheduler/task_info_builder.hpp"
+#include "mesoflow/store/leader_lock.hpp"
+#include "mesoflow/store/task_listener.hpp"
+#include "mesoflow/store/task_store.hpp"
+#include "mesoflow/transport/master_client.hpp"
+
+namespace mesoflow::runtime {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// How often the runtime looks for kill requests and execution timeouts.
+inline constexpr milliseconds kKillScanInterval{1000};
+// How often leadership is confirmed on its connection.
+inline constexpr milliseconds kLeaderCheckInterval{2000};
+// A standby retries the leader lock this often.
+inline constexpr milliseconds kStandbyRetryInterval{3000};
+// Event-loop lag is sampled this often.
+inline constexpr milliseconds kLagSampleInterval{100};
+// A failed read (framework id, reconciliation page) is retried after this.
+inline constexpr milliseconds kDbRetry{100};
+// A lost NOTIFY connection is reconnected after this; polling covers the gap.
+inline constexpr milliseconds kListenRetry{5000};
+// Graceful stop: in-flight commits and acknowledgements get this long.
+inline constexpr milliseconds kStopGrace{30000};
+// Unanswered explicit reconciliation is looked at this often.
+inline constexpr milliseconds kReconcileTick{1000};
+// Live attempts read per page for explicit reconciliation.
+inline constexpr int kReconcilePage = 5000;
+// Kill requests and timeouts read per scan.
+inline constexpr int kKillScanLimit = 1000;
+
+struct Runtime::Impl {
+    Impl(config::Config c, std::string id, Seams seams);
+
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    // ------------------------------------------------------------------ state
+    config::Config cfg;
+    std::string identity;
+    SystemTime system_time;
+    const TimeSource& time;
+    asio::io_context loop;
+    Metrics metrics;
+    scheduler::Phase phase = scheduler::Phase::starting;
+
+    // The scheduler core: every decision comes from these.
+    scheduler::OfferMatcher matcher;
+    scheduler::OfferBook book;
+    scheduler::LaunchPacer pacer;
+    scheduler::OfferGate gate;
+    scheduler::Reconciler reconciler;
+    scheduler::KillTracker kills;
+
+    // Used on the db thread only (inside DatabaseWorker jobs).
+    std::unique_ptr<store::TaskStore> store;
+    std::unique_ptr<store::LeaderLock> leader;
+    // Declared after what their jobs use, so they are destroyed (drained) first.
+    std::unique_ptr<DatabaseWorker> db;
+
+    struct ReceivedUpdate {
+        mesos::TaskStatus status;
+        TimePoint received;
+    };
+    // Status updates (and placements) commit on lanes of their own, each a
+    // connection and a thread ("db-updates-N"), so an ACKNOWLEDGE never
+    // waits behind a claim, and batches commit side by side. A task always
+    // maps to the same lane (its id modulo the lanes), so its placement and
+    // its updates commit in the order they came, and two lanes never lock
+    // the same row. Rows cannot collide with claims either: a task's updates
+    // come only after its claim was committed, and both lock what they change.
+    struct UpdateLane {
+        explicit UpdateLane(asio::io_context& io) : retry_timer(io) {}
+        std::unique_ptr<store::TaskStore> store;
+        std::deque<ReceivedUpdate> updates;  // received, not yet committed
+        // Where launched attempts went, recorded with the next batch.
+        std::vector<store::LaunchRecord> placements;
+        bool running = false;
+        std::size_t committing = 0;  // updates in the batch being committed
+        // Items (placements first, then updates) still to commit one at a
+        // time after a batch failed permanently.
+        std::size_t one_by_one = 0;
+        milliseconds retry = scheduler::kCommitRetryMin;
+        asio::steady_timer retry_timer;
+        // Declared last: destroyed (drained) before what its jobs use.
+        std::unique_ptr<DatabaseWorker> worker;
+    };
+    std::vector<std::unique_ptr<UpdateLane>> lanes;
+
+    std::unique_ptr<store::TaskListener> listener;
+    std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
+    std::unique_ptr<transport::MasterClient> master;
+    CallSink* call_sink = nullptr;  // a test's, or null: the master client
+
+    asio::signal_set signals{loop, SIGINT, SIGTERM};
+    asio::steady_timer kill_timer{loop};
+    asio::steady_timer poll_timer{loop};
+    asio::steady_timer reconcile_timer{loop};
+    asio::steady_timer implicit_timer{loop};
+    asio::steady_timer leader_timer{loop};
+    asio::steady_timer lag_timer{loop};
+    asio::steady_timer stop_timer{loop};
+    asio::steady_timer wake_timer{loop};
+    asio::steady_timer hold_timer{loop};
+
+    std::optional<std::string> framework_id;
+    std::string master_name;
+    int exit_code = kExitOk;
+
+    // Claimed attempts waiting for an offer, in queue order; a spec's claimed
+    // attempt is its attempt + 1.
+    std::vector<task::TaskSpec> claimed;
+    bool claim_running = false;
+    // The last claim found fewer tasks than it asked for: claim again only
+    // when new work may have come (a notification, a poll, a retry).
+    bool claims_exhausted = false;
+    int releases_running = 0;
+
+    bool kill_scan_running = false;
+    bool poll_running = false;
+    std::size_t calls_in_flight = 0;
+
+    // Read by other threads through state_json().
+    mutable std::mutex snapshot_mutex;
+    std::string snapshot_framework_id;
+    std::string snapshot_master;
+
+    // ---------------------------------------------------------------- phase
+    bool stopping() const { return phase == scheduler::Phase::stopping; }
+    bool subscribed() const { return phase == scheduler::Phase::subscribed; }
+    void move_to(scheduler::PhaseEvent event);
+
+    // --------------------------------------------------------------- helpers
+    template <typename Work, typename Done>
+    void db_job(Work work, Done done) {
+        timed_job(*db, std::move(work), std::move(done));
+    }
+
+    template <typename Work, typename Done>
+    void timed_job(DatabaseWorker& worker, Work work, Done done) {
+        worker.submit(
+            [this, work = std::move(work)]() mutable {
+                const auto start = std::chrono::steady_clock::now();
+                auto result = work();
+                metrics.db_time_us += static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+                metrics.db_batches++;
+                return result;
+            },
+            std::move(done));
+    }
+
+    // Records whether the database answered; logs the first failure of a run.
+    template <typename R>
+    bool db_ok(const R& result, std::string_view what) {
+        if (result.ok()) {
+            if (metrics.database_up.exchange(1) == 0)
+                log::info("database_up", "after={}", what);
+            return true;
+        }
+        metrics.db_errors++;
+        if (metrics.database_up.exchange(0) == 1 || log::level() <= log::Level::debug) {
+            log::error("database_error", "during={} error={}", what,
+                       log::quote(result.error().message));
+        }
+        return false;
+    }
+
+    // Runs `then` after `wait` on `timer`, unless the timer is cancelled.
+    void after(asio::steady_timer& timer, std::chrono::steady_clock::duration wait,
+               std::function<void()> then);
+
+    // ------------------------------------------------ runtime.cpp: life cycle
+    int run();
+    void fail(int code);
+    void begin_stop(int code);
+    void maybe_finish_stop();
+    void finish_stop();
+
+    // --------------------------------------------------------- subscription
+    void acquire_leadership();
+    void retry_leadership();
+    void load_framework_id();
+    void start_scheduling();
+    void start_master();
+    mesos::Call subscribe_call() const;
+    void send(const mesos::Call& call, std::function<void(const transport::CallResult&)> done = {});
+    void on_disconnected(const std::string& reason);
+    void on_record(std::string_view record);
+    void handle(mesos::Event::Subscribed& s);
+    void handle(mesos::Event::Offers& o);
+    void handle(mesos::Event::InverseOffers& io);
+    void handle(mesos::Event::Rescind& r);
+    void handle(mesos::Event::RescindInverseOffer& r);
+    void handle(mesos::Event::Update& u);
+    void handle(mesos::Event::UpdateOperationStatus& u);
+    void handle(mesos::Event::Message& m);
+    void handle(mesos::Event::Failure& f);
+    void handle(mesos::Event::Error& e);
+    void handle(mesos::Event::Heartbeat&) {}
+    void handle(mesos::Event::Unknown& u);
+    void apply_gate(std::optional<mesos::Call> call);
+
+    // ------------------------------------------------------------ launching
+    scheduler::PacerInputs pacer_inputs() const;
+    void maybe_claim();
+    void finish_claim(int asked, Result<std::vector<task::TaskSpec>>& r);
+    void place_offers();
+    void launch(std::vector<mesos::Offer> round, std::size_t room);
+    void hold_offers();
+    void decline_held(double refuse_s);
+    void decline_ids(std::vector<std::string> ids, double refuse_s);
+    void decline_unused(const std::vector<mesos::Offer>& round,
+                        const std::vector<std::string>& unused, bool window_limited,
+                        bool more_after);
+    void release_claims(std::vector<store::ClaimRef> refs, std::string_view why);
+    void release_all_claims();
+    scheduler::MatchOptions match_options() const;
+    scheduler::TaskDefaults task_defaults() const;
+
+    // --------------------------------------------------------- update lanes
+    UpdateLane& lane_of(std::int64_t task_id);
+    UpdateLane& lane_of(const std::string& mesos_task_id);
+    std::size_t updates_waiting() const;
+    void note_updates_waiting();
+    void flush_all_updates();
+    void flush_updates(UpdateLane& lane);
+    void commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
+                       std::vector<store::LaunchRecord> placed, const Error& error);
+    void after_commit(const std::vector<ReceivedUpdate>& batch,
+                      const std::vector<task::StatusUpdate>& converted,
+                      const std::vector<task::UpdateResult>& results);
+
+    // ---------------------------------------------------------- queue watch
+    void schedule_poll(milliseconds after);
+    void run_poll();
+    void connect_listener();
+    void wait_listener();
+    void on_listener_readable();
+
+    // --------------------------------------------------------- housekeeping
+    void reconcile_page(std::int64_t after);
+    void schedule_reconcile_tick();
+    void schedule_implicit_reconcile();
+    void schedule_kill_scan();
+    void run_kill_scan();
+    void schedule_leader_check();
+    void sample_lag(std::chrono::steady_clock::time_point expected);
+
+    // ----------------------------------------------------------- state view
+    std::string state_json() const;
+};
+
+}  // namespace mesoflow::runtime

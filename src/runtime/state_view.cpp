@@ -1,0 +1,48 @@
+// /state: a JSON snapshot for operators, read from the admin thread.
+
+#include "runtime_impl.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace mesoflow::runtime {
+
+std::string Runtime::Impl::state_json() const {
+    nlohmann::json j;
+    {
+        std::lock_guard lock(snapshot_mutex);
+        j["framework_id"] = snapshot_framework_id;
+        j["master"] = snapshot_master;
+    }
+    j["framework_name"] = cfg.framework_name;
+    j["identity"] = identity;
+    j["leader"] = metrics.leader.load() == 1;
+    j["subscribed"] = metrics.subscribed.load() == 1;
+    j["database_up"] = metrics.database_up.load() == 1;
+    j["suppressed"] = metrics.suppressed.load() == 1;
+    j["queue_pending"] = metrics.queue_pending.load();
+    j["offers_held"] = metrics.offers_held.load();
+    j["claims_held"] = metrics.claims_held.load();
+    j["tasks_claimed"] = metrics.tasks_claimed.load();
+    j["claim_batches"] = metrics.claim_batches.load();
+    j["updates_waiting"] = metrics.updates_waiting.load();
+    nlohmann::json states = nlohmann::json::object();
+    for (std::size_t i = 0; i < metrics.tasks_by_state.size(); ++i) {
+        states[std::string(task::to_string(static_cast<task::TaskState>(i)))] =
+            metrics.tasks_by_state[i].load();
+    }
+    j["tasks_by_state"] = states;
+    // mesoflow's own latencies since it started, in milliseconds.
+    nlohmann::json latency = nlohmann::json::object();
+    for (const auto& view : kLatencyViews) {
+        const LatencyHistogram& h = metrics.*view.histogram;
+        const auto ms = [](std::uint64_t us) { return static_cast<double>(us) / 1000.0; };
+        latency[std::string(view.key)] = {{"count", h.count()},
+                                          {"p50_ms", ms(h.quantile_us(0.5))},
+                                          {"p99_ms", ms(h.quantile_us(0.99))},
+                                          {"max_ms", ms(h.max_us())}};
+    }
+    j["latency"] = latency;
+    return j.dump();
+}
+
+}  // namespace mesoflow::runtime

@@ -1,0 +1,315 @@
+// Leadership, the master's subscription, the events it sends and the calls
+// mesoflow sends back.
+
+#include "runtime_impl.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "mesoflow/mesos/codec.hpp"
+#include "mesoflow/runtime/status_conversion.hpp"
+#include "mesoflow/scheduler/calls.hpp"
+
+namespace mesoflow::runtime {
+
+void Runtime::Impl::send(const mesos::Call& call,
+                         std::function<void(const transport::CallResult&)> done) {
+    if (!master)
+        return;
+    ++calls_in_flight;
+    const auto type = std::string(mesos::to_string(call.type()));
+    const bool answers_offer =
+        call.type() == mesos::CallType::accept || call.type() == mesos::CallType::decline;
+    auto answered = [this, type, done = std::move(done)](const transport::CallResult& r) {
+        --calls_in_flight;
+        if (!r.ok()) {
+            metrics.calls_failed++;
+            log::warn("call_failed", "call={} status={} error={}", type, r.status,
+                      log::quote(r.body.empty() ? r.error : r.body));
+        }
+        if (done)
+            done(r);
+        maybe_finish_stop();
+    };
+    if (call_sink != nullptr) {
+        call_sink->send(mesos::to_json(call), std::move(answered), answers_offer);
+    } else {
+        master->send(mesos::to_json(call), std::move(answered), answers_offer);
+    }
+}
+
+void Runtime::Impl::acquire_leadership() {
+    if (stopping())
+        return;
+    db_job([this] { return leader->try_acquire(); },
+           [this](const Result<bool>& r) {
+               if (stopping())
+                   return;
+               if (!db_ok(r, "leader_lock")) {
+                   retry_leadership();
+                   return;
+               }
+               if (!*r) {
+                   move_to(scheduler::PhaseEvent::lock_held_elsewhere);
+                   log::info("standby", "framework={} retry_ms={}", cfg.framework_name,
+                             kStandbyRetryInterval.count());
+                   retry_leadership();
+                   return;
+               }
+               move_to(scheduler::PhaseEvent::leader_lock_taken);
+               metrics.leader = 1;
+               log::info("leading", "framework={} identity={}", cfg.framework_name, identity);
+               load_framework_id();
+           });
+}
+
+void Runtime::Impl::retry_leadership() {
+    after(leader_timer, kStandbyRetryInterval, [this] { acquire_leadership(); });
+}
+
+void Runtime::Impl::load_framework_id() {
+    db_job([this] { return store->load_framework_id(cfg.framework_name); },
+           [this](Result<std::optional<std::string>> r) {
+               if (stopping())
+                   return;
+               if (!db_ok(r, "load_framework_id")) {
+                   after(leader_timer, kDbRetry, [this] { load_framework_id(); });
+                   return;
+               }
+               framework_id = *r;
+               log::info("framework_id_loaded", "framework_id={}", framework_id.value_or("none"));
+               start_scheduling();
+           });
+}
+
+void Runtime::Impl::start_scheduling() {
+    connect_listener();
+    start_master();
+    schedule_kill_scan();
+    schedule_poll(milliseconds(0));
+    schedule_leader_check();
+    schedule_implicit_reconcile();
+}
+
+// ------------------------------------------------------------ the master
+void Runtime::Impl::start_master() {
+    transport::TransportConfig tc;
+    for (const auto& m : cfg.masters) {
+        transport::MasterEndpoint e;
+        e.https = m.https;
+        e.host = m.host;
+        e.port = m.port;
+        tc.masters.push_back(std::move(e));
+    }
+    if (cfg.authenticate && !cfg.secret.empty()) {
+        tc.credentials = transport::BasicCredentials{cfg.principal, cfg.secret};
+    }
+    tc.backoff_min = milliseconds(static_cast<std::int64_t>(cfg.backoff_min_s * 1000));
+    tc.backoff_max = milliseconds(static_cast<std::int64_t>(cfg.backoff_max_s * 1000));
+    tc.heartbeat_factor = cfg.heartbeat_watchdog_factor;
+    tc.ca_file = cfg.tls_ca_file;
+    tc.verify = cfg.tls_verify;
+
+    transport::Handlers h;
+    h.subscribe_body = [this] { return mesos::to_json(subscribe_call()); };
+    h.on_stream = [this](const std::string& where) {
+        master_name = where;
+        std::lock_guard lock(snapshot_mutex);
+        snapshot_master = where;
+    };
+    h.on_record = [this](std::string_view record) { on_record(record); };
+    h.on_disconnected = [this](const std::string& reason) { on_disconnected(reason); };
+    h.on_refused = [this](int status, const std::string& body) {
+        log::error("subscribe_refused", "status={} body={}", status, log::quote(body));
+        fail(kExitFrameworkError);
+    };
+    try {
+        master = std::make_unique<transport::MasterClient>(loop, std::move(tc), std::move(h));
+    } catch (const std::invalid_argument& e) {
+        // A CA file that is readable but holds no usable certificate.
+        log::error("master_client_failed", "error={}", log::quote(e.what()));
+        fail(kExitFailure);
+        return;
+    }
+    master->start();
+}
+
+mesos::Call Runtime::Impl::subscribe_call() const {
+    scheduler::FrameworkOptions fo;
+    fo.user = cfg.framework_user;
+    fo.name = cfg.framework_name;
+    fo.roles = cfg.roles;
+    fo.hostname = cfg.hostname;
+    fo.webui_url = cfg.webui_url;
+    fo.checkpoint = cfg.checkpoint;
+    fo.failover_timeout_s = cfg.failover_timeout_s;
+    fo.principal = cfg.principal;
+    fo.gpu_resources = cfg.gpu_resources;
+    return scheduler::make_subscribe(fo, framework_id, {});
+}
+
+void Runtime::Impl::on_disconnected(const std::string& reason) {
+    metrics.disconnects++;
+    if (subscribed())
+        log::warn("disconnected", "master={} reason={}", master_name, log::quote(reason));
+    move_to(scheduler::PhaseEvent::disconnected);
+    metrics.subscribed = 0;
+    // Offers die with the subscription; the master rescinds them.
+    book.clear();
+    metrics.offers_held = 0;
+}
+
+void Runtime::Impl::on_record(std::string_view record) {
+    auto event = mesos::parse_event(record);
+    if (!event) {
+        log::error("bad_event", "error={}", log::quote(event.error().message));
+        return;
+    }
+    std::visit([this](auto& body) { handle(body); }, event->body);
+}
+
+void Runtime::Impl::handle(mesos::Event::Subscribed& s) {
+    const bool new_id = !framework_id || *framework_id != s.framework_id;
+    framework_id = s.framework_id;
+    move_to(scheduler::PhaseEvent::subscribed);
+    metrics.subscribed = 1;
+    metrics.subscriptions++;
+    {
+        std::lock_guard lock(snapshot_mutex);
+        snapshot_framework_id = s.framework_id;
+    }
+    log::info("subscribed", "framework_id={} master={} heartbeat_s={}", s.framework_id, master_name,
+              s.heartbeat_interval_seconds.value_or(0));
+    if (s.heartbeat_interval_seconds) {
+        master->set_heartbeat_interval(
+            milliseconds(static_cast<std::int64_t>(*s.heartbeat_interval_seconds * 1000)));
+    }
+    if (new_id) {
+        db_job(
+            [this, id = s.framework_id] {
+                return store->save_framework_id(cfg.framework_name, id, identity);
+            },
+            [this](Status st) {
+                if (!st.ok()) {
+                    metrics.db_errors++;
+                    log::error("framework_id_not_saved", "error={}",
+                               log::quote(st.error().message));
+                }
+            });
+    }
+    pacer.reset();
+    gate.on_subscribed(time.now());
+    reconciler.reset();
+    reconcile_page(0);
+    schedule_poll(milliseconds(0));
+}
+
+void Runtime::Impl::handle(mesos::Event::Offers& o) {
+    metrics.offers_received += o.offers.size();
+    if (stopping() || !subscribed()) {
+        std::vector<std::string> ids;
+        for (const auto& offer : o.offers)
+            ids.push_back(offer.id);
+        decline_ids(std::move(ids), cfg.refuse_s);
+        return;
+    }
+    book.add(std::move(o.offers), time.now(), time.wall_us());
+    metrics.offers_held = static_cast<std::int64_t>(book.held());
+    place_offers();
+}
+
+void Runtime::Impl::handle(mesos::Event::InverseOffers& io) {
+    for (const auto& inv : io.inverse_offers) {
+        log::info("inverse_offer", "id={} agent={}", inv.id, inv.agent_id.value_or(""));
+    }
+}
+
+void Runtime::Impl::handle(mesos::Event::Rescind& r) {
+    metrics.offers_rescinded++;
+    book.rescind(r.offer_id);
+    metrics.offers_held = static_cast<std::int64_t>(book.held());
+    log::debug("offer_rescinded", "offer={}", r.offer_id);
+}
+
+void Runtime::Impl::handle(mesos::Event::RescindInverseOffer& r) {
+    log::debug("inverse_offer_rescinded", "id={}", r.inverse_offer_id);
+}
+
+void Runtime::Impl::handle(mesos::Event::Update& u) {
+    metrics.updates_received++;
+    reconciler.observe(u.status.task_id);
+    pacer.first_update(u.status.task_id);
+    UpdateLane& lane = lane_of(u.status.task_id);
+    lane.updates.push_back({std::move(u.status), std::chrono::steady_clock::now()});
+    note_updates_waiting();
+    flush_updates(lane);
+}
+
+void Runtime::Impl::handle(mesos::Event::UpdateOperationStatus& u) {
+    // mesoflow sets no operation ids, so these are not its own; acknowledge
+    // the reliable ones so the agent can forget them.
+    log::warn("operation_status", "operation={} state={}", u.status.operation_id.value_or(""),
+              mesos::to_string(u.status.state));
+    if (u.status.uuid && framework_id && u.status.operation_id) {
+        mesos::Call call;
+        call.framework_id = framework_id;
+        call.body = mesos::Call::AcknowledgeOperationStatus{u.status.agent_id,
+                                                            u.status.resource_provider_id,
+                                                            *u.status.uuid, *u.status.operation_id};
+        send(call);
+    }
+}
+
+void Runtime::Impl::handle(mesos::Event::Message& m) {
+    log::debug("executor_message", "agent={} executor={}", m.agent_id, m.executor_id);
+}
+
+void Runtime::Impl::handle(mesos::Event::Failure& f) {
+    if (f.executor_id) {
+        log::warn("executor_failed", "agent={} executor={} status={}", f.agent_id.value_or(""),
+                  *f.executor_id, f.status.value_or(-1));
+    } else {
+        log::warn("agent_failed", "agent={}", f.agent_id.value_or(""));
+    }
+}
+
+void Runtime::Impl::handle(mesos::Event::Error& e) {
+    log::error("framework_error", "message={}", log::quote(e.message));
+    move_to(scheduler::PhaseEvent::disconnected);
+    metrics.subscribed = 0;
+    if (e.message.find("removed") != std::string::npos) {
+        // The id can never be used again: the next start registers anew and
+        // reconciliation sends the old attempts through the retry policy.
+        db_job([this] { return store->forget_framework_id(cfg.framework_name); },
+               [this](Status st) {
+                   if (!st.ok())
+                       log::error("framework_id_not_forgotten", "error={}",
+                                  log::quote(st.error().message));
+                   fail(kExitFrameworkError);
+               });
+        return;
+    }
+    if (e.message.find("failed over") != std::string::npos) {
+        log::error("framework_taken_over",
+                   "framework_id={} reason=another scheduler subscribed with this id",
+                   framework_id.value_or(""));
+    }
+    fail(kExitFrameworkError);
+}
+
+void Runtime::Impl::handle(mesos::Event::Unknown& u) {
+    log::warn("unknown_event", "type={}", log::quote(u.type));
+}
+
+void Runtime::Impl::apply_gate(std::optional<mesos::Call> call) {
+    if (!call || !framework_id || !subscribed())
+        return;
+    call->framework_id = framework_id;
+    const bool suppress = call->type() == mesos::CallType::suppress;
+    metrics.suppressed = suppress ? 1 : 0;
+    log::info(suppress ? "offers_suppressed" : "offers_revived", "framework_id={}", *framework_id);
+    send(*call);
+}
+
+}  // namespace mesoflow::runtime

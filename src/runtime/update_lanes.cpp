@@ -1,0 +1,202 @@
+// Update lanes: status updates and placements commit in batches on lanes of
+// their own; what a commit causes (acknowledgements, stray kills) and what a
+// failed one causes come from the scheduler core's commit reactions.
+
+#include "runtime_impl.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "mesoflow/runtime/status_conversion.hpp"
+#include "mesoflow/scheduler/calls.hpp"
+
+namespace mesoflow::runtime {
+
+Runtime::Impl::UpdateLane& Runtime::Impl::lane_of(std::int64_t task_id) {
+    return *lanes[static_cast<std::size_t>(task_id < 0 ? 0 : task_id) % lanes.size()];
+}
+
+Runtime::Impl::UpdateLane& Runtime::Impl::lane_of(const std::string& mesos_task_id) {
+    const auto parsed = task::parse_mesos_task_id(mesos_task_id);
+    return lane_of(parsed ? parsed->first : 0);
+}
+
+// Received and not yet committed, and of those, in a batch being committed.
+std::size_t Runtime::Impl::updates_waiting() const {
+    std::size_t n = 0;
+    for (const auto& lane : lanes)
+        n += lane->updates.size() + lane->committing;
+    return n;
+}
+
+void Runtime::Impl::note_updates_waiting() {
+    metrics.updates_waiting = static_cast<std::int64_t>(updates_waiting());
+}
+
+void Runtime::Impl::flush_all_updates() {
+    for (auto& lane : lanes)
+        flush_updates(*lane);
+}
+
+void Runtime::Impl::flush_updates(UpdateLane& lane) {
+    if (lane.running || (lane.updates.empty() && lane.placements.empty()))
+        return;
+    lane.running = true;
+    // After a permanent failure, one item at a time (placements first, as
+    // a batch applies them) until the failed batch's items are through.
+    std::size_t n =
+        std::min<std::size_t>(lane.updates.size(), static_cast<std::size_t>(cfg.update_batch));
+    std::size_t p = lane.placements.size();
+    if (lane.one_by_one > 0) {
+        p = std::min<std::size_t>(p, 1);
+        n = p == 1 ? 0 : std::min<std::size_t>(n, 1);
+    }
+    lane.committing = n;
+    auto batch = std::make_shared<std::vector<ReceivedUpdate>>(
+        std::make_move_iterator(lane.updates.begin()),
+        std::make_move_iterator(lane.updates.begin() + static_cast<std::ptrdiff_t>(n)));
+    lane.updates.erase(lane.updates.begin(), lane.updates.begin() + static_cast<std::ptrdiff_t>(n));
+    auto placed = std::make_shared<std::vector<store::LaunchRecord>>(
+        std::make_move_iterator(lane.placements.begin()),
+        std::make_move_iterator(lane.placements.begin() + static_cast<std::ptrdiff_t>(p)));
+    lane.placements.erase(lane.placements.begin(),
+                          lane.placements.begin() + static_cast<std::ptrdiff_t>(p));
+    auto converted = std::make_shared<std::vector<task::StatusUpdate>>();
+    converted->reserve(batch->size());
+    for (const auto& u : *batch)
+        converted->push_back(to_store_update(u.status));
+    timed_job(
+        *lane.worker,
+        [this, &lane, converted, placed] {
+            const auto start = std::chrono::steady_clock::now();
+            auto r = lane.store->apply_updates(*converted, *placed);
+            metrics.update_batch_time.record(std::chrono::steady_clock::now() - start);
+            return r;
+        },
+        [this, &lane, batch, placed, converted](Result<std::vector<task::UpdateResult>> r) {
+            lane.running = false;
+            lane.committing = 0;
+            if (!db_ok(r, "apply_updates")) {
+                commit_failed(lane, std::move(*batch), std::move(*placed), r.error());
+                return;
+            }
+            lane.retry = scheduler::kCommitRetryMin;
+            if (lane.one_by_one > 0)
+                lane.one_by_one -= std::min(lane.one_by_one, batch->size() + placed->size());
+            const auto committed = std::chrono::steady_clock::now();
+            for (const auto& u : *batch)
+                metrics.update_to_commit.record(committed - u.received);
+            after_commit(*batch, *converted, *r);
+            note_updates_waiting();
+            flush_updates(lane);
+            // Held offers go as soon as the backlog and the window allow.
+            place_offers();
+            maybe_finish_stop();
+        });
+}
+
+// Not committed, so not acknowledged: the commit reactions say whether the
+// batch goes again as it was, item by item, or (one item failing for good)
+// is quarantined.
+void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
+                                  std::vector<store::LaunchRecord> placed, const Error& error) {
+    const auto items = batch.size() + placed.size();
+    const auto failure = scheduler::on_commit_failed(error.permanent(), items, lane.retry);
+    lane.retry = failure.next_backoff;
+    if (failure.action == scheduler::CommitFailureAction::quarantine) {
+        metrics.updates_quarantined += items;
+        for (const auto& u : batch) {
+            log::error("update_quarantined", "task={} state={} agent={} error={}", u.status.task_id,
+                       mesos::to_string(u.status.state), u.status.agent_id.value_or(""),
+                       log::quote(error.message));
+        }
+        for (const auto& l : placed) {
+            // Where it went cannot be recorded: it must not run unrecorded.
+            log::error("placement_quarantined", "task={} agent={} error={} action=kill",
+                       l.mesos_task_id, l.agent_id, log::quote(error.message));
+            if (framework_id) {
+                metrics.kills_sent++;
+                send(scheduler::make_kill(*framework_id, l.mesos_task_id, l.agent_id));
+            }
+        }
+        lane.one_by_one -= std::min(lane.one_by_one, items);
+        note_updates_waiting();
+        flush_updates(lane);
+        maybe_finish_stop();
+        return;
+    }
+    lane.updates.insert(lane.updates.begin(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
+    lane.placements.insert(lane.placements.begin(), std::make_move_iterator(placed.begin()),
+                           std::make_move_iterator(placed.end()));
+    note_updates_waiting();
+    if (failure.action == scheduler::CommitFailureAction::one_by_one) {
+        log::warn("batch_refused", "items={} error={} next=one_by_one", items,
+                  log::quote(error.message));
+        lane.one_by_one = items;
+        flush_updates(lane);
+        return;
+    }
+    // Offers held for the backlog would wait for the database to come back:
+    // their resources go back to the master meanwhile.
+    decline_held(cfg.refuse_s);
+    after(lane.retry_timer, failure.wait, [this, &lane] { flush_updates(lane); });
+    maybe_finish_stop();
+}
+
+// Carries out what the commit reactions decide for a committed batch.
+void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
+                                 const std::vector<task::StatusUpdate>& converted,
+                                 const std::vector<task::UpdateResult>& results) {
+    const auto reaction = scheduler::react_to_commit(converted, results);
+    metrics.updates_applied += reaction.applied;
+    metrics.updates_ignored += reaction.ignored;
+    for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
+        const auto& s = batch[i].status;
+        const auto& res = results[i];
+        const auto& act = reaction.updates[i];
+        const auto state = mesos::to_string(s.state);
+        switch (act.log) {
+            case scheduler::UpdateLog::state:
+                log::info("task_state", "task={} state={} agent={} result={} reason={}{}",
+                          s.task_id, state, s.agent_id.value_or(""),
+                          res.task_state ? task::to_string(*res.task_state) : "unknown",
+                          s.reason ? mesos::to_string(*s.reason) : "none",
+                          res.retry_in_s ? fmt::format(" retry_in_s={:.1f}", *res.retry_in_s)
+                                         : std::string());
+                break;
+            case scheduler::UpdateLog::quiet:
+                log::debug("task_state", "task={} state={} agent={}", s.task_id, state,
+                           s.agent_id.value_or(""));
+                break;
+            case scheduler::UpdateLog::ignored:
+                log::info("update_ignored", "task={} state={} outcome={} note={}", s.task_id, state,
+                          task::to_string(res.outcome), log::quote(res.note));
+                break;
+            case scheduler::UpdateLog::none:
+                break;
+        }
+        if (act.forget_kill)
+            kills.forget(s.task_id);
+        if (act.kill_stray && framework_id) {
+            log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
+                      s.agent_id.value_or(""), task::to_string(res.outcome));
+            metrics.kills_sent++;
+            send(scheduler::make_kill(*framework_id, s.task_id, s.agent_id));
+        }
+        if (act.acknowledge && framework_id) {
+            metrics.acks_sent++;
+            send(scheduler::make_acknowledge(*framework_id, s),
+                 [this, received = batch[i].received](const transport::CallResult& r) {
+                     if (r.written)
+                         metrics.update_to_ack.record(*r.written - received);
+                 });
+        }
+    }
+    if (reaction.repoll)
+        schedule_poll(milliseconds(0));
+}
+
+}  // namespace mesoflow::runtime
