@@ -4,11 +4,12 @@
 // Mesos-Stream-Id of the framework's current subscription, and subscribing
 // with the framework id would fail over the running mesoflow.
 //
-// Masters are tried in order; a 307 to the leading master is followed (at
-// most kMaxTeardownRedirects times); HTTP Basic credentials go along when a
-// principal and secret are configured; https masters are verified as
-// configured (tls_ca_file, tls_verify; TLS 1.2 or later), and a refused
-// certificate is reported with OpenSSL's reason. Never throws.
+// The request goes through the transport (transport::post_once), as
+// `mesoflow run` reaches its masters: masters tried in order, redirects to
+// the leading master followed, HTTP Basic credentials when a principal and
+// secret are configured, https masters verified as configured (tls_ca_file,
+// tls_verify; TLS 1.2 or later), a refused certificate reported with
+// OpenSSL's reason. Never throws.
 #pragma once
 
 #include <string>
@@ -16,8 +17,6 @@
 #include "mesoflow/config/config.hpp"
 
 namespace mesoflow::cli {
-
-inline constexpr int kMaxTeardownRedirects = 3;
 
 struct TeardownOutcome {
     enum class Kind {

@@ -222,7 +222,157 @@ Result<MasterEndpoint> resolve_location(std::string_view location, const MasterE
     return e;
 }
 
+namespace {
+
 constexpr int kSendBufferBytes = 1 << 20;
+constexpr std::string_view kJson = "application/json";
+
+// Sets SNI (host names only, RFC 6066) and, unless verification is off, the
+// name or address the certificate must be for.
+Status prepare_handshake(const TransportConfig& cfg, MasterStream::TlsStream& tls_stream,
+                         const std::string& host) {
+    SSL* handle = tls_stream.native_handle();
+    const bool ip = is_ip_literal(host);
+    // (SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.)
+    if (!ip && SSL_ctrl(handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                        const_cast<char*>(host.c_str())) != 1)
+        return Error{fmt::format("tls: cannot set server name {}", host)};
+    if (!cfg.verify)
+        return Status::success();
+    X509_VERIFY_PARAM* param = SSL_get0_param(handle);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+    if (set != 1)
+        return Error{fmt::format("tls: cannot check the certificate against {}", host)};
+    return Status::success();
+}
+
+// Resolves, connects and, for https, does the TLS handshake (SNI and the
+// host name check set to the master's host). Returns why it failed.
+awaitable<Status> connect_to(asio::io_context& io, const TransportConfig& cfg, MasterStream& stream,
+                             const MasterEndpoint& e) {
+    error_code ec;
+    tcp::resolver resolver(io);
+    auto results = co_await resolver.async_resolve(e.host, std::to_string(e.port),
+                                                   asio::redirect_error(use_awaitable, ec));
+    if (ec)
+        co_return Error{"resolve: " + ec.message()};
+    auto& socket = stream.tcp();
+    socket.expires_after(cfg.connect_timeout);
+    co_await socket.async_connect(results, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        socket.expires_never();
+        co_return Error{"connect: " + ec.message()};
+    }
+    socket.socket().set_option(tcp::no_delay(true), ec);
+    // Room in the kernel for a round of calls at once (an ACCEPT of 80
+    // tasks is about 100 KB), so writing them never waits for the
+    // master to read.
+    socket.socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ec);
+    if (auto* tls_stream = stream.tls()) {
+        auto st = prepare_handshake(cfg, *tls_stream, e.host);
+        if (!st.ok()) {
+            socket.expires_never();
+            co_return st;
+        }
+        co_await tls_stream->async_handshake(ssl::stream_base::client,
+                                             asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            socket.expires_never();
+            co_return Error{tls_failure(ec, tls_stream->native_handle(), cfg.verify)};
+        }
+    }
+    socket.expires_never();
+    co_return Status::success();
+}
+
+// A POST of `body` to e.path; `stream_id` (empty: none) as Mesos-Stream-Id.
+http::request<http::string_body> make_request(const MasterEndpoint& e,
+                                              std::string_view content_type,
+                                              const std::string& auth, std::string_view stream_id,
+                                              std::string body) {
+    http::request<http::string_body> req{http::verb::post, e.path, 11};
+    req.set(http::field::host, fmt::format("{}:{}", e.host, e.port));
+    // (Boost 1.74's beast::string_view is boost's, not std's.)
+    req.set(http::field::content_type,
+            beast::string_view(content_type.data(), content_type.size()));
+    req.set(http::field::accept, beast::string_view(kJson.data(), kJson.size()));
+    req.keep_alive(true);
+    if (!auth.empty())
+        req.set(http::field::authorization, auth);
+    if (!stream_id.empty())
+        req.set("Mesos-Stream-Id", beast::string_view(stream_id.data(), stream_id.size()));
+    req.body() = std::move(body);
+    req.prepare_payload();
+    return req;
+}
+
+bool is_redirect(int status) {
+    return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+// post_once's round over the masters (see master_client.hpp).
+awaitable<void> post_round(asio::io_context& io, const TransportConfig& cfg, ssl::context& tls,
+                           const std::string& auth, std::string_view content_type,
+                           const std::string& body, PostOutcome& out) {
+    for (const auto& master : cfg.masters) {
+        MasterEndpoint target = master;
+        PostAnswer last;
+        for (int hop = 0;; ++hop) {
+            last = PostAnswer{target.to_string(), 0, {}, {}};
+            MasterStream stream(io, target.https ? &tls : nullptr);
+            if (auto st = co_await connect_to(io, cfg, stream, target); !st.ok()) {
+                last.error = st.error().message;
+                break;
+            }
+            auto req = make_request(target, content_type, auth, {}, body);
+            req.keep_alive(false);
+            error_code ec;
+            stream.tcp().expires_after(cfg.call_timeout);
+            co_await stream.visit([&](auto& s) {
+                return http::async_write(s, req, asio::redirect_error(use_awaitable, ec));
+            });
+            if (ec) {
+                last.error = "write: " + ec.message();
+                break;
+            }
+            beast::flat_buffer buffer;
+            http::response<http::string_body> res;
+            co_await stream.visit([&](auto& s) {
+                return http::async_read(s, buffer, res, asio::redirect_error(use_awaitable, ec));
+            });
+            if (ec) {
+                last.error = "read: " + ec.message();
+                break;
+            }
+            last.status = static_cast<int>(res.result_int());
+            last.body = std::move(res.body());
+            if (is_redirect(last.status)) {
+                if (hop == kMaxRedirects) {
+                    last.error = fmt::format("more than {} redirects", kMaxRedirects);
+                    break;
+                }
+                const auto location = res[http::field::location];
+                auto next =
+                    resolve_location(std::string_view(location.data(), location.size()), target);
+                if (!next) {
+                    last.error = next.error().message;
+                    break;
+                }
+                target = *next;
+                continue;
+            }
+            if (retryable(last.status))
+                break;
+            out.answer = std::move(last);
+            co_return;
+        }
+        out.failures.push_back(std::move(last));
+    }
+}
+
+}  // namespace
 
 struct PendingCall {
     std::string body;
@@ -286,77 +436,14 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
     }
 
-    // Resolves, connects and, for https, does the TLS handshake (SNI and the
-    // host name check set to the master's host). Returns why it failed.
     awaitable<Status> connect(MasterStream& stream, const MasterEndpoint& e) {
-        error_code ec;
-        tcp::resolver resolver(io);
-        auto results = co_await resolver.async_resolve(e.host, std::to_string(e.port),
-                                                       asio::redirect_error(use_awaitable, ec));
-        if (ec)
-            co_return Error{"resolve: " + ec.message()};
-        auto& socket = stream.tcp();
-        socket.expires_after(cfg.connect_timeout);
-        co_await socket.async_connect(results, asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            socket.expires_never();
-            co_return Error{"connect: " + ec.message()};
-        }
-        socket.socket().set_option(tcp::no_delay(true), ec);
-        // Room in the kernel for a round of calls at once (an ACCEPT of 80
-        // tasks is about 100 KB), so writing them never waits for the
-        // master to read.
-        socket.socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ec);
-        if (auto* tls_stream = stream.tls()) {
-            auto st = prepare_handshake(*tls_stream, e.host);
-            if (!st.ok()) {
-                socket.expires_never();
-                co_return st;
-            }
-            co_await tls_stream->async_handshake(ssl::stream_base::client,
-                                                 asio::redirect_error(use_awaitable, ec));
-            if (ec) {
-                socket.expires_never();
-                co_return Error{tls_failure(ec, tls_stream->native_handle(), cfg.verify)};
-            }
-        }
-        socket.expires_never();
-        co_return Status::success();
-    }
-
-    Status prepare_handshake(MasterStream::TlsStream& tls_stream, const std::string& host) const {
-        SSL* handle = tls_stream.native_handle();
-        const bool ip = is_ip_literal(host);
-        // SNI carries host names only (RFC 6066).
-        // (SSL_set_tlsext_host_name, spelled out: the macro's C cast trips -Wold-style-cast.)
-        if (!ip && SSL_ctrl(handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                            const_cast<char*>(host.c_str())) != 1)
-            return Error{fmt::format("tls: cannot set server name {}", host)};
-        if (!cfg.verify)
-            return Status::success();
-        X509_VERIFY_PARAM* param = SSL_get0_param(handle);
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str())
-                           : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
-        if (set != 1)
-            return Error{fmt::format("tls: cannot check the certificate against {}", host)};
-        return Status::success();
+        return connect_to(io, cfg, stream, e);
     }
 
     http::request<http::string_body> request(const MasterEndpoint& e, std::string body,
                                              bool with_stream) const {
-        http::request<http::string_body> req{http::verb::post, e.path, 11};
-        req.set(http::field::host, fmt::format("{}:{}", e.host, e.port));
-        req.set(http::field::content_type, "application/json");
-        req.set(http::field::accept, "application/json");
-        req.keep_alive(true);
-        if (!auth.empty())
-            req.set(http::field::authorization, auth);
-        if (with_stream)
-            req.set("Mesos-Stream-Id", stream_id);
-        req.body() = std::move(body);
-        req.prepare_payload();
-        return req;
+        return make_request(e, kJson, auth, with_stream ? std::string_view(stream_id) : "",
+                            std::move(body));
     }
 
     // ------------------------------------------------------------ subscribe
@@ -441,7 +528,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             co_return out;
         }
         const int status = static_cast<int>(parser.get().result_int());
-        if (status == 307 || status == 301 || status == 302 || status == 308) {
+        if (is_redirect(status)) {
             auto loc = parser.get()[http::field::location];
             auto next = resolve_location(std::string_view(loc.data(), loc.size()), target);
             if (!next) {
@@ -903,6 +990,27 @@ void MasterClient::reconnect(const std::string& reason) {
 
 const std::string& MasterClient::stream_id() const {
     return impl_->stream_id;
+}
+
+Result<PostOutcome> post_once(const TransportConfig& config, std::string_view content_type,
+                              const std::string& body) {
+    if (config.masters.empty())
+        return Error{"no masters"};
+    try {
+        asio::io_context io;
+        ssl::context tls = make_tls_context(config);
+        const std::string auth = config.credentials ? basic_auth(*config.credentials) : "";
+        PostOutcome out;
+        asio::co_spawn(io, post_round(io, config, tls, auth, content_type, body, out),
+                       [](const std::exception_ptr& e) {
+                           if (e)
+                               std::rethrow_exception(e);
+                       });
+        io.run();
+        return out;
+    } catch (const std::exception& e) {
+        return Error{e.what()};
+    }
 }
 
 }  // namespace mesoflow::transport

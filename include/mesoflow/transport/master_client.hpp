@@ -148,4 +148,38 @@ class MasterClient {
     std::shared_ptr<Impl> impl_;
 };
 
+// ---------------------------------------------------------------- one request
+// A single request outside any subscription, e.g. `mesoflow teardown` on the
+// master's operator endpoint POST /master/teardown (MasterEndpoint::path).
+
+struct PostAnswer {
+    std::string master;  // the URL asked ("https://host:port/path")
+    int status = 0;      // HTTP status; 0 when no answer came
+    std::string body;    // the answer's body
+    std::string error;   // why this master was given up on, when not for its status
+};
+
+struct PostOutcome {
+    // The answer that ended the round; unset when no master gave one.
+    std::optional<PostAnswer> answer;
+    // Each master given up on before it, in order: its last answer (a
+    // status worth retrying elsewhere) or why none came (`error`).
+    std::vector<PostAnswer> failures;
+};
+
+// Posts `body` as `content_type` to each master of `config` in turn, at its
+// endpoint's path, synchronously on an io_context of its own, the way
+// MasterClient connects: https verified as configured (ca_file, verify;
+// TLS 1.2 or later, SNI and the host name checked), Basic credentials,
+// connect_timeout to connect, call_timeout for the answer. Redirects (301,
+// 302, 307, 308) are followed, at most kMaxRedirects times per master, a
+// protocol-relative Location keeping the scheme. A connection or TLS failure,
+// a redirect that cannot be followed, or a status worth retrying elsewhere
+// (404, 5xx) moves on to the next master; any other answer ends the round.
+// For idempotent requests: a master that took the request but never answered
+// does not stop the round. An Error only when there are no masters or the CA
+// certificates cannot be loaded; never throws.
+Result<PostOutcome> post_once(const TransportConfig& config, std::string_view content_type,
+                              const std::string& body);
+
 }  // namespace mesoflow::transport
