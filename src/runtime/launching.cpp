@@ -79,6 +79,8 @@ void Runtime::Impl::place_offers() {
             hold_offers();
             return;
         case scheduler::OfferAction::decline:
+            if (decision.idle_filter)
+                gate.on_idle_filter();
             decline_held(decision.refuse_s);
             return;
         case scheduler::OfferAction::match:
@@ -101,6 +103,9 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     std::vector<bool> launched(claimed.size(), false);
     const bool more_after =
         scheduler::LaunchPacer::more_after(claimed.size() - match.launch_count(), claims_exhausted);
+    // An ACCEPT's filter covers what it leaves of its offers.
+    if (!more_after && !match.plans.empty())
+        gate.on_idle_filter();
     for (const auto& plan : match.plans) {
         std::vector<mesos::TaskInfo> infos;
         infos.reserve(plan.launches.size());
@@ -215,6 +220,8 @@ void Runtime::Impl::decline_unused(const std::vector<mesos::Offer>& round,
         offers.push_back(std::move(u));
     }
     auto answer = pacer.answer_unused(offers, want_cpus, want_mem, window_limited, more_after);
+    if (answer.later_idle)
+        gate.on_idle_filter();
     decline_ids(std::move(answer.soon), answer.soon_refuse_s);
     decline_ids(std::move(answer.later), answer.later_refuse_s);
 }

@@ -147,6 +147,7 @@ struct Runtime::Impl {
     asio::steady_timer stop_timer{loop};
     asio::steady_timer wake_timer{loop};
     asio::steady_timer hold_timer{loop};
+    asio::steady_timer revive_timer{loop};
 
     std::optional<std::string> framework_id;
     std::string master_name;

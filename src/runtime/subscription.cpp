@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "mesoflow/mesos/codec.hpp"
@@ -302,14 +303,23 @@ void Runtime::Impl::handle(mesos::Event::Unknown& u) {
     log::warn("unknown_event", "type={}", log::quote(u.type));
 }
 
+// Sends what the offer gate decided; a REVIVE it held back for its minimum
+// interval goes out when the interval is over (not at the next poll).
 void Runtime::Impl::apply_gate(std::optional<mesos::Call> call) {
-    if (!call || !framework_id || !subscribed())
+    if (!framework_id || !subscribed())
         return;
-    call->framework_id = framework_id;
-    const bool suppress = call->type() == mesos::CallType::suppress;
-    metrics.suppressed = suppress ? 1 : 0;
-    log::info(suppress ? "offers_suppressed" : "offers_revived", "framework_id={}", *framework_id);
-    send(*call);
+    if (call) {
+        call->framework_id = framework_id;
+        const bool suppress = call->type() == mesos::CallType::suppress;
+        metrics.suppressed = suppress ? 1 : 0;
+        log::info(suppress ? "offers_suppressed" : "offers_revived", "framework_id={}",
+                  *framework_id);
+        send(*call);
+    }
+    if (const auto due = gate.deadline()) {
+        const auto wait = std::max(*due - time.now(), TimePoint::duration::zero());
+        after(revive_timer, wait, [this] { apply_gate(gate.tick(time.now())); });
+    }
 }
 
 }  // namespace mesoflow::runtime

@@ -38,6 +38,7 @@ OfferDecision LaunchPacer::on_offers(const PacerInputs& in) const {
         }
         d.action = OfferAction::decline;  // nothing to run
         d.refuse_s = options_.idle_refuse_s;
+        d.idle_filter = true;
         return d;
     }
     const auto window_room = room(in.updates_waiting);
@@ -67,6 +68,7 @@ UnusedAnswer LaunchPacer::answer_unused(const std::vector<UnusedOffer>& unused, 
                                         bool more_after) const {
     UnusedAnswer a;
     a.later_refuse_s = refuse_for_unused(more_after);
+    a.later_idle = !more_after && !unused.empty();
     a.soon_refuse_s = std::min(kReserveRefuseS, a.later_refuse_s);
     if (!window_limited) {
         want_cpus = 0;

@@ -9,6 +9,7 @@
 #include "../store/store_fixture.hpp"
 #include "cluster.hpp"
 #include "mesoflow/mesos/recordio.hpp"
+#include "mesoflow/scheduler/offer_gate.hpp"
 #include "temp_postgres.hpp"
 #include "test_client.hpp"
 
@@ -579,5 +580,54 @@ TEST_CASE("a call sink given to the runtime receives every call in the master's 
     // The master saw the subscription, but not one call: nothing launched.
     CHECK(c.master().calls_of_type("ACCEPT").empty());
     CHECK(c.master().counters().tasks_launched == 0);
+    c.stop();
+}
+
+TEST_CASE(
+    "work queued right after the queue ran dry runs at once: offers declined with the "
+    "idle filter are revived") {
+    Cluster c(quick_master(2));
+    c.config().poll_interval_s = 600;  // no poll comes to the rescue
+    c.config().idle_refuse_s = 3600;
+    c.submit(shell_task("dry-a", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 1; }));
+    // Every agent has been declined with the hour-long idle filter by now.
+    REQUIRE(c.master().wait_until([&] { return declines_refusing(c, 3600) >= 2; }, 15s));
+    c.submit(shell_task("dry-b", "true"));
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 2; }, 15s));
+    CHECK(c.master().calls_of_type("REVIVE").size() >= 1);
+    c.stop();
+}
+
+TEST_CASE(
+    "a revive held back by its minimum interval goes out once the interval is over, not "
+    "at the next poll") {
+    Cluster c(quick_master(2));
+    mesoflow::runtime::ManualTime clock;
+    c.seams().time = &clock;
+    c.config().poll_interval_s = 600;  // no poll comes to the rescue
+    c.config().idle_refuse_s = 3600;
+    auto revives = [&] { return c.master().calls_of_type("REVIVE").size(); };
+    auto idle_declines = [&] { return declines_refusing(c, 3600); };
+    c.submit(shell_task("gate-a", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 1; }));
+    REQUIRE(c.master().wait_until([&] { return idle_declines() >= 2; }, 15s));
+    // New work after the idle filter revives at once...
+    auto declined = idle_declines();
+    c.submit(shell_task("gate-b", "true"));
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 2; }));
+    REQUIRE(revives() == 1);
+    REQUIRE(c.master().wait_until([&] { return idle_declines() >= declined + 1; }, 15s));
+    // ...but not twice within the minimum interval: the clock stands still.
+    c.submit(shell_task("gate-c", "true"));
+    std::this_thread::sleep_for(300ms);
+    CHECK(revives() == 1);
+    CHECK(c.count_in(TaskState::finished) == 2);
+    // Once the interval is over the held-back REVIVE goes, and the task runs.
+    clock.advance(mesoflow::scheduler::kMinReviveInterval);
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 3; }, 15s));
+    CHECK(revives() == 2);
     c.stop();
 }

@@ -46,7 +46,7 @@ TEST_CASE("offers are matched, held or declined as the counts say") {
         {"nothing claimed, the queue is empty: decline with the idle filter",
          inputs(0, false, true),
          0,
-         {OfferAction::decline, 0, 3600, false}},
+         {OfferAction::decline, 0, 3600, false, true}},
         {"work claimed, room in the window: match the claimed within the room",
          inputs(50, false, false),
          0,
@@ -206,6 +206,7 @@ TEST_CASE(
         INFO(row.why);
         const auto a = pacer.answer_unused(unused, row.want_cpus, row.want_mem, row.window_limited,
                                            row.more_after);
+        CHECK(a.later_idle == !row.more_after);
         CHECK(a.soon == row.soon);
         CHECK(a.soon_refuse_s == Approx(row.soon_s));
         CHECK(a.later == row.later);

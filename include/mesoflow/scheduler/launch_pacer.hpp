@@ -78,9 +78,10 @@ enum class OfferAction {
 
 struct OfferDecision {
     OfferAction action = OfferAction::hold;
-    std::size_t room = 0;  // match: how many claimed attempts to consider
-    double refuse_s = 0;   // decline: the filter
-    bool claim = false;    // hold for a claim: claim now (claim_size() says how many)
+    std::size_t room = 0;      // match: how many claimed attempts to consider
+    double refuse_s = 0;       // decline: the filter
+    bool claim = false;        // hold for a claim: claim now (claim_size() says how many)
+    bool idle_filter = false;  // that filter is idle_refuse_seconds: tell the OfferGate
 
     bool operator==(const OfferDecision&) const = default;
 };
@@ -98,6 +99,7 @@ struct UnusedAnswer {
     double soon_refuse_s = 0;
     std::vector<std::string> later;
     double later_refuse_s = 0;
+    bool later_idle = false;  // later_refuse_s is idle_refuse_seconds: tell the OfferGate
 };
 
 class LaunchPacer {

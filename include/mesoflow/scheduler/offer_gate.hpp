@@ -51,6 +51,9 @@ class OfferGate {
     // work remains (agents come back quickly), long when idle (remembered:
     // the next work revives to clear it).
     double refuse_seconds_for_unused(bool more_pending);
+    // Offers were declined (or left unused) with the long idle filter: the
+    // next work must REVIVE to clear it, suppressed or not.
+    void on_idle_filter() { idle_filters_ = true; }
 
     bool suppressed() const { return suppressed_; }
 
