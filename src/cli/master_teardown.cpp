@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "mesoflow/runtime/transport_config.hpp"
 #include "mesoflow/transport/master_client.hpp"
 
 namespace mesoflow::cli {
@@ -55,20 +56,15 @@ std::string described(const transport::PostAnswer& a) {
                            : plain_reason(a.error);
 }
 
-transport::TransportConfig transport_config(const config::Config& config) {
-    transport::TransportConfig tc;
-    for (const auto& m : config.masters) {
-        transport::MasterEndpoint e;
-        e.https = m.https;
-        e.host = m.host;
-        e.port = m.port;
+// Teardown is an operator's call: credentials go wherever a secret is set,
+// whether the framework authenticates or not.
+transport::TransportConfig teardown_transport(const config::Config& config) {
+    auto tc = runtime::transport_config(config);
+    for (auto& e : tc.masters)
         e.path = std::string(kTeardownPath);
-        tc.masters.push_back(std::move(e));
-    }
+    tc.credentials.reset();
     if (!config.principal.empty() && !config.secret.empty())
         tc.credentials = transport::BasicCredentials{config.principal, config.secret};
-    tc.ca_file = config.tls_ca_file;
-    tc.verify = config.tls_verify;
     tc.connect_timeout = kConnectTimeout;
     tc.call_timeout = kReplyTimeout;
     return tc;
@@ -83,7 +79,7 @@ TeardownOutcome teardown_framework(const config::Config& config, const std::stri
         return outcome;
     }
     const auto round =
-        transport::post_once(transport_config(config), "application/x-www-form-urlencoded",
+        transport::post_once(teardown_transport(config), "application/x-www-form-urlencoded",
                              "frameworkId=" + form_encoded(framework_id));
     if (!round) {
         outcome.detail = round.error().message;

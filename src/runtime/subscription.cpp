@@ -10,6 +10,7 @@
 
 #include "mesoflow/mesos/codec.hpp"
 #include "mesoflow/runtime/status_conversion.hpp"
+#include "mesoflow/runtime/transport_config.hpp"
 #include "mesoflow/scheduler/calls.hpp"
 
 namespace mesoflow::runtime {
@@ -93,24 +94,8 @@ void Runtime::Impl::start_scheduling() {
     schedule_implicit_reconcile();
 }
 
-// ------------------------------------------------------------ the master
 void Runtime::Impl::start_master() {
-    transport::TransportConfig tc;
-    for (const auto& m : cfg.masters) {
-        transport::MasterEndpoint e;
-        e.https = m.https;
-        e.host = m.host;
-        e.port = m.port;
-        tc.masters.push_back(std::move(e));
-    }
-    if (cfg.authenticate && !cfg.secret.empty()) {
-        tc.credentials = transport::BasicCredentials{cfg.principal, cfg.secret};
-    }
-    tc.backoff_min = milliseconds(static_cast<std::int64_t>(cfg.backoff_min_s * 1000));
-    tc.backoff_max = milliseconds(static_cast<std::int64_t>(cfg.backoff_max_s * 1000));
-    tc.heartbeat_factor = cfg.heartbeat_watchdog_factor;
-    tc.ca_file = cfg.tls_ca_file;
-    tc.verify = cfg.tls_verify;
+    auto tc = transport_config(cfg);
 
     transport::Handlers h;
     h.subscribe_body = [this] { return mesos::to_json(subscribe_call()); };

@@ -5,9 +5,12 @@
 //
 // Every decision the runtime makes with time (offer hold deadlines, the
 // launch window's expiry, suppress/revive spacing, reconciliation back-off,
-// kill re-sends, latency stamps) reads TimeSource::now(). Timers still wait
+// kill re-sends, execution timeouts) reads the TimeSource. Timers still wait
 // real time: with a ManualTime, the runtime re-checks its deadlines when a
 // timer fires, and a deadline passes only once the test advances the clock.
+// Measurements stay on the real clock (event-loop lag, batch times, update
+// latencies); the offer latencies start at an offer's arrival on the
+// TimeSource, so they mean something only with SystemTime.
 #pragma once
 
 #include <atomic>
