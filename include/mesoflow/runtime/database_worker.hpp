@@ -1,6 +1,6 @@
 // DatabaseWorker: a thread that runs blocking store calls, one job at a time
-// (the runtime has two: "db" for launch rounds and the rest, "db-updates" for
-// status updates).
+// (the runtime has "db" for claims and the rest, and one "db-updates-N" per
+// update lane for placements and status updates).
 // libpq calls block; keeping them off the event-loop thread keeps heartbeats,
 // offers and acknowledgements flowing while a batch commits. Jobs run in the
 // order they were submitted; each job's completion is handed back to the event
