@@ -21,6 +21,7 @@ scheduler::PacerInputs Runtime::Impl::pacer_inputs() const {
     in.claim_running = claim_running;
     in.claims_exhausted = claims_exhausted;
     in.updates_waiting = updates_waiting();
+    in.framework_id_committed = framework_id_committed;
     for (const auto& lane : lanes)
         in.fullest_lane_queue = std::max(in.fullest_lane_queue, lane->updates.size());
     return in;

@@ -62,8 +62,10 @@ inline constexpr milliseconds kLeaderCheckInterval{2000};
 inline constexpr milliseconds kStandbyRetryInterval{3000};
 // Event-loop lag is sampled this often.
 inline constexpr milliseconds kLagSampleInterval{100};
-// A failed read (framework id, reconciliation page) is retried after this.
+// A failed read or write (framework id, reconciliation page) is retried
+// after this, doubling up to kDbRetryMax where it repeats.
 inline constexpr milliseconds kDbRetry{100};
+inline constexpr milliseconds kDbRetryMax{5000};
 // A lost NOTIFY connection is reconnected after this; polling covers the gap.
 inline constexpr milliseconds kListenRetry{5000};
 // Graceful stop: in-flight commits and acknowledgements get this long.
@@ -148,8 +150,11 @@ struct Runtime::Impl {
     asio::steady_timer wake_timer{loop};
     asio::steady_timer hold_timer{loop};
     asio::steady_timer revive_timer{loop};
+    asio::steady_timer save_timer{loop};
 
     std::optional<std::string> framework_id;
+    // framework_id is the one in the database (loaded, or saved and committed).
+    bool framework_id_committed = false;
     std::string master_name;
     int exit_code = kExitOk;
 
@@ -229,6 +234,7 @@ struct Runtime::Impl {
     void acquire_leadership();
     void retry_leadership();
     void load_framework_id();
+    void save_framework_id(milliseconds retry);
     void start_scheduling();
     void start_master();
     mesos::Call subscribe_call() const;

@@ -80,9 +80,38 @@ void Runtime::Impl::load_framework_id() {
                    return;
                }
                framework_id = *r;
+               framework_id_committed = framework_id.has_value();
                log::info("framework_id_loaded", "framework_id={}", framework_id.value_or("none"));
                start_scheduling();
            });
+}
+
+// A new framework id is saved before anything launches under it (the pacer
+// holds offers meanwhile), and the save is retried until it commits: a
+// restart that did not find it would register a new framework and launch
+// every task again while the first copies ran on.
+void Runtime::Impl::save_framework_id(milliseconds retry) {
+    if (stopping() || !framework_id)
+        return;
+    db_job(
+        [this, id = *framework_id] {
+            return std::make_pair(id, store->save_framework_id(cfg.framework_name, id, identity));
+        },
+        [this, retry](std::pair<std::string, Status> r) {
+            if (framework_id != r.first)
+                return;  // a later subscription's id took its place
+            if (!r.second.ok()) {
+                metrics.db_errors++;
+                log::error("framework_id_not_saved", "framework_id={} error={} retry_ms={}",
+                           r.first, log::quote(r.second.error().message), retry.count());
+                after(save_timer, retry,
+                      [this, retry] { save_framework_id(std::min(retry * 2, kDbRetryMax)); });
+                return;
+            }
+            framework_id_committed = true;
+            log::info("framework_id_saved", "framework_id={}", r.first);
+            place_offers();
+        });
 }
 
 void Runtime::Impl::start_scheduling() {
@@ -172,17 +201,8 @@ void Runtime::Impl::handle(mesos::Event::Subscribed& s) {
             milliseconds(static_cast<std::int64_t>(*s.heartbeat_interval_seconds * 1000)));
     }
     if (new_id) {
-        db_job(
-            [this, id = s.framework_id] {
-                return store->save_framework_id(cfg.framework_name, id, identity);
-            },
-            [this](Status st) {
-                if (!st.ok()) {
-                    metrics.db_errors++;
-                    log::error("framework_id_not_saved", "error={}",
-                               log::quote(st.error().message));
-                }
-            });
+        framework_id_committed = false;
+        save_framework_id(kDbRetry);
     }
     pacer.reset();
     gate.on_subscribed(time.now());

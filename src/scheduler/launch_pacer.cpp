@@ -30,6 +30,10 @@ std::optional<int> LaunchPacer::claim_size(const PacerInputs& in) const {
 
 OfferDecision LaunchPacer::on_offers(const PacerInputs& in) const {
     OfferDecision d;
+    if (!in.framework_id_committed) {
+        d.action = OfferAction::hold;  // until the framework id commits
+        return d;
+    }
     if (in.claimed == 0) {
         if (in.claim_running || !in.claims_exhausted) {
             d.action = OfferAction::hold;  // until the claim answers

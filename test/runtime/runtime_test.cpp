@@ -417,6 +417,38 @@ TEST_CASE("with nothing pending the framework suppresses offers, and new work re
     c.stop();
 }
 
+TEST_CASE(
+    "nothing launches until a new framework id is committed, and its save is retried "
+    "until it commits") {
+    Cluster c(quick_master(2));
+    mesoflow::store::testing::Sql sql(c.dsn());
+    // The database refuses to store any framework id while the switch is on.
+    sql.exec("CREATE TABLE public.refuse_save (refuse boolean NOT NULL)");
+    sql.exec("INSERT INTO public.refuse_save VALUES (true)");
+    sql.exec(
+        "CREATE FUNCTION public.refuse_framework_id() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN IF NEW.framework_id IS NOT NULL AND (SELECT refuse FROM public.refuse_save) THEN"
+        " RAISE EXCEPTION 'frameworks table refused by the test'; END IF; RETURN NEW; END $$");
+    sql.exec(
+        "CREATE TRIGGER refuse_framework_id BEFORE INSERT OR UPDATE ON mesoflow.frameworks"
+        " FOR EACH ROW EXECUTE FUNCTION public.refuse_framework_id()");
+    c.submit_many(5, "saved-", "true");
+    c.start();
+    REQUIRE(c.master().wait_until([&] { return !c.master().frameworks().empty(); }, 15s));
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().db_errors.load() >= 2; }));
+    // Offers came and went; not one ACCEPT under the unsaved id.
+    REQUIRE(c.master().wait_until([&] { return c.master().counters().offers_sent >= 2; }, 15s));
+    CHECK(c.master().calls_of_type("ACCEPT").empty());
+    CHECK(c.count_in(TaskState::finished) == 0);
+    sql.exec("UPDATE public.refuse_save SET refuse = false");
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 5; }, 30s));
+    auto stored = c.store().load_framework_id("mesoflow");
+    REQUIRE(stored);
+    REQUIRE(stored->has_value());
+    CHECK(**stored == c.master().frameworks().front().id);
+    c.stop();
+}
+
 TEST_CASE("the framework id is stored and reused by the next run") {
     Cluster c;
     c.start();

@@ -86,6 +86,17 @@ TEST_CASE("offers are matched, held or declined as the counts say") {
     }
 }
 
+TEST_CASE("nothing launches under a framework id that is not committed: offers are held") {
+    LaunchPacer pacer(options());
+    for (const auto& in :
+         {inputs(50, false, false), inputs(0, false, true), inputs(0, true, false)}) {
+        auto uncommitted = in;
+        uncommitted.framework_id_committed = false;
+        CHECK(pacer.on_offers(uncommitted) == OfferDecision{OfferAction::hold, 0, 0, false, false});
+    }
+    CHECK(pacer.on_offers(inputs(50, false, false)).action == OfferAction::match);
+}
+
 TEST_CASE("the backpressure filter is never longer than refuse_seconds") {
     auto o = options();
     o.refuse_s = 0.5;

@@ -15,7 +15,9 @@
 // behind them. A launch whose first update never comes stops counting after
 // kLaunchWindowExpiry (reconciliation takes over from there).
 //
-// on_offers() says, for the offers held now: match them against the first
+// on_offers() says, for the offers held now: nothing launches under a
+// framework id not yet committed (they are held, and go back with the short
+// filter past the hold limit, until the save commits); else match them against the first
 // `room` claimed attempts, hold them (for a claim or a commit; the OfferBook
 // bounds how long), or decline them all with a filter. Commits go before
 // launches: while the window is full of updates, or a lane has a full batch
@@ -68,6 +70,9 @@ struct PacerInputs {
     bool claims_exhausted = false;       // the last claim found less than it asked for
     std::size_t updates_waiting = 0;     // received, not committed (in a batch or queued)
     std::size_t fullest_lane_queue = 0;  // updates queued on the fullest lane
+    // The framework id offers name is committed in the database: nothing
+    // launches under one that a restart would not find.
+    bool framework_id_committed = true;
 };
 
 enum class OfferAction {
