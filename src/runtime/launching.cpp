@@ -11,6 +11,7 @@
 #include "mesoflow/mesos/resources.hpp"
 #include "mesoflow/scheduler/calls.hpp"
 #include "mesoflow/scheduler/task_info_builder.hpp"
+#include "mesoflow/task/text.hpp"
 
 namespace mesoflow::runtime {
 
@@ -115,7 +116,8 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
             infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
             lane_of(spec.id).placements.push_back(
                 store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id, plan.agent_id,
-                                    plan.hostname, plan.offer_ids.front(), sent_at});
+                                    task::clean_text(plan.hostname, task::kMaxNameBytes),
+                                    plan.offer_ids.front(), sent_at});
             pacer.launched(l.mesos_task_id, now);
             launched[l.index] = true;
             metrics.tasks_launched++;

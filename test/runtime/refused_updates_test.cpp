@@ -1,11 +1,15 @@
 // A status update the database refuses for good (a trigger, a constraint)
-// must not stall the updates behind it, and must never be acknowledged.
+// must not stall the updates behind it, and must never be acknowledged; text
+// the database would refuse never reaches it.
 #include <catch2/catch.hpp>
 
 #include "../store/store_fixture.hpp"
 #include "cluster.hpp"
+#include "mesoflow/runtime/status_conversion.hpp"
+#include "mesoflow/task/text.hpp"
 
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 using mesoflow::task::TaskState;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::quick_master;
@@ -45,4 +49,37 @@ TEST_CASE(
     }
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE mesos_task_id = '" +
                     poison_id + "' AND mesos_state = 'TASK_RUNNING'") == 0);
+}
+
+TEST_CASE(
+    "a status update whose text holds NUL bytes, invalid UTF-8 or megabytes commits, "
+    "cleaned") {
+    Cluster c;
+    const auto id = c.submit_many(1, "dirty-", "true").front();
+    auto claimed = c.store().claim_pending(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 1);
+    mesoflow::task::LaunchRecord placed{id,   1, task::mesos_task_id(id, 1), "A1", "agent-1",
+                                        "O1", 0};
+    mesoflow::mesos::TaskStatus status;
+    status.task_id = task::mesos_task_id(id, 1);
+    status.state = mesoflow::mesos::TaskState::failed;
+    status.agent_id = "A1\xFF";
+    status.uuid = "dXVpZA==";
+    std::string message = "exited\0with \xC0\xAF status 1 "s;
+    message += std::string(1 << 20, 'x');
+    status.message = message;
+    const auto update = mesoflow::runtime::to_store_update(status);
+    auto applied = c.store().apply_updates({update}, {placed});
+    REQUIRE(applied);
+    REQUIRE(applied->size() == 1);
+    CHECK((*applied)[0].outcome == task::UpdateOutcome::applied);
+    auto history = c.store().task_history(id);
+    REQUIRE(history);
+    REQUIRE_FALSE(history->empty());
+    const auto& last = history->back();
+    CHECK(last.mesos_state == "TASK_FAILED");
+    CHECK(last.message.starts_with("exited\xEF\xBF\xBDwith \xEF\xBF\xBD\xEF\xBF\xBD status 1 x"));
+    CHECK(last.message.ends_with("[truncated]"));
+    CHECK(last.message.size() <= task::kMaxMessageBytes);
 }
