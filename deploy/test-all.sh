@@ -12,7 +12,7 @@ jobs=$(nproc)
 run_suite() {
   local dir=$1 opt=$2; shift 2
   # Line tables only (-g1): stack traces keep file:line, the build stays quick.
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESOFLOW_WERROR=ON \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt -g1 -DNDEBUG" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600
