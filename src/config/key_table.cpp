@@ -133,6 +133,11 @@ std::vector<KeySpec> build_table() {
         row("kill_grace_period", "", K::duration, &C::kill_grace_period_s,
             "Time a killed task gets between SIGTERM and SIGKILL (KillPolicy grace period).",
             kAnyDuration),
+        row("unreachable_grace_period", "", K::duration, &C::unreachable_grace_period_s,
+            "How long an attempt whose agent is out of reach (TASK_UNREACHABLE, or "
+            "TASK_UNKNOWN once placed) keeps its row before mesoflow replaces it by the retry "
+            "policy; if the agent comes back later, the old copy is killed. 0: at once.",
+            kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
             "Most launches without a first status update plus status updates not yet "

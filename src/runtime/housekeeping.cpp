@@ -4,11 +4,14 @@
 
 #include "runtime_impl.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <unordered_set>
 
 #include "mesoflow/scheduler/calls.hpp"
 #include "mesoflow/scheduler/kill_scan.hpp"
+#include "mesoflow/task/transition.hpp"
 
 namespace mesoflow::runtime {
 namespace {
@@ -16,6 +19,7 @@ namespace {
 struct KillScan {
     std::vector<store::LiveAttempt> kills;
     std::vector<store::LiveAttempt> timed_out;
+    std::vector<store::LiveAttempt> unreachable_expired;
 };
 
 }  // namespace
@@ -123,15 +127,22 @@ void Runtime::Impl::run_kill_scan() {
             if (!k)
                 return k.error();
             scan.kills = std::move(*k);
+            auto gone = store->unreachable_expired(time.wall_us(), cfg.unreachable_grace_period_s,
+                                                   kKillScanLimit);
+            if (!gone)
+                return gone.error();
+            scan.unreachable_expired = std::move(*gone);
             return scan;
         },
         [this](Result<KillScan> r) {
             kill_scan_running = false;
             if (!db_ok(r, "kill_scan") || !framework_id || !subscribed())
                 return;
+            metrics.kill_scans++;
             for (const auto& t : r->timed_out) {
                 log::info("task_timed_out", "task={} agent={}", t.mesos_task_id, t.agent_id);
             }
+            replace_unreachable(r->unreachable_expired);
             auto split = scheduler::split_kill_scan(r->kills, claimed, kills, time.now());
             for (const auto& t : split.kill) {
                 metrics.kills_sent++;
@@ -186,6 +197,35 @@ void Runtime::Impl::sample_lag(std::chrono::steady_clock::time_point expected) {
             metrics.loop_lag_us_max = lag;
         sample_lag(std::chrono::steady_clock::now() + kLagSampleInterval);
     });
+}
+
+}  // namespace mesoflow::runtime
+
+namespace mesoflow::runtime {
+
+// The grace period of attempts out of reach is over: each gets a TASK_LOST
+// of mesoflow's own on its lane, which the rules apply only if the attempt is
+// still marked unreachable when it commits (an agent that came back in
+// between keeps its task). Nothing is acknowledged for it (it has no uuid).
+void Runtime::Impl::replace_unreachable(const std::vector<store::LiveAttempt>& expired) {
+    for (const auto& t : expired) {
+        metrics.unreachable_replaced++;
+        log::warn("unreachable_expired", "task={} agent={} grace_s={}", t.mesos_task_id, t.agent_id,
+                  cfg.unreachable_grace_period_s);
+        mesos::TaskStatus status;
+        status.task_id = t.mesos_task_id;
+        status.state = mesos::TaskState::lost;
+        status.source = mesos::TaskSource::master;
+        status.message =
+            fmt::format("agent unreachable for longer than {} s", cfg.unreachable_grace_period_s);
+        if (!t.agent_id.empty())
+            status.agent_id = t.agent_id;
+        UpdateLane& lane = lane_of(t.task_id);
+        lane.updates.push_back({std::move(status), std::chrono::steady_clock::now(),
+                                std::string(task::kUnreachableExpiredReason)});
+        flush_updates(lane);
+    }
+    note_updates_waiting();
 }
 
 }  // namespace mesoflow::runtime

@@ -108,6 +108,8 @@ struct Runtime::Impl {
     struct ReceivedUpdate {
         mesos::TaskStatus status;
         TimePoint received;
+        // mesoflow's own reason, for the updates it makes up itself.
+        std::string own_reason{};
     };
     // Status updates (and placements) commit on lanes of their own, each a
     // connection and a thread ("db-updates-N"), so an ACKNOWLEDGE never
@@ -298,6 +300,7 @@ struct Runtime::Impl {
     void schedule_implicit_reconcile();
     void schedule_kill_scan();
     void run_kill_scan();
+    void replace_unreachable(const std::vector<store::LiveAttempt>& expired);
     void schedule_leader_check();
     void sample_lag(std::chrono::steady_clock::time_point expected);
 

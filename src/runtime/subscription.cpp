@@ -48,6 +48,16 @@ void Runtime::Impl::acquire_leadership() {
            [this](const Result<bool>& r) {
                if (stopping())
                    return;
+               if (!r && r.error().permanent()) {
+                   // Another framework's database, a missing schema or
+                   // privileges: retrying cannot help, and saying so at once
+                   // beats standing by for ever.
+                   metrics.db_errors++;
+                   log::error("leadership_refused", "framework={} error={}",
+                              log::quote(cfg.framework_name), log::quote(r.error().message));
+                   fail(kExitFailure);
+                   return;
+               }
                if (!db_ok(r, "leader_lock")) {
                    retry_leadership();
                    return;

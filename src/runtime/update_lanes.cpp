@@ -65,8 +65,11 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
                           lane.placements.begin() + static_cast<std::ptrdiff_t>(p));
     auto converted = std::make_shared<std::vector<task::StatusUpdate>>();
     converted->reserve(batch->size());
-    for (const auto& u : *batch)
+    for (const auto& u : *batch) {
         converted->push_back(to_store_update(u.status));
+        if (!u.own_reason.empty())
+            converted->back().reason = u.own_reason;
+    }
     timed_job(
         *lane.worker,
         [this, &lane, converted, placed] {

@@ -46,8 +46,8 @@ pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
         "lock_task_rows",
         "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         " kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL,"
-        " unlaunched_attempts FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR "
-        "UPDATE",
+        " unlaunched_attempts, unreachable_since IS NOT NULL FROM mesoflow.tasks"
+        " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
         pg::Params().add(literal.str())};
 }
 
@@ -67,6 +67,7 @@ std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
             c.row.last_mesos_state = task::parse_mesos_task_state(pg::text(r, i, 9));
         c.row.placed = pg::to_bool(r, i, 10);
         c.row.unlaunched_attempts = pg::to_int(r, i, 11);
+        c.row.unreachable = pg::to_bool(r, i, 12);
         rows.emplace(pg::to_int64(r, i, 0), std::move(c));
     }
     return rows;
@@ -183,7 +184,7 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
     }
 
     pg::ArrayLiteral id, state, last_state, message, reason, source, agent, exit_status, healthy,
-        starts, finishes, retry_in, unlaunched;
+        starts, finishes, retry_in, unlaunched, unreachable;
     for (const auto& [task_id, c] : rows) {
         if (!c.changed)
             continue;
@@ -200,13 +201,15 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
         finishes.push(c.finishes);
         retry_in.push(c.retry_in_s);
         unlaunched.push(c.unlaunched);
+        unreachable.push(c.row.unreachable);
     }
     static const char* const write_sql =
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
         "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
-        "    $12::float8[], $29::int[]) AS c(id, state, last_mesos_state, message, reason, source,"
-        "    agent_id, exit_status, healthy, starts, finishes, retry_in_s, unlaunched)"
+        "    $12::float8[], $29::int[], $30::boolean[]) AS c(id, state, last_mesos_state, message,"
+        "    reason, source, agent_id, exit_status, healthy, starts, finishes, retry_in_s,"
+        "    unlaunched, unreachable)"
         "), updated AS ("
         "  UPDATE mesoflow.tasks t SET state = c.state, last_mesos_state = c.last_mesos_state,"
         "    message = coalesce(c.message, t.message), reason = coalesce(c.reason, t.reason),"
@@ -217,7 +220,10 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
         "    finished_at = CASE WHEN c.finishes THEN now() ELSE t.finished_at END,"
         "    not_before = CASE WHEN c.retry_in_s IS NULL THEN t.not_before"
         "                 ELSE now() + make_interval(secs => c.retry_in_s) END,"
-        "    unlaunched_attempts = t.unlaunched_attempts + c.unlaunched, updated_at = now()"
+        "    unlaunched_attempts = t.unlaunched_attempts + c.unlaunched,"
+        "    unreachable_since = CASE WHEN c.unreachable"
+        "                        THEN coalesce(t.unreachable_since, now()) END,"
+        "    updated_at = now()"
         "  FROM changes c WHERE t.id = c.id"
         ")"
         " INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
@@ -246,6 +252,7 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
         params.add(a->str());
     }
     params.add(unlaunched.str());
+    params.add(unreachable.str());
     // Round trip 2: the rows and their history, COMMIT.
     std::vector<pg::Statement> last;
     last.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});

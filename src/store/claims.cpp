@@ -81,6 +81,7 @@ Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
             "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
             "    hostname = NULL, offer_id = NULL, last_mesos_state = NULL, message = NULL,"
             "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
+            "    unreachable_since = NULL,"
             "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
             "  FROM picked p WHERE t.id = p.id AND t.state = 'pending'"
             "  RETURNING t.*"

@@ -1,15 +1,62 @@
 #include "mesoflow/store/leader_lock.hpp"
 
+#include <fmt/format.h>
+
 #include "mesoflow/common/log.hpp"
 #include "pg.hpp"
 
 namespace mesoflow::store {
 namespace {
 
-// The lock key is derived from the framework name, so frameworks with
-// different names can each have their own leader in one database.
+// The lock key is derived from the framework name: one leader per name.
 constexpr const char* kTryLockSql =
     "SELECT pg_try_advisory_lock(hashtextextended('mesoflow leader ' || $1::text, 0))";
+
+// One database serves one framework name. The queue table holds no framework
+// column: a second name would reconcile the first one's attempts, hear
+// TASK_GONE and launch them again. Registration is serialised by a
+// transaction lock so two names starting at once cannot both register.
+constexpr const char* kRegisterLockSql =
+    "SELECT pg_advisory_xact_lock(hashtextextended('mesoflow frameworks', 0))";
+constexpr const char* kOtherNameSql =
+    "SELECT name, coalesce(framework_id, '') FROM mesoflow.frameworks WHERE name <> $1"
+    " ORDER BY name LIMIT 1";
+constexpr const char* kRecordLeaderSql =
+    "INSERT INTO mesoflow.frameworks AS f (name, leader, leader_since) VALUES ($1, $2, now())"
+    " ON CONFLICT (name) DO UPDATE SET leader = EXCLUDED.leader, leader_since = now(),"
+    " updated_at = now()";
+
+// Registers `name` as the database's framework, or says which name holds it.
+Status register_leader(PGconn* conn, const std::string& name, const std::string& identity) {
+    if (auto begun = pg::exec(conn, "BEGIN"); !begun)
+        return begun.error();
+    auto rollback = [conn](Error e) -> Status {
+        (void)pg::exec(conn, "ROLLBACK");
+        return e;
+    };
+    if (auto locked = pg::exec(conn, kRegisterLockSql); !locked)
+        return rollback(locked.error());
+    auto other = pg::exec(conn, kOtherNameSql, pg::Params().add(name));
+    if (!other)
+        return rollback(other.error());
+    if (PQntuples(other->get()) > 0) {
+        const std::string other_name(pg::text(other->get(), 0, 0));
+        const std::string other_id(pg::text(other->get(), 0, 1));
+        return rollback(Error{
+            fmt::format("this database belongs to framework '{}' (framework id '{}'), not '{}': "
+                        "one database serves one framework name. To rename the framework, "
+                        "stop mesoflow and run UPDATE mesoflow.frameworks SET name = '{}' "
+                        "WHERE name = '{}'; to run a second framework, give it its own database",
+                        other_name, other_id.empty() ? "none" : other_id, name, name, other_name),
+            ErrorKind::permanent});
+    }
+    if (auto recorded = pg::exec(conn, kRecordLeaderSql, pg::Params().add(name).add(identity));
+        !recorded)
+        return rollback(recorded.error());
+    if (auto committed = pg::exec(conn, "COMMIT"); !committed)
+        return committed.error();
+    return {};
+}
 
 }  // namespace
 
@@ -46,14 +93,10 @@ Result<bool> LeaderLock::try_acquire() {
     PGconn* conn = conn_->conn.get();
     if (!pg::to_bool(locked->get(), 0, 0))
         return false;
-    auto recorded = pg::exec(
-        conn,
-        "INSERT INTO mesoflow.frameworks AS f (name, leader, leader_since) VALUES ($1, $2, now())"
-        " ON CONFLICT (name) DO UPDATE SET leader = EXCLUDED.leader, leader_since = now(),"
-        " updated_at = now()",
-        pg::Params().add(name_).add(identity_));
-    if (!recorded) {
-        // Leading without the record would mislead operators: give the lock back.
+    if (auto recorded = register_leader(conn, name_, identity_); !recorded.ok()) {
+        // Leading without the record would mislead operators, and leading
+        // under a second name would launch the first one's tasks again:
+        // give the lock back.
         release();
         return recorded.error();
     }

@@ -177,6 +177,21 @@ Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us,
     return read_all<LiveAttempt>(res->get(), read_live_attempt);
 }
 
+Result<std::vector<LiveAttempt>> TaskStore::unreachable_expired(std::int64_t now_us, double grace_s,
+                                                                int limit) {
+    static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
+                                   " FROM mesoflow.tasks WHERE state IN " + kLiveStatesSql +
+                                   " AND unreachable_since IS NOT NULL"
+                                   " AND unreachable_since + make_interval(secs => $2::float8)"
+                                   "     <= to_timestamp($1::bigint / 1000000.0)"
+                                   " ORDER BY unreachable_since, id LIMIT $3";
+    auto res = db_->exec_prepared("unreachable_expired", sql.c_str(),
+                                  pg::Params().add(now_us).add(grace_s).add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<LiveAttempt>(res->get(), read_live_attempt);
+}
+
 Result<std::vector<std::int64_t>> TaskStore::mark_timed_out(
     const std::vector<std::int64_t>& task_ids) {
     if (task_ids.empty())

@@ -41,6 +41,11 @@ Transition retry(const TaskSnapshot& row) {
     return t;
 }
 
+// Out of reach, not gone: the agent may come back with the attempt running.
+bool may_return(const TaskSnapshot& row, MesosTaskState state) {
+    return state == MesosTaskState::unreachable || (state == MesosTaskState::unknown && row.placed);
+}
+
 bool unknown_to_master(MesosTaskState state) {
     return state == MesosTaskState::lost || state == MesosTaskState::unknown ||
            state == MesosTaskState::dropped || state == MesosTaskState::gone;
@@ -125,6 +130,17 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
         }
         return ignored(UpdateOutcome::stale, row.state, "attempt already ended");
     }
+    if (reason == kUnreachableExpiredReason && !row.unreachable)
+        return ignored(UpdateOutcome::stale, row.state, "the agent came back");
+    if (may_return(row, state) && !row.kill_requested && !row.timed_out) {
+        if (row.unreachable)
+            return ignored(UpdateOutcome::duplicate, row.state, "already unreachable");
+        Transition t;
+        t.outcome = UpdateOutcome::applied;
+        t.to = row.state;
+        t.unreachable = true;
+        return t;
+    }
     if (!alive)
         return decide_terminal(row, state, reason);
 
@@ -133,7 +149,7 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
         return ignored(UpdateOutcome::stale, row.state,
                        "older than " + std::string(to_string(row.state)));
     }
-    if (to == row.state && !(healthy && healthy != row.healthy)) {
+    if (to == row.state && !(healthy && healthy != row.healthy) && !row.unreachable) {
         return ignored(UpdateOutcome::duplicate, row.state, "already applied");
     }
     Transition t;
@@ -153,6 +169,7 @@ void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,
         row.unlaunched_attempts++;
     if (healthy)
         row.healthy = healthy;
+    row.unreachable = t.unreachable;
 }
 
 }  // namespace mesoflow::task

@@ -128,6 +128,12 @@ bool FakeMaster::lose_agent(const std::string& agent) {
 bool FakeMaster::restore_agent(const std::string& agent) {
     return impl_->run([&] { return impl_->master->restore_agent(agent); });
 }
+bool FakeMaster::partition_agent(const std::string& agent) {
+    return impl_->run([&] { return impl_->master->partition_agent(agent); });
+}
+bool FakeMaster::heal_agent(const std::string& agent) {
+    return impl_->run([&] { return impl_->master->heal_agent(agent); });
+}
 void FakeMaster::delay_status_updates(std::chrono::milliseconds delay) {
     impl_->run([&] { impl_->master->delay_status_updates(delay); });
 }

@@ -258,6 +258,13 @@ class FakeMaster {
     // rescinded. restore_agent brings it back empty.
     bool lose_agent(const std::string& agent_id_or_hostname);
     bool restore_agent(const std::string& agent_id_or_hostname);
+    // A network partition (Mesos >= 1.5 with PARTITION_AWARE): the agent's
+    // tasks go TASK_UNREACHABLE but run on; reconciliation says
+    // TASK_UNREACHABLE, kills and the tasks' own updates wait. heal_agent
+    // ends it: the tasks are known again, their held updates flow, and
+    // reconciliation reports their states.
+    bool partition_agent(const std::string& agent_id_or_hostname);
+    bool heal_agent(const std::string& agent_id_or_hostname);
     // Every reliable status update is held back this long before it is sent.
     void delay_status_updates(std::chrono::milliseconds delay);
     // The next `count` sends of reliable updates are lost on the way; the

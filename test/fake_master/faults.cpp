@@ -150,6 +150,60 @@ bool Master::restore_agent(const std::string& which) {
     return true;
 }
 
+bool Master::partition_agent(const std::string& which) {
+    Agent* agent = find_agent(which);
+    if (agent == nullptr || agent->lost)
+        return false;
+    log::info("fake_master_fault", "fault=partition_agent agent={} tasks={}", agent->id,
+              agent->tasks.size());
+    agent->lost = true;
+    agent->partitioned = true;
+    agent->lost_at_ns = now_ns();
+    for (Task* task : agent->tasks) {
+        if (is_terminal_state(task->state))
+            continue;
+        Framework* framework = find_framework(task->framework_id);
+        if (framework == nullptr)
+            continue;
+        framework->unreachable_tasks[task->id] = agent->lost_at_ns;
+        send_master_update(
+            *framework,
+            {{"task_id", {{"value", task->id}}},
+             {"state", framework->caps.partition_aware ? "TASK_UNREACHABLE" : "TASK_LOST"},
+             {"source", "SOURCE_MASTER"},
+             {"reason", "REASON_AGENT_REMOVED"},
+             {"message", fmt::format("Agent {} ({}) is unreachable", agent->id, agent->hostname)},
+             {"agent_id", {{"value", agent->id}}},
+             {"executor_id", {{"value", task->executor_id}}},
+             {"unreachable_time", {{"nanoseconds", agent->lost_at_ns}}}});
+    }
+    std::vector<std::string> offer_ids;
+    for (const auto& [id, offer] : offers_) {
+        if (offer.agent == agent->index)
+            offer_ids.push_back(id);
+    }
+    for (const auto& id : offer_ids)
+        remove_offer(id, true);
+    return true;
+}
+
+bool Master::heal_agent(const std::string& which) {
+    Agent* agent = find_agent(which);
+    if (agent == nullptr || !agent->partitioned)
+        return false;
+    log::info("fake_master_fault", "fault=heal_agent agent={} tasks={}", agent->id,
+              agent->tasks.size());
+    agent->lost = false;
+    agent->partitioned = false;
+    agent->lost_at_ns = 0;
+    for (Task* task : agent->tasks) {
+        if (Framework* framework = find_framework(task->framework_id))
+            framework->unreachable_tasks.erase(task->id);
+    }
+    request_allocation();
+    return true;
+}
+
 void Master::delay_status_updates(std::chrono::milliseconds delay) {
     log::info("fake_master_fault", "fault=delay_updates ms={}", delay.count());
     faults_.update_delay = delay;

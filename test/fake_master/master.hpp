@@ -64,6 +64,8 @@ struct Agent {
     Resources offered;
     bool lost = false;
     std::int64_t lost_at_ns = 0;  // unreachable_time
+    // Lost behind a network partition: its tasks run on, unheard of.
+    bool partitioned = false;
     json attributes = json::array();
     std::unordered_set<Task*> tasks;
 
@@ -193,6 +195,8 @@ class Master {
     void inject_stream_bytes(const std::string& bytes);
     void rescind_all_offers();
     bool lose_agent(const std::string& agent);
+    bool partition_agent(const std::string& agent_id_or_hostname);
+    bool heal_agent(const std::string& agent_id_or_hostname);
     bool restore_agent(const std::string& agent);
     void delay_status_updates(std::chrono::milliseconds delay);
     void drop_status_updates(int count);
@@ -291,6 +295,7 @@ class Master {
     void schedule_task_timer(Task& task, std::chrono::milliseconds delay,
                              std::function<void(Task&)> action);
     void exit_task(Task& task, int exit_code);
+    bool behind_partition(const Task& task) const;
     std::string reported_state(const Task& task) const;
 
     // status_updates.cpp

@@ -5,6 +5,10 @@
 
 namespace mesoflow::fake {
 
+bool Master::behind_partition(const Task& task) const {
+    return task.agent < agents_.size() && agents_[task.agent].partitioned;
+}
+
 std::string Master::reported_state(const Task& task) const {
     // The master answers with the state of the update the agent forwarded
     // last (status_update_state), or the task's state if none yet.
@@ -18,6 +22,14 @@ json Master::reconciliation_status(Framework& framework, const std::string& task
                    {"source", "SOURCE_MASTER"},
                    {"reason", "REASON_RECONCILIATION"}};
     const auto it = framework.tasks.find(task_id);
+    if (it != framework.tasks.end() && behind_partition(*it->second)) {
+        const Agent& agent = agents_[it->second->agent];
+        status["state"] = framework.caps.partition_aware ? "TASK_UNREACHABLE" : "TASK_LOST";
+        status["message"] = "Reconciliation: Task is unreachable";
+        status["agent_id"] = {{"value", agent.id}};
+        status["unreachable_time"] = {{"nanoseconds", agent.lost_at_ns}};
+        return status;
+    }
     if (it != framework.tasks.end()) {
         const Task& task = *it->second;
         status["state"] = reported_state(task);
@@ -50,6 +62,11 @@ void Master::reconcile(Framework& framework, const json& call) {
         std::vector<json> statuses;
         statuses.reserve(framework.tasks.size());
         for (const auto& [id, task] : framework.tasks) {
+            if (behind_partition(*task)) {
+                bool answer = false;
+                statuses.push_back(reconciliation_status(framework, id, std::nullopt, answer));
+                continue;
+            }
             statuses.push_back({{"task_id", {{"value", task->id}}},
                                 {"state", reported_state(*task)},
                                 {"source", "SOURCE_MASTER"},

@@ -92,7 +92,9 @@ void Master::send_front(Task& task) {
     PendingUpdate& update = task.updates.front();
     Framework* framework = find_framework(task.framework_id);
     const bool lost_on_the_way = faults_.drop_updates > 0;
-    if (lost_on_the_way) {
+    if (behind_partition(task)) {
+        // Held by the agent until the partition heals; retried as usual.
+    } else if (lost_on_the_way) {
         --faults_.drop_updates;
     } else if (framework != nullptr && framework->connected()) {
         send(*framework, update.record);

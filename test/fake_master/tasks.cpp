@@ -226,6 +226,11 @@ void Master::kill(Framework& framework, const json& call) {
         return;
     }
     Task& task = *it->second;
+    if (behind_partition(task)) {
+        // The master cannot reach the agent: it answers with the task's state.
+        reconcile(framework, {{"tasks", json::array({{{"task_id", {{"value", task_id}}}}})}});
+        return;
+    }
     if (call.contains("agent_id") && id_value(call, "agent_id") != task.agent_id) {
         log::warn("fake_master_kill_ignored", "framework={} task={} reason={}", framework.id,
                   task_id, log::quote("the task belongs to a different agent"));

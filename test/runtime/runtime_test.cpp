@@ -137,6 +137,8 @@ TEST_CASE("a task over its execution timeout is killed and ends failed with reas
 TEST_CASE("tasks on a lost agent are retried on another agent with a new attempt") {
     auto mc = sleep_runs_until_killed(2);
     Cluster c(mc);
+    // No grace: the agent is gone for good (the fake master forgets its tasks).
+    c.config().unreachable_grace_period_s = 0;
     auto t = shell_task("survivor", "sleep 1000");
     t.retry_backoff_s = 0.1;
     c.submit(t);
@@ -400,7 +402,19 @@ TEST_CASE("a database restart mid-flight acknowledges nothing before it is commi
     c.start();
     REQUIRE(c.eventually([&] { return c.count_terminal() >= 20; }, 60s));
     mesoflow::testing::TempPostgres::shared().restart();
-    REQUIRE(c.eventually([&] { return all_terminal(c, 200); }, 120s));
+    // The leader's advisory lock ends with its session: once mesoflow sees
+    // that, it stops (leadership lost), and is started again as systemd's
+    // Restart= would. Either way every task ends and nothing is acknowledged
+    // before its commit.
+    REQUIRE(c.eventually(
+        [&] {
+            if (!c.running()) {
+                CHECK(c.wait_exit(10s) == mesoflow::runtime::kExitFailure);
+                c.start();
+            }
+            return all_terminal(c, 200);
+        },
+        120s));
     CHECK(c.count_in(TaskState::finished) == 200);
     require_every_ack_committed(c);
     c.stop();
@@ -461,6 +475,39 @@ TEST_CASE("the framework id is stored and reused by the next run") {
     CHECK(c.stop() == 0);
     c.start();
     REQUIRE(c.master().wait_until([&] { return c.master().counters().subscriptions == 2; }, 10s));
+    CHECK(c.master().frameworks().size() == 1);
+    CHECK(c.master().frameworks().front().id == fw);
+    c.stop();
+}
+
+TEST_CASE(
+    "mesoflow refuses a database registered to another framework name, and a renamed row "
+    "keeps the framework id and its tasks") {
+    Cluster c;
+    c.submit(shell_task("survives-the-rename", "true"));
+    c.start();
+    REQUIRE(
+        c.eventually([&] { return c.task("survives-the-rename").state == TaskState::finished; }));
+    const auto fw = c.master().frameworks().front().id;
+    REQUIRE(c.stop() == 0);
+
+    // The operator renames framework_name only: under the new name mesoflow
+    // would reconcile the first name's attempts, hear TASK_GONE and launch
+    // them again. It stops at once, before the master hears of it.
+    c.submit(shell_task("queued-meanwhile", "true"));
+    c.config().framework_name = "renamed";
+    c.start();
+    auto code = c.wait_exit(15s);
+    REQUIRE(code);
+    CHECK(*code == mesoflow::runtime::kExitFailure);
+    CHECK(c.master().counters().subscriptions == 1);
+    CHECK(c.task("queued-meanwhile").state == TaskState::pending);
+
+    // The rename the README gives: the framework keeps its id.
+    mesoflow::store::testing::Sql sql(c.dsn());
+    sql.exec("UPDATE mesoflow.frameworks SET name = 'renamed' WHERE name = 'mesoflow'");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("queued-meanwhile").state == TaskState::finished; }));
     CHECK(c.master().frameworks().size() == 1);
     CHECK(c.master().frameworks().front().id == fw);
     c.stop();
@@ -635,7 +682,8 @@ TEST_CASE(
 TEST_CASE(
     "a revive held back by its minimum interval goes out once the interval is over, not "
     "at the next poll") {
-    Cluster c(quick_master(2));
+    // One agent: once its offer is declined for an hour, no offer is out.
+    Cluster c(quick_master(1));
     mesoflow::runtime::ManualTime clock;
     c.seams().time = &clock;
     c.config().poll_interval_s = 600;  // no poll comes to the rescue
@@ -645,13 +693,24 @@ TEST_CASE(
     c.submit(shell_task("gate-a", "true"));
     c.start();
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 1; }));
-    REQUIRE(c.master().wait_until([&] { return idle_declines() >= 2; }, 15s));
+    REQUIRE(c.master().wait_until(
+        [&] { return idle_declines() >= 1 && c.master().offers().empty(); }, 15s));
     // New work after the idle filter revives at once...
-    auto declined = idle_declines();
+    const auto declined = idle_declines();
     c.submit(shell_task("gate-b", "true"));
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 2; }));
     REQUIRE(revives() == 1);
-    REQUIRE(c.master().wait_until([&] { return idle_declines() >= declined + 1; }, 15s));
+    // No offer out, and none to come: suppressed at the master, or declined
+    // for an hour (an offer still out would run the next task without a
+    // REVIVE, as it should).
+    REQUIRE(c.master().wait_until(
+        [&] {
+            const bool quiet = !c.master().frameworks().front().suppressed_roles.empty() ||
+                               idle_declines() >= declined + 1;
+            return quiet && c.master().offers().empty();
+        },
+        15s));
+    REQUIRE(c.runtime().metrics().offers_held.load() == 0);
     // ...but not twice within the minimum interval: the clock stands still.
     c.submit(shell_task("gate-c", "true"));
     std::this_thread::sleep_for(300ms);
@@ -661,5 +720,80 @@ TEST_CASE(
     clock.advance(mesoflow::scheduler::kMinReviveInterval);
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 3; }, 15s));
     CHECK(revives() == 2);
+    c.stop();
+}
+
+namespace {
+
+std::int64_t wall_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a partitioned agent keeps its task through the grace period; past it the task is "
+    "replaced and the old copy is killed when the agent comes back") {
+    // Time for the grace period is driven; the database's own now() marks
+    // when the attempt went out of reach, so the clock starts at real time.
+    mesoflow::runtime::ManualTime clock(wall_now_us());
+    Cluster c(sleep_runs_until_killed(2));
+    c.seams().time = &clock;
+    c.config().reconcile_interval_s = 0.2;
+    c.config().unreachable_grace_period_s = 600;
+    auto t = shell_task("cut-off", "sleep 1000");
+    t.max_attempts = 3;
+    t.retry_backoff_s = 0;
+    c.submit(t);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("cut-off").state == TaskState::running; }));
+    const auto first = c.task("cut-off");
+    mesoflow::store::testing::Sql sql(c.dsn());
+    const std::string marked =
+        "SELECT count(*) FROM mesoflow.tasks WHERE key = 'cut-off' AND unreachable_since IS "
+        "NOT NULL";
+    auto scans_after = [&](std::uint64_t from) {
+        return c.eventually([&] { return c.runtime().metrics().kill_scans >= from + 2; });
+    };
+
+    // A partition shorter than the grace period: marked, kept, and cleared
+    // when reconciliation hears the task again.
+    REQUIRE(c.master().partition_agent(first.agent_id));
+    REQUIRE(c.eventually([&] { return sql.count(marked) == 1; }));
+    clock.advance(std::chrono::seconds(599));
+    REQUIRE(scans_after(c.runtime().metrics().kill_scans));
+    CHECK(c.task("cut-off").attempt == 1);
+    CHECK(c.task("cut-off").state == TaskState::running);
+    REQUIRE(c.master().heal_agent(first.agent_id));
+    REQUIRE(c.eventually([&] { return sql.count(marked) == 0; }));
+    clock.advance(std::chrono::seconds(3600));
+    REQUIRE(scans_after(c.runtime().metrics().kill_scans));
+    CHECK(c.task("cut-off").attempt == 1);
+    CHECK(c.runtime().metrics().unreachable_replaced == 0);
+
+    // A longer one: replaced once the grace period is over, and the first
+    // copy is killed when its agent comes back.
+    REQUIRE(c.master().partition_agent(first.agent_id));
+    REQUIRE(c.eventually([&] { return sql.count(marked) == 1; }));
+    clock.advance(std::chrono::seconds(601));
+    REQUIRE(c.eventually([&] {
+        const auto now = c.task("cut-off");
+        return now.attempt == 2 && now.state == TaskState::running;
+    }));
+    CHECK(c.task("cut-off").agent_id != first.agent_id);
+    CHECK(c.runtime().metrics().unreachable_replaced == 1);
+    REQUIRE(c.master().heal_agent(first.agent_id));
+    REQUIRE(c.master().wait_until(
+        [&] {
+            // Gone once killed and acknowledged.
+            const auto old = c.master().task(first.mesos_task_id);
+            return !old || old->state == "TASK_KILLED";
+        },
+        15s));
+    CHECK_FALSE(c.master().calls_of_type("KILL").empty());
+    CHECK(c.task("cut-off").attempt == 2);
+    CHECK(c.task("cut-off").state == TaskState::running);
     c.stop();
 }

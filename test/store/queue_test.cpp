@@ -291,12 +291,25 @@ TEST_CASE(
     CHECK(live->at(0).agent_id == "A1");
     CHECK(live->at(0).state == TaskState::launching);
 
-    // Explicit reconciliation: the master never heard of it.
+    // Explicit reconciliation with the agent: while that agent has not
+    // re-registered with a failed-over master, the answer is TASK_UNKNOWN,
+    // which proves nothing: the attempt may run there. It stays.
     StatusUpdate unknown = update_of(id, 1, MesosTaskState::unknown, "");
     unknown.source = "SOURCE_MASTER";
     unknown.reason = "REASON_RECONCILIATION";
     unknown.message = "Reconciliation: Task is unknown";
-    auto applied = restarted.apply_updates({unknown});
+    auto kept = restarted.apply_updates({unknown});
+    REQUIRE(kept.ok());
+    CHECK(kept->at(0).outcome == UpdateOutcome::applied);
+    CHECK(kept->at(0).task_state == TaskState::launching);
+    CHECK(restarted.fetch_pending(10)->empty());
+
+    // The agent is back and does not know the task: TASK_GONE, the attempt
+    // never ran and the task is pending again.
+    StatusUpdate gone = unknown;
+    gone.state = MesosTaskState::gone;
+    gone.message = "Reconciliation: Task is unknown to the agent";
+    auto applied = restarted.apply_updates({gone});
     REQUIRE(applied.ok());
     CHECK(applied->at(0).outcome == UpdateOutcome::applied);
     CHECK(applied->at(0).task_state == TaskState::pending);
@@ -438,7 +451,15 @@ TEST_CASE(
     CHECK(a.socket() >= 0);
     CHECK_FALSE(b.try_acquire().value());
     CHECK_FALSE(b.held());
-    CHECK(other.try_acquire().value());
+    // One database serves one framework name: a second name is refused,
+    // with a permanent error that says whose database it is.
+    auto refused = other.try_acquire();
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().permanent());
+    CHECK_THAT(refused.error().message, Catch::Contains("belongs to framework 'mesoflow'") &&
+                                            Catch::Contains("not 'another-framework'"));
+    CHECK_FALSE(other.held());
+    CHECK_FALSE(TaskStore(dsn).load_framework("another-framework").value());
     CHECK(a.check().value());
     CHECK(TaskStore(dsn).load_framework("mesoflow").value()->leader == "host-a:1");
 

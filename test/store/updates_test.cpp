@@ -2,6 +2,7 @@
 // terminal states, the retry policy with back-off, stale attempts, history.
 #include <catch2/catch.hpp>
 
+#include "mesoflow/task/transition.hpp"
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
@@ -130,7 +131,7 @@ TEST_CASE("lost attempts go back to pending with exponential back-off until atte
     task.max_attempts = 3;
     task.retry_backoff_s = 100;
     const auto id = queued_and_launched(store, task);
-    const S losses[] = {S::unreachable, S::dropped, S::gone_by_operator};
+    const S losses[] = {S::lost, S::dropped, S::gone_by_operator};
     for (int attempt = 1; attempt <= 3; ++attempt) {
         CAPTURE(attempt);
         auto lost = update_of(id, attempt, losses[attempt - 1], "");
@@ -208,8 +209,17 @@ TEST_CASE("updates of an old attempt never touch the current one; a live old att
     auto task = shell_task("two-attempts");
     task.retry_backoff_s = 0;
     const auto id = queued_and_launched(store, task);
+    // The agent is cut off: the attempt is kept, marked, until its grace
+    // period ends (the runtime's own TASK_LOST); then it is replaced.
     REQUIRE(store.apply_updates({update_of(id, 1, S::unreachable)})->at(0).task_state ==
-            TaskState::pending);
+            TaskState::launching);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE unreachable_since IS NOT NULL") ==
+          1);
+    auto expired = update_of(id, 1, S::lost);
+    expired.reason = std::string(mesoflow::task::kUnreachableExpiredReason);
+    REQUIRE(store.apply_updates({expired})->at(0).task_state == TaskState::pending);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE unreachable_since IS NOT NULL") ==
+          0);
     REQUIRE(store.record_launches({launch_of(id, 2, "offer-2")})->at(0));
     REQUIRE(store.apply_updates({update_of(id, 2, S::running)}).ok());
     const auto before = sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t");

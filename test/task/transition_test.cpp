@@ -81,9 +81,10 @@ TEST_CASE("terminal updates end the attempt as Mesos says when no retry applies"
     }
 }
 
-TEST_CASE("every lost-family state sends the task back to pending while attempts remain") {
-    for (const S state :
-         {S::lost, S::dropped, S::unreachable, S::gone, S::gone_by_operator, S::unknown}) {
+TEST_CASE(
+    "every state that says the attempt is gone sends the task back to pending while "
+    "attempts remain") {
+    for (const S state : {S::lost, S::dropped, S::gone, S::gone_by_operator}) {
         CAPTURE(to_string(state));
         CHECK(is_lost(state));
         const auto retried = decide(live(TaskState::running, 1, 3), 1, state, std::nullopt);
@@ -218,9 +219,6 @@ TEST_CASE("a claimed attempt the master does not know goes back to pending uncou
 }
 
 TEST_CASE("only reconciliation's answer about an unplaced claim skips the retry policy") {
-    auto placed = live(TaskState::launching, 1, 1);
-    CHECK(decide(placed, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION").to ==
-          TaskState::lost);
     auto unplaced = live(TaskState::launching, 1, 1);
     unplaced.placed = false;
     CHECK(decide(unplaced, 1, S::lost, std::nullopt, "REASON_INVALID_OFFERS").to ==
@@ -228,4 +226,77 @@ TEST_CASE("only reconciliation's answer about an unplaced claim skips the retry 
     unplaced.kill_requested = true;
     CHECK(decide(unplaced, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION").to ==
           TaskState::killed);
+}
+
+TEST_CASE("an attempt out of reach keeps its row until its grace period is over") {
+    struct Case {
+        const char* what;
+        TaskState state;
+        S update;
+        const char* reason;
+        bool placed;
+    };
+    for (const auto& c : {
+             Case{"partitioned agent", TaskState::running, S::unreachable, "REASON_AGENT_REMOVED",
+                  true},
+             Case{"failed-over master, agent not back", TaskState::running, S::unknown,
+                  "REASON_RECONCILIATION", true},
+             Case{"placed launch, agent not back", TaskState::launching, S::unknown,
+                  "REASON_RECONCILIATION", true},
+             Case{"staging on a partitioned agent", TaskState::staging, S::unreachable, "", true},
+         }) {
+        CAPTURE(c.what);
+        auto row = live(c.state, 1, 1);
+        row.placed = c.placed;
+        const auto marked = decide(row, 1, c.update, std::nullopt, c.reason);
+        CHECK(marked.outcome == UpdateOutcome::applied);
+        CHECK(marked.to == c.state);
+        CHECK(marked.unreachable);
+        CHECK_FALSE(marked.retry_in_s);
+        CHECK_FALSE(marked.finishes);
+        CHECK_FALSE(marked.unlaunched);
+        advance(row, marked, c.update, std::nullopt);
+        CHECK(row.unreachable);
+
+        // Reconciliation says so again: nothing changes.
+        CHECK(decide(row, 1, c.update, std::nullopt, c.reason).outcome == UpdateOutcome::duplicate);
+
+        // The grace period ends with the agent still away: the retry policy
+        // (one attempt: lost; more: pending with back-off).
+        const auto expired = decide(row, 1, S::lost, std::nullopt, kUnreachableExpiredReason);
+        CHECK(expired.outcome == UpdateOutcome::applied);
+        CHECK(expired.to == TaskState::lost);
+        CHECK_FALSE(expired.unreachable);
+        auto more = row;
+        more.max_attempts = 3;
+        CHECK(decide(more, 1, S::lost, std::nullopt, kUnreachableExpiredReason).to ==
+              TaskState::pending);
+    }
+}
+
+TEST_CASE("an unreachable attempt that reports itself alive is reachable again") {
+    auto row = live(TaskState::running, 1, 1);
+    row.unreachable = true;
+    row.last_mesos_state = S::unreachable;
+    const auto back = decide(row, 1, S::running, std::nullopt, "REASON_AGENT_REREGISTERED");
+    CHECK(back.outcome == UpdateOutcome::applied);
+    CHECK(back.to == TaskState::running);
+    CHECK_FALSE(back.unreachable);
+    advance(row, back, S::running, std::nullopt);
+    CHECK_FALSE(row.unreachable);
+    // The grace period's end then finds it back: nothing happens.
+    const auto late = decide(row, 1, S::lost, std::nullopt, kUnreachableExpiredReason);
+    CHECK(late.outcome == UpdateOutcome::stale);
+    CHECK(late.to == TaskState::running);
+    // A real TASK_LOST is still the retry policy's.
+    CHECK(decide(row, 1, S::lost, std::nullopt, "REASON_AGENT_REMOVED").to == TaskState::lost);
+}
+
+TEST_CASE("an unreachable attempt of a task asked to stop ends at once") {
+    auto killed = live(TaskState::running, 1, 3);
+    killed.kill_requested = true;
+    CHECK(decide(killed, 1, S::unreachable, std::nullopt).to == TaskState::killed);
+    auto timed_out = live(TaskState::running, 1, 3);
+    timed_out.timed_out = true;
+    CHECK(decide(timed_out, 1, S::unreachable, std::nullopt).to == TaskState::lost);
 }

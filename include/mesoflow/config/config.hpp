@@ -82,6 +82,8 @@ struct Config {
     double reconcile_backoff_min_s = 10.0;
     double reconcile_backoff_max_s = 600.0;
     double kill_grace_period_s = 30.0;
+    // An unreachable attempt may still run: it is replaced only after this.
+    double unreachable_grace_period_s = 600.0;
 
     // Batching and polling.
     int launch_window = 320;       // launches without a first update + updates not committed

@@ -38,6 +38,8 @@ struct Metrics {
     // Status updates and placements a database refused for good, dropped
     // unacknowledged (updates are redelivered by Mesos; placements killed).
     Counter updates_quarantined{0};
+    Counter kill_scans{0};            // housekeeping scans finished (kills, timeouts, unreachable)
+    Counter unreachable_replaced{0};  // attempts out of reach past unreachable_grace_period
     Counter db_batches{0};
     Counter db_time_us{0};         // total time spent in database batches
     Counter loop_lag_us_total{0};  // event-loop lag, summed over samples

@@ -18,7 +18,8 @@
 // run() returns an exit code: kExitOk after SIGTERM/SIGINT or request_stop()
 // (the framework stays registered, so its tasks keep running within
 // failover_timeout), kExitFailure when it cannot work (database or master
-// unusable at start, leadership lost), kExitFrameworkError when the master
+// unusable at start, the database registered to another framework name,
+// leadership lost), kExitFrameworkError when the master
 // refuses or removes the framework, or another mesoflow took it over.
 #pragma once
 

@@ -45,7 +45,10 @@ class SystemTime final : public TimeSource {
 // A clock that moves only when told; safe to advance from another thread.
 class ManualTime final : public TimeSource {
   public:
-    ManualTime() : steady_us_(0), wall_us_(1'700'000'000'000'000) {}
+    ManualTime() : ManualTime(1'700'000'000'000'000) {}
+    // Starts the wall clock at `wall_us` (e.g. now, to compare with the
+    // database's own timestamps).
+    explicit ManualTime(std::int64_t wall_us) : steady_us_(0), wall_us_(wall_us) {}
     TimePoint now() const override {
         return TimePoint(std::chrono::microseconds(steady_us_.load()));
     }

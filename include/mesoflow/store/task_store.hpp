@@ -119,6 +119,10 @@ class TaskStore {
     // Running attempts whose execution timeout (counted from TASK_RUNNING) has
     // passed at `now_us` (microseconds since the epoch) and are not yet marked.
     Result<std::vector<LiveAttempt>> timed_out_tasks(std::int64_t now_us, int limit);
+    // Attempts whose agent has been out of reach since at least `grace_s`
+    // seconds before `now_us` (microseconds since the epoch), longest first.
+    Result<std::vector<LiveAttempt>> unreachable_expired(std::int64_t now_us, double grace_s,
+                                                         int limit);
     // Marks the tasks timed out; their TASK_KILLED then ends them as failed
     // with reason "timeout". Returns the ids actually marked (still live).
     Result<std::vector<std::int64_t>> mark_timed_out(const std::vector<std::int64_t>& task_ids);

@@ -42,6 +42,9 @@ struct TaskSnapshot {
     // Attempts claimed that never reached Mesos; they do not count against
     // max_attempts.
     int unlaunched_attempts = 0;
+    // The current attempt's agent is out of reach (TASK_UNREACHABLE, or
+    // TASK_UNKNOWN for a placed attempt): it may still run there.
+    bool unreachable = false;
 };
 
 struct Transition {
@@ -53,15 +56,29 @@ struct Transition {
     std::optional<std::string> reason;  // mesoflow's own reason, overriding Mesos's
     std::string note;                   // why nothing changed
     bool unlaunched = false;            // the attempt never reached Mesos: not counted
+    bool unreachable = false;           // the row's `unreachable` afterwards (when applied)
 };
+
+// The reason of the update mesoflow makes up itself when an unreachable
+// attempt's grace period is over: a TASK_LOST that replaces the attempt
+// unless its agent came back meanwhile.
+inline constexpr std::string_view kUnreachableExpiredReason = "MESOFLOW_UNREACHABLE_GRACE_EXPIRED";
 
 // back-off * 2^(attempt - 1), at most kMaxRetryBackoffSeconds.
 double retry_delay_s(double backoff_s, int attempt);
 
 // `reason` is the update's Mesos reason ("REASON_RECONCILIATION", ...): the
 // master's "unknown" answer to reconciling an attempt that was claimed but
-// never placed proves the ACCEPT never reached Mesos, so the task goes back to
-// pending at once and the attempt is not counted.
+// never placed proves the ACCEPT never reached Mesos (the placement commits
+// before the ACCEPT is sent), so the task goes back to pending at once and
+// the attempt is not counted.
+//
+// An attempt whose agent is out of reach (TASK_UNREACHABLE; TASK_UNKNOWN for
+// a placed attempt, which a failed-over master says of tasks on agents that
+// have not re-registered) may still be running: the row keeps its state and
+// is marked unreachable. An alive update clears the mark; the runtime's
+// update with kUnreachableExpiredReason, sent once the grace period is over,
+// replaces the attempt by the retry policy, unless the mark is gone by then.
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
                   std::optional<bool> healthy, std::string_view reason = {});
 
