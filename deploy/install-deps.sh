@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config git
   clang libclang-rt-14-dev clang-format
-  libcpp-httplib-dev nlohmann-json3-dev libpq-dev libboost-dev libfmt-dev libssl-dev catch2
+  libcpp-httplib-dev nlohmann-json3-dev libpq-dev libboost-dev libfmt-dev libssl-dev libre2-dev
+  catch2
   postgresql postgresql-client
   python3 python3-psycopg2
   systemd

@@ -40,7 +40,8 @@ Resources and placement:
   --role ROLE               use resources of this role only
   --constraint ATTRIBUTE:OP[:VALUE]
                             placement rule (repeatable); OP is EQUALS, NOT_EQUALS,
-                            LIKE, UNLIKE (VALUE a regular expression) or EXISTS;
+                            LIKE, UNLIKE (VALUE an RE2 regular expression the
+                            whole attribute must match) or EXISTS;
                             ATTRIBUTE `hostname` is the agent's hostname
   --label NAME=VALUE        Mesos task label (repeatable)
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "mesoflow/common/text.hpp"
+
 namespace mesoflow::cli {
 namespace {
 
@@ -12,7 +14,14 @@ constexpr std::int64_t kMicrosPerSecond = 1'000'000;
 
 using Row = std::vector<std::string>;
 
-std::string table(const std::vector<Row>& rows) {
+// Every cell is escaped (escape_controls) before it is measured: keys,
+// commands, hostnames and messages come from producers and agents, and none
+// of them may reach the operator's terminal as a control.
+std::string table(std::vector<Row> rows) {
+    for (auto& row : rows) {
+        for (auto& cell : row)
+            cell = escape_controls(cell);
+    }
     std::vector<std::size_t> widths;
     for (const auto& row : rows) {
         widths.resize(std::max(widths.size(), row.size()));
@@ -35,8 +44,13 @@ std::string table(const std::vector<Row>& rows) {
 std::string one_line(std::string text, std::size_t width) {
     std::replace_if(
         text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
-    if (width > 3 && text.size() > width)
-        text = text.substr(0, width - 3) + "...";
+    if (width > 3 && text.size() > width) {
+        // Cut at a character boundary: half a character would show as bytes.
+        std::size_t cut = width - 3;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+            --cut;
+        text = text.substr(0, cut) + "...";
+    }
     return text;
 }
 

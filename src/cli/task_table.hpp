@@ -1,6 +1,7 @@
 // Text views of tasks for `mesoflow status`: the list as an aligned table,
 // one task with its whole history, and the totals by state. Pure functions of
-// their inputs (`now_us` is passed in), so the layout is testable.
+// their inputs (`now_us` is passed in), so the layout is testable. Text from
+// producers and agents is shown through escape_controls (common/text.hpp).
 #pragma once
 
 #include <cstdint>

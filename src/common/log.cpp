@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "mesoflow/common/text.hpp"
+
 namespace mesoflow::log {
 namespace {
 
@@ -55,32 +57,32 @@ void write(Level lvl, std::string_view event, std::string_view fields) {
     gmtime_r(&secs, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::string line = fmt::format("{}.{:03}Z level={} event={}{}{}\n", stamp, millis,
-                                   level_name(lvl), event, fields.empty() ? "" : " ", fields);
+    // Fields carry text from producers, agents and the master: escaped, so
+    // no value can start a line of its own or reach a terminal as a control.
+    std::string line =
+        fmt::format("{}.{:03}Z level={} event={}{}{}\n", stamp, millis, level_name(lvl),
+                    escape_controls(event), fields.empty() ? "" : " ", escape_controls(fields));
     std::lock_guard lock(g_write_mutex);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 std::string quote(std::string_view value) {
-    bool needs = value.empty();
+    std::string escaped = escape_controls(value);
+    bool needs = value.empty() || escaped != value;
     for (char c : value) {
-        if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t')
+        if (c == ' ' || c == '"' || c == '=')
             needs = true;
     }
     if (!needs)
-        return std::string(value);
-    std::string out = "\"";
+        return escaped;
+    std::string raw;
+    raw.reserve(value.size());
     for (char c : value) {
         if (c == '"' || c == '\\')
-            out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
+            raw += '\\';
+        raw += c;
     }
-    out += '"';
-    return out;
+    return '"' + escape_controls(raw) + '"';
 }
 
 }  // namespace mesoflow::log

@@ -1,8 +1,9 @@
 #include "mesoflow/scheduler/placement_constraints.hpp"
 
+#include <re2/re2.h>
+
 #include <cmath>
 #include <cstdio>
-#include <regex>
 #include <unordered_map>
 
 namespace mesoflow::scheduler {
@@ -26,19 +27,23 @@ std::string scalar_text(double value) {
 }  // namespace
 
 struct ConstraintChecker::Patterns {
-    std::unordered_map<std::string, std::unique_ptr<std::regex>> compiled;
+    std::unordered_map<std::string, std::unique_ptr<re2::RE2>> compiled;
 
-    // nullptr for a pattern that does not compile.
-    const std::regex* get(const std::string& text) {
+    // nullptr for a pattern that is too long, does not compile, or would
+    // need more than kMaxPatternMemory.
+    const re2::RE2* get(const std::string& text) {
         if (auto it = compiled.find(text); it != compiled.end())
             return it->second.get();
         if (compiled.size() >= kMaxCachedPatterns)
             compiled.clear();
-        std::unique_ptr<std::regex> re;
-        try {
-            re = std::make_unique<std::regex>(text, std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
-            re.reset();
+        std::unique_ptr<re2::RE2> re;
+        if (text.size() <= kMaxPatternBytes) {
+            re2::RE2::Options options;
+            options.set_max_mem(kMaxPatternMemory);
+            options.set_log_errors(false);  // a producer's typo is not worth a line on stderr
+            re = std::make_unique<re2::RE2>(text, options);
+            if (!re->ok())
+                re.reset();
         }
         return compiled.emplace(text, std::move(re)).first->second.get();
     }
@@ -102,12 +107,12 @@ bool ConstraintChecker::satisfied(const task::Constraint& c, const AgentFacts& a
         case task::Constraint::Op::not_equals:
             return value == nullptr || *value != c.value;
         case task::Constraint::Op::like: {
-            const std::regex* re = value != nullptr ? patterns_->get(c.value) : nullptr;
-            return re != nullptr && std::regex_match(*value, *re);
+            const re2::RE2* re = value != nullptr ? patterns_->get(c.value) : nullptr;
+            return re != nullptr && re2::RE2::FullMatch(*value, *re);
         }
         case task::Constraint::Op::unlike: {
-            const std::regex* re = value != nullptr ? patterns_->get(c.value) : nullptr;
-            return re == nullptr || !std::regex_match(*value, *re);
+            const re2::RE2* re = value != nullptr ? patterns_->get(c.value) : nullptr;
+            return re == nullptr || !re2::RE2::FullMatch(*value, *re);
         }
         case task::Constraint::Op::exists:
             return value != nullptr;

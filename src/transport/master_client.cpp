@@ -202,7 +202,9 @@ Result<MasterEndpoint> parse_endpoint(std::string_view text) {
     return e;
 }
 
-Result<MasterEndpoint> resolve_location(std::string_view location, const MasterEndpoint& from) {
+namespace {
+
+Result<MasterEndpoint> location_target(std::string_view location, const MasterEndpoint& from) {
     if (location.starts_with("//")) {
         MasterEndpoint e;
         e.https = from.https;
@@ -220,6 +222,18 @@ Result<MasterEndpoint> resolve_location(std::string_view location, const MasterE
     if (!st.ok())
         return Error{fmt::format("bad Location \"{}\": {}", location, st.error().message)};
     return e;
+}
+
+}  // namespace
+
+Result<MasterEndpoint> resolve_location(std::string_view location, const MasterEndpoint& from) {
+    auto to = location_target(location, from);
+    // The next request would carry the Basic credentials and every call in clear.
+    if (to && from.https && !to->https) {
+        return Error{fmt::format("refusing redirect from {} to {}: it would leave https",
+                                 from.to_string(), to->to_string())};
+    }
+    return to;
 }
 
 namespace {

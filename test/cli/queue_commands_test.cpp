@@ -272,3 +272,27 @@ TEST_CASE("kill ends a pending task at once and asks the daemon to kill a runnin
     CHECK(r.code == 0);
     CHECK_THAT(r.output, Contains("had already ended (killed); nothing to kill"));
 }
+
+TEST_CASE("status shows a producer's key and an agent's message with their controls escaped") {
+    using namespace mesoflow::store::testing;
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    // A key that would turn the terminal red and start a line of its own.
+    const std::string key = "evil\x1b[31mred\nforged";
+    const auto id = queued_and_launched(store, shell_task(key, "printf '\x1b[2J'"));
+    auto failed = update_of(id, 1, mesoflow::task::MesosTaskState::failed, "dTI=");
+    failed.message = "boom\x1b]0;owned\x07 done";
+    REQUIRE(store.apply_updates({failed}));
+
+    for (const auto& args : std::vector<std::vector<std::string>>{{"status"}, {"status", key}}) {
+        const auto r = mesoflow_db(dsn, args);
+        INFO(r.output);
+        REQUIRE(r.code == 0);
+        CHECK(r.output.find('\x1b') == std::string::npos);
+        CHECK(r.output.find('\x07') == std::string::npos);
+        CHECK_THAT(r.output, Contains("evil\\x1b[31mred\\nforged"));
+        CHECK_THAT(r.output, Contains("boom\\x1b]0;owned\\x07 done"));
+    }
+    const auto detail = mesoflow_db(dsn, {"status", key});
+    CHECK_THAT(detail.output, Contains("/bin/sh -c 'printf '\\''\\x1b[2J'\\'''"));
+}

@@ -239,7 +239,8 @@ class FakeMaster {
     void answer_unavailable_requests(int count,
                                      std::string body = "Master has not finished recovery");
     // Answer every scheduler request with 307 and
-    // `Location: //<host:port>/master/api/v1/scheduler`; empty stops it.
+    // `Location: //<host:port>/master/api/v1/scheduler` (a scheme given,
+    // "http://host:port", makes it an absolute URL); empty stops it.
     void redirect_to(std::string host_port);
     // Simulated master failover: every stream is cut, offers vanish, a new
     // master id; frameworks are known but unsubscribed (calls get 403) until

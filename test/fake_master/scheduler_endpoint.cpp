@@ -269,7 +269,9 @@ HttpReply Master::scheduler_call(HttpRequest& request, RecordedCall& rec) {
     // 3. Not the leader: redirect to the leader, or 503 when none is known.
     if (!faults_.redirect_to.empty()) {
         HttpReply reply = text_reply(307, "");
-        std::string location = "//" + faults_.redirect_to + "/master/api/v1/scheduler";
+        const bool absolute = faults_.redirect_to.find("://") != std::string::npos;
+        std::string location =
+            (absolute ? "" : "//") + faults_.redirect_to + "/master/api/v1/scheduler";
         if (!request.query.empty())
             location += "?" + request.query;
         reply.response.headers.emplace_back("Location", location);

@@ -82,3 +82,45 @@ TEST_CASE("an empty constraint list always holds; every constraint of a list mus
     CHECK_FALSE(scheduler::satisfies({{"rack", Op::equals, "r1"}, {"hostname", Op::like, "x"}}, "h",
                                      attrs));
 }
+
+// Patterns come from producers and are matched on the event loop: a pattern
+// that makes a backtracking matcher explore every way to split the hostname
+// (2^48 here: days) must be answered in linear time, and answered right.
+TEST_CASE("patterns that backtrack exponentially are matched in linear time") {
+    const std::string plain(48, 'a');
+    const std::string ends_in_x = plain + "X";
+    struct Case {
+        std::string hostname;
+        task::Constraint c;
+        bool holds;
+    };
+    const std::vector<Case> cases = {
+        {plain, {"hostname", Op::like, "(.|.)*X"}, false},
+        {plain, {"hostname", Op::unlike, "(.|.)*X"}, true},
+        {ends_in_x, {"hostname", Op::like, "(.|.)*X"}, true},
+        {plain, {"hostname", Op::like, "(a|aa)*b"}, false},
+        {plain, {"hostname", Op::like, "(a*)*b"}, false},
+        {plain, {"hostname", Op::like, "(a|aa)*"}, true},
+    };
+    scheduler::ConstraintChecker checker;
+    for (const auto& c : cases) {
+        INFO(c.hostname << " " << task::to_string(c.c.op) << " " << c.c.value);
+        CHECK(checker.satisfied(c.c, scheduler::AgentFacts(c.hostname, {})) == c.holds);
+    }
+}
+
+TEST_CASE("a pattern longer than kMaxPatternBytes is refused so like fails and unlike holds") {
+    const std::string at_limit(scheduler::kMaxPatternBytes, 'a');
+    const std::string over_limit(scheduler::kMaxPatternBytes + 1, 'a');
+    CHECK(scheduler::satisfies({{"hostname", Op::like, at_limit}}, at_limit, {}));
+    CHECK_FALSE(scheduler::satisfies({{"hostname", Op::like, over_limit}}, over_limit, {}));
+    CHECK(scheduler::satisfies({{"hostname", Op::unlike, over_limit}}, over_limit, {}));
+}
+
+TEST_CASE("a short pattern that compiles to more than kMaxPatternMemory is refused") {
+    // 100 Unicode letter classes: about 120 000 instructions, over the budget.
+    const std::string hostname(100, 'a');
+    CHECK(scheduler::satisfies({{"hostname", Op::like, "\\pL{10}"}}, "abcdefghij", {}));
+    CHECK_FALSE(scheduler::satisfies({{"hostname", Op::like, "\\pL{100}"}}, hostname, {}));
+    CHECK(scheduler::satisfies({{"hostname", Op::unlike, "\\pL{100}"}}, hostname, {}));
+}

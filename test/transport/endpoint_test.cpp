@@ -1,5 +1,6 @@
 // Master addresses as the transport reads them: the configured list and the
-// Location of a 307, where the scheme must survive a protocol-relative URL.
+// Location of a 307, where the scheme must survive a protocol-relative URL
+// and https must never turn into http.
 #include <catch2/catch.hpp>
 
 #include "mesoflow/transport/master_client.hpp"
@@ -62,13 +63,26 @@ TEST_CASE("a protocol-relative Location from an http master stays http") {
     CHECK_FALSE(to->https);
 }
 
-TEST_CASE("an absolute Location decides the scheme itself") {
-    auto to = resolve_location("http://m2:5052/api/v1/scheduler", endpoint("https://m1:5050"));
+TEST_CASE("an absolute Location may keep the scheme or go from http to https") {
+    auto to = resolve_location("http://m2:5052/api/v1/scheduler", endpoint("m1:5050"));
     REQUIRE(to);
     CHECK_FALSE(to->https);
     to = resolve_location("https://m2:5052/api/v1/scheduler", endpoint("m1:5050"));
     REQUIRE(to);
     CHECK(to->https);
+    to = resolve_location("https://m2:5052/api/v1/scheduler", endpoint("https://m1:5050"));
+    REQUIRE(to);
+    CHECK(to->https);
+}
+
+TEST_CASE("a Location from an https master to http is refused") {
+    // Following it would send the credentials and every call in clear.
+    const auto to =
+        resolve_location("http://m2:5052/api/v1/scheduler", endpoint("https://m1:5050"));
+    REQUIRE_FALSE(to);
+    CHECK(to.error().message ==
+          "refusing redirect from https://m1:5050/api/v1/scheduler to "
+          "http://m2:5052/api/v1/scheduler: it would leave https");
 }
 
 TEST_CASE("a bare host:port Location keeps the scheme and the path") {

@@ -2,7 +2,7 @@
 // a CA and server certificates made for the test. Each test pins one rule of
 // issue 5: verified against tls_ca_file, host names checked, failures
 // logged with OpenSSL's reason and retried, verification off on request,
-// redirects keeping https.
+// redirects keeping https and never leaving it.
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -165,4 +165,70 @@ TEST_CASE("a 307 from an https master is followed over https") {
     CHECK(standby.counters().subscriptions == 0);
     CHECK(leader_proxy.handshakes() >= 1);
     CHECK(leader_proxy.failed_handshakes() == 0);
+}
+
+namespace {
+
+// An https standby (behind `proxy`) that wants Basic credentials and
+// redirects every request to `http://` + the plain master's address.
+struct DowngradingStandby {
+    fake::FakeMaster plain{quick_master()};
+    fake::FakeMaster standby{[] {
+        auto c = quick_master();
+        c.credentials = {{"ops", "pw"}};
+        return c;
+    }()};
+    TlsProxy proxy{mesoflow::testing::test_certificates().localhost, standby.host(),
+                   standby.port()};
+
+    DowngradingStandby() { standby.redirect_to("http://" + plain.address()); }
+
+    transport::TransportConfig config() const {
+        auto c = tls_config("localhost", proxy.port());
+        c.credentials = transport::BasicCredentials{"ops", "pw"};
+        return c;
+    }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a 307 from an https master to an http Location is not followed: nothing goes out in "
+    "clear") {
+    DowngradingStandby masters;
+    StderrCapture log;
+    {
+        Client client(masters.config());
+        // Several rounds of back-off, each refused at the redirect.
+        REQUIRE(eventually([&] {
+            return masters.standby.counters().calls >= 3 || !masters.plain.calls().empty();
+        }));
+        CHECK(client.masters().empty());
+    }
+    // The https standby got the credentials; the http master got nothing at all.
+    const auto asked = masters.standby.calls();
+    REQUIRE_FALSE(asked.empty());
+    CHECK(asked.front().has_authorization);
+    CHECK(asked.front().status == 307);
+    CHECK(masters.plain.calls().empty());
+    CHECK(masters.plain.counters().subscriptions == 0);
+    CHECK_THAT(log.text(),
+               Contains("event=subscribe_failed master=" + url("localhost", masters.proxy.port()) +
+                        " reason=\"refusing redirect from https://localhost:") &&
+                   Contains("to http://" + masters.plain.address() +
+                            "/master/api/v1/scheduler: it would leave https\""));
+}
+
+TEST_CASE("post_once does not follow a redirect from https to http") {
+    DowngradingStandby masters;
+    const auto r =
+        transport::post_once(masters.config(), "application/json", R"({"type":"TEARDOWN"})");
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->answer);
+    REQUIRE(r->failures.size() == 1);
+    CHECK(r->failures[0].status == 307);
+    CHECK_THAT(r->failures[0].error, Catch::StartsWith("refusing redirect from https://") &&
+                                         Catch::EndsWith("it would leave https"));
+    CHECK(masters.standby.counters().calls == 1);
+    CHECK(masters.plain.calls().empty());
 }

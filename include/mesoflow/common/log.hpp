@@ -2,6 +2,8 @@
 //   2026-11-25T06:40:01.123Z level=info event=task_launched task=t1 agent=S0
 // One line per event that matters. Callers must never pass secrets. Lines go
 // to stderr (journald captures them under systemd); writing is thread-safe.
+// Whatever a line holds, it is one line and free of terminal controls:
+// write() passes the event and fields through escape_controls() (text.hpp).
 #pragma once
 
 #include <fmt/core.h>
@@ -44,8 +46,10 @@ void error(std::string_view event, fmt::format_string<Args...> fmt, Args&&... ar
     emit(Level::error, event, fmt, std::forward<Args>(args)...);
 }
 
-// Quotes a value for a log field when it holds spaces, quotes or '=' so that
-// the line stays machine-parseable: `msg="exit 1"`.
+// Quotes a value for a log field when it holds spaces, quotes, '=' or
+// characters escape_controls() spells out, so that the line stays
+// machine-parseable: `msg="exit 1"`. Inside the quotes '"' and '\' are
+// escaped with a backslash, controls as escape_controls() does.
 std::string quote(std::string_view value);
 
 }  // namespace mesoflow::log

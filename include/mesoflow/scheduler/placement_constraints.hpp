@@ -3,16 +3,24 @@
 // An agent is seen as text: each attribute rendered by attribute_text(), plus
 // the pseudo-attribute "hostname" (the offer's hostname, which wins over an
 // attribute of that name). equals / not_equals compare that text; like /
-// unlike full-match it against an ECMAScript regex; exists asks for presence.
-// An absent attribute satisfies not_equals and unlike, nothing else. A regex
-// that does not compile matches nothing (so `like` fails and `unlike` holds):
-// a bad pattern in one task must not stop the others.
+// unlike full-match it against a regular expression in RE2's syntax; exists
+// asks for presence. An absent attribute satisfies not_equals and unlike,
+// nothing else.
+//
+// Patterns come from producers and are matched on the event loop, so RE2
+// matches them in time linear in the text, whatever the pattern (no
+// backtracking: no backreferences or lookaround either). A pattern longer
+// than kMaxPatternBytes, one that does not compile, or one whose compiled
+// form would need more than kMaxPatternMemory matches nothing (so `like`
+// fails and `unlike` holds): a bad pattern in one task must not stop the
+// others.
 //
 // ConstraintChecker compiles each pattern once and keeps it (at most
 // kMaxCachedPatterns; then it starts over). Not thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +33,10 @@
 namespace mesoflow::scheduler {
 
 inline constexpr std::size_t kMaxCachedPatterns = 1024;
+// Longest LIKE / UNLIKE pattern compiled, in bytes.
+inline constexpr std::size_t kMaxPatternBytes = 1024;
+// RE2's memory budget for one pattern (its program and its DFA cache).
+inline constexpr std::int64_t kMaxPatternMemory = 1 << 20;
 
 // The text form of an attribute value: TEXT as is; SCALAR in its shortest
 // form with at most three decimals ("2", "2.5"); SET as "{a,b}"; RANGES as
@@ -54,7 +66,7 @@ class ConstraintChecker {
     bool satisfied(const task::Constraint& constraint, const AgentFacts& agent);
 
   private:
-    struct Patterns;  // compiled regexes by pattern text; keeps <regex> out of this header
+    struct Patterns;  // compiled patterns by their text; keeps RE2 out of this header
     std::unique_ptr<Patterns> patterns_;
 };
 

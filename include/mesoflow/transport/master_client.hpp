@@ -14,9 +14,11 @@
 //   happened. Calls queued while no stream is up wait; calls still queued
 //   when a stream ends fail with "disconnected" (their stream id is dead).
 // - Masters come from a list; 307 redirects are followed (protocol-relative
-//   Location keeps the scheme); refused connections, resets, timeouts, 503
-//   and 404 are retried with exponential back-off and jitter, trying the
-//   next master each time.
+//   Location keeps the scheme), but never from https to http: such a
+//   redirect fails like a refused connection, so credentials never go out
+//   in clear. Refused connections, resets, timeouts, 503 and 404 are
+//   retried with exponential back-off and jitter, trying the next master
+//   each time.
 // - A heartbeat watchdog: no record for heartbeat_factor x the heartbeat
 //   interval means the stream is dead: it is dropped and subscribed again.
 // - A 4xx answer to SUBSCRIBE that retrying cannot fix (400, 401, 403, 405,
@@ -84,7 +86,8 @@ struct MasterEndpoint {
 // "host:port", "http://host:port[/path]", "https://...", "[::1]:5050".
 Result<MasterEndpoint> parse_endpoint(std::string_view text);
 // A 307 Location: "//host:port/path" keeps `from`'s scheme; absolute URLs
-// are taken as they are; a bare "host:port" keeps scheme and path.
+// are taken as they are, except that one from https to http is an Error;
+// a bare "host:port" keeps scheme and path.
 Result<MasterEndpoint> resolve_location(std::string_view location, const MasterEndpoint& from);
 
 struct BasicCredentials {
@@ -173,7 +176,8 @@ struct PostOutcome {
 // TLS 1.2 or later, SNI and the host name checked), Basic credentials,
 // connect_timeout to connect, call_timeout for the answer. Redirects (301,
 // 302, 307, 308) are followed, at most kMaxRedirects times per master, a
-// protocol-relative Location keeping the scheme. A connection or TLS failure,
+// protocol-relative Location keeping the scheme, never from https to http
+// (the master's failure then says so). A connection or TLS failure,
 // a redirect that cannot be followed, or a status worth retrying elsewhere
 // (404, 5xx) moves on to the next master; any other answer ends the round.
 // For idempotent requests: a master that took the request but never answered
