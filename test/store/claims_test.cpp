@@ -131,3 +131,51 @@ TEST_CASE("after a crash, an unplaced claim the master does not know runs again 
     auto lost = update_of(id, 2, MesosTaskState::lost);
     CHECK(store.apply_updates({lost})->at(0).task_state == TaskState::lost);
 }
+
+// Rows written before schema 3's checks existed (or by a role that may drop
+// them) can hold times no conversion to microseconds accepts. Such a row must
+// not stop the claims, polls and listings of every other row.
+TEST_CASE("a row with an infinite time does not stop other rows being claimed, polled or listed") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "ALTER TABLE mesoflow.tasks DROP CONSTRAINT IF EXISTS created_at_must_be_finite,"
+        " DROP CONSTRAINT IF EXISTS not_before_must_be_finite,"
+        " DROP CONSTRAINT IF EXISTS timeout_must_be_at_most_3650_days");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, created_at) VALUES"
+        " ('early', 'x', '-infinity'), ('late', 'x', 'infinity'), ('future', 'x', '5000-01-01')");
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('plain', 'x')");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, not_before) VALUES ('never', 'x', 'infinity')");
+
+    // A running attempt whose timeout no interval can hold.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, timeout_s) VALUES ('slow', 'x', 1e15)");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1', started_at = now() WHERE key = 'slow'");
+    auto timed_out = store.timed_out_tasks(now_us(), 10);
+    CHECK(timed_out.ok());
+    CHECK((timed_out.ok() && timed_out->empty()));
+
+    auto next = store.next_retry_at_us();
+    CHECK(next.ok());
+    CHECK((next.ok() && next->has_value() && **next > now_us()));
+
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed.ok());
+    std::vector<std::string> keys;
+    for (const auto& spec : *claimed) {
+        keys.push_back(spec.key);
+        // A task is never newer than the claim that read it.
+        CHECK(spec.created_at_us <= now_us());
+    }
+    CHECK(keys == std::vector<std::string>{"early", "plain", "future", "late"});
+
+    TaskFilter all;
+    all.limit = 10;
+    auto listed = store.list_tasks(all);
+    CHECK(listed.ok());
+    CHECK((listed.ok() && listed->size() == 6));
+}
