@@ -138,3 +138,10 @@ CREATE TRIGGER tasks_check_sizes
     FOR EACH ROW WHEN (mesoflow.task_size_violation(NEW) IS NOT NULL)
     EXECUTE FUNCTION mesoflow.check_task_sizes();
 
+-- A claim ends a task that asks for a user or role the operator does not
+-- allow (allowed_users, allowed_roles) instead of launching it, and records
+-- that in the history as kind refused.
+ALTER TABLE mesoflow.task_history
+    DROP CONSTRAINT history_kind_must_be_known,
+    ADD CONSTRAINT history_kind_must_be_known CHECK (
+        kind IN ('launch', 'update', 'kill_requested', 'timed_out', 'refused'));
