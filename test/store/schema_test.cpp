@@ -1,5 +1,7 @@
 // Migrations and the queue table's contract, against a real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -390,4 +392,79 @@ TEST_CASE("schema 3 migrates a database whose rows break its rules without faili
     REQUIRE(claimed.ok());
     REQUIRE(claimed->size() == 1);
     CHECK(claimed->at(0).key == "ok");
+}
+
+namespace {
+
+// The producer grants README "Airflow" documents, for `role`.
+std::string readme_producer_grants(const std::string& role) {
+    std::ifstream in(std::string(MESOFLOW_SOURCE_DIR) + "/README.md");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string readme = text.str();
+    const auto from = readme.find("GRANT USAGE ON SCHEMA mesoflow TO airflow_executor;");
+    REQUIRE(from != std::string::npos);
+    std::string grants = readme.substr(from, readme.find("```", from) - from);
+    for (std::size_t at = grants.find("airflow_executor"); at != std::string::npos;
+         at = grants.find("airflow_executor", at)) {
+        grants.replace(at, std::string("airflow_executor").size(), role);
+    }
+    return grants;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a producer with README's grants queues and kills tasks but cannot write mesoflow's columns") {
+    const std::string dsn = migrated_database();
+    Sql admin(dsn);
+    // Roles belong to the whole server, which other tests share: one per database.
+    const std::string role = "producer_" + database_name(dsn);
+    admin.exec("CREATE ROLE " + role + " LOGIN");
+    admin.exec(readme_producer_grants(role));
+    Sql producer(dsn + " user=" + role);
+    producer.exec(
+        "INSERT INTO mesoflow.tasks (key, command, cpus, env, run_as_user, role, priority,"
+        " not_before) VALUES ('queued', 'true', 2, '{\"A\": \"1\"}', 'etl', 'batch', 3, now())");
+    CHECK(producer.one("SELECT state FROM mesoflow.tasks WHERE key = 'queued'") == "pending");
+
+    const char* const owned_inserts[] = {
+        "state",         "attempt",
+        "mesos_task_id", "agent_id",
+        "hostname",      "offer_id",
+        "message",       "reason",
+        "exit_status",   "timed_out",
+        "created_at",    "updated_at",
+        "finished_at",   "unlaunched_attempts",
+    };
+    for (const char* column : owned_inserts) {
+        CAPTURE(column);
+        CHECK_THAT(producer.error_of(std::string("INSERT INTO mesoflow.tasks (key, command, ") +
+                                     column + ") SELECT 'forged', 'true', " + column +
+                                     " FROM mesoflow.tasks WHERE key = 'queued'"),
+                   Catch::Contains("permission denied"));
+    }
+    const char* const owned_updates[] = {
+        "state = 'running'",       "attempt = 5",
+        "agent_id = 'A1'",         "message = 'done'",
+        "created_at = 'infinity'", "finished_at = now()",
+        "run_as_user = 'root'",    "cpus = 1",
+        "not_before = now()",
+    };
+    for (const char* set : owned_updates) {
+        CAPTURE(set);
+        CHECK_THAT(producer.error_of(std::string("UPDATE mesoflow.tasks SET ") + set +
+                                     " WHERE key = 'queued'"),
+                   Catch::Contains("permission denied"));
+    }
+    CHECK(producer.error_of("DELETE FROM mesoflow.task_history") != "");
+    CHECK(admin.one("SELECT concat_ws(',', state, attempt, coalesce(agent_id, '-'), run_as_user)"
+                    " FROM mesoflow.tasks WHERE key = 'queued'") == "pending,0,-,etl");
+    CHECK(admin.count("SELECT count(*) FROM mesoflow.tasks") == 1);
+
+    // A kill request is the one change a producer makes.
+    producer.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'queued'");
+    CHECK(admin.one("SELECT state FROM mesoflow.tasks WHERE key = 'queued'") == "killed");
+    admin.exec("DROP OWNED BY " + role);
+    admin.exec("DROP ROLE " + role);
 }
