@@ -1,4 +1,4 @@
--- 0003_unreachable_attempts: an agent cut off by a network partition keeps
+-- 0004_unreachable_attempts: an agent cut off by a network partition keeps
 -- its tasks (Mesos sends TASK_UNREACHABLE, or TASK_UNKNOWN from a failed-over
 -- master that has not heard from the agent again). mesoflow waits
 -- unreachable_grace_period before it replaces such an attempt, so a short

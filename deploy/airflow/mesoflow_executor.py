@@ -487,7 +487,11 @@ _FINAL_ROWS_SQL = (
 # mesoflow.task_history, through a trigger). README "Airflow" lists the same grants.
 _QUEUE_GRANTS = (
     ("SELECT on mesoflow.tasks", "has_table_privilege('mesoflow.tasks', 'SELECT')"),
-    ("INSERT on mesoflow.tasks", "has_table_privilege('mesoflow.tasks', 'INSERT')"),
+    # Column by column: producers are granted INSERT on their own columns only.
+    (
+        "INSERT on mesoflow.tasks (the columns a producer writes)",
+        "(" + " AND ".join(f"has_column_privilege('mesoflow.tasks', '{c}', 'INSERT')" for c in INSERT_COLUMNS) + ")",
+    ),
     ("UPDATE (kill_requested) on mesoflow.tasks", "has_column_privilege('mesoflow.tasks', 'kill_requested', 'UPDATE')"),
     ("USAGE on sequence mesoflow.tasks_id_seq", "has_sequence_privilege('mesoflow.tasks_id_seq', 'USAGE')"),
     ("INSERT on mesoflow.task_history", "has_table_privilege('mesoflow.task_history', 'INSERT')"),

@@ -32,12 +32,14 @@ What to run:
   --force-pull              pull the image even when the agent has it
   --env NAME=VALUE          environment variable (repeatable)
   --uri URI                 fetched into the sandbox first (repeatable)
-  --user USER               run as USER (default: the framework's user)
+  --user USER               run as USER (default: the framework's user); one not
+                            in allowed_users fails the task
 
 Resources and placement:
   --cpus N  --mem MB  --disk MB  --gpus N
   --ports N                 take N ports from the offer
-  --role ROLE               use resources of this role only
+  --role ROLE               use resources of this role only; one not in
+                            allowed_roles fails the task
   --constraint ATTRIBUTE:OP[:VALUE]
                             placement rule (repeatable); OP is EQUALS, NOT_EQUALS,
                             LIKE, UNLIKE (VALUE an RE2 regular expression the

@@ -75,6 +75,14 @@ std::vector<KeySpec> build_table() {
             "as."),
         row("roles", "", K::list, &C::roles,
             "Roles the framework subscribes with (MULTI_ROLE), comma-separated.", kNonEmpty),
+        row("allowed_users", "", K::list, &C::allowed_users,
+            "Users a task may ask to run as (run_as_user), comma-separated; * allows any user; "
+            "empty: framework_user only. A task asking for another user ends failed "
+            "(user_not_allowed) without being launched."),
+        row("allowed_roles", "", K::list, &C::allowed_roles,
+            "Roles a task may ask for (role), comma-separated; empty: every role in roles, and "
+            "a role not in roles is never allowed. A task asking for another role ends failed "
+            "(role_not_allowed) without being launched."),
         row("principal", "default_principal", K::text, &C::principal,
             "Principal the framework registers with; the user name of HTTP Basic authentication."),
         row("secret", "default_secret", K::secret, &C::secret,

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "mesoflow/mesos/resources.hpp"
+#include "mesoflow/runtime/launch_policy.hpp"
 #include "mesoflow/scheduler/calls.hpp"
 #include "mesoflow/scheduler/task_info_builder.hpp"
 #include "mesoflow/task/text.hpp"
@@ -35,11 +36,12 @@ void Runtime::Impl::maybe_claim() {
     if (!size)
         return;
     claim_running = true;
-    db_job([this, room = *size] { return store->claim_pending(room); },
-           [this, room = *size](Result<std::vector<task::TaskSpec>> r) { finish_claim(room, r); });
+    db_job([this, room = *size,
+            policy = launch_policy()] { return store->claim_window(room, policy); },
+           [this, room = *size](Result<store::ClaimedWindow> r) { finish_claim(room, r); });
 }
 
-void Runtime::Impl::finish_claim(int asked, Result<std::vector<task::TaskSpec>>& r) {
+void Runtime::Impl::finish_claim(int asked, Result<store::ClaimedWindow>& r) {
     claim_running = false;
     if (!db_ok(r, "claim_pending")) {
         // Nothing was claimed, or the claim is unknown and reconciliation
@@ -48,17 +50,22 @@ void Runtime::Impl::finish_claim(int asked, Result<std::vector<task::TaskSpec>>&
         maybe_finish_stop();
         return;
     }
-    metrics.tasks_claimed += r->size();
+    for (const auto& t : r->refused) {
+        log::warn("task_refused", "task={} key={} reason={} message={}", t.id, log::quote(t.key),
+                  t.reason, log::quote(t.message));
+    }
+    metrics.tasks_claimed += r->tasks.size();
     metrics.claim_batches++;
-    claims_exhausted = static_cast<int>(r->size()) < asked;
-    for (auto& spec : *r)
+    // Refused rows were taken from the queue too: more may be pending.
+    claims_exhausted = static_cast<int>(r->tasks.size() + r->refused.size()) < asked;
+    for (auto& spec : r->tasks)
         claimed.push_back(std::move(spec));
     metrics.claims_held = static_cast<std::int64_t>(claimed.size());
     if (stopping()) {
         release_all_claims();
         return;
     }
-    if (claimed.empty()) {
+    if (claimed.empty() && claims_exhausted) {
         metrics.queue_pending = 0;
         apply_gate(gate.on_pending(0, time.now()));
     }
@@ -263,6 +270,25 @@ scheduler::MatchOptions Runtime::Impl::match_options() const {
     scheduler::MatchOptions mo;
     mo.roles = cfg.roles;
     return mo;
+}
+
+store::LaunchPolicy launch_policy_of(const config::Config& config) {
+    store::LaunchPolicy policy;
+    const auto& users = config.allowed_users;
+    if (std::find(users.begin(), users.end(), "*") == users.end()) {
+        policy.users = users.empty() ? std::vector<std::string>{config.framework_user} : users;
+    }
+    const auto& asked = config.allowed_roles.empty() ? config.roles : config.allowed_roles;
+    policy.roles.emplace();
+    for (const auto& role : asked) {
+        if (std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end())
+            policy.roles->push_back(role);
+    }
+    return policy;
+}
+
+store::LaunchPolicy Runtime::Impl::launch_policy() const {
+    return launch_policy_of(cfg);
 }
 
 scheduler::TaskDefaults Runtime::Impl::task_defaults() const {

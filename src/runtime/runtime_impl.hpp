@@ -260,7 +260,7 @@ struct Runtime::Impl {
     // ------------------------------------------------------------ launching
     scheduler::PacerInputs pacer_inputs() const;
     void maybe_claim();
-    void finish_claim(int asked, Result<std::vector<task::TaskSpec>>& r);
+    void finish_claim(int asked, Result<store::ClaimedWindow>& r);
     void place_offers();
     void launch(std::vector<mesos::Offer> round, std::size_t room);
     void hold_offers();
@@ -273,6 +273,7 @@ struct Runtime::Impl {
     void release_all_claims();
     scheduler::MatchOptions match_options() const;
     scheduler::TaskDefaults task_defaults() const;
+    store::LaunchPolicy launch_policy() const;
 
     // --------------------------------------------------------- update lanes
     UpdateLane& lane_of(std::int64_t task_id);

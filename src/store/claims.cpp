@@ -67,13 +67,40 @@ Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& plac
     return static_cast<int>(pg::to_int64(res->get(), 0, 0));
 }
 
+namespace {
+
+// A text[] parameter, or NULL for "any".
+pg::Params& add_allowed(pg::Params& params, const std::optional<std::vector<std::string>>& names) {
+    if (!names)
+        return params.add_null();
+    pg::ArrayLiteral array;
+    for (const auto& name : *names)
+        array.push(std::string_view(name));
+    return params.add(array.str());
+}
+
+}  // namespace
+
 Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
+    auto window = claim_window(limit, LaunchPolicy{});
+    if (!window)
+        return window.error();
+    return std::move(window->tasks);
+}
+
+Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& policy) {
     // The window is picked and locked in queue order, skipping rows another
-    // transaction holds; the claim clears what the previous attempt left.
+    // transaction holds; the claim clears what the previous attempt left. A
+    // row naming a user or role the policy does not allow ends failed in the
+    // same statement, so it never reaches an offer.
     static const std::string sql =
         std::string(
             "WITH picked AS ("
-            "  SELECT id FROM mesoflow.tasks"
+            "  SELECT id,"
+            "    coalesce(run_as_user, '') = '' OR $2::text[] IS NULL"
+            "      OR run_as_user = ANY($2::text[]) AS user_ok,"
+            "    coalesce(role, '') = '' OR $3::text[] IS NULL OR role = ANY($3::text[]) AS role_ok"
+            "  FROM mesoflow.tasks"
             "  WHERE state = 'pending' AND not_before <= now() AND NOT kill_requested"
             "  ORDER BY priority DESC, created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"
             "), claimed AS ("
@@ -83,20 +110,53 @@ Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
             "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
             "    unreachable_since = NULL,"
             "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
-            "  FROM picked p WHERE t.id = p.id AND t.state = 'pending'"
+            "  FROM picked p WHERE t.id = p.id AND t.state = 'pending' AND p.user_ok AND p.role_ok"
             "  RETURNING t.*"
+            "), refused AS ("
+            "  UPDATE mesoflow.tasks t SET state = 'failed',"
+            "    reason = CASE WHEN p.user_ok THEN 'role_not_allowed' ELSE 'user_not_allowed' END,"
+            "    message = CASE WHEN p.user_ok"
+            "      THEN 'role ' || quote_literal(t.role) || ' is not allowed: the operator allows"
+            " the roles in allowed_roles (and roles); nothing was launched'"
+            "      ELSE 'run_as_user ' || quote_literal(t.run_as_user) || ' is not allowed: the"
+            " operator allows the users in allowed_users; nothing was launched' END,"
+            "    last_mesos_state = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
+            "    finished_at = now(), updated_at = now()"
+            "  FROM picked p WHERE t.id = p.id AND t.state = 'pending'"
+            "    AND NOT (p.user_ok AND p.role_ok)"
+            "  RETURNING t.*"
+            "), history AS ("
+            "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind,"
+            "                                     from_state, to_state, reason, message)"
+            "  SELECT id, attempt, mesos_task_id, 'refused', 'pending', 'failed', reason, message"
+            "  FROM refused"
             ") SELECT ") +
-        kTaskSpecColumns + " FROM claimed ORDER BY priority DESC, created_at, id";
-    auto res = db_->exec_prepared("claim_pending", sql.c_str(),
-                                  pg::Params().add(std::clamp(limit, 0, kMaxPageSize)));
+        kTaskSpecColumns +
+        ", state = 'failed', reason, message FROM ("
+        "  SELECT * FROM claimed UNION ALL SELECT * FROM refused) w"
+        " ORDER BY state = 'failed', priority DESC, created_at, id";
+    pg::Params params;
+    params.add(std::clamp(limit, 0, kMaxPageSize));
+    add_allowed(params, policy.users);
+    add_allowed(params, policy.roles);
+    auto res = db_->exec_prepared("claim_window", sql.c_str(), params);
     if (!res)
         return res.error();
-    std::vector<task::TaskSpec> out;
-    out.reserve(static_cast<std::size_t>(PQntuples(res->get())));
-    for (int i = 0; i < PQntuples(res->get()); ++i) {
-        out.push_back(read_task_spec(res->get(), i));
+    const PGresult* rows = res->get();
+    const int refused_col = PQnfields(rows) - 3;
+    ClaimedWindow out;
+    out.tasks.reserve(static_cast<std::size_t>(PQntuples(rows)));
+    for (int i = 0; i < PQntuples(rows); ++i) {
+        if (pg::to_bool(rows, i, refused_col)) {
+            out.refused.push_back(RefusedTask{pg::to_int64(rows, i, 0),
+                                              std::string(pg::text(rows, i, 1)),
+                                              std::string(pg::text(rows, i, refused_col + 1)),
+                                              std::string(pg::text(rows, i, refused_col + 2))});
+            continue;
+        }
+        out.tasks.push_back(read_task_spec(rows, i));
         // The row holds the claimed attempt; a spec counts those before it.
-        out.back().attempt -= 1;
+        out.tasks.back().attempt -= 1;
     }
     return out;
 }

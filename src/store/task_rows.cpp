@@ -34,14 +34,25 @@ const char* const kLiveStatesSql = "('launching', 'staging', 'starting', 'runnin
 #define MESOFLOW_CONTAINERIZER_SQL                                                        \
     "CASE WHEN coalesce(btrim(image), '') = '' THEN 'none' ELSE coalesce(containerizer, " \
     "'docker') END"
-#define MESOFLOW_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
+// Microseconds since the epoch. The value is clamped to the years 1 to 9999
+// first, so that a time no bigint can hold (infinity, a row written before
+// schema 3's checks) never makes the statement fail for every other row.
+#define MESOFLOW_MICROS(column)                          \
+    "(extract(epoch FROM CASE WHEN " column              \
+    " < '0001-01-01 00:00:00+00' THEN "                  \
+    "'0001-01-01 00:00:00+00'::timestamptz WHEN " column \
+    " > '9999-12-31 00:00:00+00' "                       \
+    "THEN '9999-12-31 00:00:00+00'::timestamptz ELSE " column " END) * 1000000)::bigint"
 
 const char* const kTaskSpecColumns =
     "id, key, attempt, " MESOFLOW_COMMAND_SQL
     ", array_to_json(argv)::text, coalesce(image, ''), " MESOFLOW_CONTAINERIZER_SQL
     ", force_pull, cpus, mem, disk, gpus, ports, env::text, "
     "array_to_json(uris)::text, coalesce(run_as_user, ''), labels::text, coalesce(role, ''), "
-    "constraints::text, priority, " MESOFLOW_MICROS("created_at") ", timeout_s";
+    "constraints::text, priority, "
+    // A task was not inserted after the claim that reads it: the runtime
+    // measures decision times from here.
+    MESOFLOW_MICROS("least(created_at, now())") ", timeout_s";
 
 task::TaskSpec read_task_spec(const PGresult* res, int row) {
     task::TaskSpec t;

@@ -167,7 +167,9 @@ Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us,
         std::string("SELECT ") + kLiveAttemptColumns + " FROM mesoflow.tasks WHERE state IN " +
         kLiveStatesSql +
         " AND timeout_s IS NOT NULL AND NOT timed_out AND started_at IS NOT NULL"
-        " AND started_at + make_interval(secs => timeout_s)"
+        // The bound of timeout_must_be_at_most_3650_days: a longer timeout
+        // (from before schema 3) is no interval at all.
+        " AND started_at + make_interval(secs => least(timeout_s, 315360000))"
         "     <= to_timestamp($1::bigint / 1000000.0)"
         " ORDER BY id LIMIT $2";
     auto res = db_->exec_prepared("timed_out_tasks", sql.c_str(),
@@ -242,7 +244,8 @@ Result<std::int64_t> TaskStore::pending_count() {
 
 Result<std::optional<std::int64_t>> TaskStore::next_retry_at_us() {
     auto res = db_->exec(
-        "SELECT (extract(epoch FROM min(not_before)) * 1000000)::bigint FROM mesoflow.tasks"
+        "SELECT (extract(epoch FROM least(min(not_before), '9999-12-31 00:00:00+00'))"
+        " * 1000000)::bigint FROM mesoflow.tasks"
         " WHERE state = 'pending' AND not_before > now() AND NOT kill_requested");
     if (!res)
         return res.error();

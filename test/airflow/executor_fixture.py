@@ -36,7 +36,10 @@ EXECUTOR_ROLE = "airflow_executor"
 # the executor as this role, so they are checked to be enough.
 EXECUTOR_GRANTS = (
     f"GRANT USAGE ON SCHEMA mesoflow TO {EXECUTOR_ROLE}",
-    f"GRANT SELECT, INSERT ON mesoflow.tasks TO {EXECUTOR_ROLE}",
+    f"GRANT SELECT ON mesoflow.tasks TO {EXECUTOR_ROLE}",
+    "GRANT INSERT (key, command, argv, image, containerizer, force_pull, cpus, mem, disk, gpus, ports, env, "
+    "uris, run_as_user, labels, role, constraints, priority, max_attempts, retry_backoff_s, retry_on_failure, "
+    f"timeout_s, kill_requested, not_before) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT UPDATE (kill_requested) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT USAGE ON SEQUENCE mesoflow.tasks_id_seq TO {EXECUTOR_ROLE}",
     f"GRANT INSERT ON mesoflow.task_history TO {EXECUTOR_ROLE}",

@@ -356,7 +356,8 @@ class GrantsTest(QueueTestCase):
         self.sql("GRANT SELECT ON mesoflow.tasks TO airflow_reader")
         with self.assertRaises(mx.ConfigError) as raised:
             self.new_scheduler().start()
-        self.assertIn("lacks INSERT on mesoflow.tasks, UPDATE (kill_requested) on mesoflow.tasks, USAGE on sequence "
+        self.assertIn("lacks INSERT on mesoflow.tasks (the columns a producer writes), "
+                      "UPDATE (kill_requested) on mesoflow.tasks, USAGE on sequence "
                       "mesoflow.tasks_id_seq, INSERT on mesoflow.task_history, USAGE on sequence "
                       "mesoflow.task_history_id_seq", str(raised.exception))
 

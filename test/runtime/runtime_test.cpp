@@ -797,3 +797,32 @@ TEST_CASE(
     CHECK(c.task("cut-off").state == TaskState::running);
     c.stop();
 }
+
+TEST_CASE("a task asking to run as root, not an allowed user, is never launched and ends failed") {
+    Cluster c;  // framework_user nobody; allowed_users left empty: nobody alone
+    auto as_root = shell_task("as-root", "id");
+    as_root.user = "root";
+    const auto root_id = c.submit(as_root);
+    auto as_nobody = shell_task("as-nobody", "id");
+    as_nobody.user = "nobody";
+    c.submit(as_nobody);
+    auto other_role = shell_task("other-role", "id");
+    other_role.role = "prod";
+    c.submit(other_role);
+    c.start();
+    REQUIRE(c.eventually([&] {
+        return c.task("as-nobody").state == TaskState::finished &&
+               c.task("as-root").state == TaskState::failed &&
+               c.task("other-role").state == TaskState::failed;
+    }));
+    const auto row = c.task("as-root");
+    CHECK(row.reason == "user_not_allowed");
+    CHECK_THAT(row.message, Catch::Contains("run_as_user 'root' is not allowed"));
+    CHECK(row.attempt == 0);
+    CHECK(c.task("other-role").reason == "role_not_allowed");
+    for (const auto& call : c.master().calls_of_type("ACCEPT")) {
+        CHECK_THAT(call.body, !Catch::Contains(task::mesos_task_id(root_id, 1)));
+        CHECK_THAT(call.body, !Catch::Contains("\"root\""));
+    }
+    c.stop();
+}

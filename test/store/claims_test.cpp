@@ -131,3 +131,98 @@ TEST_CASE("after a crash, an unplaced claim the master does not know runs again 
     auto lost = update_of(id, 2, MesosTaskState::lost);
     CHECK(store.apply_updates({lost})->at(0).task_state == TaskState::lost);
 }
+
+// Rows written before schema 3's checks existed (or by a role that may drop
+// them) can hold times no conversion to microseconds accepts. Such a row must
+// not stop the claims, polls and listings of every other row.
+TEST_CASE("a row with an infinite time does not stop other rows being claimed, polled or listed") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "ALTER TABLE mesoflow.tasks DROP CONSTRAINT IF EXISTS created_at_must_be_finite,"
+        " DROP CONSTRAINT IF EXISTS not_before_must_be_finite,"
+        " DROP CONSTRAINT IF EXISTS timeout_must_be_at_most_3650_days");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, created_at) VALUES"
+        " ('early', 'x', '-infinity'), ('late', 'x', 'infinity'), ('future', 'x', '5000-01-01')");
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('plain', 'x')");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, not_before) VALUES ('never', 'x', 'infinity')");
+
+    // A running attempt whose timeout no interval can hold.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, timeout_s) VALUES ('slow', 'x', 1e15)");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1', started_at = now() WHERE key = 'slow'");
+    auto timed_out = store.timed_out_tasks(now_us(), 10);
+    CHECK(timed_out.ok());
+    CHECK((timed_out.ok() && timed_out->empty()));
+
+    auto next = store.next_retry_at_us();
+    CHECK(next.ok());
+    CHECK((next.ok() && next->has_value() && **next > now_us()));
+
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed.ok());
+    std::vector<std::string> keys;
+    for (const auto& spec : *claimed) {
+        keys.push_back(spec.key);
+        // A task is never newer than the claim that read it.
+        CHECK(spec.created_at_us <= now_us());
+    }
+    CHECK(keys == std::vector<std::string>{"early", "plain", "future", "late"});
+
+    TaskFilter all;
+    all.limit = 10;
+    auto listed = store.list_tasks(all);
+    CHECK(listed.ok());
+    CHECK((listed.ok() && listed->size() == 6));
+}
+
+TEST_CASE("a claim under a launch policy ends tasks asking for other users or roles, unlaunched") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, run_as_user, role, priority) VALUES"
+        " ('plain', 'x', NULL, NULL, 0), ('as-root', 'x', 'root', NULL, 3),"
+        " ('as-etl', 'x', 'etl', 'batch', 2), ('as-prod', 'x', '', 'prod', 1),"
+        " ('blank', 'x', '', '', 0)");
+    LaunchPolicy policy;
+    policy.users = std::vector<std::string>{"etl", "nobody"};
+    policy.roles = std::vector<std::string>{"batch"};
+    auto window = store.claim_window(10, policy);
+    REQUIRE(window.ok());
+    std::vector<std::string> claimed, refused;
+    for (const auto& t : window->tasks)
+        claimed.push_back(t.key);
+    for (const auto& t : window->refused)
+        refused.push_back(t.key + " " + t.reason);
+    CHECK(claimed == std::vector<std::string>{"as-etl", "plain", "blank"});
+    CHECK(refused ==
+          std::vector<std::string>{"as-root user_not_allowed", "as-prod role_not_allowed"});
+    CHECK(window->tasks.at(0).attempt == 0);
+
+    CHECK(sql.one("SELECT concat_ws(',', state, attempt, reason, mesos_task_id IS NULL,"
+                  " finished_at IS NOT NULL) FROM mesoflow.tasks WHERE key = 'as-root'") ==
+          "failed,0,user_not_allowed,t,t");
+    CHECK_THAT(
+        sql.one("SELECT message FROM mesoflow.tasks WHERE key = 'as-root'"),
+        Catch::Contains("run_as_user 'root' is not allowed") && Catch::Contains("allowed_users"));
+    CHECK_THAT(sql.one("SELECT message FROM mesoflow.tasks WHERE key = 'as-prod'"),
+               Catch::Contains("role 'prod' is not allowed") && Catch::Contains("allowed_roles"));
+    CHECK(sql.one("SELECT string_agg(kind || ' ' || from_state || '>' || to_state || ' '"
+                  " || h.reason, '; ') FROM mesoflow.task_history h"
+                  " JOIN mesoflow.tasks t ON t.id = h.task_id"
+                  " WHERE t.key = 'as-root'") == "refused pending>failed user_not_allowed");
+    CHECK(store.pending_count().value() == 0);
+
+    // Without a policy (claim_pending) any user and role is claimed.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, run_as_user) VALUES ('later', 'x', 'root')");
+    auto any = store.claim_pending(10);
+    REQUIRE(any.ok());
+    REQUIRE(any->size() == 1);
+    CHECK(any->at(0).user == "root");
+}

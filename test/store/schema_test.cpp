@@ -1,5 +1,7 @@
 // Migrations and the queue table's contract, against a real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -264,4 +266,205 @@ TEST_CASE("constraints are checked when a producer changes them, not on mesoflow
     TaskStore store(dsn);
     const auto id = store.fetch_pending(1).value().at(0).id;
     CHECK(store.record_launches({launch_of(id, 1)})->at(0));
+}
+
+TEST_CASE("times, resources and sizes beyond the table's limits are refused by name") {
+    Sql sql(migrated_database());
+    const std::string kib = "repeat('x', 1024)";
+    struct Case {
+        std::string columns;
+        std::string values;
+        const char* constraint;
+    };
+    const Case cases[] = {
+        {"command, created_at", "'true', 'infinity'", "created_at_must_be_finite"},
+        {"command, created_at", "'true', '-infinity'", "created_at_must_be_finite"},
+        {"command, not_before", "'true', 'infinity'", "not_before_must_be_finite"},
+        {"command, not_before", "'true', '10000-01-01'", "not_before_must_be_finite"},
+        {"command, updated_at", "'true', 'infinity'", "times_must_be_finite"},
+        {"command, finished_at", "'true', '-infinity'", "times_must_be_finite"},
+        {"command, cpus", "'true', 4097", "cpus_must_be_at_most_4096"},
+        {"command, cpus", "'true', 'Infinity'", "cpus_must_be_positive"},
+        {"command, timeout_s", "'true', 'Infinity'", "timeout_must_be_positive"},
+        {"command, mem", "'true', 1e12", "mem_must_be_at_most_16_tib"},
+        {"command, mem", "'true', 'NaN'", "mem_must_be_positive"},
+        {"command, disk", "'true', 1e10", "disk_must_be_at_most_1_pib"},
+        {"command, gpus", "'true', 1025", "gpus_must_be_at_most_1024"},
+        {"command, ports", "'true', 65536", "ports_must_be_at_most_65535"},
+        {"command, timeout_s", "'true', 1e15", "timeout_must_be_at_most_3650_days"},
+        {"command", "repeat('x', 131073)", "command_must_be_at_most_128_kib"},
+        {"argv", "array_fill(" + kib + ", ARRAY[1025])", "argv_must_be_at_most_1_mib"},
+        {"argv", "array_fill('x'::text, ARRAY[65537])", "argv_must_be_at_most_65536_words"},
+        {"image", "repeat('x', 4097)", "image_must_be_at_most_4_kib"},
+        {"command, run_as_user", "'true', repeat('u', 1025)", "run_as_user_must_be_at_most_1_kib"},
+        {"command, role", "'true', repeat('r', 1025)", "role_must_be_at_most_1_kib"},
+        {"command, env", "'true', jsonb_build_object('A', repeat('x', 1048576))",
+         "env_must_be_at_most_1_mib"},
+        {"command, uris", "'true', array_fill(" + kib + ", ARRAY[257])",
+         "uris_must_be_at_most_256_kib"},
+        {"command, labels", "'true', jsonb_build_object('a', repeat('x', 65536))",
+         "labels_must_be_at_most_64_kib"},
+        {"command, constraints",
+         "'true', jsonb_build_array(jsonb_build_array('rack', 'EQUALS', repeat('x', 65536)))",
+         "constraints_must_be_at_most_64_kib"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.columns, c.values);
+        CHECK_THAT(refusal(sql, c.columns, c.values), Catch::Contains(c.constraint));
+    }
+    CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command)"
+                            " VALUES (repeat('k', 2049), 'true')"),
+               Catch::Contains("key_must_be_at_most_2_kib"));
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 0);
+
+    // At the limits, and a producer changing a column later, the other way.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, cpus, mem, disk, gpus, ports, timeout_s,"
+        " run_as_user, env, not_before)"
+        " VALUES (repeat('k', 2048), repeat('x', 131072), 4096, 16777216, 1073741824, 1024,"
+        " 65535, 315360000, repeat('u', 1024), jsonb_build_object('A', repeat('x', 1000000)),"
+        " '9999-12-31')");
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET labels = jsonb_build_object('a', "
+                            "repeat('x', 65536))"),
+               Catch::Contains("labels_must_be_at_most_64_kib"));
+}
+
+TEST_CASE("schema 3 migrates a database whose rows break its rules without failing") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    Sql sql(dsn);
+    sql.exec(
+        "CREATE SCHEMA mesoflow; CREATE TABLE mesoflow.schema_version (version integer PRIMARY "
+        "KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : embedded_migrations()) {
+        if (m.version > 2)
+            break;
+        sql.exec(std::string(m.sql));
+        sql.exec("INSERT INTO mesoflow.schema_version (version, name) VALUES (" +
+                 std::to_string(m.version) + ", '" + std::string(m.name) + "')");
+    }
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, created_at, not_before, cpus, timeout_s, env)"
+        " VALUES ('ok', 'x', now(), now(), 1, NULL, '{}'),"
+        "        ('created-inf', 'x', 'infinity', now(), 1, NULL, '{}'),"
+        "        ('never', 'x', now(), 'infinity', 1, NULL, '{}'),"
+        "        ('huge', 'x', now(), now(), 100000, NULL, '{}'),"
+        "        ('long-timeout', 'x', now(), now(), 1, 1e15, '{}'),"
+        "        ('big-env', 'x', now(), now(), 1, NULL,"
+        "         jsonb_build_object('A', repeat('x', 2000000))),"
+        "        ('done-huge', 'x', now(), now(), 100000, NULL, '{}'),"
+        "        ('done-inf', 'x', '-infinity', now(), 1, NULL, '{}')");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'killed', finished_at = 'infinity'"
+        " WHERE key LIKE 'done-%'");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1', started_at = now() WHERE key = 'long-timeout'");
+
+    auto report = migrate(dsn);
+    REQUIRE(report.ok());
+    CHECK(report->to_version == latest_schema_version());
+
+    const auto row = [&](const std::string& key) {
+        return sql.one(
+            "SELECT concat_ws(',', state, reason, message) FROM mesoflow.tasks WHERE key = '" +
+            key + "'");
+    };
+    CHECK(row("ok") == "pending");
+    CHECK_THAT(row("created-inf"), Catch::Contains("failed,invalid_task,refused by schema 3"));
+    CHECK_THAT(row("created-inf"), Catch::Contains("created_at_must_be_finite"));
+    CHECK_THAT(row("never"), Catch::Contains("not_before_must_be_finite"));
+    CHECK_THAT(row("huge"), Catch::Contains("cpus_must_be_at_most_4096"));
+    CHECK_THAT(row("big-env"), Catch::Contains("env_must_be_at_most_1_mib"));
+    CHECK(row("long-timeout") == "running");
+    CHECK(sql.one("SELECT timeout_s FROM mesoflow.tasks WHERE key = 'long-timeout'") ==
+          "315360000");
+    // Ended rows keep their state; their values are brought within the bounds.
+    CHECK(row("done-huge") == "killed");
+    CHECK(sql.one("SELECT cpus FROM mesoflow.tasks WHERE key = 'done-huge'") == "4096");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE NOT isfinite(created_at)"
+                    " OR NOT isfinite(not_before) OR NOT isfinite(finished_at)") == 0);
+    // Every check holds for every row.
+    CHECK(sql.count("SELECT count(*) FROM pg_constraint WHERE conrelid = 'mesoflow.tasks'::regclass"
+                    " AND NOT convalidated") == 0);
+
+    TaskStore store(dsn);
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 1);
+    CHECK(claimed->at(0).key == "ok");
+}
+
+namespace {
+
+// The producer grants README "Airflow" documents, for `role`.
+std::string readme_producer_grants(const std::string& role) {
+    std::ifstream in(std::string(MESOFLOW_SOURCE_DIR) + "/README.md");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string readme = text.str();
+    const auto from = readme.find("GRANT USAGE ON SCHEMA mesoflow TO airflow_executor;");
+    REQUIRE(from != std::string::npos);
+    std::string grants = readme.substr(from, readme.find("```", from) - from);
+    for (std::size_t at = grants.find("airflow_executor"); at != std::string::npos;
+         at = grants.find("airflow_executor", at)) {
+        grants.replace(at, std::string("airflow_executor").size(), role);
+    }
+    return grants;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a producer with README's grants queues and kills tasks but cannot write mesoflow's columns") {
+    const std::string dsn = migrated_database();
+    Sql admin(dsn);
+    // Roles belong to the whole server, which other tests share: one per database.
+    const std::string role = "producer_" + database_name(dsn);
+    admin.exec("CREATE ROLE " + role + " LOGIN");
+    admin.exec(readme_producer_grants(role));
+    Sql producer(dsn + " user=" + role);
+    producer.exec(
+        "INSERT INTO mesoflow.tasks (key, command, cpus, env, run_as_user, role, priority,"
+        " not_before) VALUES ('queued', 'true', 2, '{\"A\": \"1\"}', 'etl', 'batch', 3, now())");
+    CHECK(producer.one("SELECT state FROM mesoflow.tasks WHERE key = 'queued'") == "pending");
+
+    const char* const owned_inserts[] = {
+        "state",         "attempt",
+        "mesos_task_id", "agent_id",
+        "hostname",      "offer_id",
+        "message",       "reason",
+        "exit_status",   "timed_out",
+        "created_at",    "updated_at",
+        "finished_at",   "unlaunched_attempts",
+    };
+    for (const char* column : owned_inserts) {
+        CAPTURE(column);
+        CHECK_THAT(producer.error_of(std::string("INSERT INTO mesoflow.tasks (key, command, ") +
+                                     column + ") SELECT 'forged', 'true', " + column +
+                                     " FROM mesoflow.tasks WHERE key = 'queued'"),
+                   Catch::Contains("permission denied"));
+    }
+    const char* const owned_updates[] = {
+        "state = 'running'",       "attempt = 5",
+        "agent_id = 'A1'",         "message = 'done'",
+        "created_at = 'infinity'", "finished_at = now()",
+        "run_as_user = 'root'",    "cpus = 1",
+        "not_before = now()",
+    };
+    for (const char* set : owned_updates) {
+        CAPTURE(set);
+        CHECK_THAT(producer.error_of(std::string("UPDATE mesoflow.tasks SET ") + set +
+                                     " WHERE key = 'queued'"),
+                   Catch::Contains("permission denied"));
+    }
+    CHECK(producer.error_of("DELETE FROM mesoflow.task_history") != "");
+    CHECK(admin.one("SELECT concat_ws(',', state, attempt, coalesce(agent_id, '-'), run_as_user)"
+                    " FROM mesoflow.tasks WHERE key = 'queued'") == "pending,0,-,etl");
+    CHECK(admin.count("SELECT count(*) FROM mesoflow.tasks") == 1);
+
+    // A kill request is the one change a producer makes.
+    producer.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'queued'");
+    CHECK(admin.one("SELECT state FROM mesoflow.tasks WHERE key = 'queued'") == "killed");
+    admin.exec("DROP OWNED BY " + role);
+    admin.exec("DROP ROLE " + role);
 }

@@ -53,6 +53,10 @@ struct Config {
     std::string framework_name = "mesoflow";
     std::string framework_user;  // empty: the OS user mesoflow runs as
     std::vector<std::string> roles{"*"};
+    // Who a task may ask to run as (run_as_user, role); a task asking for
+    // anything else ends failed at its claim, unlaunched.
+    std::vector<std::string> allowed_users;  // empty: framework_user only; "*": any user
+    std::vector<std::string> allowed_roles;  // empty: roles; never a role outside roles
     std::string principal;
     std::string secret;  // never logged; masked when rendered
     bool authenticate = false;

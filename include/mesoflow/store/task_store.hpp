@@ -55,6 +55,27 @@ struct FrameworkRecord {
     std::optional<std::int64_t> leader_since_us;
 };
 
+// Who claimed tasks may run as. A task whose run_as_user (or role) is set
+// and not in the list is not claimed: it ends failed, reason
+// user_not_allowed (or role_not_allowed). nullopt allows any.
+struct LaunchPolicy {
+    std::optional<std::vector<std::string>> users;
+    std::optional<std::vector<std::string>> roles;
+};
+
+// A task a claim ended instead of claiming it.
+struct RefusedTask {
+    std::int64_t id = 0;
+    std::string key;
+    std::string reason;   // user_not_allowed | role_not_allowed
+    std::string message;  // what the row says, naming the user or role
+};
+
+struct ClaimedWindow {
+    std::vector<task::TaskSpec> tasks;  // as claim_pending returns them
+    std::vector<RefusedTask> refused;   // by priority, then age, then id
+};
+
 class Database;
 
 class TaskStore {
@@ -86,6 +107,11 @@ class TaskStore {
     // specs come back as they were pending: the claimed attempt is
     // TaskSpec::attempt + 1, what OfferMatcher launches. One statement.
     Result<std::vector<task::TaskSpec>> claim_pending(int limit);
+    // claim_pending under a policy, in the same statement: of the `limit`
+    // rows taken from the queue, those the policy refuses end failed (with a
+    // history row of kind refused) and come back in `refused`; the others
+    // are claimed. claim_pending allows any user and role.
+    Result<ClaimedWindow> claim_window(int limit, const LaunchPolicy& policy);
     // Records where claimed attempts were launched (agent, host, offer, the
     // time ACCEPT went out) and a launch history row for each. Leaves the
     // state alone, so it may commit before or after the attempt's first

@@ -59,7 +59,7 @@ struct TaskFilter {
 struct HistoryEntry {
     std::int64_t id = 0;
     std::int64_t recorded_at_us = 0;
-    std::string kind;  // launch | update | kill_requested | timed_out
+    std::string kind;  // launch | update | kill_requested | timed_out | refused
     std::optional<int> attempt;
     // Empty when the column is NULL.
     std::string mesos_task_id;
