@@ -65,8 +65,10 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
                           lane.placements.begin() + static_cast<std::ptrdiff_t>(p));
     auto converted = std::make_shared<std::vector<task::StatusUpdate>>();
     converted->reserve(batch->size());
-    for (const auto& u : *batch)
+    for (const auto& u : *batch) {
         converted->push_back(to_store_update(u.status));
+        converted->back().accept_not_taken = never_taken.contains(u.status.task_id);
+    }
     timed_job(
         *lane.worker,
         [this, &lane, converted, placed] {
@@ -153,6 +155,7 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
     const auto reaction = scheduler::react_to_commit(converted, results);
     metrics.updates_applied += reaction.applied;
     metrics.updates_ignored += reaction.ignored;
+    std::vector<scheduler::TaskRef> unsettled;
     for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
         const auto& s = batch[i].status;
         const auto& res = results[i];
@@ -180,6 +183,10 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         }
         if (act.forget_kill)
             kills.forget(s.task_id);
+        if (res.outcome == task::UpdateOutcome::applied)
+            never_taken.erase(s.task_id);
+        if (act.reconcile)
+            unsettled.push_back({s.task_id, s.agent_id.value_or("")});
         if (act.kill_stray && framework_id) {
             log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
                       s.agent_id.value_or(""), task::to_string(res.outcome));
@@ -195,6 +202,7 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
                  });
         }
     }
+    reconcile_tasks(unsettled);
     if (reaction.repoll)
         schedule_poll(milliseconds(0));
 }
