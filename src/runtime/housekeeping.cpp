@@ -62,9 +62,23 @@ void Runtime::Impl::reconcile_page(std::int64_t after) {
            });
 }
 
+// Attempts whose fate a failed call or an unsettling update left open:
+// reconciled at once (task id and agent), and again with back-off until the
+// master answers. With no subscription, the next one reconciles every live
+// attempt anyway.
+void Runtime::Impl::reconcile_tasks(const std::vector<scheduler::TaskRef>& refs) {
+    if (refs.empty() || !subscribed() || !framework_id)
+        return;
+    for (auto& call : reconciler.add(refs, time.now(), *framework_id)) {
+        metrics.reconcile_calls++;
+        send(call);
+    }
+    schedule_reconcile_tick();
+}
+
 void Runtime::Impl::schedule_reconcile_tick() {
-    reconcile_timer.expires_after(kReconcileTick);
-    reconcile_timer.async_wait([this](const boost::system::error_code& ec) {
+    reconcile_tick_timer.expires_after(kReconcileTick);
+    reconcile_tick_timer.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping())
             return;
         if (subscribed() && framework_id) {

@@ -106,8 +106,9 @@ void Runtime::Impl::begin_stop(int code) {
     decline_held(cfg.refuse_s);
     if (!claim_running)
         release_all_claims();
-    for (auto* t : {&hold_timer, &revive_timer, &save_timer, &kill_timer, &poll_timer,
-                    &reconcile_timer, &implicit_timer, &leader_timer, &wake_timer}) {
+    for (auto* t :
+         {&hold_timer, &revive_timer, &save_timer, &kill_timer, &poll_timer, &reconcile_timer,
+          &implicit_timer, &leader_timer, &wake_timer, &reconcile_tick_timer, &resend_timer}) {
         t->cancel();
     }
     signals.cancel();

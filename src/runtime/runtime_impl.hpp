@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "mesoflow/common/log.hpp"
@@ -35,6 +36,7 @@
 #include "mesoflow/runtime/database_worker.hpp"
 #include "mesoflow/runtime/runtime.hpp"
 #include "mesoflow/runtime/seams.hpp"
+#include "mesoflow/scheduler/call_repair.hpp"
 #include "mesoflow/scheduler/commit_reactions.hpp"
 #include "mesoflow/scheduler/kill_tracker.hpp"
 #include "mesoflow/scheduler/launch_pacer.hpp"
@@ -153,6 +155,8 @@ struct Runtime::Impl {
     asio::steady_timer hold_timer{loop};
     asio::steady_timer revive_timer{loop};
     asio::steady_timer save_timer{loop};
+    asio::steady_timer reconcile_tick_timer{loop};
+    asio::steady_timer resend_timer{loop};
 
     std::optional<std::string> framework_id;
     // framework_id is the one in the database (loaded, or saved and committed).
@@ -172,6 +176,21 @@ struct Runtime::Impl {
     bool kill_scan_running = false;
     bool poll_running = false;
     std::size_t calls_in_flight = 0;
+
+    // Counts subscriptions: a failed call is repaired only under the one it
+    // was made for.
+    std::uint64_t subscription_seq = 0;
+    // Failed calls the master may take twice, waiting to go again.
+    struct Resend {
+        std::shared_ptr<const mesos::Call> call;
+        TimePoint due;
+        milliseconds backoff;
+        std::uint64_t subscription = 0;
+    };
+    std::vector<Resend> resends;
+    // Attempts whose ACCEPT the master never took (refused, or never
+    // written): the master's "unknown" sends them back uncounted.
+    std::unordered_set<std::string> never_taken;
 
     // Read by other threads through state_json().
     mutable std::mutex snapshot_mutex;
@@ -241,6 +260,13 @@ struct Runtime::Impl {
     void start_master();
     mesos::Call subscribe_call() const;
     void send(const mesos::Call& call, std::function<void(const transport::CallResult&)> done = {});
+    void send_call(std::shared_ptr<const mesos::Call> call,
+                   std::function<void(const transport::CallResult&)> done, milliseconds backoff);
+    void repair_call(const std::shared_ptr<const mesos::Call>& call, scheduler::CallOutcome outcome,
+                     milliseconds backoff, std::uint64_t subscription);
+    void run_resends();
+    void arm_resends();
+    void reconcile_tasks(const std::vector<scheduler::TaskRef>& refs);
     void on_disconnected(const std::string& reason);
     void on_record(std::string_view record);
     void handle(mesos::Event::Subscribed& s);

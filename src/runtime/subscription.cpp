@@ -11,34 +11,123 @@
 #include "mesoflow/mesos/codec.hpp"
 #include "mesoflow/runtime/status_conversion.hpp"
 #include "mesoflow/runtime/transport_config.hpp"
+#include "mesoflow/scheduler/call_repair.hpp"
 #include "mesoflow/scheduler/calls.hpp"
 
 namespace mesoflow::runtime {
 
 void Runtime::Impl::send(const mesos::Call& call,
                          std::function<void(const transport::CallResult&)> done) {
+    send_call(std::make_shared<const mesos::Call>(call), std::move(done), scheduler::kCallRetryMin);
+}
+
+// Every call goes out here; a failed one gets the repair the scheduler core
+// decides (scheduler/call_repair.hpp).
+void Runtime::Impl::send_call(std::shared_ptr<const mesos::Call> call,
+                              std::function<void(const transport::CallResult&)> done,
+                              milliseconds backoff) {
     if (!master)
         return;
     ++calls_in_flight;
-    const auto type = std::string(mesos::to_string(call.type()));
-    const bool answers_offer =
-        call.type() == mesos::CallType::accept || call.type() == mesos::CallType::decline;
-    auto answered = [this, type, done = std::move(done)](const transport::CallResult& r) {
+    const auto type = call->type();
+    const bool answers_offer = type == mesos::CallType::accept || type == mesos::CallType::decline;
+    auto answered = [this, call, backoff, subscription = subscription_seq,
+                     done = std::move(done)](const transport::CallResult& r) {
         --calls_in_flight;
-        if (!r.ok()) {
+        const auto outcome = scheduler::classify_call(r.status, r.written.has_value());
+        if (outcome != scheduler::CallOutcome::taken) {
             metrics.calls_failed++;
-            log::warn("call_failed", "call={} status={} error={}", type, r.status,
-                      log::quote(r.body.empty() ? r.error : r.body));
+            log::warn("call_failed", "call={} status={} error={}", mesos::to_string(call->type()),
+                      r.status, log::quote(r.body.empty() ? r.error : r.body));
+            repair_call(call, outcome, backoff, subscription);
+        } else if (call->type() == mesos::CallType::revive ||
+                   call->type() == mesos::CallType::suppress) {
+            gate.on_call_taken();
         }
         if (done)
             done(r);
         maybe_finish_stop();
     };
     if (call_sink != nullptr) {
-        call_sink->send(mesos::to_json(call), std::move(answered), answers_offer);
+        call_sink->send(mesos::to_json(*call), std::move(answered), answers_offer);
     } else {
-        master->send(mesos::to_json(call), std::move(answered), answers_offer);
+        master->send(mesos::to_json(*call), std::move(answered), answers_offer,
+                     scheduler::resend_safe(type));
     }
+}
+
+// Carries out the repair of a failed call.
+void Runtime::Impl::repair_call(const std::shared_ptr<const mesos::Call>& call,
+                                scheduler::CallOutcome outcome, milliseconds backoff,
+                                std::uint64_t subscription) {
+    if (stopping())
+        return;
+    const auto failure = scheduler::on_call_failed(call->type(), outcome, backoff);
+    switch (failure.repair) {
+        case scheduler::CallRepair::none:
+            return;
+        case scheduler::CallRepair::resend: {
+            resends.push_back(
+                {call, time.now() + failure.wait, failure.next_backoff, subscription});
+            arm_resends();
+            return;
+        }
+        case scheduler::CallRepair::gate:
+            if (subscription != subscription_seq || !subscribed())
+                return;  // the next subscription starts the gate over
+            gate.on_call_failed(call->type(), time.now());
+            apply_gate(std::nullopt);
+            return;
+        case scheduler::CallRepair::reconcile_unlaunched:
+        case scheduler::CallRepair::reconcile_in_doubt:
+            break;
+    }
+    const bool unlaunched = failure.repair == scheduler::CallRepair::reconcile_unlaunched;
+    std::vector<scheduler::TaskRef> refs;
+    if (const auto* accept = std::get_if<mesos::Call::Accept>(&call->body)) {
+        for (const auto& op : accept->operations) {
+            for (const auto& info : op.body.task_infos)
+                refs.push_back({info.task_id, info.agent_id});
+        }
+    }
+    for (const auto& ref : refs) {
+        log::warn("launch_unconfirmed", "task={} agent={} accept={}", ref.task_id, ref.agent_id,
+                  unlaunched ? "not_taken" : "outcome_unknown");
+        if (unlaunched) {
+            // It never launched: it holds no room in the launch window, and
+            // the master's "unknown" sends it back uncounted.
+            never_taken.insert(ref.task_id);
+            pacer.first_update(ref.task_id);
+        }
+    }
+    reconcile_tasks(refs);
+}
+
+// Sends the resends that are due, under the subscription they were made for.
+void Runtime::Impl::run_resends() {
+    const auto now = time.now();
+    std::vector<Resend> due;
+    std::vector<Resend> later;
+    for (auto& r : resends)
+        (r.due <= now ? due : later).push_back(std::move(r));
+    resends = std::move(later);
+    for (auto& r : due) {
+        if (stopping() || !subscribed() || r.subscription != subscription_seq)
+            continue;  // offers and stream ids died with it; reconciliation starts over
+        send_call(std::move(r.call), {}, r.backoff);
+    }
+    arm_resends();
+}
+
+// The resend timer waits for the earliest resend due.
+void Runtime::Impl::arm_resends() {
+    if (resends.empty())
+        return;
+    auto next = resends.front().due;
+    for (const auto& r : resends)
+        next = std::min(next, r.due);
+    after(resend_timer, std::max(next - time.now(), TimePoint::duration::zero()),
+          [this] { run_resends(); });
 }
 
 void Runtime::Impl::acquire_leadership() {
@@ -214,6 +303,7 @@ void Runtime::Impl::handle(mesos::Event::Subscribed& s) {
         framework_id_committed = false;
         save_framework_id(kDbRetry);
     }
+    ++subscription_seq;
     pacer.reset();
     gate.on_subscribed(time.now());
     reconciler.reset();

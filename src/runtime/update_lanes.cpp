@@ -69,6 +69,7 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
         converted->push_back(to_store_update(u.status));
         if (!u.own_reason.empty())
             converted->back().reason = u.own_reason;
+        converted->back().accept_not_taken = never_taken.contains(u.status.task_id);
     }
     timed_job(
         *lane.worker,
@@ -156,6 +157,7 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
     const auto reaction = scheduler::react_to_commit(converted, results);
     metrics.updates_applied += reaction.applied;
     metrics.updates_ignored += reaction.ignored;
+    std::vector<scheduler::TaskRef> unsettled;
     for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
         const auto& s = batch[i].status;
         const auto& res = results[i];
@@ -183,6 +185,10 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         }
         if (act.forget_kill)
             kills.forget(s.task_id);
+        if (res.outcome == task::UpdateOutcome::applied)
+            never_taken.erase(s.task_id);
+        if (act.reconcile)
+            unsettled.push_back({s.task_id, s.agent_id.value_or("")});
         if (act.kill_stray && framework_id) {
             log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
                       s.agent_id.value_or(""), task::to_string(res.outcome));
@@ -198,6 +204,7 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
                  });
         }
     }
+    reconcile_tasks(unsettled);
     if (reaction.repoll)
         schedule_poll(milliseconds(0));
 }

@@ -38,6 +38,7 @@ CommitReaction react_to_commit(std::span<const task::StatusUpdate> batch,
         r.kill_stray = res.outcome == task::UpdateOutcome::stale_attempt_alive ||
                        (res.outcome == task::UpdateOutcome::unknown_task && reports_alive(u.state));
         r.acknowledge = !u.uuid.empty();
+        r.reconcile = res.outcome == task::UpdateOutcome::unsettled;
     }
     return out;
 }

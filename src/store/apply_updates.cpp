@@ -153,7 +153,7 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
         RowChange& c = found->second;
         const task::TaskState from = c.row.state;
         const task::Transition t =
-            task::decide(c.row, result.attempt, u.state, u.healthy, u.reason);
+            task::decide(c.row, result.attempt, u.state, u.healthy, u.reason, u.accept_not_taken);
         result.outcome = t.outcome;
         result.task_state = t.to;
         result.note = t.note;

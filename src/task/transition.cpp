@@ -42,8 +42,10 @@ Transition retry(const TaskSnapshot& row) {
 }
 
 // Out of reach, not gone: the agent may come back with the attempt running.
-bool may_return(const TaskSnapshot& row, MesosTaskState state) {
-    return state == MesosTaskState::unreachable || (state == MesosTaskState::unknown && row.placed);
+// (An ACCEPT the master never took placed nothing: its "unknown" is final.)
+bool may_return(const TaskSnapshot& row, MesosTaskState state, bool accept_not_taken) {
+    return state == MesosTaskState::unreachable ||
+           (state == MesosTaskState::unknown && row.placed && !accept_not_taken);
 }
 
 bool unknown_to_master(MesosTaskState state) {
@@ -60,7 +62,8 @@ Transition finish(TaskState to) {
 }
 
 // A terminal update of the live current attempt: the retry policy.
-Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state, std::string_view reason) {
+Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state, std::string_view reason,
+                           bool accept_not_taken) {
     const bool attempts_left = launched_attempts(row) < row.max_attempts;
     // Nothing is retried that the producer asked to stop, or that ran out of time.
     const bool stopping = row.kill_requested || row.timed_out;
@@ -81,9 +84,16 @@ Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state, std::s
         case MesosTaskState::error:
             return finish(TaskState::error);
         default:  // the lost family
+            if (reason == "REASON_INVALID_OFFERS") {
+                // The offer was gone, or the ACCEPT came twice and this
+                // answers the second: the attempt may run. The master is asked.
+                return ignored(UpdateOutcome::unsettled, row.state,
+                               "invalid offers: the attempt may run; reconciling");
+            }
             if (row.kill_requested)
                 return finish(TaskState::killed);
-            if (!row.placed && reason == "REASON_RECONCILIATION" && unknown_to_master(state)) {
+            if ((!row.placed || accept_not_taken) && reason == "REASON_RECONCILIATION" &&
+                unknown_to_master(state)) {
                 Transition t;
                 t.outcome = UpdateOutcome::applied;
                 t.to = TaskState::pending;
@@ -108,7 +118,7 @@ double retry_delay_s(double backoff_s, int attempt) {
 }
 
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
-                  std::optional<bool> healthy, std::string_view reason) {
+                  std::optional<bool> healthy, std::string_view reason, bool accept_not_taken) {
     const bool alive = is_alive(state);
     if (update_attempt > row.attempt) {
         return ignored(UpdateOutcome::unknown_task, row.state, "attempt was never launched");
@@ -132,7 +142,7 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
     }
     if (reason == kUnreachableExpiredReason && !row.unreachable)
         return ignored(UpdateOutcome::stale, row.state, "the agent came back");
-    if (may_return(row, state) && !row.kill_requested && !row.timed_out) {
+    if (may_return(row, state, accept_not_taken) && !row.kill_requested && !row.timed_out) {
         if (row.unreachable)
             return ignored(UpdateOutcome::duplicate, row.state, "already unreachable");
         Transition t;
@@ -142,7 +152,7 @@ Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState st
         return t;
     }
     if (!alive)
-        return decide_terminal(row, state, reason);
+        return decide_terminal(row, state, reason, accept_not_taken);
 
     const TaskState to = alive_state(state);
     if (to < row.state) {

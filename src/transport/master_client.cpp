@@ -391,7 +391,42 @@ awaitable<void> post_round(asio::io_context& io, const TransportConfig& cfg, ssl
 struct PendingCall {
     std::string body;
     std::function<void(const CallResult&)> done;
+    // The master may take it twice (DECLINE, REVIVE, ACKNOWLEDGE, ...): it
+    // may be written again after part of it went out on a connection that died.
+    bool resend_safe = false;
+    bool went_out = false;  // some of its bytes went out on a connection that died
 };
+
+// A call done without an answer, and what became of it.
+struct Settled {
+    PendingCall call;
+    CallResult result;
+};
+
+// After a write failed with `out` bytes of `calls` on the socket (`ends`:
+// where each call's request ends on the wire), keeps in `calls` those that
+// may be written again on a fresh connection: those none of whose bytes went
+// out, and those safe to resend. Any other may have reached the master (a
+// repeated ACCEPT could launch a task twice): it is settled with its outcome
+// unknown (no status, `written` set), for the caller to find out.
+void keep_resendable(std::vector<PendingCall>& calls, const std::vector<std::size_t>& ends,
+                     std::size_t out, const std::string& why,
+                     std::chrono::steady_clock::time_point at, std::vector<Settled>& settled) {
+    std::vector<PendingCall> again;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+        if (out <= begin || calls[i].resend_safe) {
+            calls[i].went_out = calls[i].went_out || out > begin;
+            again.push_back(std::move(calls[i]));
+            continue;
+        }
+        CallResult r;
+        r.error = why + " after part of the call was written: outcome unknown";
+        r.written = at;
+        settled.push_back({std::move(calls[i]), std::move(r)});
+    }
+    calls = std::move(again);
+}
 
 struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::io_context& io_, TransportConfig c, Handlers h)
@@ -696,6 +731,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         // line reads their answers (after writing `unsent`, if the socket
         // took only part).
         std::vector<PendingCall> written;
+        std::vector<std::size_t> written_ends;  // where each one's request ends on the wire
+        std::size_t written_out = 0;            // bytes of them the socket took
         std::string unsent;
         std::chrono::steady_clock::time_point written_at;
     };
@@ -717,11 +754,16 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         return calls;
     }
 
-    // The calls' requests, back to back, as they go on the wire.
-    std::string serialize(const MasterEndpoint& target, const std::vector<PendingCall>& calls) {
+    // The calls' requests, back to back, as they go on the wire; `ends`
+    // receives where each one ends.
+    std::string serialize(const MasterEndpoint& target, const std::vector<PendingCall>& calls,
+                          std::vector<std::size_t>& ends) {
         std::ostringstream serialized;
-        for (const auto& call : calls)
+        ends.clear();
+        for (const auto& call : calls) {
             serialized << request(target, call.body, true);
+            ends.push_back(static_cast<std::size_t>(serialized.tellp()));
+        }
         return std::move(serialized).str();
     }
 
@@ -751,7 +793,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 line->conn_generation != generation || line->conn->tls() != nullptr)
                 continue;
             std::vector<PendingCall> calls = take_calls(true);
-            const std::string wire = serialize(*leader, calls);
+            std::vector<std::size_t> ends;
+            const std::string wire = serialize(*leader, calls, ends);
             error_code ec;
             const std::size_t sent = write_without_waiting(*line->conn, wire, ec);
             if (sent == 0) {
@@ -765,6 +808,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 return;
             }
             line->written = std::move(calls);
+            line->written_ends = std::move(ends);
+            line->written_out = sent;
             line->unsent = wire.substr(sent);
             line->written_at = std::chrono::steady_clock::now();
             line->parked = false;
@@ -781,13 +826,13 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         while (!stopped) {
             std::vector<PendingCall> calls;
             std::vector<CallResult> results;
+            std::vector<Settled> settled;  // done without an answer, never to go again
             bool written = false;
             std::chrono::steady_clock::time_point at;
             if (!line->written.empty()) {
                 // write_now() put these on the socket.
                 calls = std::move(line->written);
                 line->written.clear();
-                results.resize(calls.size());
                 at = line->written_at;
                 written = true;
                 if (!line->unsent.empty()) {
@@ -795,20 +840,26 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     line->unsent.clear();
                     error_code ec;
                     conn->tcp().expires_after(cfg.call_timeout);
-                    co_await conn->visit([&](auto& s) {
+                    const std::size_t more = co_await conn->visit([&](auto& s) {
                         return asio::async_write(s, asio::buffer(rest),
                                                  asio::redirect_error(use_awaitable, ec));
                     });
                     if (ec) {
-                        // Part of them reached the master: never sent twice.
+                        // What may have reached the master is never sent
+                        // again; the rest goes back to the front of the queue.
                         conn.reset();
-                        for (auto& r : results)
-                            r.error = "write: " + ec.message();
+                        keep_resendable(calls, line->written_ends, line->written_out + more,
+                                        "write: " + ec.message(), at, settled);
+                        for (auto it = calls.rbegin(); it != calls.rend(); ++it)
+                            urgent.push_front(std::move(*it));
+                        calls.clear();
                         written = false;
+                        wake_workers();
                     } else {
                         at = std::chrono::steady_clock::now();
                     }
                 }
+                results.resize(calls.size());
                 for (auto& r : results)
                     r.written = at;
             } else {
@@ -842,16 +893,16 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 calls = take_calls(urgent_only);
                 const MasterEndpoint target = *leader;
                 const auto gen = generation;
-                results.resize(calls.size());
-                const std::string wire = serialize(target, calls);
-                for (int attempt = 0; attempt < 2 && !written; ++attempt) {
+                std::string last_error;
+                for (int attempt = 0; attempt < 2 && !written && !calls.empty(); ++attempt) {
+                    std::vector<std::size_t> ends;
+                    const std::string wire = serialize(target, calls, ends);
                     if (!conn || conn_generation != gen) {
                         conn.emplace(io, target.https ? &tls : nullptr);
                         buffer.clear();
                         if (auto st = co_await connect(*conn, target); !st.ok()) {
                             conn.reset();
-                            for (auto& r : results)
-                                r.error = st.error().message;
+                            last_error = st.error().message;
                             break;
                         }
                         conn_generation = gen;
@@ -862,31 +913,37 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     // rather than when the event loop gets to an asynchronous
                     // write's completion; only what the socket could not take
                     // waits for it. (TLS writes go through the engine below.)
-                    const std::size_t sent =
+                    std::size_t sent =
                         conn->tls() == nullptr ? write_without_waiting(*conn, wire, ec) : 0;
                     if (!ec && sent < wire.size()) {
-                        co_await conn->visit([&](auto& s) {
+                        sent += co_await conn->visit([&](auto& s) {
                             return asio::async_write(
                                 s, asio::buffer(wire.data() + sent, wire.size() - sent),
                                 asio::redirect_error(use_awaitable, ec));
                         });
                     }
                     if (ec) {
-                        // Nothing reached the master: a kept-alive connection
-                        // it closed. Safe to try once more on a fresh one.
+                        // A kept-alive connection the master closed, or one
+                        // that died mid-write: what may have reached the
+                        // master is never sent again (a repeated ACCEPT could
+                        // launch a task twice); the rest is safe to try once
+                        // more on a fresh connection.
                         conn.reset();
-                        for (auto& r : results)
-                            r.error = "write: " + ec.message();
+                        last_error = "write: " + ec.message();
+                        const auto now = std::chrono::steady_clock::now();
+                        keep_resendable(calls, ends, sent, last_error, now, settled);
                         continue;
                     }
                     written = true;
-                    for (auto& r : results)
-                        r.error.clear();  // a first try on a stale connection is forgotten
                 }
                 at = std::chrono::steady_clock::now();
-                if (written) {
-                    for (auto& r : results)
-                        r.written = at;
+                results.resize(calls.size());
+                for (std::size_t i = 0; i < calls.size(); ++i) {
+                    // A first try on a stale connection is forgotten once written.
+                    if (!written)
+                        results[i].error = last_error;
+                    if (written || calls[i].went_out)
+                        results[i].written = at;
                 }
             }
             if (written) {
@@ -917,6 +974,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 }
                 if (conn)
                     conn->tcp().expires_never();
+            }
+            for (auto& [call, result] : settled) {
+                if (call.done && !stopped)
+                    call.done(result);
             }
             for (std::size_t i = 0; i < calls.size(); ++i) {
                 if (calls[i].done && !stopped)
@@ -969,7 +1030,7 @@ void MasterClient::stop() {
 }
 
 void MasterClient::send(std::string call_json, std::function<void(const CallResult&)> done,
-                        bool urgent) {
+                        bool urgent, bool resend_safe) {
     if (impl_->stopped) {
         if (done)
             done(CallResult{0, {}, "stopped", std::nullopt});
@@ -981,10 +1042,10 @@ void MasterClient::send(std::string call_json, std::function<void(const CallResu
         return;
     }
     if (urgent) {
-        impl_->urgent.push_back({std::move(call_json), std::move(done)});
+        impl_->urgent.push_back({std::move(call_json), std::move(done), resend_safe});
         impl_->write_now();
     } else {
-        impl_->queue.push_back({std::move(call_json), std::move(done)});
+        impl_->queue.push_back({std::move(call_json), std::move(done), resend_safe});
     }
     impl_->wake_workers();
 }

@@ -140,6 +140,9 @@ void FakeMaster::delay_status_updates(std::chrono::milliseconds delay) {
 void FakeMaster::drop_status_updates(int count) {
     impl_->run([&] { impl_->master->drop_status_updates(count); });
 }
+void FakeMaster::fail_calls(std::string type, int count, CallFault fault) {
+    impl_->run([&] { impl_->master->fail_calls(std::move(type), count, std::move(fault)); });
+}
 void FakeMaster::clear_faults() {
     impl_->run([this] { impl_->master->clear_faults(); });
 }

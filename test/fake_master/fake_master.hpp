@@ -212,6 +212,20 @@ struct Counters {
     std::uint64_t streams_dropped = 0;
 };
 
+// What befalls the next calls of one type (FakeMaster::fail_calls).
+enum class CallFaultKind {
+    status,       // answered with `status` and `body`; not carried out
+    drop_before,  // the connection closes before the call is carried out: no answer
+    drop_after,   // carried out, then the connection closes before the answer
+    repeat,       // carried out twice (as a proxy resending it would), answered once
+};
+
+struct CallFault {
+    CallFaultKind kind = CallFaultKind::status;
+    int status = 503;
+    std::string body = "Master has not finished recovery";
+};
+
 class FakeMaster {
   public:
     explicit FakeMaster(FakeMasterConfig config = {});
@@ -271,6 +285,9 @@ class FakeMaster {
     // The next `count` sends of reliable updates are lost on the way; the
     // agent redelivers them after the retry interval.
     void drop_status_updates(int count);
+    // The next `count` scheduler calls of `type` ("REVIVE", "ACCEPT", ...)
+    // that would be carried out meet `fault` instead.
+    void fail_calls(std::string type, int count, CallFault fault = {});
     // Ends every fault above that is still in force.
     void clear_faults();
 

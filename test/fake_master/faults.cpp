@@ -1,6 +1,6 @@
 // Faults under test control: broken and silent streams, 503 and 307 answers,
 // master failover, corrupt RecordIO, rescinded offers, lost agents, late or
-// lost status updates.
+// lost status updates, calls of one type refused, unanswered or repeated.
 #include <fmt/core.h>
 
 #include "encoding.hpp"
@@ -212,6 +212,12 @@ void Master::delay_status_updates(std::chrono::milliseconds delay) {
 void Master::drop_status_updates(int count) {
     log::info("fake_master_fault", "fault=drop_updates count={}", count);
     faults_.drop_updates = count;
+}
+
+void Master::fail_calls(std::string type, int count, CallFault fault) {
+    log::info("fake_master_fault", "fault=fail_calls type={} count={} kind={} status={}", type,
+              count, static_cast<int>(fault.kind), fault.status);
+    faults_.calls[std::move(type)] = Faults::CallFaults{count, std::move(fault)};
 }
 
 void Master::clear_faults() {

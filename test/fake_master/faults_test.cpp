@@ -1,5 +1,6 @@
 // Faults under test control: broken and silent streams, master failover,
-// corrupt RecordIO, and the wait_until helper.
+// corrupt RecordIO, calls of one type refused or carried out twice, and the
+// wait_until helper.
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"
@@ -132,4 +133,26 @@ TEST_CASE("clear_faults ends every fault in force") {
     Scheduler s(master.port(), Scheduler::framework_info());
     CHECK(s.stream().next_of("HEARTBEAT"));
     CHECK(s.call("REVIVE").status == 202);
+}
+
+TEST_CASE("fail_calls refuses, or carries out twice, the next calls of one type") {
+    FakeMaster master(quick_config(1));
+    Scheduler s(master.port(), Scheduler::framework_info("calls", {"PARTITION_AWARE"}));
+    master.fail_calls("REVIVE", 1, CallFault{CallFaultKind::status, 503, "busy"});
+    const auto refused = s.call("REVIVE");
+    CHECK(refused.status == 503);
+    CHECK(refused.body == "busy");
+    CHECK(s.call("REVIVE").status == 202);  // only the next one
+    // Carried out twice: the second copy finds its offer used, and the task
+    // the first launched gets a TASK_DROPPED, as a resent ACCEPT would.
+    master.fail_calls("ACCEPT", 1, CallFault{CallFaultKind::repeat});
+    const auto offers = s.offers();
+    REQUIRE(offers.size() == 1);
+    CHECK(s.launch(offers[0], {Scheduler::command_task(offers[0], "twice", "true")}).status == 202);
+    const auto update = s.update_for("twice");
+    REQUIRE(update);
+    CHECK((*update)["state"] == "TASK_DROPPED");
+    CHECK((*update)["reason"] == "REASON_INVALID_OFFERS");
+    CHECK(master.counters().tasks_launched == 1);
+    CHECK(master.calls_of_type("ACCEPT").size() == 1);
 }

@@ -300,7 +300,8 @@ void Connection::process_buffered() {
         }
         handle_request();
     }
-    if (!head_.empty())
+    // A dropped connection closes once what is queued is written (flush).
+    if (!head_.empty() || close_after_write_)
         schedule_flush();
     if (mode_ != Mode::closed && !close_after_write_)
         read_more();
@@ -323,6 +324,12 @@ void Connection::handle_request() {
     parser_.reset();
 
     HttpReply reply = server_->handler(request);
+    if (reply.drop_connection) {
+        // No answer: what is written so far goes, then the connection closes;
+        // requests behind this one are never read.
+        close_after_write_ = true;
+        return;
+    }
     if (!keep_alive)
         close_after_write_ = true;
     if (!reply.start_stream) {

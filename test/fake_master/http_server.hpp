@@ -68,6 +68,9 @@ struct HttpReply {
     // When set, the response is a stream: `response.body` is ignored and the
     // function receives the stream right after the head is queued.
     std::function<void(std::shared_ptr<EventStream>)> start_stream;
+    // When set, no answer: the connection closes once what is already queued
+    // on it is written, and requests behind this one are never read.
+    bool drop_connection = false;
 };
 
 using HttpHandler = std::function<HttpReply(HttpRequest&)>;

@@ -165,6 +165,11 @@ struct Faults {
     std::string redirect_to;
     std::chrono::milliseconds update_delay{0};
     int drop_updates = 0;
+    struct CallFaults {
+        int count = 0;
+        CallFault fault;
+    };
+    std::map<std::string, CallFaults> calls;  // by call type
 };
 
 class LocalTasks;
@@ -200,6 +205,7 @@ class Master {
     bool restore_agent(const std::string& agent);
     void delay_status_updates(std::chrono::milliseconds delay);
     void drop_status_updates(int count);
+    void fail_calls(std::string type, int count, CallFault fault);
     void clear_faults();
 
     void set_task_rules(std::vector<TaskRule> rules, TaskBehavior default_task);

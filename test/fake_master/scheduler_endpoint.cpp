@@ -364,6 +364,34 @@ HttpReply Master::scheduler_call(HttpRequest& request, RecordedCall& rec) {
                                    "currently associated with framework ID " +
                                    framework->id);
     }
+    if (auto it = faults_.calls.find(type); it != faults_.calls.end() && it->second.count > 0) {
+        // A fault for calls of this type (fail_calls).
+        const CallFault fault = it->second.fault;
+        --it->second.count;
+        switch (fault.kind) {
+            case CallFaultKind::status:
+                return text_reply(fault.status, fault.body);
+            case CallFaultKind::drop_before: {
+                HttpReply reply;
+                reply.response.status = 0;  // recorded as unanswered
+                reply.drop_connection = true;
+                return reply;
+            }
+            case CallFaultKind::drop_after: {
+                json copy = call;
+                dispatch(*framework, copy, type);
+                HttpReply reply;
+                reply.response.status = 0;  // recorded as unanswered
+                reply.drop_connection = true;
+                return reply;
+            }
+            case CallFaultKind::repeat: {
+                json copy = call;
+                dispatch(*framework, copy, type);
+                break;
+            }
+        }
+    }
     return dispatch(*framework, call, type);
 }
 

@@ -9,7 +9,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-enum class Input { subscribed, pending, new_work, tick };
+enum class Input { subscribed, pending, new_work, tick, revive_failed, suppress_failed, taken };
 enum class Out { none, suppress, revive };
 
 struct Step {
@@ -48,6 +48,15 @@ void run(scheduler::OfferGate& g, const std::vector<Step>& steps) {
                 break;
             case Input::tick:
                 out = g.tick(now);
+                break;
+            case Input::revive_failed:
+                g.on_call_failed(mesos::CallType::revive, now);
+                break;
+            case Input::suppress_failed:
+                g.on_call_failed(mesos::CallType::suppress, now);
+                break;
+            case Input::taken:
+                g.on_call_taken();
                 break;
         }
         CHECK(kind(out) == s.expected);
@@ -120,4 +129,67 @@ TEST_CASE("a new subscription starts unsuppressed and suppresses again when idle
                {1000ms, Input::subscribed, 0, Out::none},
                {1000ms, Input::pending, 0, Out::suppress},
            });
+}
+
+TEST_CASE("a REVIVE the master did not take goes again after a back-off until one is taken") {
+    scheduler::OfferGate g;
+    run(g, {
+               {0ms, Input::pending, 0, Out::suppress},
+               {1000ms, Input::new_work, 0, Out::revive},
+               {1001ms, Input::revive_failed, 0, Out::none},  // answered 503
+               {1050ms, Input::tick, 0, Out::none},           // back-off: 100 ms
+               {1050ms, Input::new_work, 0, Out::none},       // the gate still means it
+               {1101ms, Input::tick, 0, Out::revive},
+               {1102ms, Input::revive_failed, 0, Out::none},
+               {1250ms, Input::tick, 0, Out::none},  // now 200 ms
+               {1302ms, Input::tick, 0, Out::revive},
+               {1303ms, Input::taken, 0, Out::none},
+               {1400ms, Input::tick, 0, Out::none},  // taken: nothing more
+               {2000ms, Input::pending, 0, Out::suppress},
+               {3000ms, Input::new_work, 0, Out::revive},
+               {3001ms, Input::revive_failed, 0, Out::none},
+               {3101ms, Input::tick, 0, Out::revive},  // the back-off started over
+           });
+}
+
+TEST_CASE("a failed SUPPRESS goes again while still meant, and never after a later REVIVE") {
+    scheduler::OfferGate g;
+    run(g, {
+               {0ms, Input::pending, 0, Out::suppress},
+               {1ms, Input::suppress_failed, 0, Out::none},
+               {101ms, Input::tick, 0, Out::suppress},
+               {102ms, Input::suppress_failed, 0, Out::none},
+               {150ms, Input::new_work, 0, Out::revive},  // work came: the SUPPRESS is void
+               {1000ms, Input::tick, 0, Out::none},
+               {1000ms, Input::suppress_failed, 0, Out::none},  // a late answer changes nothing
+               {2000ms, Input::tick, 0, Out::none},
+           });
+    CHECK_FALSE(g.suppressed());
+    CHECK_FALSE(g.deadline());
+}
+
+TEST_CASE(
+    "a failed REVIVE answered after a later SUPPRESS is not sent again; a new subscription "
+    "forgets a failed call") {
+    scheduler::OfferGate g;
+    run(g, {
+               {0ms, Input::pending, 0, Out::suppress},
+               {10ms, Input::new_work, 0, Out::revive},
+               {500ms, Input::pending, 0, Out::suppress},
+               {501ms, Input::revive_failed, 0, Out::none},
+               {2000ms, Input::tick, 0, Out::none},
+               {2001ms, Input::suppress_failed, 0, Out::none},
+               {2002ms, Input::subscribed, 0, Out::none},
+               {5000ms, Input::tick, 0, Out::none},
+           });
+    CHECK_FALSE(g.deadline());
+}
+
+TEST_CASE("the deadline names a failed call's retry") {
+    scheduler::OfferGate g;
+    const auto t0 = Clock::now();
+    REQUIRE(g.on_pending(0, t0));
+    g.on_call_failed(mesos::CallType::suppress, t0);
+    REQUIRE(g.deadline());
+    CHECK(*g.deadline() == t0 + scheduler::kCallRetryMin);
 }

@@ -221,8 +221,7 @@ TEST_CASE("a claimed attempt the master does not know goes back to pending uncou
 TEST_CASE("only reconciliation's answer about an unplaced claim skips the retry policy") {
     auto unplaced = live(TaskState::launching, 1, 1);
     unplaced.placed = false;
-    CHECK(decide(unplaced, 1, S::lost, std::nullopt, "REASON_INVALID_OFFERS").to ==
-          TaskState::lost);
+    CHECK(decide(unplaced, 1, S::lost, std::nullopt, "REASON_AGENT_REMOVED").to == TaskState::lost);
     unplaced.kill_requested = true;
     CHECK(decide(unplaced, 1, S::unknown, std::nullopt, "REASON_RECONCILIATION").to ==
           TaskState::killed);
@@ -299,4 +298,66 @@ TEST_CASE("an unreachable attempt of a task asked to stop ends at once") {
     auto timed_out = live(TaskState::running, 1, 3);
     timed_out.timed_out = true;
     CHECK(decide(timed_out, 1, S::unreachable, std::nullopt).to == TaskState::lost);
+}
+
+TEST_CASE("a drop answering an invalid offer settles nothing: the attempt may run") {
+    struct Case {
+        TaskState from;
+        S update;
+        bool kill_requested;
+    };
+    const Case cases[] = {
+        {TaskState::launching, S::dropped, false}, {TaskState::launching, S::lost, false},
+        {TaskState::staging, S::dropped, false},   {TaskState::running, S::dropped, false},
+        {TaskState::launching, S::dropped, true},
+    };
+    for (const auto& c : cases) {
+        INFO(to_string(c.from) << " <- " << to_string(c.update) << " kill " << c.kill_requested);
+        auto row = live(c.from, 1, 3);
+        row.kill_requested = c.kill_requested;
+        const auto t = decide(row, 1, c.update, std::nullopt, "REASON_INVALID_OFFERS");
+        CHECK(t.outcome == UpdateOutcome::unsettled);
+        CHECK(t.to == c.from);
+        CHECK_FALSE(t.retry_in_s);
+        CHECK_FALSE(t.finishes);
+    }
+    // About an older attempt, or one already over, it is stale as ever.
+    CHECK(
+        decide(live(TaskState::launching, 2), 1, S::dropped, std::nullopt, "REASON_INVALID_OFFERS")
+            .outcome == UpdateOutcome::stale);
+    CHECK(decide(live(TaskState::pending, 1), 1, S::dropped, std::nullopt, "REASON_INVALID_OFFERS")
+              .outcome == UpdateOutcome::stale);
+    // Reconciliation's answer then decides: alive, it runs on; unknown, the
+    // retry policy (the attempt went to Mesos).
+    CHECK(decide(live(TaskState::launching), 1, S::staging, std::nullopt, "REASON_RECONCILIATION")
+              .to == TaskState::staging);
+    const auto gone =
+        decide(live(TaskState::launching), 1, S::gone, std::nullopt, "REASON_RECONCILIATION");
+    CHECK(gone.to == TaskState::pending);
+    CHECK_FALSE(gone.unlaunched);
+}
+
+TEST_CASE("an attempt whose ACCEPT the master never took, unknown to it, goes back uncounted") {
+    for (const auto state : {S::gone, S::unknown, S::lost, S::dropped}) {
+        INFO(to_string(state));
+        auto row = live(TaskState::launching, 1, 1);  // placed: where it was to go is recorded
+        const auto t = decide(row, 1, state, std::nullopt, "REASON_RECONCILIATION", true);
+        CHECK(t.outcome == UpdateOutcome::applied);
+        CHECK(t.to == TaskState::pending);
+        CHECK(t.unlaunched);
+        REQUIRE(t.retry_in_s);
+        CHECK(*t.retry_in_s == 0.0);
+    }
+    // Only reconciliation's answer: any other loss follows the retry policy.
+    CHECK(decide(live(TaskState::launching, 1, 1), 1, S::gone, std::nullopt, "REASON_AGENT_REMOVED",
+                 true)
+              .to == TaskState::lost);
+    // Known to the master after all: it runs on.
+    CHECK(decide(live(TaskState::launching, 1, 1), 1, S::running, std::nullopt,
+                 "REASON_RECONCILIATION", true)
+              .to == TaskState::running);
+    // Without the runtime's word, a placed attempt's loss is counted.
+    CHECK(
+        decide(live(TaskState::launching, 1, 1), 1, S::gone, std::nullopt, "REASON_RECONCILIATION")
+            .to == TaskState::lost);
 }

@@ -6,7 +6,9 @@
 // decided only here, from a committed result); an attempt mesoflow considers
 // over, or never launched, that reports itself alive is killed; an attempt
 // that ended or went back to pending is no longer tracked for KILL re-sends;
-// a retry makes the queue worth a look at once.
+// a retry makes the queue worth a look at once; an update that settles
+// nothing (a drop answering an invalid offer, for an attempt that may run)
+// has its attempt reconciled.
 //
 // After a batch fails (on_commit_failed): a transient error (connection lost,
 // serialization failure) retries the batch as it was, after a back-off
@@ -43,6 +45,7 @@ struct UpdateReaction {
     bool kill_stray = false;   // alive where mesoflow holds the attempt over or unknown
     bool forget_kill = false;  // terminal or retried: stop re-sending KILLs
     UpdateLog log = UpdateLog::none;
+    bool reconcile = false;  // unsettled: ask the master about the attempt
 
     bool operator==(const UpdateReaction&) const = default;
 };

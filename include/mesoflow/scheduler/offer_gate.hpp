@@ -9,8 +9,15 @@
 // hundreds; a revive held back by the interval is not lost: tick() sends it
 // once the interval is over (deadline() says when to call it).
 //
+// A SUPPRESS or REVIVE the master did not take (on_call_failed) goes again
+// after a back-off (kCallRetryMin, doubling to kCallRetryMax) while it is
+// still the gate's intent: a REVIVE answered 503 must not leave offers
+// suppressed for good, and a SUPPRESS that failed after a later REVIVE is
+// not sent again. tick() returns it once due; a call taken resets the
+// back-off (on_call_taken).
+//
 // Calls come without framework id (the sender sets it); every returned call
-// is assumed sent.
+// is assumed sent until on_call_failed says otherwise.
 #pragma once
 
 #include <chrono>
@@ -18,6 +25,7 @@
 #include <optional>
 
 #include "mesoflow/mesos/types.hpp"
+#include "mesoflow/scheduler/call_repair.hpp"
 
 namespace mesoflow::scheduler {
 
@@ -42,10 +50,15 @@ class OfferGate {
     std::optional<mesos::Call> on_pending(std::int64_t pending, TimePoint now);
     // A producer queued work (NOTIFY); the count is not known yet.
     std::optional<mesos::Call> on_new_work(TimePoint now);
-    // A REVIVE held back by the minimum interval, once it is over.
+    // A REVIVE held back by the minimum interval, once it is over; a failed
+    // call still meant, once its back-off is over.
     std::optional<mesos::Call> tick(TimePoint now);
-    // When tick() will have a REVIVE to send; nullopt: nothing waits.
+    // When tick() will have a call to send; nullopt: nothing waits.
     std::optional<TimePoint> deadline() const;
+    // A SUPPRESS or REVIVE of the gate's the master did not take.
+    void on_call_failed(mesos::CallType type, TimePoint now);
+    // A SUPPRESS or REVIVE the master took.
+    void on_call_taken() { retry_backoff_ = kCallRetryMin; }
 
     // The refuse filter for offered resources left unused: short while more
     // work remains (agents come back quickly), long when idle (remembered:
@@ -65,6 +78,10 @@ class OfferGate {
     bool idle_filters_ = false;  // long decline filters handed out since the last REVIVE
     bool revive_waiting_ = false;
     std::optional<TimePoint> last_revive_;
+    // A failed call still meant, sent again at retry_at_.
+    std::optional<mesos::CallType> retry_;
+    TimePoint retry_at_{};
+    std::chrono::milliseconds retry_backoff_ = kCallRetryMin;
 };
 
 }  // namespace mesoflow::scheduler

@@ -64,7 +64,8 @@ struct HistoryEntry {
     // Empty when the column is NULL.
     std::string mesos_task_id;
     std::string mesos_state;  // TASK_* for updates
-    std::string outcome;      // applied | duplicate | stale | stale_attempt_alive | unknown_task
+    std::string
+        outcome;  // applied | duplicate | stale | stale_attempt_alive | unknown_task | unsettled
     std::string from_state;
     std::string to_state;
     std::string reason;

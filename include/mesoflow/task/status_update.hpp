@@ -53,6 +53,9 @@ struct StatusUpdate {
     std::string uuid;                 // base64 as received; empty when Mesos sent none
     std::optional<bool> healthy;
     std::optional<int> exit_status;  // when empty, read from the message when it says so
+    // Set by the runtime, not Mesos: the master never took the ACCEPT that
+    // named this attempt (it refused it, or it was never written).
+    bool accept_not_taken = false;
 };
 
 enum class UpdateOutcome {
@@ -61,6 +64,10 @@ enum class UpdateOutcome {
     stale,                // older than what the row says, or about an attempt that ended
     stale_attempt_alive,  // an attempt mesoflow considers over reports itself alive: kill it
     unknown_task,         // not a task (or attempt) mesoflow launched
+    // Does not settle the attempt: a drop answering an invalid offer may
+    // answer an ACCEPT repeated on the way, for an attempt that runs. The
+    // master is asked (reconciliation) and its answer decides.
+    unsettled,
 };
 
 std::string_view to_string(UpdateOutcome outcome);

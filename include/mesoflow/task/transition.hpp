@@ -69,9 +69,12 @@ double retry_delay_s(double backoff_s, int attempt);
 
 // `reason` is the update's Mesos reason ("REASON_RECONCILIATION", ...): the
 // master's "unknown" answer to reconciling an attempt that was claimed but
-// never placed proves the ACCEPT never reached Mesos (the placement commits
-// before the ACCEPT is sent), so the task goes back to pending at once and
-// the attempt is not counted.
+// never placed, or whose ACCEPT the master never took (`accept_not_taken`),
+// proves it never reached Mesos (the placement commits before the ACCEPT is
+// sent), so the task goes back to pending at once and the attempt is not
+// counted. A lost or dropped update with REASON_INVALID_OFFERS settles
+// nothing (UpdateOutcome::unsettled): it may answer a repeated ACCEPT of an
+// attempt that runs.
 //
 // An attempt whose agent is out of reach (TASK_UNREACHABLE; TASK_UNKNOWN for
 // a placed attempt, which a failed-over master says of tasks on agents that
@@ -80,7 +83,8 @@ double retry_delay_s(double backoff_s, int attempt);
 // update with kUnreachableExpiredReason, sent once the grace period is over,
 // replaces the attempt by the retry policy, unless the mark is gone by then.
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
-                  std::optional<bool> healthy, std::string_view reason = {});
+                  std::optional<bool> healthy, std::string_view reason = {},
+                  bool accept_not_taken = false);
 
 // Carries the row forward after an applied transition.
 void advance(TaskSnapshot& row, const Transition& t, MesosTaskState state,

@@ -9,8 +9,12 @@
 //   the current framework id.
 // - Every other call goes through a queue served by a few keep-alive
 //   connections to the master holding the subscription, with the current
-//   Mesos-Stream-Id. A call is never sent twice once its request was written
-//   (a repeated ACCEPT could launch a task twice); its CallResult says what
+//   Mesos-Stream-Id. A call is never sent twice once any byte of its request
+//   was written (a repeated ACCEPT could launch a task twice), unless the
+//   sender marks it safe to resend (DECLINE, REVIVE, ACKNOWLEDGE, ...): when a
+//   connection dies mid-write, the calls none of whose bytes went out and
+//   those safe to resend go again on a fresh one; any other ends with its
+//   outcome unknown (status 0, `written` set). Its CallResult says what
 //   happened. Calls queued while no stream is up wait; calls still queued
 //   when a stream ends fail with "disconnected" (their stream id is dead).
 // - Masters come from a list; 307 redirects are followed (protocol-relative
@@ -114,7 +118,9 @@ struct CallResult {
     int status = 0;     // HTTP status; 0 when no answer came
     std::string body;   // the answer's body (an error text for 4xx)
     std::string error;  // transport error when status is 0
-    // When the request was written on the socket (unset if it never was).
+    // When the request was written on the socket, wholly or in part (unset if
+    // no byte of it was). Status 0 with `written` set: the master may or may
+    // not have taken the call.
     std::optional<std::chrono::steady_clock::time_point> written;
     bool ok() const { return status >= 200 && status < 300; }
 };
@@ -139,8 +145,10 @@ class MasterClient {
     // Calls go out in order on the call connections; an `urgent` call (the
     // answer to an offer, whose resources idle until it arrives) goes ahead
     // of those queued, and some connections carry urgent calls alone.
+    // `resend_safe`: the master may take the call twice without harm, so it
+    // may be written again after part of it went out on a connection that died.
     void send(std::string call_json, std::function<void(const CallResult&)> done,
-              bool urgent = false);
+              bool urgent = false, bool resend_safe = false);
     void set_heartbeat_interval(std::chrono::milliseconds interval);
     // Drops the current stream (if any) and subscribes again.
     void reconnect(const std::string& reason);
