@@ -57,6 +57,10 @@ constexpr CounterRow kCounters[] = {
     {"updates_quarantined",
      "Status updates and placements the database refused for good: logged, never acknowledged.",
      &Metrics::updates_quarantined},
+    {"updates_row_locked",
+     "Status updates and placements skipped because another session held their task's row; "
+     "kept back unacknowledged and tried again.",
+     &Metrics::updates_row_locked},
 };
 
 constexpr GaugeRow kGauges[] = {

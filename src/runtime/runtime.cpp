@@ -139,8 +139,10 @@ void Runtime::Impl::maybe_finish_stop() {
 
 void Runtime::Impl::finish_stop() {
     stop_timer.cancel();
-    for (auto& lane : lanes)
+    for (auto& lane : lanes) {
         lane->retry_timer.cancel();
+        lane->kept_timer.cancel();
+    }
     lag_timer.cancel();
     if (master)
         master->stop();

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,7 +118,7 @@ struct Runtime::Impl {
     // the same row. Rows cannot collide with claims either: a task's updates
     // come only after its claim was committed, and both lock what they change.
     struct UpdateLane {
-        explicit UpdateLane(asio::io_context& io) : retry_timer(io) {}
+        explicit UpdateLane(asio::io_context& io) : retry_timer(io), kept_timer(io) {}
         std::unique_ptr<store::TaskStore> store;
         std::deque<ReceivedUpdate> updates;  // received, not yet committed
         // Where launched attempts went, recorded with the next batch.
@@ -129,6 +130,14 @@ struct Runtime::Impl {
         std::size_t one_by_one = 0;
         milliseconds retry = scheduler::kCommitRetryMin;
         asio::steady_timer retry_timer;
+        // Kept back: updates and placements whose task row another session
+        // held (the batch skipped them), tried again after kept_retry; later
+        // updates of those tasks wait here behind them, in order.
+        std::deque<ReceivedUpdate> kept;
+        std::vector<store::LaunchRecord> kept_placements;
+        std::set<std::string> kept_tasks;  // Mesos task ids with updates in `kept`
+        milliseconds kept_retry = scheduler::kCommitRetryMin;
+        asio::steady_timer kept_timer;
         // Declared last: destroyed (drained) before what its jobs use.
         std::unique_ptr<DatabaseWorker> worker;
     };
@@ -282,8 +291,12 @@ struct Runtime::Impl {
     void commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
                        std::vector<store::LaunchRecord> placed, const Error& error);
     void after_commit(const std::vector<ReceivedUpdate>& batch,
-                      const std::vector<task::StatusUpdate>& converted,
-                      const std::vector<task::UpdateResult>& results);
+                      const std::vector<task::UpdateResult>& results,
+                      const scheduler::CommitReaction& reaction);
+    void keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& batch,
+                     const scheduler::CommitReaction& reaction,
+                     std::vector<store::LaunchRecord> placements_locked);
+    void release_kept(UpdateLane& lane);
 
     // ---------------------------------------------------------- queue watch
     void schedule_poll(milliseconds after);

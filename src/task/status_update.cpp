@@ -13,8 +13,8 @@ constexpr std::array<std::string_view, 14> kMesosStateNames = {
     "TASK_DROPPED",          "TASK_UNREACHABLE", "TASK_GONE",
     "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"};
 
-constexpr std::array<std::string_view, 5> kOutcomeNames = {"applied", "duplicate", "stale",
-                                                           "stale_attempt_alive", "unknown_task"};
+constexpr std::array<std::string_view, 6> kOutcomeNames = {
+    "applied", "duplicate", "stale", "stale_attempt_alive", "unknown_task", "row_locked"};
 
 }  // namespace
 

@@ -38,6 +38,9 @@ struct Metrics {
     // Status updates and placements a database refused for good, dropped
     // unacknowledged (updates are redelivered by Mesos; placements killed).
     Counter updates_quarantined{0};
+    // Status updates and placements a batch skipped because another session
+    // held their task's row; kept back unacknowledged and tried again.
+    Counter updates_row_locked{0};
     Counter db_batches{0};
     Counter db_time_us{0};         // total time spent in database batches
     Counter loop_lag_us_total{0};  // event-loop lag, summed over samples

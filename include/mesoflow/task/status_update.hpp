@@ -61,6 +61,8 @@ enum class UpdateOutcome {
     stale,                // older than what the row says, or about an attempt that ended
     stale_attempt_alive,  // an attempt mesoflow considers over reports itself alive: kill it
     unknown_task,         // not a task (or attempt) mesoflow launched
+    row_locked,           // another session held the task's row: not applied, not written;
+                          // to be tried again (never acknowledged as it is)
 };
 
 std::string_view to_string(UpdateOutcome outcome);

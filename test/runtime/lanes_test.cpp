@@ -1,0 +1,76 @@
+// The update lanes under what an outside session or the network can do to
+// them: a row lock held open, redelivered updates while a lane cannot commit,
+// a lane stuck for good, a LISTEN connection that cannot be opened.
+#include <catch2/catch.hpp>
+
+#include "../store/store_fixture.hpp"
+#include "cluster.hpp"
+
+using namespace std::chrono_literals;
+using mesoflow::task::TaskState;
+using mesoflow::testing::Cluster;
+using mesoflow::testing::quick_master;
+namespace fake = mesoflow::fake;
+namespace store = mesoflow::store;
+namespace task = mesoflow::task;
+
+namespace {
+
+store::NewTask shell_task(const std::string& key, const std::string& command) {
+    store::NewTask t;
+    t.key = key;
+    t.command = command;
+    t.cpus = 0.1;
+    t.mem_mb = 32;
+    return t;
+}
+
+// Simulated tasks whose command has "sleep" run until they are killed or
+// finished by the test.
+fake::FakeMasterConfig sleep_runs_until_killed(std::size_t agents = 3) {
+    auto mc = quick_master(agents);
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    return mc;
+}
+
+bool acked(Cluster& c, const std::string& task_id, const std::string& state) {
+    for (const auto& a : c.master().acks()) {
+        if (a.task_id == task_id && a.state == state)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a task row held by another session delays only that task's update: the rest of its "
+    "lane commits and is acknowledged while the lock is held") {
+    Cluster c(sleep_runs_until_killed());
+    // One lane: every task's updates share it with the held task's.
+    c.config().update_connections = 1;
+    const auto held = c.submit(shell_task("held", "sleep 1000"));
+    const auto held_task = task::mesos_task_id(held, 1);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("held").state == TaskState::running; }));
+    // An outside session leaves an UPDATE of the row open in its transaction.
+    store::testing::Sql holder(c.dsn());
+    holder.exec("BEGIN");
+    holder.exec("UPDATE mesoflow.tasks SET priority = priority WHERE id = " + std::to_string(held));
+    const auto received = c.runtime().metrics().updates_received.load();
+    REQUIRE(c.master().finish_task(held_task));
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().updates_received.load() > received; }));
+    // Everything else on the lane commits, and is acknowledged, while the
+    // lock is still held (the timeout only bounds a failure).
+    c.submit_many(10, "free-", "true");
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 10; }, 60s));
+    CHECK(c.task("held").state == TaskState::running);
+    CHECK_FALSE(acked(c, held_task, "TASK_FINISHED"));
+    CHECK(c.runtime().metrics().updates_row_locked.load() >= 1);
+    // Once the lock is released, the held task's update commits, then its
+    // acknowledgement goes.
+    holder.exec("ROLLBACK");
+    REQUIRE(c.eventually([&] { return c.task("held").state == TaskState::finished; }, 60s));
+    REQUIRE(c.master().wait_until([&] { return acked(c, held_task, "TASK_FINISHED"); }, 60s));
+    CHECK(c.stop() == 0);
+}
