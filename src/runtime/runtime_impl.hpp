@@ -143,8 +143,13 @@ struct Runtime::Impl {
     };
     std::vector<std::unique_ptr<UpdateLane>> lanes;
 
+    // Owned by the event loop once connected; connected (blocking: up to
+    // the connect timeout while the database is unreachable) on the
+    // "db-listen" thread, never on the loop, and handed over when ready.
     std::unique_ptr<store::TaskListener> listener;
     std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
+    bool listener_connecting = false;
+    std::unique_ptr<DatabaseWorker> listen_worker;
     std::unique_ptr<transport::MasterClient> master;
     CallSink* call_sink = nullptr;  // a test's, or null: the master client
 
@@ -302,6 +307,7 @@ struct Runtime::Impl {
     void schedule_poll(milliseconds after);
     void run_poll();
     void connect_listener();
+    void retry_listener();
     void wait_listener();
     void on_listener_readable();
 

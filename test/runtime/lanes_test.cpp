@@ -5,6 +5,8 @@
 
 #include "../store/store_fixture.hpp"
 #include "cluster.hpp"
+#include "pg_proxy.hpp"
+#include "temp_postgres.hpp"
 
 using namespace std::chrono_literals;
 using mesoflow::task::TaskState;
@@ -44,8 +46,8 @@ bool acked(Cluster& c, const std::string& task_id, const std::string& state) {
 }  // namespace
 
 TEST_CASE(
-    "a task row held by another session delays only that task's update: the rest of its "
-    "lane commits and is acknowledged while the lock is held") {
+    "a task row held by another session delays only that task's update, and the rest of "
+    "its lane commits and is acknowledged while the lock is held") {
     Cluster c(sleep_runs_until_killed());
     // One lane: every task's updates share it with the held task's.
     c.config().update_connections = 1;
@@ -72,5 +74,31 @@ TEST_CASE(
     holder.exec("ROLLBACK");
     REQUIRE(c.eventually([&] { return c.task("held").state == TaskState::finished; }, 60s));
     REQUIRE(c.master().wait_until([&] { return acked(c, held_task, "TASK_FINISHED"); }, 60s));
+    CHECK(c.stop() == 0);
+}
+
+TEST_CASE(
+    "the event loop keeps serving (tasks launch, commit and are acknowledged) while the LISTEN "
+    "connection cannot be opened because the server never answers it") {
+    Cluster c(quick_master());
+    // Every connection goes through a proxy that answers all but the
+    // listener's; no connect timeout, so an attempt waits as long as the
+    // proxy holds it.
+    mesoflow::testing::PgProxy proxy(mesoflow::testing::TempPostgres::shared().port(),
+                                     "mesoflow-listener");
+    mesoflow::testing::ReleaseHeld release(proxy);
+    c.config().database = c.dsn() + " host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                          " sslmode=disable connect_timeout=0";
+    c.start();
+    REQUIRE(c.eventually([&] { return proxy.held() == 1; }));
+    // Polling finds the work; offers, launches, commits and acknowledgements
+    // all run on the event loop.
+    const auto acks_before = c.master().acks().size();
+    c.submit_many(5, "unheard-", "true");
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 5; }, 60s));
+    CHECK(c.master().acks().size() > acks_before);
+    // The listener's attempt was still unanswered all along.
+    CHECK(proxy.held() == 1);
+    proxy.release_held();
     CHECK(c.stop() == 0);
 }
