@@ -184,7 +184,7 @@ const Metrics& Runtime::metrics() const {
 
 bool Runtime::ready() const {
     return impl_->metrics.subscribed.load() == 1 && impl_->metrics.leader.load() == 1 &&
-           impl_->metrics.database_up.load() == 1;
+           impl_->metrics.database_up.load() == 1 && impl_->metrics.update_lanes_stuck.load() == 0;
 }
 
 std::string Runtime::state_json() const {

@@ -27,6 +27,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mesoflow/common/log.hpp"
@@ -138,6 +139,12 @@ struct Runtime::Impl {
         std::set<std::string> kept_tasks;  // Mesos task ids with updates in `kept`
         milliseconds kept_retry = scheduler::kCommitRetryMin;
         asio::steady_timer kept_timer;
+        // (Mesos task id, uuid) of every update the lane holds, queued,
+        // committing or kept: a redelivery of one of them is not held twice.
+        std::set<std::pair<std::string, std::string>> held;
+        // Since when the lane has had work without a commit (TimeSource);
+        // empty while it has none, or since its last commit.
+        std::optional<TimePoint> waiting_since;
         // Declared last: destroyed (drained) before what its jobs use.
         std::unique_ptr<DatabaseWorker> worker;
     };
@@ -302,6 +309,8 @@ struct Runtime::Impl {
                      const scheduler::CommitReaction& reaction,
                      std::vector<store::LaunchRecord> placements_locked);
     void release_kept(UpdateLane& lane);
+    void forget_held(UpdateLane& lane, const ReceivedUpdate& u);
+    void watch_lanes();
 
     // ---------------------------------------------------------- queue watch
     void schedule_poll(milliseconds after);

@@ -55,6 +55,8 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
     if (lane.updates.empty() && lane.placements.empty())
         return;
     lane.running = true;
+    if (!lane.waiting_since)
+        lane.waiting_since = time.now();
     // After a permanent failure, one item at a time (placements first, as
     // a batch applies them) until the failed batch's items are through.
     std::size_t n =
@@ -96,11 +98,14 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
             lane.retry = scheduler::kCommitRetryMin;
             if (lane.one_by_one > 0)
                 lane.one_by_one -= std::min(lane.one_by_one, batch->size() + placed->size());
+            lane.waiting_since.reset();
             const auto reaction = scheduler::react_to_commit(*converted, r->updates);
             const auto committed = std::chrono::steady_clock::now();
             for (std::size_t i = 0; i < batch->size(); ++i) {
-                if (!reaction.updates[i].keep)
-                    metrics.update_to_commit.record(committed - (*batch)[i].received);
+                if (reaction.updates[i].keep)
+                    continue;
+                metrics.update_to_commit.record(committed - (*batch)[i].received);
+                forget_held(lane, (*batch)[i]);
             }
             after_commit(*batch, r->updates, reaction);
             keep_locked(lane, *batch, reaction, std::move(r->placements_locked));
@@ -123,6 +128,7 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
     if (failure.action == scheduler::CommitFailureAction::quarantine) {
         metrics.updates_quarantined += items;
         for (const auto& u : batch) {
+            forget_held(lane, u);
             log::error("update_quarantined", "task={} state={} agent={} error={}", u.status.task_id,
                        mesos::to_string(u.status.state), u.status.agent_id.value_or(""),
                        log::quote(error.message));
@@ -185,6 +191,36 @@ void Runtime::Impl::keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& b
     lane.kept_retry = retry.next_backoff;
     if (retry.schedule)
         after(lane.kept_timer, retry.wait, [this, &lane] { release_kept(lane); });
+}
+
+void Runtime::Impl::forget_held(UpdateLane& lane, const ReceivedUpdate& u) {
+    if (u.status.uuid)
+        lane.held.erase({u.status.task_id, *u.status.uuid});
+}
+
+// Whether each lane commits: a lane with work (queued, or a batch in flight)
+// and no commit for kLaneStuckAfter is stuck; /ready and the metrics say so.
+// Updates kept back for a locked row are not the lane's work: their retries
+// commit (skipping them again) while the lane itself works.
+void Runtime::Impl::watch_lanes() {
+    const auto now = time.now();
+    std::int64_t stuck = 0;
+    std::chrono::steady_clock::duration longest{0};
+    for (auto& lane : lanes) {
+        const bool work = lane->running || !lane->updates.empty() || !lane->placements.empty();
+        if (!work) {
+            lane->waiting_since.reset();
+            continue;
+        }
+        if (!lane->waiting_since)
+            lane->waiting_since = now;
+        longest = std::max(longest, now - *lane->waiting_since);
+        if (scheduler::lane_stuck(lane->waiting_since, now))
+            ++stuck;
+    }
+    metrics.update_lanes_stuck = stuck;
+    metrics.update_lane_stall_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(longest).count();
 }
 
 // The kept items go again, ahead of what came after them.

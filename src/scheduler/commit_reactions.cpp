@@ -86,4 +86,9 @@ LockedRetry on_rows_locked(std::size_t kept, bool still_kept, std::chrono::milli
     return r;
 }
 
+bool lane_stuck(std::optional<std::chrono::steady_clock::time_point> waiting_since,
+                std::chrono::steady_clock::time_point now) {
+    return waiting_since && now - *waiting_since >= kLaneStuckAfter;
+}
+
 }  // namespace mesoflow::scheduler

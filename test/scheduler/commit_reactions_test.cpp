@@ -239,3 +239,25 @@ TEST_CASE("a batch with a locked row acknowledges the rest and keeps back only t
     CHECK((!reaction.updates[1].keep && reaction.updates[1].acknowledge));
     CHECK((reaction.updates[2].keep && !reaction.updates[2].acknowledge));
 }
+
+TEST_CASE("a lane is stuck once it has had work and no commit for kLaneStuckAfter") {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0{};
+    struct Row {
+        const char* why;
+        std::optional<Clock::time_point> waiting_since;
+        Clock::time_point now;
+        bool stuck;
+    };
+    const std::vector<Row> rows = {
+        {"no work: never stuck", std::nullopt, t0 + 1h, false},
+        {"work just came", t0, t0, false},
+        {"a moment short of the bound", t0, t0 + scheduler::kLaneStuckAfter - 1ms, false},
+        {"at the bound", t0, t0 + scheduler::kLaneStuckAfter, true},
+        {"long past it", t0, t0 + 10min, true},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        CHECK(scheduler::lane_stuck(row.waiting_since, row.now) == row.stuck);
+    }
+}

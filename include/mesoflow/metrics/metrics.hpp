@@ -53,6 +53,10 @@ struct Metrics {
     Gauge offers_held{0};
     Gauge claims_held{0};      // claimed attempts waiting for an offer
     Gauge updates_waiting{0};  // received, not yet committed
+    // Update lanes with work and no commit for scheduler::kLaneStuckAfter.
+    Gauge update_lanes_stuck{0};
+    // The longest time any lane has had work without a commit (0: none waits).
+    Gauge update_lane_stall_us{0};
     Gauge loop_lag_us_max{0};
     Gauge suppressed{0};
     // Tasks by state at the last count, indexed by task::TaskState.

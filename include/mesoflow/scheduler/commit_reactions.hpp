@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -98,5 +99,17 @@ struct LockedRetry {
 // locked row; still_kept: the lane keeps items from earlier batches (whose
 // retry is armed already); backoff: the lane's current back-off for them.
 LockedRetry on_rows_locked(std::size_t kept, bool still_kept, std::chrono::milliseconds backoff);
+
+// A lane that has had work (updates or placements queued, or a batch in
+// flight) and no commit for this long is stuck: /ready says not ready, and
+// mesoflow_update_lanes_stuck counts it. Longer than a transient failure's
+// back-off (kCommitRetryMax) several times over, shorter than the
+// statement timeout a blocked batch waits out.
+inline constexpr std::chrono::seconds kLaneStuckAfter{30};
+
+// waiting_since: since when the lane has had work without a commit (empty:
+// no work); now: the runtime's time.
+bool lane_stuck(std::optional<std::chrono::steady_clock::time_point> waiting_since,
+                std::chrono::steady_clock::time_point now);
 
 }  // namespace mesoflow::scheduler
