@@ -11,6 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "mesoflow/admin/prometheus.hpp"
 #include "mesoflow/common/log.hpp"
 
@@ -45,6 +47,11 @@ std::string not_ready_reasons(const Metrics& m) {
     add(m.subscribed.load() == 0, "not subscribed to a master");
     add(m.leader.load() == 0, "not the leader");
     add(m.database_up.load() == 0, "database not reachable");
+    if (const auto stuck = m.update_lanes_stuck.load(); stuck > 0) {
+        add(true, fmt::format("{} update lane{} not committing for {:.0f} s", stuck,
+                              stuck == 1 ? "" : "s",
+                              static_cast<double>(m.update_lane_stall_us.load()) / 1e6));
+    }
     return out.empty() ? "starting" : out;
 }
 

@@ -62,6 +62,10 @@ constexpr CounterRow kCounters[] = {
     {"updates_quarantined",
      "Status updates and placements the database refused for good: logged, never acknowledged.",
      &Metrics::updates_quarantined},
+    {"updates_row_locked",
+     "Status updates and placements skipped because another session held their task's row; "
+     "kept back unacknowledged and tried again.",
+     &Metrics::updates_row_locked},
 };
 
 constexpr GaugeRow kGauges[] = {
@@ -73,6 +77,9 @@ constexpr GaugeRow kGauges[] = {
     {"status_updates_waiting", "Status updates received and not yet committed.",
      &Metrics::updates_waiting},
     {"offers_suppressed", "1 while offers are suppressed (nothing pending).", &Metrics::suppressed},
+    {"update_lanes_stuck",
+     "Update lanes with status updates or placements waiting and no commit for 30 s.",
+     &Metrics::update_lanes_stuck},
 };
 
 constexpr std::size_t kTaskStates = 11;
@@ -135,6 +142,11 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     header(out, "db_batch_seconds", "summary", "Time spent in database batches.");
     out += fmt::format("mesoflow_db_batch_seconds_sum {}\nmesoflow_db_batch_seconds_count {}\n",
                        seconds(m.db_time_us.load(relaxed)), m.db_batches.load(relaxed));
+    header(out, "update_lane_stalled_seconds", "gauge",
+           "The longest time an update lane has had work waiting without a commit.");
+    out += fmt::format("mesoflow_update_lane_stalled_seconds {}\n",
+                       seconds(static_cast<std::uint64_t>(
+                           std::max<std::int64_t>(0, m.update_lane_stall_us.load(relaxed)))));
     header(out, "event_loop_lag_seconds", "summary",
            "How late the event loop ran a timer it had set, per sample.");
     out += fmt::format(

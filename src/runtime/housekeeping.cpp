@@ -209,6 +209,7 @@ void Runtime::Impl::sample_lag(std::chrono::steady_clock::time_point expected) {
         metrics.loop_lag_samples++;
         if (lag > metrics.loop_lag_us_max)
             metrics.loop_lag_us_max = lag;
+        watch_lanes();
         sample_lag(std::chrono::steady_clock::now() + kLagSampleInterval);
     });
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace mesoflow::runtime {
 namespace {
@@ -77,15 +78,43 @@ void Runtime::Impl::run_poll() {
         });
 }
 
+// The LISTEN connection is opened on its own thread: a database that does
+// not answer holds that thread (up to the connect timeout), never the event
+// loop, so heartbeats, offers and acknowledgements go on; polling covers the
+// gap until the connection is handed over.
 void Runtime::Impl::connect_listener() {
-    listener = std::make_unique<store::TaskListener>(cfg.database);
-    auto st = listener->connect();
-    if (!st.ok()) {
-        log::warn("listen_failed", "error={} fallback=polling", log::quote(st.error().message));
+    if (listener_connecting || stopping())
         return;
-    }
-    listener_fd = std::make_unique<asio::posix::stream_descriptor>(loop, ::dup(listener->socket()));
-    wait_listener();
+    listener_connecting = true;
+    listen_worker->submit(
+        [dsn = cfg.database] {
+            auto l = std::make_unique<store::TaskListener>(dsn);
+            auto st = l->connect();
+            return std::make_pair(std::move(l), std::move(st));
+        },
+        [this](std::pair<std::unique_ptr<store::TaskListener>, Status> r) {
+            listener_connecting = false;
+            if (stopping())
+                return;
+            if (!r.second.ok()) {
+                log::warn("listen_failed", "error={} fallback=polling retry_ms={}",
+                          log::quote(r.second.error().message), kListenRetry.count());
+                retry_listener();
+                return;
+            }
+            listener = std::move(r.first);
+            listener_fd =
+                std::make_unique<asio::posix::stream_descriptor>(loop, ::dup(listener->socket()));
+            wait_listener();
+        });
+}
+
+void Runtime::Impl::retry_listener() {
+    wake_timer.expires_after(kListenRetry);
+    wake_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec && !stopping())
+            connect_listener();
+    });
 }
 
 void Runtime::Impl::wait_listener() {
@@ -103,11 +132,7 @@ void Runtime::Impl::on_listener_readable() {
         log::warn("listen_lost", "error={} fallback=polling", log::quote(w.error().message));
         listener_fd.reset();
         // Try again later; polling covers the gap.
-        wake_timer.expires_after(kListenRetry);
-        wake_timer.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec && !stopping())
-                connect_listener();
-        });
+        retry_listener();
         return;
     }
     if (w->pending) {

@@ -47,6 +47,8 @@ int Runtime::Impl::run() {
     leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
     db = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
+    listen_worker = std::make_unique<DatabaseWorker>(
+        [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-listen");
     for (int i = 0; i < cfg.update_connections; ++i) {
         auto lane = std::make_unique<UpdateLane>(loop);
         lane->store = std::make_unique<store::TaskStore>(cfg.database,
@@ -86,6 +88,9 @@ int Runtime::Impl::run() {
     for (auto& lane : lanes)
         lane->worker.reset();
     db.reset();
+    // A LISTEN connection still being opened finishes first (at most the
+    // connect timeout); its result is dropped with the loop.
+    listen_worker.reset();
     log::info("stopped", "exit_code={}", exit_code);
     return exit_code;
 }
@@ -140,8 +145,10 @@ void Runtime::Impl::maybe_finish_stop() {
 
 void Runtime::Impl::finish_stop() {
     stop_timer.cancel();
-    for (auto& lane : lanes)
+    for (auto& lane : lanes) {
         lane->retry_timer.cancel();
+        lane->kept_timer.cancel();
+    }
     lag_timer.cancel();
     if (master)
         master->stop();
@@ -178,7 +185,7 @@ const Metrics& Runtime::metrics() const {
 
 bool Runtime::ready() const {
     return impl_->metrics.subscribed.load() == 1 && impl_->metrics.leader.load() == 1 &&
-           impl_->metrics.database_up.load() == 1;
+           impl_->metrics.database_up.load() == 1 && impl_->metrics.update_lanes_stuck.load() == 0;
 }
 
 std::string Runtime::state_json() const {

@@ -24,9 +24,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "mesoflow/common/log.hpp"
@@ -121,7 +123,7 @@ struct Runtime::Impl {
     // the same row. Rows cannot collide with claims either: a task's updates
     // come only after its claim was committed, and both lock what they change.
     struct UpdateLane {
-        explicit UpdateLane(asio::io_context& io) : retry_timer(io) {}
+        explicit UpdateLane(asio::io_context& io) : retry_timer(io), kept_timer(io) {}
         std::unique_ptr<store::TaskStore> store;
         std::deque<ReceivedUpdate> updates;  // received, not yet committed
         // Where launched attempts went, recorded with the next batch.
@@ -133,13 +135,32 @@ struct Runtime::Impl {
         std::size_t one_by_one = 0;
         milliseconds retry = scheduler::kCommitRetryMin;
         asio::steady_timer retry_timer;
+        // Kept back: updates and placements whose task row another session
+        // held (the batch skipped them), tried again after kept_retry; later
+        // updates of those tasks wait here behind them, in order.
+        std::deque<ReceivedUpdate> kept;
+        std::vector<store::LaunchRecord> kept_placements;
+        std::set<std::string> kept_tasks;  // Mesos task ids with updates in `kept`
+        milliseconds kept_retry = scheduler::kCommitRetryMin;
+        asio::steady_timer kept_timer;
+        // (Mesos task id, uuid) of every update the lane holds, queued,
+        // committing or kept: a redelivery of one of them is not held twice.
+        std::set<std::pair<std::string, std::string>> held;
+        // Since when the lane has had work without a commit (TimeSource);
+        // empty while it has none, or since its last commit.
+        std::optional<TimePoint> waiting_since;
         // Declared last: destroyed (drained) before what its jobs use.
         std::unique_ptr<DatabaseWorker> worker;
     };
     std::vector<std::unique_ptr<UpdateLane>> lanes;
 
+    // Owned by the event loop once connected; connected (blocking: up to
+    // the connect timeout while the database is unreachable) on the
+    // "db-listen" thread, never on the loop, and handed over when ready.
     std::unique_ptr<store::TaskListener> listener;
     std::unique_ptr<asio::posix::stream_descriptor> listener_fd;
+    bool listener_connecting = false;
+    std::unique_ptr<DatabaseWorker> listen_worker;
     std::unique_ptr<transport::MasterClient> master;
     CallSink* call_sink = nullptr;  // a test's, or null: the master client
 
@@ -311,13 +332,20 @@ struct Runtime::Impl {
     void commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
                        std::vector<store::LaunchRecord> placed, const Error& error);
     void after_commit(const std::vector<ReceivedUpdate>& batch,
-                      const std::vector<task::StatusUpdate>& converted,
-                      const std::vector<task::UpdateResult>& results);
+                      const std::vector<task::UpdateResult>& results,
+                      const scheduler::CommitReaction& reaction);
+    void keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& batch,
+                     const scheduler::CommitReaction& reaction,
+                     std::vector<store::LaunchRecord> placements_locked);
+    void release_kept(UpdateLane& lane);
+    void forget_held(UpdateLane& lane, const ReceivedUpdate& u);
+    void watch_lanes();
 
     // ---------------------------------------------------------- queue watch
     void schedule_poll(milliseconds after);
     void run_poll();
     void connect_listener();
+    void retry_listener();
     void wait_listener();
     void on_listener_readable();
 

@@ -347,6 +347,13 @@ void Runtime::Impl::handle(mesos::Event::Update& u) {
     reconciler.observe(u.status.task_id);
     pacer.first_update(u.status.task_id);
     UpdateLane& lane = lane_of(u.status.task_id);
+    if (u.status.uuid && !lane.held.emplace(u.status.task_id, *u.status.uuid).second) {
+        // A redelivery of an update the lane holds and has not committed:
+        // the one held is acknowledged once it commits.
+        log::debug("update_redelivered", "task={} state={} held=true", u.status.task_id,
+                   mesos::to_string(u.status.state));
+        return;
+    }
     lane.updates.push_back({std::move(u.status), std::chrono::steady_clock::now()});
     note_updates_waiting();
     flush_updates(lane);

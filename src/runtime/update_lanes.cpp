@@ -27,7 +27,7 @@ Runtime::Impl::UpdateLane& Runtime::Impl::lane_of(const std::string& mesos_task_
 std::size_t Runtime::Impl::updates_waiting() const {
     std::size_t n = 0;
     for (const auto& lane : lanes)
-        n += lane->updates.size() + lane->committing;
+        n += lane->updates.size() + lane->committing + lane->kept.size();
     return n;
 }
 
@@ -41,9 +41,22 @@ void Runtime::Impl::flush_all_updates() {
 }
 
 void Runtime::Impl::flush_updates(UpdateLane& lane) {
-    if (lane.running || (lane.updates.empty() && lane.placements.empty()))
+    if (lane.running)
+        return;
+    if (!lane.kept_tasks.empty()) {
+        // A task with updates kept back commits nothing before them.
+        auto later = std::stable_partition(
+            lane.updates.begin(), lane.updates.end(),
+            [&](const ReceivedUpdate& u) { return !lane.kept_tasks.contains(u.status.task_id); });
+        lane.kept.insert(lane.kept.end(), std::make_move_iterator(later),
+                         std::make_move_iterator(lane.updates.end()));
+        lane.updates.erase(later, lane.updates.end());
+    }
+    if (lane.updates.empty() && lane.placements.empty())
         return;
     lane.running = true;
+    if (!lane.waiting_since)
+        lane.waiting_since = time.now();
     // After a permanent failure, one item at a time (placements first, as
     // a batch applies them) until the failed batch's items are through.
     std::size_t n =
@@ -79,7 +92,7 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
             metrics.update_batch_time.record(std::chrono::steady_clock::now() - start);
             return r;
         },
-        [this, &lane, batch, placed, converted](Result<std::vector<task::UpdateResult>> r) {
+        [this, &lane, batch, placed, converted](Result<store::BatchResult> r) {
             lane.running = false;
             lane.committing = 0;
             if (!db_ok(r, "apply_updates")) {
@@ -89,10 +102,17 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
             lane.retry = scheduler::kCommitRetryMin;
             if (lane.one_by_one > 0)
                 lane.one_by_one -= std::min(lane.one_by_one, batch->size() + placed->size());
+            lane.waiting_since.reset();
+            const auto reaction = scheduler::react_to_commit(*converted, r->updates);
             const auto committed = std::chrono::steady_clock::now();
-            for (const auto& u : *batch)
-                metrics.update_to_commit.record(committed - u.received);
-            after_commit(*batch, *converted, *r);
+            for (std::size_t i = 0; i < batch->size(); ++i) {
+                if (reaction.updates[i].keep)
+                    continue;
+                metrics.update_to_commit.record(committed - (*batch)[i].received);
+                forget_held(lane, (*batch)[i]);
+            }
+            after_commit(*batch, r->updates, reaction);
+            keep_locked(lane, *batch, reaction, std::move(r->placements_locked));
             note_updates_waiting();
             flush_updates(lane);
             // Held offers go as soon as the backlog and the window allow.
@@ -112,6 +132,7 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
     if (failure.action == scheduler::CommitFailureAction::quarantine) {
         metrics.updates_quarantined += items;
         for (const auto& u : batch) {
+            forget_held(lane, u);
             log::error("update_quarantined", "task={} state={} agent={} error={}", u.status.task_id,
                        mesos::to_string(u.status.state), u.status.agent_id.value_or(""),
                        log::quote(error.message));
@@ -150,11 +171,79 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
     maybe_finish_stop();
 }
 
+// Keeps back what a committed batch skipped because another session held
+// its row (unacknowledged), and arms its retry as on_rows_locked says.
+void Runtime::Impl::keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& batch,
+                                const scheduler::CommitReaction& reaction,
+                                std::vector<store::LaunchRecord> placements_locked) {
+    const bool still_kept = !lane.kept.empty() || !lane.kept_placements.empty();
+    for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
+        if (!reaction.updates[i].keep)
+            continue;
+        log::debug("update_row_locked", "task={} state={}", batch[i].status.task_id,
+                   mesos::to_string(batch[i].status.state));
+        lane.kept_tasks.insert(batch[i].status.task_id);
+        lane.kept.push_back(std::move(batch[i]));
+    }
+    for (auto& p : placements_locked) {
+        log::debug("placement_row_locked", "task={}", p.mesos_task_id);
+        lane.kept_placements.push_back(std::move(p));
+    }
+    const auto kept = reaction.kept + placements_locked.size();
+    metrics.updates_row_locked += kept;
+    const auto retry = scheduler::on_rows_locked(kept, still_kept, lane.kept_retry);
+    lane.kept_retry = retry.next_backoff;
+    if (retry.schedule)
+        after(lane.kept_timer, retry.wait, [this, &lane] { release_kept(lane); });
+}
+
+void Runtime::Impl::forget_held(UpdateLane& lane, const ReceivedUpdate& u) {
+    if (u.status.uuid)
+        lane.held.erase({u.status.task_id, *u.status.uuid});
+}
+
+// Whether each lane commits: a lane with work (queued, or a batch in flight)
+// and no commit for kLaneStuckAfter is stuck; /ready and the metrics say so.
+// Updates kept back for a locked row are not the lane's work: their retries
+// commit (skipping them again) while the lane itself works.
+void Runtime::Impl::watch_lanes() {
+    const auto now = time.now();
+    std::int64_t stuck = 0;
+    std::chrono::steady_clock::duration longest{0};
+    for (auto& lane : lanes) {
+        const bool work = lane->running || !lane->updates.empty() || !lane->placements.empty();
+        if (!work) {
+            lane->waiting_since.reset();
+            continue;
+        }
+        if (!lane->waiting_since)
+            lane->waiting_since = now;
+        longest = std::max(longest, now - *lane->waiting_since);
+        if (scheduler::lane_stuck(lane->waiting_since, now))
+            ++stuck;
+    }
+    metrics.update_lanes_stuck = stuck;
+    metrics.update_lane_stall_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(longest).count();
+}
+
+// The kept items go again, ahead of what came after them.
+void Runtime::Impl::release_kept(UpdateLane& lane) {
+    lane.updates.insert(lane.updates.begin(), std::make_move_iterator(lane.kept.begin()),
+                        std::make_move_iterator(lane.kept.end()));
+    lane.kept.clear();
+    lane.kept_tasks.clear();
+    lane.placements.insert(lane.placements.begin(),
+                           std::make_move_iterator(lane.kept_placements.begin()),
+                           std::make_move_iterator(lane.kept_placements.end()));
+    lane.kept_placements.clear();
+    flush_updates(lane);
+}
+
 // Carries out what the commit reactions decide for a committed batch.
 void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
-                                 const std::vector<task::StatusUpdate>& converted,
-                                 const std::vector<task::UpdateResult>& results) {
-    const auto reaction = scheduler::react_to_commit(converted, results);
+                                 const std::vector<task::UpdateResult>& results,
+                                 const scheduler::CommitReaction& reaction) {
     metrics.updates_applied += reaction.applied;
     metrics.updates_ignored += reaction.ignored;
     std::vector<scheduler::TaskRef> unsettled;
@@ -162,6 +251,8 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         const auto& s = batch[i].status;
         const auto& res = results[i];
         const auto& act = reaction.updates[i];
+        if (act.keep)
+            continue;
         const auto state = mesos::to_string(s.state);
         switch (act.log) {
             case scheduler::UpdateLog::state:

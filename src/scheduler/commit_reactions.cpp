@@ -21,6 +21,12 @@ CommitReaction react_to_commit(std::span<const task::StatusUpdate> batch,
         const auto& u = batch[i];
         const auto& res = results[i];
         auto& r = out.updates[i];
+        if (res.outcome == task::UpdateOutcome::row_locked) {
+            // Nothing of it is committed: no acknowledgement, no kill, no log.
+            r.keep = true;
+            out.kept++;
+            continue;
+        }
         const bool applied = res.outcome == task::UpdateOutcome::applied;
         if (applied) {
             out.applied++;
@@ -60,6 +66,30 @@ CommitFailure on_commit_failed(bool permanent, std::size_t items,
     f.wait = std::clamp(backoff, kCommitRetryMin, kCommitRetryMax);
     f.next_backoff = std::min(f.wait * 2, kCommitRetryMax);
     return f;
+}
+
+LockedRetry on_rows_locked(std::size_t kept, bool still_kept, std::chrono::milliseconds backoff) {
+    LockedRetry r;
+    if (kept == 0) {
+        // Nothing skipped: the back-off starts over once nothing is kept.
+        r.next_backoff = still_kept ? backoff : kCommitRetryMin;
+        return r;
+    }
+    if (still_kept) {
+        // Skipped again while other kept items wait for the armed retry:
+        // they all go with it.
+        r.next_backoff = backoff;
+        return r;
+    }
+    r.schedule = true;
+    r.wait = std::clamp(backoff, kCommitRetryMin, kCommitRetryMax);
+    r.next_backoff = std::min(r.wait * 2, kCommitRetryMax);
+    return r;
+}
+
+bool lane_stuck(std::optional<std::chrono::steady_clock::time_point> waiting_since,
+                std::chrono::steady_clock::time_point now) {
+    return waiting_since && now - *waiting_since >= kLaneStuckAfter;
 }
 
 }  // namespace mesoflow::scheduler

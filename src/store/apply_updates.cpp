@@ -1,13 +1,15 @@
 // TaskStore::apply_updates: one transaction per batch, in two round trips
 // (libpq pipeline mode). The first begins it, records the batch's
-// placements and locks the rows the batch names (in id order, so concurrent
-// writers cannot deadlock with it); the pure rules of transition.hpp then
-// run every update in arrival order; the second writes the changed rows and
-// one history row per update in a single statement, and commits. Until
-// COMMIT returns, nothing may be acknowledged; a failure anywhere rolls the
-// whole batch back.
+// placements and locks the rows the batch names (in id order, SKIP LOCKED:
+// a row another session holds is skipped, never waited for, and its updates
+// come back as row_locked, unwritten, for the caller to try again); the pure
+// rules of transition.hpp then run every other update in arrival order; the
+// second writes the changed rows and one history row per update in a single
+// statement, and commits. Until COMMIT returns, nothing may be acknowledged;
+// a failure anywhere rolls the whole batch back.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "claims.hpp"
 #include "database.hpp"
@@ -42,18 +44,38 @@ pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
     pg::ArrayLiteral literal;
     for (const auto id : ids)
         literal.push(id);
+    // The rows locked, then (marked false, read without a lock, which never
+    // waits) the rows that exist but another session holds.
     return pg::Statement{
         "lock_task_rows",
-        "SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
-        " kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL,"
-        " unlaunched_attempts, unreachable_since IS NOT NULL FROM mesoflow.tasks"
-        " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        "WITH locked AS ("
+        "  SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
+        "   kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL AS placed,"
+        "   unlaunched_attempts, unreachable_since IS NOT NULL AS unreachable"
+        "  FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
+        "  ORDER BY id FOR UPDATE SKIP LOCKED"
+        ")"
+        " SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
+        "  kill_requested, timed_out, healthy, last_mesos_state, placed, unlaunched_attempts,"
+        "  true, unreachable FROM locked"
+        " UNION ALL"
+        " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL"
+        " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM locked)",
         pg::Params().add(literal.str())};
 }
 
-std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
+struct LockedRows {
     std::map<std::int64_t, RowChange> rows;
+    std::set<std::int64_t> held;  // rows another session holds
+};
+
+LockedRows read_locked_rows(const PGresult* r) {
+    LockedRows out;
     for (int i = 0; i < PQntuples(r); ++i) {
+        if (!pg::to_bool(r, i, 12)) {
+            out.held.insert(pg::to_int64(r, i, 0));
+            continue;
+        }
         RowChange c;
         c.row.state = task::parse_task_state(pg::text(r, i, 1)).value_or(task::TaskState::pending);
         c.row.attempt = pg::to_int(r, i, 2);
@@ -67,10 +89,10 @@ std::map<std::int64_t, RowChange> read_locked_rows(const PGresult* r) {
             c.row.last_mesos_state = task::parse_mesos_task_state(pg::text(r, i, 9));
         c.row.placed = pg::to_bool(r, i, 10);
         c.row.unlaunched_attempts = pg::to_int(r, i, 11);
-        c.row.unreachable = pg::to_bool(r, i, 12);
-        rows.emplace(pg::to_int64(r, i, 0), std::move(c));
+        c.row.unreachable = pg::to_bool(r, i, 13);
+        out.rows.emplace(pg::to_int64(r, i, 0), std::move(c));
     }
-    return rows;
+    return out;
 }
 
 void record(HistoryRows& h, const task::StatusUpdate& u, const task::UpdateResult& result,
@@ -103,13 +125,31 @@ void record(HistoryRows& h, const task::StatusUpdate& u, const task::UpdateResul
 
 }  // namespace
 
-Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
-    const std::vector<task::StatusUpdate>& updates, const std::vector<LaunchRecord>& placements) {
-    std::vector<task::UpdateResult> results(updates.size());
+namespace {
+
+std::vector<LaunchRecord> placements_held(const std::vector<LaunchRecord>& placements,
+                                          const std::set<std::int64_t>& held) {
+    std::vector<LaunchRecord> out;
+    for (const auto& p : placements) {
+        if (held.contains(p.task_id))
+            out.push_back(p);
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdate>& updates,
+                                             const std::vector<LaunchRecord>& placements) {
+    BatchResult batch;
+    batch.updates.resize(updates.size());
+    auto& results = batch.updates;
     if (updates.empty()) {
-        if (auto placed = write_placements(*db_, placements); !placed)
+        auto placed = write_placements(*db_, placements);
+        if (!placed)
             return placed.error();
-        return results;
+        batch.placements_locked = placements_held(placements, placed->locked);
+        return batch;
     }
 
     std::vector<std::int64_t> ids;
@@ -136,13 +176,23 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
     auto begun = db_->begin_with(std::move(first));
     if (!begun)
         return fail(begun.error());
-    auto rows =
-        ids.empty() ? std::map<std::int64_t, RowChange>{} : read_locked_rows(begun->back().get());
+    if (!placements.empty()) {
+        batch.placements_locked =
+            placements_held(placements, read_placements_written(begun->front().get()).locked);
+    }
+    auto locked = ids.empty() ? LockedRows{} : read_locked_rows(begun->back().get());
+    auto& rows = locked.rows;
 
     HistoryRows history;
     for (std::size_t i = 0; i < updates.size(); ++i) {
         const task::StatusUpdate& u = updates[i];
         task::UpdateResult& result = results[i];
+        if (locked.held.contains(result.task_id)) {
+            // Not applied and not written: it goes again as it is.
+            result.outcome = task::UpdateOutcome::row_locked;
+            result.note = "row locked by another session";
+            continue;
+        }
         const auto found = result.task_id > 0 ? rows.find(result.task_id) : rows.end();
         if (found == rows.end()) {
             result.outcome = task::UpdateOutcome::unknown_task;
@@ -265,7 +315,7 @@ Result<std::vector<task::UpdateResult>> TaskStore::apply_updates(
                        log::quote(r.note));
         }
     }
-    return results;
+    return batch;
 }
 
 }  // namespace mesoflow::store

@@ -30,23 +30,33 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
     }
     // Only placement columns change: the attempt's status updates may have
     // committed first on another connection, and they own state, started_at
-    // and the rest. An agent id an update already wrote is kept.
+    // and the rest. An agent id an update already wrote is kept. Rows another
+    // session holds are skipped, never waited for: one locked row must not
+    // stall the batch; they come back (the rows after the first) to be tried
+    // again. A plain read (it takes no lock) tells them from rows that are gone.
     static const char* const sql =
-        "WITH placed AS ("
+        "WITH locked AS ("
+        "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
+        "  ORDER BY id FOR UPDATE SKIP LOCKED"
+        "), placed AS ("
         "  UPDATE mesoflow.tasks t SET agent_id = coalesce(t.agent_id, u.agent_id),"
         "    hostname = coalesce(u.hostname, t.hostname), offer_id = u.offer_id,"
         "    launched_at = coalesce(to_timestamp(u.launched_at), now()), updated_at = now()"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
-        "  WHERE t.id = u.id AND t.attempt = u.attempt"
+        "  WHERE t.id = u.id AND t.attempt = u.attempt AND u.id IN (SELECT id FROM locked)"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, u.agent_id, u.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
         "                                     to_state, agent_id, note)"
         "  SELECT id, attempt, mesos_task_id, 'launch', 'pending', 'launching', agent_id,"
         "         'offer ' || offer_id FROM placed"
+        "), busy AS ("
+        "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
+        "  EXCEPT SELECT id FROM locked"
         ")"
-        " SELECT count(*) FROM placed";
+        " SELECT (SELECT count(*) FROM placed), NULL::bigint"
+        " UNION ALL SELECT NULL, id FROM busy";
     return pg::Statement{"record_placements", sql,
                          pg::Params()
                              .add(ids.str())
@@ -57,14 +67,27 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
                              .add(launched_at.str())};
 }
 
-Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements) {
+PlacementsWritten read_placements_written(const PGresult* res) {
+    PlacementsWritten out;
+    for (int i = 0; i < PQntuples(res); ++i) {
+        if (pg::is_null(res, i, 1)) {
+            out.matched += static_cast<int>(pg::to_int64(res, i, 0));
+        } else {
+            out.locked.insert(pg::to_int64(res, i, 1));
+        }
+    }
+    return out;
+}
+
+Result<PlacementsWritten> write_placements(Database& db,
+                                           const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
-        return 0;
+        return PlacementsWritten{};
     const auto statement = placements_statement(placements);
     auto res = db.exec_prepared(statement.name, statement.sql, statement.params);
     if (!res)
         return res.error();
-    return static_cast<int>(pg::to_int64(res->get(), 0, 0));
+    return read_placements_written(res->get());
 }
 
 namespace {
@@ -162,7 +185,10 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
 }
 
 Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placements) {
-    return write_placements(*db_, placements);
+    auto written = write_placements(*db_, placements);
+    if (!written)
+        return written.error();
+    return written->matched;
 }
 
 Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {

@@ -2,6 +2,8 @@
 // own) and TaskStore::apply_updates (inside its transaction).
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <vector>
 
 #include "mesoflow/common/result.hpp"
@@ -12,10 +14,17 @@ namespace mesoflow::store {
 
 class Database;
 
-// The statement that records `placements` (not empty); its one row is the
-// count of attempts matched (task id and attempt).
+struct PlacementsWritten {
+    int matched = 0;                // attempts recorded (task id and attempt matched)
+    std::set<std::int64_t> locked;  // task ids whose rows another session held: not written
+};
+
+// The statement that records `placements` (not empty), skipping rows another
+// session holds locked; read its answer with read_placements_written.
 pg::Statement placements_statement(const std::vector<LaunchRecord>& placements);
-// Runs it on its own; returns how many attempts matched.
-Result<int> write_placements(Database& db, const std::vector<LaunchRecord>& placements);
+PlacementsWritten read_placements_written(const PGresult* res);
+// Runs it on its own.
+Result<PlacementsWritten> write_placements(Database& db,
+                                           const std::vector<LaunchRecord>& placements);
 
 }  // namespace mesoflow::store

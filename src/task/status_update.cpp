@@ -14,7 +14,8 @@ constexpr std::array<std::string_view, 14> kMesosStateNames = {
     "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"};
 
 constexpr std::array<std::string_view, 6> kOutcomeNames = {
-    "applied", "duplicate", "stale", "stale_attempt_alive", "unknown_task", "unsettled"};
+    "applied", "duplicate", "stale", "stale_attempt_alive", "unknown_task", "unsettled",
+    "row_locked"};
 
 }  // namespace
 

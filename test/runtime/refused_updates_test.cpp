@@ -72,8 +72,8 @@ TEST_CASE(
     const auto update = mesoflow::runtime::to_store_update(status);
     auto applied = c.store().apply_updates({update}, {placed});
     REQUIRE(applied);
-    REQUIRE(applied->size() == 1);
-    CHECK((*applied)[0].outcome == task::UpdateOutcome::applied);
+    REQUIRE(applied->updates.size() == 1);
+    CHECK(applied->updates[0].outcome == task::UpdateOutcome::applied);
     auto history = c.store().task_history(id);
     REQUIRE(history);
     REQUIRE_FALSE(history->empty());

@@ -289,11 +289,13 @@ TEST_CASE(
         c.submit(shell_task("first-" + std::to_string(i), "sleep 1000"));
     c.start();
     REQUIRE(c.eventually([&] { return c.count_in(TaskState::running) == 5; }));
-    // A producer holds the running rows: their next updates cannot commit,
-    // so they wait, and the offers for the next tasks meet that backlog.
+    // Another session holds the history table: the next updates cannot
+    // commit, so they wait, and the offers for the next tasks meet that
+    // backlog. (A row lock would not do: its updates are skipped, kept
+    // back, and the lane goes on.)
     mesoflow::store::testing::Sql producer(c.dsn());
     producer.exec("BEGIN");
-    producer.exec("SELECT id FROM mesoflow.tasks WHERE key LIKE 'first-%' FOR UPDATE");
+    producer.exec("LOCK TABLE mesoflow.task_history IN SHARE MODE");
     for (int i = 1; i <= 5; ++i)
         REQUIRE(c.master().finish_task(task::mesos_task_id(i, 1)));
     REQUIRE(c.eventually([&] { return c.runtime().metrics().updates_waiting.load() >= 1; }));
@@ -310,7 +312,7 @@ TEST_CASE(
     REQUIRE(c.master().wait_until([&] { return short_declines() >= 1; }, 15s));
     CHECK(c.master().counters().tasks_launched == 5);
     // The blocked commit fails (its connection is cut) and is retried; still
-    // nothing launches until the rows are free.
+    // nothing launches until the table is free.
     producer.exec(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE application_name LIKE 'mesoflow-updates-%'");

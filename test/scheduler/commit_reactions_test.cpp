@@ -103,6 +103,16 @@ TEST_CASE("each committed update gets its acknowledgement, kill or log as its re
          result(UpdateOutcome::unsettled, TaskState::launching),
          {false, false, false, UpdateLog::ignored, true},
          false},
+        {"row locked by another session: kept back, not acknowledged, nothing else",
+         update(S::finished),
+         result(UpdateOutcome::row_locked),
+         {false, false, false, UpdateLog::none, true},
+         false},
+        {"row locked, alive: not killed, only kept back",
+         update(S::running),
+         result(UpdateOutcome::row_locked),
+         {false, false, false, UpdateLog::none, true},
+         false},
     };
     for (const auto& row : rows) {
         INFO(row.why);
@@ -112,8 +122,9 @@ TEST_CASE("each committed update gets its acknowledgement, kill or log as its re
         REQUIRE(reaction.updates.size() == 1);
         CHECK(reaction.updates[0] == row.expected);
         CHECK(reaction.repoll == row.repoll);
-        CHECK(reaction.applied + reaction.ignored == 1);
+        CHECK(reaction.applied + reaction.ignored + reaction.kept == 1);
         CHECK(reaction.applied == (row.r.outcome == UpdateOutcome::applied ? 1u : 0u));
+        CHECK(reaction.kept == (row.r.outcome == UpdateOutcome::row_locked ? 1u : 0u));
     }
 }
 
@@ -173,5 +184,85 @@ TEST_CASE(
     for (const auto& row : rows) {
         INFO(row.why);
         CHECK(scheduler::on_commit_failed(row.permanent, row.items, row.backoff) == row.expected);
+    }
+}
+
+TEST_CASE(
+    "updates and placements skipped for a locked row are kept back and retried with a "
+    "back-off of their own; a retry already armed takes later ones along") {
+    using scheduler::LockedRetry;
+    struct Row {
+        const char* why;
+        std::size_t kept;
+        bool still_kept;
+        std::chrono::milliseconds backoff;
+        LockedRetry expected;
+    };
+    const std::vector<Row> rows = {
+        {"nothing skipped, nothing kept: the back-off starts over",
+         0,
+         false,
+         1600ms,
+         {false, 0ms, 100ms}},
+        {"nothing skipped while others are kept: the back-off stays",
+         0,
+         true,
+         1600ms,
+         {false, 0ms, 1600ms}},
+        {"first skip: retry after the minimum, doubled next time",
+         3,
+         false,
+         100ms,
+         {true, 100ms, 200ms}},
+        {"skipped again on the retry: wait longer", 1, false, 800ms, {true, 800ms, 1600ms}},
+        {"the back-off stops at its maximum", 1, false, 5000ms, {true, 5000ms, 5000ms}},
+        {"skipped while a retry is armed: it goes with that retry",
+         2,
+         true,
+         400ms,
+         {false, 0ms, 400ms}},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        CHECK(scheduler::on_rows_locked(row.kept, row.still_kept, row.backoff) == row.expected);
+    }
+}
+
+TEST_CASE("a batch with a locked row acknowledges the rest and keeps back only that row's") {
+    auto other = update(MesosTaskState::finished);
+    other.mesos_task_id = "mf-2-1";
+    const std::vector<task::StatusUpdate> batch = {update(MesosTaskState::running), other,
+                                                   update(MesosTaskState::finished)};
+    const std::vector<task::UpdateResult> results = {
+        result(UpdateOutcome::row_locked), result(UpdateOutcome::applied, TaskState::finished),
+        result(UpdateOutcome::row_locked)};
+    const auto reaction = scheduler::react_to_commit(batch, results);
+    REQUIRE(reaction.updates.size() == 3);
+    CHECK(reaction.kept == 2);
+    CHECK(reaction.applied == 1);
+    CHECK((reaction.updates[0].keep && !reaction.updates[0].acknowledge));
+    CHECK((!reaction.updates[1].keep && reaction.updates[1].acknowledge));
+    CHECK((reaction.updates[2].keep && !reaction.updates[2].acknowledge));
+}
+
+TEST_CASE("a lane is stuck once it has had work and no commit for kLaneStuckAfter") {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0{};
+    struct Row {
+        const char* why;
+        std::optional<Clock::time_point> waiting_since;
+        Clock::time_point now;
+        bool stuck;
+    };
+    const std::vector<Row> rows = {
+        {"no work: never stuck", std::nullopt, t0 + 1h, false},
+        {"work just came", t0, t0, false},
+        {"a moment short of the bound", t0, t0 + scheduler::kLaneStuckAfter - 1ms, false},
+        {"at the bound", t0, t0 + scheduler::kLaneStuckAfter, true},
+        {"long past it", t0, t0 + 10min, true},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        CHECK(scheduler::lane_stuck(row.waiting_since, row.now) == row.stuck);
     }
 }

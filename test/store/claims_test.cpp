@@ -65,7 +65,7 @@ TEST_CASE("a placement records agent, host and offer without touching the state"
     auto together =
         store.apply_updates({update_of(a.id, 1, MesosTaskState::running)}, {placement_of(b, "A2")});
     REQUIRE(together.ok());
-    CHECK(together->at(0).outcome == UpdateOutcome::applied);
+    CHECK(together->updates.at(0).outcome == UpdateOutcome::applied);
     CHECK(sql.one("SELECT state || ' ' || agent_id || ' ' || hostname || ' ' || offer_id"
                   " FROM mesoflow.tasks WHERE key = 'a'") == "running A1 A1.example offer-A1");
     CHECK(sql.one("SELECT state || ' ' || hostname || ' ' || (launched_at IS NOT NULL)"
@@ -120,7 +120,7 @@ TEST_CASE("after a crash, an unplaced claim the master does not know runs again 
     answer.agent_id.clear();
     auto r = store.apply_updates({answer});
     REQUIRE(r.ok());
-    CHECK(r->at(0).task_state == TaskState::pending);
+    CHECK(r->updates.at(0).task_state == TaskState::pending);
     CHECK(sql.one("SELECT state || ' ' || attempt || ' ' || unlaunched_attempts || ' ' || reason"
                   " FROM mesoflow.tasks WHERE id = " +
                   std::to_string(id)) == "pending 1 1 never_launched");
@@ -129,7 +129,7 @@ TEST_CASE("after a crash, an unplaced claim the master does not know runs again 
     REQUIRE(next->size() == 1);
     REQUIRE(store.record_placements({placement_of(next->at(0), "A1")}).value() == 1);
     auto lost = update_of(id, 2, MesosTaskState::lost);
-    CHECK(store.apply_updates({lost})->at(0).task_state == TaskState::lost);
+    CHECK(store.apply_updates({lost})->updates.at(0).task_state == TaskState::lost);
 }
 
 // Rows written before schema 3's checks existed (or by a role that may drop

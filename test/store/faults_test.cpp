@@ -107,7 +107,7 @@ TEST_CASE(
 
     auto applied = store.apply_updates(db.updates(S::running));
     REQUIRE(applied.ok());
-    for (const auto& r : *applied)
+    for (const auto& r : applied->updates)
         CHECK(r.outcome == UpdateOutcome::applied);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'running'") == kBatch);
 }
@@ -134,7 +134,7 @@ TEST_CASE("a database restart in the middle of apply_updates leaves nothing half
     // The runtime did not acknowledge; Mesos redelivers; the retry applies once.
     auto retried = store.apply_updates(db.updates(S::finished));
     REQUIRE(retried.ok());
-    for (const auto& r : *retried)
+    for (const auto& r : retried->updates)
         CHECK(r.outcome == UpdateOutcome::applied);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'finished'") == kBatch);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'update'") == kBatch);

@@ -311,8 +311,8 @@ TEST_CASE(
     gone.message = "Reconciliation: Task is unknown to the agent";
     auto applied = restarted.apply_updates({gone});
     REQUIRE(applied.ok());
-    CHECK(applied->at(0).outcome == UpdateOutcome::applied);
-    CHECK(applied->at(0).task_state == TaskState::pending);
+    CHECK(applied->updates.at(0).outcome == UpdateOutcome::applied);
+    CHECK(applied->updates.at(0).task_state == TaskState::pending);
 
     auto again = restarted.fetch_pending(10);
     REQUIRE(again->size() == 1);
@@ -344,7 +344,7 @@ TEST_CASE("kills: pending ones end in SQL, launched ones are listed with their a
 
     auto killed = store.apply_updates({update_of(running, 1, MesosTaskState::killed)});
     REQUIRE(killed.ok());
-    CHECK(killed->at(0).task_state == TaskState::killed);
+    CHECK(killed->updates.at(0).task_state == TaskState::killed);
     CHECK(store.pending_kills(100)->empty());
     CHECK(store.find_task("waiting").value()->state == TaskState::killed);
     CHECK(store.find_task("done").value()->kill_requested == false);
@@ -380,7 +380,7 @@ TEST_CASE("an execution timeout marks the task, lists it for a kill, and ends it
 
     auto killed = store.apply_updates({update_of(id, 1, MesosTaskState::killed)});
     REQUIRE(killed.ok());
-    CHECK(killed->at(0).task_state == TaskState::failed);
+    CHECK(killed->updates.at(0).task_state == TaskState::failed);
     const auto row = store.find_task("slow").value().value();
     CHECK(row.state == TaskState::failed);
     CHECK(row.reason == "timeout");

@@ -86,9 +86,9 @@ TEST_CASE("batch timings: fetch_pending, record_launches and apply_updates of 10
     auto replayed = store.apply_updates(updates(window, MesosTaskState::finished));
     const double replay_ms = ms_since(start);
     REQUIRE(replayed.ok());
-    for (const auto& r : *finished)
+    for (const auto& r : finished->updates)
         REQUIRE(r.outcome == UpdateOutcome::applied);
-    for (const auto& r : *replayed)
+    for (const auto& r : replayed->updates)
         REQUIRE(r.outcome == UpdateOutcome::duplicate);
 
     // One task at a time, as under light load: launch, then RUNNING.

@@ -33,12 +33,12 @@ TEST_CASE("a task runs to finished and its row tells the story") {
     finished.agent_id = "A2";
     auto results = store.apply_updates({update_of(id, 1, S::starting), running, finished});
     REQUIRE(results.ok());
-    CHECK(outcomes(*results) ==
+    CHECK(outcomes(results->updates) ==
           std::vector{UpdateOutcome::applied, UpdateOutcome::applied, UpdateOutcome::applied});
-    CHECK(results->at(0).task_state == TaskState::starting);
-    CHECK(results->at(2).task_state == TaskState::finished);
-    CHECK(results->at(2).task_id == id);
-    CHECK(results->at(2).attempt == 1);
+    CHECK(results->updates.at(0).task_state == TaskState::starting);
+    CHECK(results->updates.at(2).task_state == TaskState::finished);
+    CHECK(results->updates.at(2).task_id == id);
+    CHECK(results->updates.at(2).attempt == 1);
 
     const auto row = store.find_task("ok").value().value();
     CHECK(row.state == TaskState::finished);
@@ -77,14 +77,15 @@ TEST_CASE("a replayed batch changes nothing and is reported as duplicates") {
     auto replay = store.apply_updates(batch);
     REQUIRE(replay.ok());
     // STAGING after RUNNING is older than the row; RUNNING again is a redelivery.
-    CHECK(outcomes(*replay) == std::vector{UpdateOutcome::stale, UpdateOutcome::duplicate});
+    CHECK(outcomes(replay->updates) == std::vector{UpdateOutcome::stale, UpdateOutcome::duplicate});
     CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == before);
 
     auto finished = update_of(id, 1, S::finished);
     REQUIRE(store.apply_updates({finished}).ok());
     const auto done = sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t");
-    CHECK(store.apply_updates({finished})->at(0).outcome == UpdateOutcome::duplicate);
-    CHECK(store.apply_updates({finished, finished})->at(1).outcome == UpdateOutcome::duplicate);
+    CHECK(store.apply_updates({finished})->updates.at(0).outcome == UpdateOutcome::duplicate);
+    CHECK(store.apply_updates({finished, finished})->updates.at(1).outcome ==
+          UpdateOutcome::duplicate);
     CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == done);
     // Ignored updates are kept for audit, with why.
     CHECK(sql.one("SELECT note FROM mesoflow.task_history WHERE outcome = 'stale'") ==
@@ -98,11 +99,11 @@ TEST_CASE("reordered updates never move a task backwards") {
     auto results = store.apply_updates({update_of(id, 1, S::running), update_of(id, 1, S::starting),
                                         update_of(id, 1, S::staging)});
     REQUIRE(results.ok());
-    CHECK(outcomes(*results) ==
+    CHECK(outcomes(results->updates) ==
           std::vector{UpdateOutcome::applied, UpdateOutcome::stale, UpdateOutcome::stale});
     CHECK(store.find_task("reorder").value()->state == TaskState::running);
     // Across batches too.
-    CHECK(store.apply_updates({update_of(id, 1, S::staging)})->at(0).outcome ==
+    CHECK(store.apply_updates({update_of(id, 1, S::staging)})->updates.at(0).outcome ==
           UpdateOutcome::stale);
     CHECK(store.find_task("reorder").value()->state == TaskState::running);
 }
@@ -113,12 +114,12 @@ TEST_CASE("terminal states are final") {
     REQUIRE(store.apply_updates({update_of(id, 1, S::failed)}).ok());
     for (const S later : {S::finished, S::killed, S::lost, S::error, S::gone}) {
         CAPTURE(to_string(later));
-        CHECK(store.apply_updates({update_of(id, 1, later)})->at(0).outcome ==
+        CHECK(store.apply_updates({update_of(id, 1, later)})->updates.at(0).outcome ==
               UpdateOutcome::stale);
     }
     auto alive = store.apply_updates({update_of(id, 1, S::running)});
-    CHECK(alive->at(0).outcome == UpdateOutcome::stale_attempt_alive);
-    CHECK(alive->at(0).task_state == TaskState::failed);
+    CHECK(alive->updates.at(0).outcome == UpdateOutcome::stale_attempt_alive);
+    CHECK(alive->updates.at(0).task_state == TaskState::failed);
     CHECK(store.find_task("final").value()->state == TaskState::failed);
     CHECK(store.fetch_pending(10)->empty());
 }
@@ -138,12 +139,12 @@ TEST_CASE("lost attempts go back to pending with exponential back-off until atte
         lost.reason = "REASON_AGENT_REMOVED";
         auto result = store.apply_updates({lost});
         REQUIRE(result.ok());
-        CHECK(result->at(0).outcome == UpdateOutcome::applied);
+        CHECK(result->updates.at(0).outcome == UpdateOutcome::applied);
         if (attempt < 3) {
-            CHECK(result->at(0).task_state == TaskState::pending);
-            REQUIRE(result->at(0).retry_in_s);
+            CHECK(result->updates.at(0).task_state == TaskState::pending);
+            REQUIRE(result->updates.at(0).retry_in_s);
             const double expected = 100.0 * (1 << (attempt - 1));
-            CHECK(*result->at(0).retry_in_s == Approx(expected));
+            CHECK(*result->updates.at(0).retry_in_s == Approx(expected));
             const double wait = std::stod(
                 sql.one("SELECT extract(epoch FROM not_before - now()) FROM mesoflow.tasks"));
             CHECK(wait == Approx(expected).margin(5));
@@ -159,7 +160,7 @@ TEST_CASE("lost attempts go back to pending with exponential back-off until atte
                 store.record_launches({launch_of(id, attempt + 1, "o" + std::to_string(attempt))})
                     ->at(0));
         } else {
-            CHECK(result->at(0).task_state == TaskState::lost);
+            CHECK(result->updates.at(0).task_state == TaskState::lost);
         }
     }
     const auto row = store.find_task("flaky").value().value();
@@ -175,11 +176,11 @@ TEST_CASE("a redelivered loss of an attempt already sent back to pending is a du
     auto task = shell_task("lost-twice");
     const auto id = queued_and_launched(store, task);
     const auto lost = update_of(id, 1, S::lost);
-    CHECK(store.apply_updates({lost})->at(0).outcome == UpdateOutcome::applied);
+    CHECK(store.apply_updates({lost})->updates.at(0).outcome == UpdateOutcome::applied);
     const auto after_first = store.find_task("lost-twice").value().value();
     auto again = store.apply_updates({lost});
-    CHECK(again->at(0).outcome == UpdateOutcome::duplicate);
-    CHECK(again->at(0).task_state == TaskState::pending);
+    CHECK(again->updates.at(0).outcome == UpdateOutcome::duplicate);
+    CHECK(again->updates.at(0).task_state == TaskState::pending);
     CHECK(store.find_task("lost-twice").value()->not_before_us == after_first.not_before_us);
 }
 
@@ -194,8 +195,8 @@ TEST_CASE("TASK_FAILED retries only tasks that ask for it") {
     failed.message = "Command exited with status 2";
     auto results = store.apply_updates({failed, update_of(retried, 1, S::failed)});
     REQUIRE(results.ok());
-    CHECK(results->at(0).task_state == TaskState::failed);
-    CHECK(results->at(1).task_state == TaskState::pending);
+    CHECK(results->updates.at(0).task_state == TaskState::failed);
+    CHECK(results->updates.at(1).task_state == TaskState::pending);
     CHECK(store.find_task("plain").value()->exit_status == 2);
     auto pending = store.fetch_pending(10);
     REQUIRE(pending->size() == 1);
@@ -211,13 +212,13 @@ TEST_CASE("updates of an old attempt never touch the current one; a live old att
     const auto id = queued_and_launched(store, task);
     // The agent is cut off: the attempt is kept, marked, until its grace
     // period ends (the runtime's own TASK_LOST); then it is replaced.
-    REQUIRE(store.apply_updates({update_of(id, 1, S::unreachable)})->at(0).task_state ==
+    REQUIRE(store.apply_updates({update_of(id, 1, S::unreachable)})->updates.at(0).task_state ==
             TaskState::launching);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE unreachable_since IS NOT NULL") ==
           1);
     auto expired = update_of(id, 1, S::lost);
     expired.reason = std::string(mesoflow::task::kUnreachableExpiredReason);
-    REQUIRE(store.apply_updates({expired})->at(0).task_state == TaskState::pending);
+    REQUIRE(store.apply_updates({expired})->updates.at(0).task_state == TaskState::pending);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE unreachable_since IS NOT NULL") ==
           0);
     REQUIRE(store.record_launches({launch_of(id, 2, "offer-2")})->at(0));
@@ -228,10 +229,11 @@ TEST_CASE("updates of an old attempt never touch the current one; a live old att
     auto results = store.apply_updates({update_of(id, 1, S::running), update_of(id, 1, S::finished),
                                         update_of(id, 3, S::running)});
     REQUIRE(results.ok());
-    CHECK(outcomes(*results) == std::vector{UpdateOutcome::stale_attempt_alive,
-                                            UpdateOutcome::stale, UpdateOutcome::unknown_task});
-    CHECK(results->at(0).attempt == 1);
-    CHECK(results->at(0).task_state == TaskState::running);
+    CHECK(outcomes(results->updates) == std::vector{UpdateOutcome::stale_attempt_alive,
+                                                    UpdateOutcome::stale,
+                                                    UpdateOutcome::unknown_task});
+    CHECK(results->updates.at(0).attempt == 1);
+    CHECK(results->updates.at(0).task_state == TaskState::running);
     CHECK(sql.one("SELECT row_to_json(t)::text FROM mesoflow.tasks t") == before);
     CHECK(
         sql.count("SELECT count(*) FROM mesoflow.task_history WHERE outcome = 'stale_attempt_alive'"
@@ -246,10 +248,10 @@ TEST_CASE("updates about tasks mesoflow does not know are reported, recorded and
     foreign.mesos_task_id = "someone-elses-task";
     auto results = store.apply_updates({foreign, update_of(424242, 1, S::running)});
     REQUIRE(results.ok());
-    CHECK(outcomes(*results) ==
+    CHECK(outcomes(results->updates) ==
           std::vector{UpdateOutcome::unknown_task, UpdateOutcome::unknown_task});
-    CHECK(results->at(1).task_id == 424242);
-    CHECK_FALSE(results->at(1).task_state);
+    CHECK(results->updates.at(1).task_id == 424242);
+    CHECK_FALSE(results->updates.at(1).task_state);
     Sql sql(dsn);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id IS NULL"
                     " AND outcome = 'unknown_task'") == 2);
@@ -260,7 +262,7 @@ TEST_CASE("a kill request stops retries: a lost attempt of a task being killed e
     const auto id = queued_and_launched(store, shell_task("doomed"));
     REQUIRE(store.request_kill("doomed").value() == TaskState::launching);
     auto result = store.apply_updates({update_of(id, 1, S::lost)});
-    CHECK(result->at(0).task_state == TaskState::killed);
+    CHECK(result->updates.at(0).task_state == TaskState::killed);
     CHECK(store.fetch_pending(10)->empty());
 }
 
@@ -360,11 +362,80 @@ TEST_CASE(
     // batch without the refused values commits.
     auto third = store.apply_updates({update_of(id, 1, S::starting)}, {launch_of(id, 1, "O-good")});
     REQUIRE(third.ok());
-    CHECK(third->at(0).outcome == UpdateOutcome::applied);
+    CHECK(third->updates.at(0).outcome == UpdateOutcome::applied);
     CHECK(sql.one("SELECT state || ' ' || offer_id || ' ' || (launched_at IS NOT NULL)"
                   " FROM mesoflow.tasks WHERE id = " +
                   std::to_string(id)) == "starting O-good true");
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
                     std::to_string(id)) == 2);
     CHECK(store_backend() == backend);
+}
+
+TEST_CASE(
+    "a row another session holds delays only its own updates and placement: the rest of the "
+    "batch commits while the lock is held, and the skipped ones commit once it is released") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    // Without the skip, the batch would wait for the lock; lock_timeout
+    // turns that wait into a failure instead of a hang (a bound, not a pace).
+    TaskStore store(dsn + " options='-c lock_timeout=10000'");
+    std::vector<std::int64_t> ids;
+    for (const auto* key : {"held", "free-1", "free-2"}) {
+        sql.exec(std::string("INSERT INTO mesoflow.tasks (key, command) VALUES ('") + key +
+                 "', 'x')");
+    }
+    auto claimed = store.claim_pending(3);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 3);
+    for (const auto& spec : *claimed)
+        ids.push_back(spec.id);
+    const auto held = store.find_task("held").value().value().id;
+    // An outside session leaves an UPDATE of one row open in its transaction.
+    Sql holder(dsn);
+    holder.exec("BEGIN");
+    holder.exec("UPDATE mesoflow.tasks SET priority = priority WHERE id = " + std::to_string(held));
+
+    std::vector<StatusUpdate> updates;
+    std::vector<LaunchRecord> placements;
+    for (const auto id : ids) {
+        placements.push_back(launch_of(id, 1));
+        updates.push_back(update_of(id, 1, S::starting));
+        updates.push_back(update_of(id, 1, S::running));
+    }
+    auto batch = store.apply_updates(updates, placements);
+    REQUIRE(batch.ok());
+    REQUIRE(batch->updates.size() == updates.size());
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+        CAPTURE(updates[i].mesos_task_id);
+        CHECK(batch->updates[i].outcome == (batch->updates[i].task_id == held
+                                                ? UpdateOutcome::row_locked
+                                                : UpdateOutcome::applied));
+    }
+    REQUIRE(batch->placements_locked.size() == 1);
+    CHECK(batch->placements_locked[0].task_id == held);
+    // Committed while the lock is still held: the others' rows and history;
+    // nothing of the held task.
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'running'"
+                    " AND agent_id IS NOT NULL AND offer_id IS NOT NULL") == 2);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(held)) == 0);
+    // A placement on its own skips the held row too.
+    CHECK(store.record_placements({launch_of(held, 1)}).value() == 0);
+
+    holder.exec("ROLLBACK");
+    std::vector<StatusUpdate> again;
+    for (const auto& u : updates) {
+        if (u.mesos_task_id == mesos_task_id(held, 1))
+            again.push_back(u);
+    }
+    auto retried = store.apply_updates(again, batch->placements_locked);
+    REQUIRE(retried.ok());
+    CHECK(outcomes(retried->updates) ==
+          std::vector{UpdateOutcome::applied, UpdateOutcome::applied});
+    CHECK(retried->placements_locked.empty());
+    const auto row = store.find_task("held").value().value();
+    CHECK(row.state == TaskState::running);
+    CHECK(row.hostname == "agent-1.example");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(held)) == 3);
 }

@@ -40,6 +40,9 @@ struct Metrics {
     Counter updates_quarantined{0};
     Counter kill_scans{0};            // housekeeping scans finished (kills, timeouts, unreachable)
     Counter unreachable_replaced{0};  // attempts out of reach past unreachable_grace_period
+    // Status updates and placements a batch skipped because another session
+    // held their task's row; kept back unacknowledged and tried again.
+    Counter updates_row_locked{0};
     Counter db_batches{0};
     Counter db_time_us{0};         // total time spent in database batches
     Counter loop_lag_us_total{0};  // event-loop lag, summed over samples
@@ -52,6 +55,10 @@ struct Metrics {
     Gauge offers_held{0};
     Gauge claims_held{0};      // claimed attempts waiting for an offer
     Gauge updates_waiting{0};  // received, not yet committed
+    // Update lanes with work and no commit for scheduler::kLaneStuckAfter.
+    Gauge update_lanes_stuck{0};
+    // The longest time any lane has had work without a commit (0: none waits).
+    Gauge update_lane_stall_us{0};
     Gauge loop_lag_us_max{0};
     Gauge suppressed{0};
     // Tasks by state at the last count, indexed by task::TaskState.

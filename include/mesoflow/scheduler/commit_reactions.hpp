@@ -18,10 +18,18 @@
 // one, and a single item that still fails permanently is quarantined: logged
 // with its reason, dropped from the lane, never acknowledged (Mesos
 // redelivers it, and it is tried again on its own).
+//
+// After a batch commits with rows another session held (on_rows_locked): the
+// updates and placements of those rows were skipped, not written; they are
+// kept on their lane, not acknowledged, and go again after a back-off of
+// their own (kCommitRetryMin doubling to kCommitRetryMax) while everything
+// else on the lane keeps committing. Until then, later updates of the same
+// tasks wait behind them, so a task's updates still commit in order.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,6 +54,7 @@ struct UpdateReaction {
     bool forget_kill = false;  // terminal or retried: stop re-sending KILLs
     UpdateLog log = UpdateLog::none;
     bool reconcile = false;  // unsettled: ask the master about the attempt
+    bool keep = false;  // not written (its row was locked): keep it back, try it again
 
     bool operator==(const UpdateReaction&) const = default;
 };
@@ -54,6 +63,7 @@ struct CommitReaction {
     std::vector<UpdateReaction> updates;  // one per update, in batch order
     std::size_t applied = 0;
     std::size_t ignored = 0;  // duplicates, stale and unknown
+    std::size_t kept = 0;     // row locked: not written, to be tried again
     bool repoll = false;      // a task went back to pending: look at the queue now
 };
 
@@ -79,5 +89,30 @@ struct CommitFailure {
 // current retry back-off.
 CommitFailure on_commit_failed(bool permanent, std::size_t items,
                                std::chrono::milliseconds backoff);
+
+struct LockedRetry {
+    bool schedule = false;              // arm the lane's retry of what it keeps
+    std::chrono::milliseconds wait{0};  // schedule: how long to wait first
+    std::chrono::milliseconds next_backoff{kCommitRetryMin};
+
+    bool operator==(const LockedRetry&) const = default;
+};
+
+// After a batch committed. kept: its updates and placements skipped for a
+// locked row; still_kept: the lane keeps items from earlier batches (whose
+// retry is armed already); backoff: the lane's current back-off for them.
+LockedRetry on_rows_locked(std::size_t kept, bool still_kept, std::chrono::milliseconds backoff);
+
+// A lane that has had work (updates or placements queued, or a batch in
+// flight) and no commit for this long is stuck: /ready says not ready, and
+// mesoflow_update_lanes_stuck counts it. Longer than a transient failure's
+// back-off (kCommitRetryMax) several times over, shorter than the
+// statement timeout a blocked batch waits out.
+inline constexpr std::chrono::seconds kLaneStuckAfter{30};
+
+// waiting_since: since when the lane has had work without a commit (empty:
+// no work); now: the runtime's time.
+bool lane_stuck(std::optional<std::chrono::steady_clock::time_point> waiting_since,
+                std::chrono::steady_clock::time_point now);
 
 }  // namespace mesoflow::scheduler

@@ -4,7 +4,9 @@
 //
 // The runtime watches socket() for readability (e.g. a Boost.Asio
 // posix::stream_descriptor) and then calls drain(), which never blocks.
-// connect() blocks (call it where blocking is fine). When drain() fails the
+// connect() blocks (call it where blocking is fine: the runtime calls it on a
+// thread of its own and hands the connected listener to its event loop,
+// which owns it from then on). When drain() fails the
 // connection is gone: the runtime calls connect() again, registers the NEW
 // socket(), and meanwhile polls. Notifications sent while disconnected are
 // lost, so the first drain() after a (re)connect reports both wake-ups.

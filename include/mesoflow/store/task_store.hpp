@@ -15,6 +15,10 @@
 // around COMMIT): record_launches reports an attempt it had already claimed
 // for the same offer as claimed again, apply_updates reports redelivered
 // updates as duplicates.
+//
+// Rows another session holds locked (a producer's open transaction) are
+// skipped by the batches of the update lanes (apply_updates,
+// record_placements), never waited for: they report what they skipped.
 #pragma once
 
 #include <chrono>
@@ -76,6 +80,13 @@ struct ClaimedWindow {
     std::vector<RefusedTask> refused;   // by priority, then age, then id
 };
 
+// What apply_updates made of a batch.
+struct BatchResult {
+    std::vector<task::UpdateResult> updates;  // aligned with the batch's updates
+    // Placements not written: another session held their task's row.
+    std::vector<LaunchRecord> placements_locked;
+};
+
 class Database;
 
 class TaskStore {
@@ -115,7 +126,8 @@ class TaskStore {
     // Records where claimed attempts were launched (agent, host, offer, the
     // time ACCEPT went out) and a launch history row for each. Leaves the
     // state alone, so it may commit before or after the attempt's first
-    // status updates. Returns how many attempts matched.
+    // status updates. Returns how many attempts matched; a row another
+    // session holds locked is skipped (not waited for) and not counted.
     Result<int> record_placements(const std::vector<LaunchRecord>& placements);
     // Gives claimed, never-placed attempts back: pending at the attempt before
     // (or killed, when a kill was requested meanwhile). For a graceful stop
@@ -130,14 +142,18 @@ class TaskStore {
     // true where the caller may send the LAUNCH.
     Result<std::vector<bool>> record_launches(const std::vector<LaunchRecord>& launches);
 
-    // Applies status updates in order, in one transaction; the answer is
-    // aligned with `updates`. Every update is written to the history with its
-    // outcome. Once this returns, the updates may be acknowledged.
-    // `placements` are recorded first in the same transaction (see
-    // record_placements): one commit for both.
-    Result<std::vector<task::UpdateResult>> apply_updates(
-        const std::vector<task::StatusUpdate>& updates,
-        const std::vector<LaunchRecord>& placements = {});
+    // Applies status updates in order, in one transaction; the answer's
+    // `updates` is aligned with `updates`. Every update is written to the
+    // history with its outcome. Once this returns, the updates may be
+    // acknowledged, but for those whose outcome is row_locked: another
+    // session held their task's row, so they were neither applied nor
+    // written (the caller tries them again later). Rows are locked with SKIP
+    // LOCKED, so one held row never stalls the batch. `placements` are
+    // recorded first in the same transaction (see record_placements): one
+    // commit for both; those whose row was held come back in
+    // `placements_locked`, not written.
+    Result<BatchResult> apply_updates(const std::vector<task::StatusUpdate>& updates,
+                                      const std::vector<LaunchRecord>& placements = {});
 
     // Launched attempts to kill: a kill was requested, or they timed out.
     // (A kill requested before launch never shows here: the table kills it.)
