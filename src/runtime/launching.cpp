@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "mesoflow/mesos/resources.hpp"
 #include "mesoflow/runtime/launch_policy.hpp"
@@ -101,7 +102,8 @@ void Runtime::Impl::place_offers() {
 }
 
 // Matches a round of offers against the first `room` claimed attempts,
-// sends the ACCEPTs, and declines what is left once they are written.
+// records the placements and then sends the ACCEPTs (place_then_accept), and
+// declines what is left.
 void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     const std::size_t considered = std::min(claimed.size(), room);
     auto match = matcher.match(round, std::span<const task::TaskSpec>(claimed.data(), considered),
@@ -115,40 +117,35 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     // An ACCEPT's filter covers what it leaves of its offers.
     if (!more_after && !match.plans.empty())
         gate.on_idle_filter();
+    auto pending = std::make_shared<PendingLaunch>();
     for (const auto& plan : match.plans) {
-        std::vector<mesos::TaskInfo> infos;
-        infos.reserve(plan.launches.size());
+        PendingAccept accept;
+        accept.offer_ids = plan.offer_ids;
+        accept.refuse_s = pacer.refuse_for_unused(more_after);
+        accept.infos.reserve(plan.launches.size());
         for (const auto& l : plan.launches) {
             const auto& spec = claimed[l.index];
-            infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
-            lane_of(spec.id).placements.push_back(
+            accept.infos.push_back(scheduler::build_task_info(spec, l, plan.agent_id, defaults));
+            pending->records.push_back(
                 store::LaunchRecord{spec.id, l.attempt, l.mesos_task_id, plan.agent_id,
                                     task::clean_text(plan.hostname, task::kMaxNameBytes),
                                     plan.offer_ids.front(), sent_at});
+            pending->specs.push_back(spec);
             pacer.launched(l.mesos_task_id, now);
             launched[l.index] = true;
-            metrics.tasks_launched++;
-            log::info("task_launched", "task={} agent={} offer={}", l.mesos_task_id, plan.agent_id,
-                      plan.offer_ids.front());
         }
         // Decision time starts at the later of the offer's arrival and
         // the insertion of the newest task placed on it.
         std::int64_t newest_us = 0;
         for (const auto& l : plan.launches)
             newest_us = std::max(newest_us, claimed[l.index].created_at_us);
-        std::vector<TimePoint> starts;
         for (const auto& a : book.answered(plan.offer_ids))
-            starts.push_back(
+            accept.starts.push_back(
                 a.at + std::chrono::microseconds(std::max<std::int64_t>(0, newest_us - a.wall_us)));
-        send(scheduler::make_accept(*framework_id, plan.offer_ids, std::move(infos),
-                                    pacer.refuse_for_unused(more_after)),
-             [this, starts = std::move(starts)](const transport::CallResult& r) {
-                 if (!r.written)
-                     return;
-                 for (const auto& start : starts)
-                     metrics.offer_to_accept.record(*r.written - start);
-             });
+        pending->accepts.push_back(std::move(accept));
     }
+    if (!pending->accepts.empty())
+        place_then_accept(std::move(pending));
     std::size_t kept = 0;
     for (std::size_t i = 0; i < claimed.size(); ++i) {
         if (!launched[i])
@@ -168,6 +165,123 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
         flush_all_updates();
         maybe_claim();
     });
+}
+
+// The placements commit before any ACCEPT leaves: an attempt with no agent
+// recorded provably never reached Mesos, which is what lets reconciliation's
+// "unknown" send it back uncounted after a crash. One statement per round on
+// the placements' own connection; the event loop goes on meanwhile.
+void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
+    ++placements_running;
+    timed_job(
+        *placer,
+        [this, records = pending->records]() -> Result<Placed> {
+            Placed out;
+            auto all = placer_store->place_attempts(records);
+            if (all) {
+                out.ids = std::move(*all);
+                return out;
+            }
+            if (!all.error().permanent() || records.size() == 1) {
+                if (!all.error().permanent())
+                    return all.error();
+                out.refused.push_back({records.front(), all.error().message});
+                return out;
+            }
+            // Refused for good (a trigger or constraint of the operator's):
+            // one by one, so one row cannot hold the others back.
+            for (const auto& record : records) {
+                auto one = placer_store->place_attempts({record});
+                if (one) {
+                    out.ids.insert(out.ids.end(), one->begin(), one->end());
+                } else if (one.error().permanent()) {
+                    out.refused.push_back({record, one.error().message});
+                } else {
+                    return one.error();
+                }
+            }
+            std::sort(out.ids.begin(), out.ids.end());
+            return out;
+        },
+        [this, pending](Result<Placed> r) {
+            --placements_running;
+            // Not recorded: nothing is sent, the attempts wait in the window
+            // for the next offers, and these offers go back soon.
+            accept_placed(*pending, db_ok(r, "place_attempts") ? std::move(*r) : Placed{});
+            maybe_finish_stop();
+        });
+}
+
+// Sends each ACCEPT with the attempts placed; an attempt not placed (its row
+// changed, or another session held it) goes back to the claimed window, and
+// an offer left with nothing to launch goes back to the master.
+void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
+    const std::vector<std::int64_t>& placed = result.ids;
+    std::unordered_set<std::int64_t> refused;
+    for (const auto& [record, why] : result.refused) {
+        // Where it would go cannot be recorded: it must not run unrecorded.
+        // Its row stays launching with no agent, which the next start
+        // reconciles as never launched.
+        metrics.updates_quarantined++;
+        refused.insert(record.task_id);
+        log::error("placement_quarantined", "task={} agent={} error={}", record.mesos_task_id,
+                   record.agent_id, log::quote(why));
+    }
+    std::unordered_set<std::string> sent_ids;
+    for (auto& accept : pending.accepts) {
+        std::vector<mesos::TaskInfo> infos;
+        for (auto& info : accept.infos) {
+            const auto parsed = task::parse_mesos_task_id(info.task_id);
+            if (!parsed || !std::binary_search(placed.begin(), placed.end(), parsed->first))
+                continue;
+            infos.push_back(std::move(info));
+        }
+        if (infos.empty()) {
+            decline_ids(std::move(accept.offer_ids), scheduler::kReserveRefuseS);
+            continue;
+        }
+        if (!framework_id || !master) {
+            // Placed, never sent (mesoflow is stopping): the master's
+            // "unknown" for them is final, as for an ACCEPT it never took.
+            for (const auto& info : infos) {
+                log::warn("launch_not_sent", "task={} agent={}", info.task_id, info.agent_id);
+                never_taken.insert(info.task_id);
+            }
+            continue;
+        }
+        for (const auto& info : infos) {
+            sent_ids.insert(info.task_id);
+            metrics.tasks_launched++;
+            log::info("task_launched", "task={} agent={} offer={}", info.task_id, info.agent_id,
+                      accept.offer_ids.front());
+        }
+        send(scheduler::make_accept(*framework_id, std::move(accept.offer_ids), std::move(infos),
+                                    accept.refuse_s),
+             [this, starts = std::move(accept.starts)](const transport::CallResult& r) {
+                 if (!r.written)
+                     return;
+                 for (const auto& start : starts)
+                     metrics.offer_to_accept.record(*r.written - start);
+             });
+    }
+    std::vector<task::TaskSpec> back;
+    for (auto& spec : pending.specs) {
+        const auto id = task::mesos_task_id(spec.id, spec.attempt + 1);
+        if (sent_ids.contains(id))
+            continue;
+        pacer.first_update(id);  // holds no room in the launch window
+        if (std::binary_search(placed.begin(), placed.end(), spec.id) || refused.contains(spec.id))
+            continue;  // placed and not sent, or quarantined: reconciliation settles it
+        log::info(
+            "launch_withdrawn", "task={} why={}", id,
+            placed.empty() && refused.empty() ? "placement not recorded" : "row changed or held");
+        back.push_back(std::move(spec));
+    }
+    if (!back.empty()) {
+        claimed.insert(claimed.begin(), std::make_move_iterator(back.begin()),
+                       std::make_move_iterator(back.end()));
+        metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+    }
 }
 
 // Offers held for a claim or a commit go back once the book says they

@@ -47,6 +47,9 @@ int Runtime::Impl::run() {
     leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
     db = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
+    placer_store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow-placements");
+    placer = std::make_unique<DatabaseWorker>(
+        [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-place");
     listen_worker = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-listen");
     for (int i = 0; i < cfg.update_connections; ++i) {
@@ -88,6 +91,7 @@ int Runtime::Impl::run() {
     for (auto& lane : lanes)
         lane->worker.reset();
     db.reset();
+    placer.reset();
     // A LISTEN connection still being opened finishes first (at most the
     // connect timeout); its result is dropped with the loop.
     listen_worker.reset();
@@ -135,10 +139,11 @@ void Runtime::Impl::maybe_finish_stop() {
     bool updates_left = false;
     for (const auto& lane : lanes) {
         committing = committing || lane->running;
-        updates_left = updates_left || !lane->updates.empty() || !lane->placements.empty();
+        updates_left = updates_left || !lane->updates.empty();
     }
     updates_left = updates_left && metrics.database_up.load() == 1;
-    if (claim_running || releases_running > 0 || committing || updates_left || calls_in_flight > 0)
+    if (claim_running || releases_running > 0 || placements_running > 0 || committing ||
+        updates_left || calls_in_flight > 0)
         return;
     finish_stop();
 }

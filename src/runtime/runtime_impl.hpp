@@ -2,7 +2,7 @@
 //   runtime.cpp       start-up, stopping, the public API
 //   subscription.cpp  leadership, the master, events in, calls out
 //   launching.cpp     claims, offers held, matched and answered
-//   update_lanes.cpp  status updates and placements committed, then acknowledged
+//   update_lanes.cpp  status updates committed, then acknowledged
 //   queue_watch.cpp   NOTIFY and the poll: new work, revive and suppress
 //   housekeeping.cpp  the kill scan, reconciliation, the leader check, loop lag
 //   state_view.cpp    /state
@@ -108,6 +108,30 @@ struct Runtime::Impl {
     std::unique_ptr<store::LeaderLock> leader;
     // Declared after what their jobs use, so they are destroyed (drained) first.
     std::unique_ptr<DatabaseWorker> db;
+    // Placements, recorded before their ACCEPT leaves, on a connection and a
+    // thread of their own ("db-place"), so a launch never waits behind a
+    // claim, a poll or a reconciliation page.
+    std::unique_ptr<store::TaskStore> placer_store;
+    std::unique_ptr<DatabaseWorker> placer;
+
+    // A round's launches between their match and their ACCEPTs: the
+    // placements commit first, and only the attempts placed are sent.
+    struct PendingAccept {
+        std::vector<std::string> offer_ids;
+        std::vector<mesos::TaskInfo> infos;
+        double refuse_s = 0;
+        std::vector<TimePoint> starts;  // decision times, for offer_to_accept
+    };
+    struct PendingLaunch {
+        std::vector<store::LaunchRecord> records;
+        std::vector<PendingAccept> accepts;
+        std::vector<task::TaskSpec> specs;  // given back to the window if not placed
+    };
+    int placements_running = 0;
+    struct Placed {
+        std::vector<std::int64_t> ids;                                     // sorted
+        std::vector<std::pair<store::LaunchRecord, std::string>> refused;  // and why
+    };
 
     struct ReceivedUpdate {
         mesos::TaskStatus status;
@@ -115,31 +139,28 @@ struct Runtime::Impl {
         // mesoflow's own reason, for the updates it makes up itself.
         std::string own_reason{};
     };
-    // Status updates (and placements) commit on lanes of their own, each a
-    // connection and a thread ("db-updates-N"), so an ACKNOWLEDGE never
-    // waits behind a claim, and batches commit side by side. A task always
-    // maps to the same lane (its id modulo the lanes), so its placement and
-    // its updates commit in the order they came, and two lanes never lock
-    // the same row. Rows cannot collide with claims either: a task's updates
-    // come only after its claim was committed, and both lock what they change.
+    // Status updates commit on lanes of their own, each a connection and a
+    // thread ("db-updates-N"), so an ACKNOWLEDGE never waits behind a claim,
+    // and batches commit side by side. A task always maps to the same lane
+    // (its id modulo the lanes), so its updates commit in the order they
+    // came, and two lanes never lock the same row. Rows cannot collide with
+    // claims or placements either: a task's updates come only after its
+    // placement was committed, and all lock what they change.
     struct UpdateLane {
         explicit UpdateLane(asio::io_context& io) : retry_timer(io), kept_timer(io) {}
         std::unique_ptr<store::TaskStore> store;
         std::deque<ReceivedUpdate> updates;  // received, not yet committed
-        // Where launched attempts went, recorded with the next batch.
-        std::vector<store::LaunchRecord> placements;
         bool running = false;
         std::size_t committing = 0;  // updates in the batch being committed
-        // Items (placements first, then updates) still to commit one at a
-        // time after a batch failed permanently.
+        // Updates still to commit one at a time after a batch failed
+        // permanently.
         std::size_t one_by_one = 0;
         milliseconds retry = scheduler::kCommitRetryMin;
         asio::steady_timer retry_timer;
-        // Kept back: updates and placements whose task row another session
+        // Kept back: updates whose task row another session
         // held (the batch skipped them), tried again after kept_retry; later
         // updates of those tasks wait here behind them, in order.
         std::deque<ReceivedUpdate> kept;
-        std::vector<store::LaunchRecord> kept_placements;
         std::set<std::string> kept_tasks;  // Mesos task ids with updates in `kept`
         milliseconds kept_retry = scheduler::kCommitRetryMin;
         asio::steady_timer kept_timer;
@@ -310,6 +331,8 @@ struct Runtime::Impl {
     void finish_claim(int asked, Result<store::ClaimedWindow>& r);
     void place_offers();
     void launch(std::vector<mesos::Offer> round, std::size_t room);
+    void place_then_accept(std::shared_ptr<PendingLaunch> pending);
+    void accept_placed(PendingLaunch& pending, Placed result);
     void hold_offers();
     void decline_held(double refuse_s);
     void decline_ids(std::vector<std::string> ids, double refuse_s);
@@ -329,14 +352,12 @@ struct Runtime::Impl {
     void note_updates_waiting();
     void flush_all_updates();
     void flush_updates(UpdateLane& lane);
-    void commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
-                       std::vector<store::LaunchRecord> placed, const Error& error);
+    void commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch, const Error& error);
     void after_commit(const std::vector<ReceivedUpdate>& batch,
                       const std::vector<task::UpdateResult>& results,
                       const scheduler::CommitReaction& reaction);
     void keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& batch,
-                     const scheduler::CommitReaction& reaction,
-                     std::vector<store::LaunchRecord> placements_locked);
+                     const scheduler::CommitReaction& reaction);
     void release_kept(UpdateLane& lane);
     void forget_held(UpdateLane& lane, const ReceivedUpdate& u);
     void watch_lanes();

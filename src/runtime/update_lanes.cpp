@@ -1,4 +1,4 @@
-// Update lanes: status updates and placements commit in batches on lanes of
+// Update lanes: status updates commit in batches on lanes of
 // their own; what a commit causes (acknowledgements, stray kills) and what a
 // failed one causes come from the scheduler core's commit reactions.
 
@@ -52,30 +52,22 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
                          std::make_move_iterator(lane.updates.end()));
         lane.updates.erase(later, lane.updates.end());
     }
-    if (lane.updates.empty() && lane.placements.empty())
+    if (lane.updates.empty())
         return;
     lane.running = true;
     if (!lane.waiting_since)
         lane.waiting_since = time.now();
-    // After a permanent failure, one item at a time (placements first, as
-    // a batch applies them) until the failed batch's items are through.
+    // After a permanent failure, one update at a time until the failed
+    // batch's updates are through.
     std::size_t n =
         std::min<std::size_t>(lane.updates.size(), static_cast<std::size_t>(cfg.update_batch));
-    std::size_t p = lane.placements.size();
-    if (lane.one_by_one > 0) {
-        p = std::min<std::size_t>(p, 1);
-        n = p == 1 ? 0 : std::min<std::size_t>(n, 1);
-    }
+    if (lane.one_by_one > 0)
+        n = std::min<std::size_t>(n, 1);
     lane.committing = n;
     auto batch = std::make_shared<std::vector<ReceivedUpdate>>(
         std::make_move_iterator(lane.updates.begin()),
         std::make_move_iterator(lane.updates.begin() + static_cast<std::ptrdiff_t>(n)));
     lane.updates.erase(lane.updates.begin(), lane.updates.begin() + static_cast<std::ptrdiff_t>(n));
-    auto placed = std::make_shared<std::vector<store::LaunchRecord>>(
-        std::make_move_iterator(lane.placements.begin()),
-        std::make_move_iterator(lane.placements.begin() + static_cast<std::ptrdiff_t>(p)));
-    lane.placements.erase(lane.placements.begin(),
-                          lane.placements.begin() + static_cast<std::ptrdiff_t>(p));
     auto converted = std::make_shared<std::vector<task::StatusUpdate>>();
     converted->reserve(batch->size());
     for (const auto& u : *batch) {
@@ -86,22 +78,22 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
     }
     timed_job(
         *lane.worker,
-        [this, &lane, converted, placed] {
+        [this, &lane, converted] {
             const auto start = std::chrono::steady_clock::now();
-            auto r = lane.store->apply_updates(*converted, *placed);
+            auto r = lane.store->apply_updates(*converted);
             metrics.update_batch_time.record(std::chrono::steady_clock::now() - start);
             return r;
         },
-        [this, &lane, batch, placed, converted](Result<store::BatchResult> r) {
+        [this, &lane, batch, converted](Result<store::BatchResult> r) {
             lane.running = false;
             lane.committing = 0;
             if (!db_ok(r, "apply_updates")) {
-                commit_failed(lane, std::move(*batch), std::move(*placed), r.error());
+                commit_failed(lane, std::move(*batch), r.error());
                 return;
             }
             lane.retry = scheduler::kCommitRetryMin;
             if (lane.one_by_one > 0)
-                lane.one_by_one -= std::min(lane.one_by_one, batch->size() + placed->size());
+                lane.one_by_one -= std::min(lane.one_by_one, batch->size());
             lane.waiting_since.reset();
             const auto reaction = scheduler::react_to_commit(*converted, r->updates);
             const auto committed = std::chrono::steady_clock::now();
@@ -112,7 +104,7 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
                 forget_held(lane, (*batch)[i]);
             }
             after_commit(*batch, r->updates, reaction);
-            keep_locked(lane, *batch, reaction, std::move(r->placements_locked));
+            keep_locked(lane, *batch, reaction);
             note_updates_waiting();
             flush_updates(lane);
             // Held offers go as soon as the backlog and the window allow.
@@ -125,8 +117,8 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
 // batch goes again as it was, item by item, or (one item failing for good)
 // is quarantined.
 void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> batch,
-                                  std::vector<store::LaunchRecord> placed, const Error& error) {
-    const auto items = batch.size() + placed.size();
+                                  const Error& error) {
+    const auto items = batch.size();
     const auto failure = scheduler::on_commit_failed(error.permanent(), items, lane.retry);
     lane.retry = failure.next_backoff;
     if (failure.action == scheduler::CommitFailureAction::quarantine) {
@@ -137,15 +129,6 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
                        mesos::to_string(u.status.state), u.status.agent_id.value_or(""),
                        log::quote(error.message));
         }
-        for (const auto& l : placed) {
-            // Where it went cannot be recorded: it must not run unrecorded.
-            log::error("placement_quarantined", "task={} agent={} error={} action=kill",
-                       l.mesos_task_id, l.agent_id, log::quote(error.message));
-            if (framework_id) {
-                metrics.kills_sent++;
-                send(scheduler::make_kill(*framework_id, l.mesos_task_id, l.agent_id));
-            }
-        }
         lane.one_by_one -= std::min(lane.one_by_one, items);
         note_updates_waiting();
         flush_updates(lane);
@@ -154,8 +137,6 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
     }
     lane.updates.insert(lane.updates.begin(), std::make_move_iterator(batch.begin()),
                         std::make_move_iterator(batch.end()));
-    lane.placements.insert(lane.placements.begin(), std::make_move_iterator(placed.begin()),
-                           std::make_move_iterator(placed.end()));
     note_updates_waiting();
     if (failure.action == scheduler::CommitFailureAction::one_by_one) {
         log::warn("batch_refused", "items={} error={} next=one_by_one", items,
@@ -174,9 +155,8 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
 // Keeps back what a committed batch skipped because another session held
 // its row (unacknowledged), and arms its retry as on_rows_locked says.
 void Runtime::Impl::keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& batch,
-                                const scheduler::CommitReaction& reaction,
-                                std::vector<store::LaunchRecord> placements_locked) {
-    const bool still_kept = !lane.kept.empty() || !lane.kept_placements.empty();
+                                const scheduler::CommitReaction& reaction) {
+    const bool still_kept = !lane.kept.empty();
     for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
         if (!reaction.updates[i].keep)
             continue;
@@ -185,11 +165,7 @@ void Runtime::Impl::keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& b
         lane.kept_tasks.insert(batch[i].status.task_id);
         lane.kept.push_back(std::move(batch[i]));
     }
-    for (auto& p : placements_locked) {
-        log::debug("placement_row_locked", "task={}", p.mesos_task_id);
-        lane.kept_placements.push_back(std::move(p));
-    }
-    const auto kept = reaction.kept + placements_locked.size();
+    const auto kept = reaction.kept;
     metrics.updates_row_locked += kept;
     const auto retry = scheduler::on_rows_locked(kept, still_kept, lane.kept_retry);
     lane.kept_retry = retry.next_backoff;
@@ -211,7 +187,7 @@ void Runtime::Impl::watch_lanes() {
     std::int64_t stuck = 0;
     std::chrono::steady_clock::duration longest{0};
     for (auto& lane : lanes) {
-        const bool work = lane->running || !lane->updates.empty() || !lane->placements.empty();
+        const bool work = lane->running || !lane->updates.empty();
         if (!work) {
             lane->waiting_since.reset();
             continue;
@@ -233,10 +209,6 @@ void Runtime::Impl::release_kept(UpdateLane& lane) {
                         std::make_move_iterator(lane.kept.end()));
     lane.kept.clear();
     lane.kept_tasks.clear();
-    lane.placements.insert(lane.placements.begin(),
-                           std::make_move_iterator(lane.kept_placements.begin()),
-                           std::make_move_iterator(lane.kept_placements.end()));
-    lane.kept_placements.clear();
     flush_updates(lane);
 }
 

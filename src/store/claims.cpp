@@ -14,7 +14,10 @@
 
 namespace mesoflow::store {
 
-pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) {
+namespace {
+
+// $1..$6: task ids, attempts, agents, hosts, offers, launch times (seconds).
+pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
     pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
     for (const auto& p : placements) {
         ids.push(p.task_id);
@@ -28,6 +31,18 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
             launched_at.push_null();
         }
     }
+    return pg::Params()
+        .add(ids.str())
+        .add(attempts.str())
+        .add(agents.str())
+        .add(hosts.str())
+        .add(offers.str())
+        .add(launched_at.str());
+}
+
+}  // namespace
+
+pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) {
     // Only placement columns change: the attempt's status updates may have
     // committed first on another connection, and they own state, started_at
     // and the rest. An agent id an update already wrote is kept. Rows another
@@ -57,14 +72,7 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
         ")"
         " SELECT (SELECT count(*) FROM placed), NULL::bigint"
         " UNION ALL SELECT NULL, id FROM busy";
-    return pg::Statement{"record_placements", sql,
-                         pg::Params()
-                             .add(ids.str())
-                             .add(attempts.str())
-                             .add(agents.str())
-                             .add(hosts.str())
-                             .add(offers.str())
-                             .add(launched_at.str())};
+    return pg::Statement{"record_placements", sql, placement_params(placements)};
 }
 
 PlacementsWritten read_placements_written(const PGresult* res) {
@@ -189,6 +197,47 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
     if (!written)
         return written.error();
     return written->matched;
+}
+
+Result<std::vector<std::int64_t>> TaskStore::place_attempts(
+    const std::vector<LaunchRecord>& placements) {
+    if (placements.empty())
+        return std::vector<std::int64_t>{};
+    // The rows are found by id from the input and locked in id order,
+    // skipping rows another session holds; the update takes its values from
+    // `found` (one join with the input: the planner cannot see the arrays'
+    // length, and a second join becomes a nested loop).
+    static const char* const sql =
+        "WITH input AS ("
+        "  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        "                       $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id,"
+        "                                          launched_at)"
+        "), found AS ("
+        "  SELECT t.id, u.agent_id, u.hostname, u.offer_id, u.launched_at"
+        "  FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
+        "  WHERE t.state = 'launching' AND t.attempt = u.attempt AND NOT t.kill_requested"
+        "  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED"
+        "), placed AS ("
+        "  UPDATE mesoflow.tasks t SET agent_id = f.agent_id, hostname = f.hostname,"
+        "    offer_id = f.offer_id, launched_at = coalesce(to_timestamp(f.launched_at), now()),"
+        "    updated_at = now()"
+        "  FROM found f WHERE t.id = f.id"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
+        "                                     to_state, agent_id, note)"
+        "  SELECT id, attempt, mesos_task_id, 'launch', 'launching', 'launching', agent_id,"
+        "         'offer ' || offer_id FROM placed"
+        ")"
+        " SELECT id FROM placed ORDER BY id";
+    auto res = db_->exec_prepared("place_attempts", sql, placement_params(placements));
+    if (!res)
+        return res.error();
+    std::vector<std::int64_t> placed;
+    placed.reserve(static_cast<std::size_t>(PQntuples(res->get())));
+    for (int i = 0; i < PQntuples(res->get()); ++i)
+        placed.push_back(pg::to_int64(res->get(), i, 0));
+    return placed;
 }
 
 Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {

@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 "$cxx" -std=c++20 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I "$root/include" -I "$root/src" -I "$root/src/mesos" -I "$root/test" \
   "$root/test/fuzz/event_parser_fuzz.cpp" "$root"/src/mesos/*.cpp "$root"/test/mesos_codec/*.cpp \
-  "$root/src/common/log.cpp" -lfmt -o "$work/event_parser_fuzz"
+  "$root/src/common/log.cpp" "$root/src/common/text.cpp" -lfmt -o "$work/event_parser_fuzz"
 
 mkdir -p "$work/corpus"
 for f in "$root"/test/mesos/fixtures/events/*.json; do

@@ -828,3 +828,75 @@ TEST_CASE("a task asking to run as root, not an allowed user, is never launched 
     }
     c.stop();
 }
+
+namespace {
+
+// Looks at the database at the moment each ACCEPT is handed over, and
+// answers 202: every attempt in it must already have its agent recorded.
+class PlacementCheckingSink final : public mesoflow::runtime::CallSink {
+  public:
+    explicit PlacementCheckingSink(const std::string& dsn) : sql_(dsn) {}
+    void send(std::string call_json,
+              std::function<void(const mesoflow::transport::CallResult&)> done,
+              bool /*answers_offer*/) override {
+        const auto call = nlohmann::json::parse(call_json);
+        if (call["type"] == "ACCEPT") {
+            for (const auto& op : call["accept"]["operations"]) {
+                for (const auto& info : op["launch"]["task_infos"]) {
+                    const std::string id = info["task_id"]["value"];
+                    const std::string agent = info["agent_id"]["value"];
+                    const auto recorded = sql_.one(
+                        "SELECT coalesce(agent_id, '') FROM mesoflow.tasks WHERE mesos_task_id = "
+                        "'" +
+                        id + "'");
+                    std::lock_guard lock(mutex_);
+                    ++launched_;
+                    if (recorded != agent)
+                        unrecorded_.push_back(id + " agent '" + recorded + "'");
+                }
+            }
+        }
+        mesoflow::transport::CallResult r;
+        r.status = 202;
+        if (done)
+            done(r);
+    }
+    int launched() const {
+        std::lock_guard lock(mutex_);
+        return launched_;
+    }
+    std::vector<std::string> unrecorded() const {
+        std::lock_guard lock(mutex_);
+        return unrecorded_;
+    }
+
+  private:
+    mesoflow::store::testing::Sql sql_;
+    mutable std::mutex mutex_;
+    int launched_ = 0;
+    std::vector<std::string> unrecorded_;
+};
+
+}  // namespace
+
+TEST_CASE("an attempt's agent is recorded before its ACCEPT leaves") {
+    // A crash between the two must leave a launched attempt with its agent:
+    // only an attempt with none provably never reached Mesos.
+    Cluster c(quick_master(3));
+    PlacementCheckingSink sink(c.dsn());
+    c.seams().calls = &sink;
+    c.submit_many(30, "placed-first-", "true");
+    c.start();
+    REQUIRE(c.master().wait_until(
+        [&] {
+            if (sink.launched() >= 30)
+                return true;
+            c.master().rescind_all_offers();  // answered only in the sink
+            return false;
+        },
+        30s));
+    CHECK(sink.unrecorded() == std::vector<std::string>{});
+    mesoflow::store::testing::Sql sql(c.dsn());
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'launch'") == 30);
+    c.stop();
+}

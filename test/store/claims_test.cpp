@@ -226,3 +226,34 @@ TEST_CASE("a claim under a launch policy ends tasks asking for other users or ro
     REQUIRE(any->size() == 1);
     CHECK(any->at(0).user == "root");
 }
+
+TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, not held") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('go', 'x'), ('killed', 'x'),"
+        " ('held', 'x'), ('stale', 'x')");
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed->size() == 4);
+    sql.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'killed'");
+    Sql other(dsn);
+    other.exec("BEGIN");
+    other.exec("SELECT 1 FROM mesoflow.tasks WHERE key = 'held' FOR UPDATE");
+    std::vector<LaunchRecord> records;
+    for (const auto& spec : *claimed)
+        records.push_back(placement_of(spec, "A1"));
+    records[3].attempt = 7;  // 'stale': not the row's attempt
+    auto placed = store.place_attempts(records);
+    REQUIRE(placed.ok());
+    CHECK(*placed == std::vector<std::int64_t>{claimed->at(0).id});
+    other.exec("COMMIT");
+    CHECK(sql.one("SELECT state || ' ' || agent_id || ' ' || offer_id FROM mesoflow.tasks"
+                  " WHERE key = 'go'") == "launching A1 offer-A1");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE agent_id IS NOT NULL") == 1);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'launch'") == 1);
+    // Once free, the held row is placed like any other.
+    auto later = store.place_attempts({records[2]});
+    REQUIRE(later.ok());
+    CHECK(*later == std::vector<std::int64_t>{claimed->at(2).id});
+}

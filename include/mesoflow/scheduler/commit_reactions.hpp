@@ -54,7 +54,7 @@ struct UpdateReaction {
     bool forget_kill = false;  // terminal or retried: stop re-sending KILLs
     UpdateLog log = UpdateLog::none;
     bool reconcile = false;  // unsettled: ask the master about the attempt
-    bool keep = false;  // not written (its row was locked): keep it back, try it again
+    bool keep = false;       // not written (its row was locked): keep it back, try it again
 
     bool operator==(const UpdateReaction&) const = default;
 };

@@ -112,11 +112,10 @@ class TaskStore {
 
     // Claims up to `limit` tasks that can launch now, in fetch_pending's order,
     // for the offers to come: each moves pending -> launching with its next
-    // attempt's Mesos task id and no agent, so an offer is answered at once
-    // and the placement recorded after ACCEPT (record_placements, or with the
-    // next apply_updates). Rows another transaction holds are skipped. The
-    // specs come back as they were pending: the claimed attempt is
-    // TaskSpec::attempt + 1, what OfferMatcher launches. One statement.
+    // attempt's Mesos task id and no agent, so an offer is answered without
+    // a claim; the placement is recorded before the ACCEPT (place_attempts). Rows another
+    // transaction holds are skipped. The specs come back as they were pending: the claimed attempt
+    // is TaskSpec::attempt + 1, what OfferMatcher launches. One statement.
     Result<std::vector<task::TaskSpec>> claim_pending(int limit);
     // claim_pending under a policy, in the same statement: of the `limit`
     // rows taken from the queue, those the policy refuses end failed (with a
@@ -129,6 +128,13 @@ class TaskStore {
     // status updates. Returns how many attempts matched; a row another
     // session holds locked is skipped (not waited for) and not counted.
     Result<int> record_placements(const std::vector<LaunchRecord>& placements);
+    // Records where claimed attempts go before their ACCEPT may leave: an
+    // attempt is placed (agent, host, offer, the time) only while its row is
+    // still launching at that attempt, not kill-requested and not held by
+    // another session (skipped, never waited for); a launch history row
+    // each. Returns the task ids placed: only those may be sent to Mesos, so
+    // an attempt with no agent recorded provably never left. One statement.
+    Result<std::vector<std::int64_t>> place_attempts(const std::vector<LaunchRecord>& placements);
     // Gives claimed, never-placed attempts back: pending at the attempt before
     // (or killed, when a kill was requested meanwhile). For a graceful stop
     // and for kills; an attempt that was placed is left alone. Returns the
