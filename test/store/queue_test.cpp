@@ -300,8 +300,8 @@ TEST_CASE(
     unknown.message = "Reconciliation: Task is unknown";
     auto kept = restarted.apply_updates({unknown});
     REQUIRE(kept.ok());
-    CHECK(kept->at(0).outcome == UpdateOutcome::applied);
-    CHECK(kept->at(0).task_state == TaskState::launching);
+    CHECK(kept->updates.at(0).outcome == UpdateOutcome::applied);
+    CHECK(kept->updates.at(0).task_state == TaskState::launching);
     CHECK(restarted.fetch_pending(10)->empty());
 
     // The agent is back and does not know the task: TASK_GONE, the attempt
