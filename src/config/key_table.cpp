@@ -146,6 +146,15 @@ std::vector<KeySpec> build_table() {
             "TASK_UNKNOWN once placed) keeps its row before mesoflow replaces it by the retry "
             "policy; if the agent comes back later, the old copy is killed. 0: at once.",
             kAnyDuration),
+        row("unplaceable_after", "", K::duration, &C::unplaceable_after_s,
+            "How long a claimed task no offer could hold (too large, a role not offered, a "
+            "constraint no agent meets, gpus without gpu_resources) waits before its row says "
+            "reason 'unplaceable' and why, while it stays launching. 0: at the first offers.",
+            kAnyDuration),
+        row("unplaceable_timeout", "", K::duration, &C::unplaceable_timeout_s,
+            "How long such a task waits before it ends failed, reason 'unplaceable', leaving "
+            "the claimed window. 0: never (it waits for an offer that holds it).",
+            kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
             "Most launches without a first status update plus status updates not yet "

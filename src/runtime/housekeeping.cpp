@@ -113,6 +113,7 @@ void Runtime::Impl::schedule_kill_scan() {
         if (ec || stopping())
             return;
         run_kill_scan();
+        check_unplaceable();
         schedule_kill_scan();
     });
 }

@@ -101,16 +101,22 @@ void Runtime::Impl::place_offers() {
     launch(std::move(round), decision.room);
 }
 
-// Matches a round of offers against the first `room` claimed attempts,
-// records the placements and then sends the ACCEPTs (place_then_accept), and
-// declines what is left.
+// Matches a round of offers against the claimed attempts, at most `room`
+// launches, records the placements and then sends the ACCEPTs
+// (place_then_accept), and declines what is left. Every claimed attempt may
+// be looked at: one no offer can hold never keeps a later one out; the
+// UnplaceableTracker learns why it waits.
 void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
-    const std::size_t considered = std::min(claimed.size(), room);
-    auto match = matcher.match(round, std::span<const task::TaskSpec>(claimed.data(), considered),
-                               match_options());
+    auto options = match_options();
+    options.max_launches = room;
+    auto match = matcher.match(round, claimed, options);
     const auto defaults = task_defaults();
     const auto sent_at = time.wall_us();
     const auto now = time.now();
+    for (const auto& u : match.unplaced) {
+        const auto& spec = claimed[u.index];
+        unplaceable.not_placed(spec.id, spec.attempt + 1, u, now);
+    }
     std::vector<bool> launched(claimed.size(), false);
     const bool more_after =
         scheduler::LaunchPacer::more_after(claimed.size() - match.launch_count(), claims_exhausted);
@@ -132,6 +138,7 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
                                     plan.offer_ids.front(), sent_at});
             pending->specs.push_back(spec);
             pacer.launched(l.mesos_task_id, now);
+            unplaceable.forget(spec.id);
             launched[l.index] = true;
         }
         // Decision time starts at the later of the offer's arrival and
@@ -156,7 +163,7 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     // Offers the window could not fill are answered now rather than held:
     // the master offers them again, fresh, once the filter passes or their
     // agent's resources change.
-    const bool window_limited = considered < claimed.size() + match.launch_count();
+    const bool window_limited = match.limited;
     // The rest waits its turn on the event loop, behind the call connections
     // that write the ACCEPTs just queued.
     asio::post(loop, [this, round = std::move(round), unused = std::move(match.unused_offer_ids),
@@ -376,6 +383,7 @@ void Runtime::Impl::release_all_claims() {
     for (const auto& spec : claimed)
         refs.push_back({spec.id, spec.attempt + 1});
     claimed.clear();
+    unplaceable.clear();
     metrics.claims_held = 0;
     release_claims(std::move(refs), "stopping");
 }
@@ -383,7 +391,82 @@ void Runtime::Impl::release_all_claims() {
 scheduler::MatchOptions Runtime::Impl::match_options() const {
     scheduler::MatchOptions mo;
     mo.roles = cfg.roles;
+    mo.gpu_resources = cfg.gpu_resources;
     return mo;
+}
+
+void Runtime::Impl::check_unplaceable() {
+    if (claimed.empty()) {
+        unplaceable.clear();
+        return;
+    }
+    auto due = unplaceable.due(time.now());
+    if (due.note.empty() && due.fail.empty())
+        return;
+    std::unordered_map<std::int64_t, std::size_t> at;  // task id -> index in claimed
+    at.reserve(claimed.size());
+    for (std::size_t i = 0; i < claimed.size(); ++i)
+        at.emplace(claimed[i].id, i);
+    // Attempts no longer claimed (placed, released) are dropped.
+    auto notes_of = [&](const std::vector<scheduler::UnplacedAttempt>& attempts) {
+        std::vector<store::UnplaceableNote> out;
+        for (const auto& a : attempts) {
+            const auto it = at.find(a.task_id);
+            if (it == at.end() || claimed[it->second].attempt + 1 != a.attempt) {
+                unplaceable.forget(a.task_id);
+                continue;
+            }
+            out.push_back({a.task_id, a.attempt,
+                           task::clean_text(scheduler::explain(a.why, claimed[it->second]),
+                                            task::kMaxMessageBytes)});
+        }
+        return out;
+    };
+    auto notes = notes_of(due.note);
+    auto ends = notes_of(due.fail);
+    if (!notes.empty()) {
+        db_job([this, notes] { return store->note_unplaceable(notes); },
+               [this, notes](Result<std::vector<std::int64_t>> r) {
+                   if (!db_ok(r, "note_unplaceable")) {
+                       for (const auto& n : notes)
+                           unplaceable.note_failed(n.task_id, n.attempt);
+                       return;
+                   }
+                   for (const auto& n : notes) {
+                       log::info("task_unplaceable", "task={} attempt={} why={}", n.task_id,
+                                 n.attempt, log::quote(n.message));
+                   }
+               });
+    }
+    if (ends.empty())
+        return;
+    // They leave the window now, so no round places them meanwhile.
+    std::unordered_set<std::int64_t> ending;
+    for (const auto& n : ends)
+        ending.insert(n.task_id);
+    std::erase_if(claimed, [&](const task::TaskSpec& t) { return ending.contains(t.id); });
+    metrics.claims_held = static_cast<std::int64_t>(claimed.size());
+    db_job([this, ends] { return store->fail_unplaceable(ends); },
+           [this, ends](Result<std::vector<std::int64_t>> r) {
+               std::vector<store::ClaimRef> back;
+               if (!db_ok(r, "fail_unplaceable")) {
+                   for (const auto& n : ends)
+                       back.push_back({n.task_id, n.attempt});
+               } else {
+                   for (const auto& n : ends) {
+                       if (std::binary_search(r->begin(), r->end(), n.task_id)) {
+                           log::warn("task_unplaceable_failed", "task={} attempt={} why={}",
+                                     n.task_id, n.attempt, log::quote(n.message));
+                       } else {
+                           back.push_back({n.task_id, n.attempt});  // e.g. a kill came first
+                       }
+                   }
+               }
+               // Not ended: back to pending (or killed, if asked), never
+               // left launching without a claim.
+               if (!back.empty())
+                   release_claims(std::move(back), "unplaceable_not_ended");
+           });
 }
 
 store::LaunchPolicy launch_policy_of(const config::Config& config) {

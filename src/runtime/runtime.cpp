@@ -21,6 +21,9 @@ Runtime::Impl::Impl(config::Config c, std::string id, Seams seams)
           milliseconds(static_cast<std::int64_t>(cfg.reconcile_backoff_max_s * 1000)),
           milliseconds(static_cast<std::int64_t>(cfg.reconcile_interval_s * 1000)),
           scheduler::kReconcileChunk}),
+      unplaceable(scheduler::UnplaceableLimits{
+          std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_after_s * 1e6)),
+          std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_timeout_s * 1e6))}),
       call_sink(seams.calls) {}
 
 void Runtime::Impl::move_to(scheduler::PhaseEvent event) {

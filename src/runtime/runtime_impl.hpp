@@ -48,6 +48,7 @@
 #include "mesoflow/scheduler/phase.hpp"
 #include "mesoflow/scheduler/reconciler.hpp"
 #include "mesoflow/scheduler/task_info_builder.hpp"
+#include "mesoflow/scheduler/unplaceable.hpp"
 #include "mesoflow/store/leader_lock.hpp"
 #include "mesoflow/store/task_listener.hpp"
 #include "mesoflow/store/task_store.hpp"
@@ -102,6 +103,7 @@ struct Runtime::Impl {
     scheduler::OfferGate gate;
     scheduler::Reconciler reconciler;
     scheduler::KillTracker kills;
+    scheduler::UnplaceableTracker unplaceable;
 
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
@@ -341,6 +343,8 @@ struct Runtime::Impl {
                         bool more_after);
     void release_claims(std::vector<store::ClaimRef> refs, std::string_view why);
     void release_all_claims();
+    // Writes what the UnplaceableTracker says is due: reasons, ended tasks.
+    void check_unplaceable();
     scheduler::MatchOptions match_options() const;
     scheduler::TaskDefaults task_defaults() const;
     store::LaunchPolicy launch_policy() const;

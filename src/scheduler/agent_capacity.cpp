@@ -71,6 +71,7 @@ void AgentCapacity::add(const mesos::Offer& offer) {
 
 void AgentCapacity::seal() {
     std::stable_partition(pools_.begin(), pools_.end(), [](const Pool& p) { return p.reserved; });
+    offered_ = left_;
 }
 
 void AgentCapacity::take(const Amounts& need, std::vector<ResourceTake>& out) {

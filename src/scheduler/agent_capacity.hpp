@@ -30,6 +30,8 @@ class AgentCapacity {
     void seal();
 
     const Amounts& left() const { return left_; }
+    // What the offers held before any take (set by seal()).
+    const Amounts& offered() const { return offered_; }
     const mesos::Offer& first_offer() const { return *first_; }
     std::string_view role() const { return role_; }
 
@@ -50,6 +52,7 @@ class AgentCapacity {
     const mesos::Offer* first_;
     std::string_view role_;
     Amounts left_{};
+    Amounts offered_{};
     std::vector<Pool> pools_;
 };
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -63,6 +64,12 @@ struct Group {
     std::vector<std::size_t> agents;  // indices into the capacities, ascending
     FirstFitTree tree;
     std::vector<Amounts> failed;
+    Amounts best{};  // per dimension, the most any member offered
+    // The members' amounts as offered, built at the first task that fails.
+    std::optional<FirstFitTree> offered;
+    // No member: why (role_not_offered, constraint_unmet or constraints_unmet).
+    UnplacedWhy empty_why = UnplacedWhy::role_not_offered;
+    std::uint32_t unmet_constraint = 0;
 
     bool known_to_fail(const Amounts& need) const {
         return std::any_of(failed.begin(), failed.end(),
@@ -75,13 +82,21 @@ class MatchRun {
   public:
     MatchRun(std::span<const mesos::Offer> offers, const MatchOptions& options,
              ConstraintChecker& checker)
-        : offers_(offers), checker_(checker) {
+        : offers_(offers),
+          checker_(checker),
+          max_launches_(options.max_launches),
+          gpu_resources_(options.gpu_resources) {
         index_offers(options);
     }
 
     MatchResult run(std::span<const task::TaskSpec> pending) {
-        for (std::size_t i = 0; i < pending.size(); ++i)
+        for (std::size_t i = 0; i < pending.size(); ++i) {
+            if (launches_ >= max_launches_) {
+                result_.limited = true;
+                break;
+            }
             place(pending, i);
+        }
         finish();
         return std::move(result_);
     }
@@ -122,14 +137,18 @@ class MatchRun {
         const auto& task = pending[i];
         const Amounts need = need_of(task);
         Group& group = groups_[group_for(task)];
-        if (group.known_to_fail(need))
+        if (group.known_to_fail(need)) {
+            not_placed(group, need, i);
             return;
+        }
         const auto leaf = group.tree.first_fit(need);
         if (!leaf) {
             if (group.failed.size() < kMaxFailedShapes)
                 group.failed.push_back(need);
+            not_placed(group, need, i);
             return;
         }
+        ++launches_;
         const std::size_t agent = group.agents[*leaf];
         AgentCapacity& capacity = capacities_[agent];
 
@@ -154,6 +173,65 @@ class MatchRun {
             result_.plans.push_back(std::move(plan));
         }
         result_.plans[plan_of_[agent]].launches.push_back(std::move(launch));
+    }
+
+    // Lists a task that fits no agent of its group now, with the reason.
+    void not_placed(Group& group, const Amounts& need, std::size_t i) {
+        Unplaced u;
+        u.index = i;
+        if (need[kGpus] > 0 && !gpu_resources_) {
+            u.why = UnplacedWhy::no_gpu_capability;
+        } else if (group.agents.empty()) {
+            u.why = group.empty_why;
+            u.constraint = group.unmet_constraint;
+        } else {
+            std::size_t d = 0;
+            while (d < kDimensions && need[d] <= group.best[d])
+                ++d;
+            if (d < kDimensions) {
+                u.why = UnplacedWhy::too_large;
+                u.dimension = static_cast<std::uint8_t>(d);
+                u.need = need[d];
+                u.best = group.best[d];
+            } else {
+                if (!group.offered) {
+                    std::vector<Amounts> leaves;
+                    leaves.reserve(group.agents.size());
+                    for (std::size_t a : group.agents)
+                        leaves.push_back(capacities_[a].offered());
+                    group.offered.emplace(leaves);
+                }
+                u.why = group.offered->first_fit(need) ? UnplacedWhy::crowded
+                                                       : UnplacedWhy::not_together;
+            }
+        }
+        result_.unplaced.push_back(u);
+    }
+
+    // Why a group has no agent: no offer of its role, or a constraint (or
+    // the constraints together) met by no offer of the role.
+    void explain_empty(Group& group, std::string_view role,
+                       const std::vector<task::Constraint>& constraints) {
+        std::vector<std::size_t> of_role;
+        for (std::size_t a = 0; a < capacities_.size(); ++a) {
+            if (role.empty() || capacities_[a].role() == role)
+                of_role.push_back(a);
+        }
+        if (of_role.empty()) {
+            group.empty_why = UnplacedWhy::role_not_offered;
+            return;
+        }
+        group.empty_why = UnplacedWhy::constraints_unmet;
+        for (std::size_t k = 0; k < constraints.size(); ++k) {
+            const bool met = std::any_of(of_role.begin(), of_role.end(), [&](std::size_t a) {
+                return checker_.satisfied(constraints[k], facts(a));
+            });
+            if (!met) {
+                group.empty_why = UnplacedWhy::constraint_unmet;
+                group.unmet_constraint = static_cast<std::uint32_t>(k);
+                return;
+            }
+        }
     }
 
     // How many launches an agent's plan will likely hold: this task plus as
@@ -220,8 +298,13 @@ class MatchRun {
         }
         std::vector<Amounts> leaves;
         leaves.reserve(group.agents.size());
-        for (std::size_t a : group.agents)
+        for (std::size_t a : group.agents) {
             leaves.push_back(capacities_[a].left());
+            for (std::size_t d = 0; d < kDimensions; ++d)
+                group.best[d] = std::max(group.best[d], capacities_[a].offered()[d]);
+        }
+        if (group.agents.empty())
+            explain_empty(group, role, constraints);
         group.tree = FirstFitTree(leaves);
         const std::size_t id = groups_.size();
         for (std::size_t position = 0; position < group.agents.size(); ++position)
@@ -281,6 +364,9 @@ class MatchRun {
     const task::TaskSpec* last_task_ = nullptr;
     std::size_t last_group_ = kNone;
     std::vector<ResourceTake> scratch_;
+    std::size_t max_launches_;
+    bool gpu_resources_;
+    std::size_t launches_ = 0;
     MatchResult result_;
 };
 
@@ -305,6 +391,54 @@ std::vector<mesos::Resource> PlannedLaunch::resources() const {
         out.push_back(std::move(r));
     }
     return out;
+}
+
+std::string explain(const Unplaced& unplaced, const task::TaskSpec& task) {
+    static constexpr std::string_view kNames[kDimensions] = {"cpus", "mem", "disk", "gpus",
+                                                             "ports"};
+    auto amount = [](std::size_t d, std::int64_t v) {
+        if (d == kPorts)
+            return std::to_string(v);
+        std::string text = std::to_string(v / 1000);
+        if (const auto frac = v % 1000; frac != 0) {
+            std::string digits = std::to_string(1000 + frac).substr(1);
+            while (digits.back() == '0')
+                digits.pop_back();
+            text += '.' + digits;
+        }
+        return text;
+    };
+    switch (unplaced.why) {
+        case UnplacedWhy::crowded:
+            return "fits an offer; other launches took it first";
+        case UnplacedWhy::too_large: {
+            const std::size_t d = std::min<std::size_t>(unplaced.dimension, kPorts);
+            return "needs " + std::string(kNames[d]) + " " + amount(d, unplaced.need) +
+                   ", largest offer " + amount(d, unplaced.best);
+        }
+        case UnplacedWhy::not_together:
+            return "no single offer holds cpus " + amount(kCpus, to_milli(task.cpus)) + ", mem " +
+                   amount(kMem, to_milli(task.mem_mb)) + ", disk " +
+                   amount(kDisk, to_milli(task.disk_mb)) + ", gpus " +
+                   amount(kGpus, to_milli(task.gpus)) + " and " +
+                   std::to_string(std::max(0, task.ports)) + " ports together";
+        case UnplacedWhy::no_gpu_capability:
+            return "gpus asked, framework lacks GPU_RESOURCES";
+        case UnplacedWhy::role_not_offered:
+            if (task.role.empty())
+                return "no offer of the framework's roles";
+            return "role '" + task.role + "' not offered";
+        case UnplacedWhy::constraint_unmet:
+            if (unplaced.constraint < task.constraints.size()) {
+                const auto& c = task.constraints[unplaced.constraint];
+                return "constraint " + c.attribute + " " + std::string(task::to_string(c.op)) +
+                       " " + c.value + " met by no offer";
+            }
+            return "a constraint met by no offer";
+        case UnplacedWhy::constraints_unmet:
+            return "constraints met together by no offer";
+    }
+    return "not placed";
 }
 
 std::size_t MatchResult::launch_count() const {

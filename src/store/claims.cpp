@@ -56,7 +56,9 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
         "), placed AS ("
         "  UPDATE mesoflow.tasks t SET agent_id = coalesce(t.agent_id, u.agent_id),"
         "    hostname = coalesce(u.hostname, t.hostname), offer_id = u.offer_id,"
-        "    launched_at = coalesce(to_timestamp(u.launched_at), now()), updated_at = now()"
+        "    launched_at = coalesce(to_timestamp(u.launched_at), now()), updated_at = now(),"
+        "    reason = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.reason END,"
+        "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
         "  WHERE t.id = u.id AND t.attempt = u.attempt AND u.id IN (SELECT id FROM locked)"
@@ -220,6 +222,8 @@ Result<std::vector<std::int64_t>> TaskStore::place_attempts(
         "), placed AS ("
         "  UPDATE mesoflow.tasks t SET agent_id = f.agent_id, hostname = f.hostname,"
         "    offer_id = f.offer_id, launched_at = coalesce(to_timestamp(f.launched_at), now()),"
+        "    reason = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.reason END,"
+        "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END,"
         "    updated_at = now()"
         "  FROM found f WHERE t.id = f.id"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
@@ -275,6 +279,78 @@ Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<Cl
         out.push_back(pg::to_int64(res->get(), i, 0));
     std::sort(out.begin(), out.end());
     return out;
+}
+
+namespace {
+
+pg::Params unplaceable_params(const std::vector<UnplaceableNote>& notes) {
+    pg::ArrayLiteral ids, attempts, messages;
+    for (const auto& n : notes) {
+        ids.push(n.task_id);
+        attempts.push(n.attempt);
+        messages.push(std::string_view(n.message));
+    }
+    return pg::Params().add(ids.str()).add(attempts.str()).add(messages.str());
+}
+
+std::vector<std::int64_t> sorted_ids(const PGresult* res) {
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < PQntuples(res); ++i)
+        out.push_back(pg::to_int64(res, i, 0));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::int64_t>> TaskStore::note_unplaceable(
+    const std::vector<UnplaceableNote>& notes) {
+    if (notes.empty())
+        return std::vector<std::int64_t>{};
+    // Only an attempt still claimed and never placed: a placement recorded
+    // meanwhile (or an update) wins. Rows another session holds are skipped;
+    // the next note (a new attempt) or the placement says the rest.
+    static const char* const sql =
+        "UPDATE mesoflow.tasks t SET reason = 'unplaceable', message = u.message,"
+        "  updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempt, message)"
+        " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
+        "   AND t.agent_id IS NULL AND t.offer_id IS NULL"
+        "   AND t.id IN (SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
+        "                ORDER BY id FOR UPDATE SKIP LOCKED)"
+        " RETURNING t.id";
+    auto res = db_->exec_prepared("note_unplaceable", sql, unplaceable_params(notes));
+    if (!res)
+        return res.error();
+    return sorted_ids(res->get());
+}
+
+Result<std::vector<std::int64_t>> TaskStore::fail_unplaceable(
+    const std::vector<UnplaceableNote>& notes) {
+    if (notes.empty())
+        return std::vector<std::int64_t>{};
+    // The attempt never reached Mesos: the row goes back to the attempt
+    // before (as release_claims), and ends there.
+    static const char* const sql =
+        "WITH ended AS ("
+        "  UPDATE mesoflow.tasks t SET state = 'failed', attempt = t.attempt - 1,"
+        "    mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
+        "                    ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
+        "    reason = 'unplaceable', message = u.message, finished_at = now(), updated_at = now()"
+        "  FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempt, message)"
+        "  WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
+        "    AND t.agent_id IS NULL AND t.offer_id IS NULL AND NOT t.kill_requested"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.message"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind,"
+        "                                     from_state, to_state, reason, message)"
+        "  SELECT id, attempt, mesos_task_id, 'refused', 'launching', 'failed', 'unplaceable',"
+        "         message FROM ended"
+        ") SELECT id FROM ended";
+    auto res = db_->exec_prepared("fail_unplaceable", sql, unplaceable_params(notes));
+    if (!res)
+        return res.error();
+    return sorted_ids(res->get());
 }
 
 }  // namespace mesoflow::store

@@ -503,3 +503,118 @@ TEST_CASE("placements agree with a plain agent-by-agent first fit on random queu
         }
     }
 }
+
+TEST_CASE(
+    "max_launches bounds the launches, not the tasks looked at: big tasks ahead block no one") {
+    // 5 tasks no offer holds, then 3 small ones; room for 2 launches.
+    std::vector<task::TaskSpec> pending;
+    for (int i = 1; i <= 5; ++i)
+        pending.push_back(spec(i, 64, 10));
+    for (int i = 6; i <= 8; ++i)
+        pending.push_back(spec(i, 1, 10));
+    scheduler::MatchOptions options;
+    options.max_launches = 2;
+    auto r = match({offer("o1", "a1", 8, 4096)}, pending, options);
+    // Priority order among those that fit: the first two small ones.
+    CHECK(placements(r) == std::map<std::size_t, std::string>{{5, "a1"}, {6, "a1"}});
+    CHECK(r.limited);
+    REQUIRE(r.unplaced.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(r.unplaced[i].index == i);
+        CHECK(r.unplaced[i].why == scheduler::UnplacedWhy::too_large);
+    }
+    options.max_launches = 10;
+    auto all = match({offer("o1", "a1", 8, 4096)}, pending, options);
+    CHECK(all.launch_count() == 3);
+    CHECK_FALSE(all.limited);
+}
+
+TEST_CASE("the matcher says why a task was not placed") {
+    using Why = scheduler::UnplacedWhy;
+    using Op = task::Constraint::Op;
+    auto with = [](task::TaskSpec t, auto change) {
+        change(t);
+        return t;
+    };
+    auto a1 = offer("o1", "a1", 8, 4096);
+    a1.attributes = {mesoflow::testing::text_attribute("rack", "r1")};
+    auto a2 = offer("o2", "a2", 2, 16384);
+    a2.attributes = {mesoflow::testing::text_attribute("rack", "r2")};
+    struct Case {
+        std::string name;
+        std::vector<task::TaskSpec> pending;  // the last one is the task asked about
+        bool gpu_resources;
+        Why why;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {"too many cpus",
+         {spec(1, 64, 10)},
+         true,
+         Why::too_large,
+         "needs cpus 64, largest offer 8"},
+        {"too much mem",
+         {spec(1, 1, 20000.5)},
+         true,
+         Why::too_large,
+         "needs mem 20000.5, largest offer 16384"},
+        {"too many ports",
+         {with(spec(1, 1, 10), [](auto& t) { t.ports = 11; })},
+         true,
+         Why::too_large,
+         "needs ports 11, largest offer 10"},
+        {"no gpus offered",
+         {with(spec(1, 1, 10), [](auto& t) { t.gpus = 1; })},
+         true,
+         Why::too_large,
+         "needs gpus 1, largest offer 0"},
+        {"gpus without the capability",
+         {with(spec(1, 1, 10), [](auto& t) { t.gpus = 1; })},
+         false,
+         Why::no_gpu_capability,
+         "gpus asked, framework lacks GPU_RESOURCES"},
+        {"cpus of one agent, mem of the other",
+         {spec(1, 8, 16384)},
+         true,
+         Why::not_together,
+         "no single offer holds cpus 8, mem 16384, disk 0, gpus 0 and 0 ports together"},
+        {"a role nobody offers",
+         {with(spec(1, 1, 10), [](auto& t) { t.role = "batch"; })},
+         true,
+         Why::role_not_offered,
+         "role 'batch' not offered"},
+        {"a constraint nobody meets",
+         {with(spec(1, 1, 10),
+               [](auto& t) {
+                   t.constraints = {{"rack", Op::like, "r.*"}, {"hostname", Op::like, "db-.*"}};
+               })},
+         true,
+         Why::constraint_unmet,
+         "constraint hostname LIKE db-.* met by no offer"},
+        {"constraints met apart, never together",
+         {with(spec(1, 1, 10),
+               [](auto& t) {
+                   t.constraints = {{"rack", Op::equals, "r1"}, {"hostname", Op::like, "a2.*"}};
+               })},
+         true,
+         Why::constraints_unmet,
+         "constraints met together by no offer"},
+        {"room taken by the task before",
+         {spec(1, 8, 10), spec(2, 8, 10)},
+         true,
+         Why::crowded,
+         "fits an offer; other launches took it first"},
+    };
+    for (const auto& c : cases) {
+        SECTION(c.name) {
+            scheduler::MatchOptions options;
+            options.gpu_resources = c.gpu_resources;
+            auto r = match({a1, a2}, c.pending, options);
+            REQUIRE(r.unplaced.size() == 1);
+            const auto& u = r.unplaced[0];
+            CHECK(u.index == c.pending.size() - 1);
+            CHECK(u.why == c.why);
+            CHECK(scheduler::explain(u, c.pending.back()) == c.message);
+        }
+    }
+}

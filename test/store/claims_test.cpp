@@ -257,3 +257,48 @@ TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, 
     REQUIRE(later.ok());
     CHECK(*later == std::vector<std::int64_t>{claimed->at(2).id});
 }
+
+TEST_CASE(
+    "unplaceable claims: the reason on rows still claimed, cleared by a placement; ended "
+    "rows fail uncounted") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('big', 'x'), ('later', 'x'),"
+        " ('placed', 'x'), ('kill', 'x')");
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed->size() == 4);
+    const auto& big = claimed->at(0);
+    const auto& later = claimed->at(1);
+    const auto& placed = claimed->at(2);
+    const auto& kill = claimed->at(3);
+    REQUIRE(store.record_placements({placement_of(placed, "A1")}).value() == 1);
+    const std::string why = "needs cpus 64, largest offer 8";
+    std::vector<UnplaceableNote> notes;
+    for (const auto* s : {&big, &later, &placed})
+        notes.push_back({s->id, s->attempt + 1, why});
+    notes.push_back({kill.id, 7, why});  // not the row's attempt
+    auto noted = store.note_unplaceable(notes);
+    REQUIRE(noted.ok());
+    CHECK(*noted == std::vector<std::int64_t>{big.id, later.id});  // the placed one is left alone
+    CHECK(sql.one("SELECT state || ' ' || reason || ' ' || message FROM mesoflow.tasks"
+                  " WHERE key = 'big'") == "launching unplaceable " + why);
+    // A placement after all: the reason goes.
+    REQUIRE(store.record_placements({placement_of(later, "A2")}).value() == 1);
+    CHECK(sql.one("SELECT coalesce(reason, '-') || coalesce(message, '-') FROM mesoflow.tasks"
+                  " WHERE key = 'later'") == "--");
+    // Ending: only claimed, never placed, not kill-requested rows.
+    sql.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'kill'");
+    notes.back().attempt = kill.attempt + 1;
+    auto ended = store.fail_unplaceable(notes);
+    REQUIRE(ended.ok());
+    CHECK(*ended == std::vector<std::int64_t>{big.id});
+    CHECK(sql.one("SELECT state || ' ' || attempt || ' ' || coalesce(mesos_task_id, '-') || ' ' ||"
+                  " reason || ' ' || message || ' ' || (finished_at IS NOT NULL)"
+                  " FROM mesoflow.tasks WHERE key = 'big'") ==
+          "failed 0 - unplaceable " + why + " true");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'refused'"
+                    " AND reason = 'unplaceable'") == 1);
+    CHECK(sql.one("SELECT state FROM mesoflow.tasks WHERE key = 'kill'") == "launching");
+}

@@ -88,6 +88,11 @@ struct Config {
     double kill_grace_period_s = 30.0;
     // An unreachable attempt may still run: it is replaced only after this.
     double unreachable_grace_period_s = 600.0;
+    // A claimed task no offer could hold for this long gets reason
+    // "unplaceable" and the why on its row; after the timeout (0: never) it
+    // ends failed.
+    double unplaceable_after_s = 300.0;
+    double unplaceable_timeout_s = 0.0;
 
     // Batching and polling.
     int launch_window = 320;       // launches without a first update + updates not committed

@@ -26,11 +26,21 @@
 // (Copying whole Resources per launch was measured at 5-10x the cost of the
 // matching itself; they are made once, into the TaskInfo.)
 //
+// Window: MatchOptions::max_launches bounds how many launch, not which tasks
+// are looked at: a task no offer can hold never keeps a later one out.
+//
+// Why not: a task looked at and not placed is listed in MatchResult::unplaced
+// with the reason (a few integers, no text; explain() words it). `crowded`
+// says it fits an offer as offered, but the round's earlier launches took the
+// room; every other reason says no offer of the round could ever hold it.
+//
 // Scalars are compared in Mesos' fixed point (three decimals), exactly.
 // Not thread-safe (it caches compiled constraint patterns); one per thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,7 +53,34 @@ namespace mesoflow::scheduler {
 
 struct MatchOptions {
     std::vector<std::string> roles;  // the framework's roles; empty: take offers of any role
+    // Most launches in one match; once reached, later tasks are not looked at.
+    std::size_t max_launches = std::numeric_limits<std::size_t>::max();
+    // The framework subscribed with GPU_RESOURCES (else no offer holds gpus).
+    bool gpu_resources = true;
 };
+
+// Why a task looked at in a match was not placed.
+enum class UnplacedWhy : std::uint8_t {
+    crowded,            // an offer as offered holds it; earlier launches took the room
+    too_large,          // `dimension` asks more than the largest offer's (`best`)
+    not_together,       // each dimension fits some offer, no offer holds all together
+    no_gpu_capability,  // gpus asked, the framework lacks GPU_RESOURCES
+    role_not_offered,   // no offer of the task's role (or of the framework's roles)
+    constraint_unmet,   // constraint number `constraint` is met by no offer of its role
+    constraints_unmet,  // each constraint is met somewhere, all together nowhere
+};
+
+struct Unplaced {
+    std::size_t index = 0;  // into the pending span
+    UnplacedWhy why = UnplacedWhy::crowded;
+    std::uint8_t dimension = 0;    // too_large: 0 cpus, 1 mem, 2 disk, 3 gpus, 4 ports
+    std::int64_t need = 0;         // too_large: what the task asks (milli-units; ports: a count)
+    std::int64_t best = 0;         // too_large: the largest offer's amount, same units
+    std::uint32_t constraint = 0;  // constraint_unmet: index into the task's constraints
+};
+
+// The reason in words, for the task's row, e.g. "needs cpus 64, largest offer 8".
+std::string explain(const Unplaced& unplaced, const task::TaskSpec& task);
 
 // Part of one offered resource taken by a launch: `scalar` of a SCALAR
 // resource, or the port range `range` of a RANGES resource.
@@ -75,6 +112,8 @@ struct AgentPlan {
 struct MatchResult {
     std::vector<AgentPlan> plans;               // only plans with at least one launch
     std::vector<std::string> unused_offer_ids;  // offers nothing was planned into, in offer order
+    std::vector<Unplaced> unplaced;             // tasks looked at and not placed, in task order
+    bool limited = false;  // max_launches was reached before every task was looked at
     std::size_t launch_count() const;
 };
 

@@ -75,6 +75,13 @@ struct RefusedTask {
     std::string message;  // what the row says, naming the user or role
 };
 
+// A claimed attempt no offer could hold, with why (for the row's message).
+struct UnplaceableNote {
+    std::int64_t task_id = 0;
+    int attempt = 0;  // the claimed attempt
+    std::string message;
+};
+
 struct ClaimedWindow {
     std::vector<task::TaskSpec> tasks;  // as claim_pending returns them
     std::vector<RefusedTask> refused;   // by priority, then age, then id
@@ -140,6 +147,16 @@ class TaskStore {
     // and for kills; an attempt that was placed is left alone. Returns the
     // ids released.
     Result<std::vector<std::int64_t>> release_claims(const std::vector<ClaimRef>& claims);
+
+    // Claimed attempts no offer could hold (see UnplaceableTracker): sets
+    // reason 'unplaceable' and the why in message on rows still launching at
+    // that attempt and never placed; they stay launching. One statement.
+    // Returns the ids written.
+    Result<std::vector<std::int64_t>> note_unplaceable(const std::vector<UnplaceableNote>& notes);
+    // Ends such attempts: failed, reason 'unplaceable', the why in message,
+    // the attempt given back (it never reached Mesos), a 'refused' history
+    // row. One statement. Returns the ids ended.
+    Result<std::vector<std::int64_t>> fail_unplaceable(const std::vector<UnplaceableNote>& notes);
 
     // Claims each attempt (pending -> launching) unless another process (or
     // a kill request) got there first: only a task still pending at attempt
