@@ -13,9 +13,9 @@ constexpr std::array<std::string_view, 14> kMesosStateNames = {
     "TASK_DROPPED",          "TASK_UNREACHABLE", "TASK_GONE",
     "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"};
 
-constexpr std::array<std::string_view, 6> kOutcomeNames = {
-    "applied", "duplicate", "stale", "stale_attempt_alive", "unknown_task", "unsettled",
-    "row_locked"};
+constexpr std::array<std::string_view, 7> kOutcomeNames = {
+    "applied",      "duplicate", "stale",     "stale_attempt_alive",
+    "unknown_task", "unsettled", "row_locked"};
 
 }  // namespace
 

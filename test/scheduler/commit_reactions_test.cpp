@@ -106,12 +106,12 @@ TEST_CASE("each committed update gets its acknowledgement, kill or log as its re
         {"row locked by another session: kept back, not acknowledged, nothing else",
          update(S::finished),
          result(UpdateOutcome::row_locked),
-         {false, false, false, UpdateLog::none, true},
+         {false, false, false, UpdateLog::none, false, true},
          false},
         {"row locked, alive: not killed, only kept back",
          update(S::running),
          result(UpdateOutcome::row_locked),
-         {false, false, false, UpdateLog::none, true},
+         {false, false, false, UpdateLog::none, false, true},
          false},
     };
     for (const auto& row : rows) {

@@ -68,8 +68,8 @@ enum class UpdateOutcome {
     // answer an ACCEPT repeated on the way, for an attempt that runs. The
     // master is asked (reconciliation) and its answer decides.
     unsettled,
-    row_locked,           // another session held the task's row: not applied, not written;
-                          // to be tried again (never acknowledged as it is)
+    row_locked,  // another session held the task's row: not applied, not written;
+                 // to be tried again (never acknowledged as it is)
 };
 
 std::string_view to_string(UpdateOutcome outcome);
