@@ -146,6 +146,11 @@ std::vector<KeySpec> build_table() {
             "TASK_UNKNOWN once placed) keeps its row before mesoflow replaces it by the retry "
             "policy; if the agent comes back later, the old copy is killed. 0: at once.",
             kAnyDuration),
+        row("launch_timeout", "", K::duration, &C::launch_timeout_s,
+            "How long an attempt placed on an agent may take to reach TASK_RUNNING (staging, "
+            "image pull, fetcher) before mesoflow kills it; its end then counts as a lost "
+            "attempt and the retry policy decides. 0: no limit.",
+            kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
             "Most launches without a first status update plus status updates not yet "

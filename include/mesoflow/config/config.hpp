@@ -88,6 +88,8 @@ struct Config {
     double kill_grace_period_s = 30.0;
     // An unreachable attempt may still run: it is replaced only after this.
     double unreachable_grace_period_s = 600.0;
+    // A placed attempt not RUNNING after this is killed and retried; 0: never.
+    double launch_timeout_s = 300.0;
 
     // Batching and polling.
     int launch_window = 320;       // launches without a first update + updates not committed
