@@ -218,6 +218,10 @@ enum class CallFaultKind {
     drop_before,  // the connection closes before the call is carried out: no answer
     drop_after,   // carried out, then the connection closes before the answer
     repeat,       // carried out twice (as a proxy resending it would), answered once
+    // The call's offers are rescinded just before it is carried out (an
+    // offer-rescind race): an ACCEPT finds them gone and its tasks are
+    // dropped (REASON_INVALID_OFFERS).
+    rescind_first,
 };
 
 struct CallFault {
