@@ -269,6 +269,8 @@ void Runtime::Impl::release_all_claims() {
 scheduler::MatchOptions Runtime::Impl::match_options() const {
     scheduler::MatchOptions mo;
     mo.roles = cfg.roles;
+    mo.now_us = time.wall_us();
+    mo.maintenance_margin_s = cfg.maintenance_margin_s;
     return mo;
 }
 

@@ -37,6 +37,10 @@ struct AgentSpec {
     // Agent attributes, as `--attributes=rack:r1;level:2`: values that parse
     // as numbers are SCALAR attributes, the others TEXT.
     std::vector<std::pair<std::string, std::string>> attributes;
+    // Scheduled maintenance: the agent's offers carry `unavailability` with
+    // this start (nanoseconds since the epoch) and, if set, duration.
+    std::optional<std::int64_t> unavailable_from_ns;
+    std::optional<std::int64_t> unavailable_for_ns;
 };
 
 // `count` agents like `base`, named agent-0.fake, agent-1.fake, ...

@@ -850,6 +850,32 @@ TEST_CASE(
     c.stop();
 }
 
+TEST_CASE(
+    "an agent announcing maintenance takes a task over before it starts, never one without a "
+    "timeout within the margin") {
+    auto mc = quick_master(1);
+    // The only agent goes into maintenance ten minutes from now, for an hour.
+    mc.agents[0].unavailable_from_ns = (wall_now_us() + 600'000'000) * 1000;
+    mc.agents[0].unavailable_for_ns = 3'600'000'000'000;
+    Cluster c(mc);
+    c.config().maintenance_margin_s = 3600;
+    c.config().refuse_s = 0.05;
+    c.submit(shell_task("untimed", "true"));
+    auto timed = shell_task("timed", "true");
+    timed.timeout_s = 60;
+    c.submit(timed);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("timed").state == TaskState::finished; }));
+    // Offers keep coming from the agent; the untimed task takes none of them.
+    const auto offers = c.runtime().metrics().offers_received.load();
+    REQUIRE(
+        c.eventually([&] { return c.runtime().metrics().offers_received.load() >= offers + 3; }));
+    CHECK(c.task("untimed").state == TaskState::launching);
+    CHECK(c.task("untimed").agent_id.empty());
+    CHECK(c.master().counters().tasks_launched == 1);
+    c.stop();
+}
+
 TEST_CASE("a task asking to run as root, not an allowed user, is never launched and ends failed") {
     Cluster c;  // framework_user nobody; allowed_users left empty: nobody alone
     auto as_root = shell_task("as-root", "id");

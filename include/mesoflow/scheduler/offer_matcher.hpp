@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,6 +44,13 @@ namespace mesoflow::scheduler {
 
 struct MatchOptions {
     std::vector<std::string> roles;  // the framework's roles; empty: take offers of any role
+    // Maintenance: an offer announcing its agent unavailable from a start
+    // (mesos::Offer::unavailability, a window not over at `now_us`) takes no
+    // task that could still run then. A task with a timeout must be over by
+    // the start (now_us + timeout_s <= start); one without, by now_us +
+    // maintenance_margin_s.
+    std::int64_t now_us = 0;  // microseconds since the epoch
+    double maintenance_margin_s = 3600;
 };
 
 // Part of one offered resource taken by a launch: `scalar` of a SCALAR
