@@ -155,6 +155,16 @@ std::vector<KeySpec> build_table() {
             "How long such a task waits before it ends failed, reason 'unplaceable', leaving "
             "the claimed window. 0: never (it waits for an offer that holds it).",
             kAnyDuration),
+        row("launch_timeout", "", K::duration, &C::launch_timeout_s,
+            "How long an attempt placed on an agent may take to reach TASK_RUNNING (staging, "
+            "image pull, fetcher) before mesoflow kills it; its end then counts as a lost "
+            "attempt and the retry policy decides. 0: no limit.",
+            kAnyDuration),
+        row("maintenance_margin", "", K::duration, &C::maintenance_margin_s,
+            "An agent announcing maintenance (an offer's unavailability) gets no task that "
+            "could still run when it starts: a task with timeout_s must be over by then, one "
+            "without must start at least this long before it.",
+            kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
             "Most launches without a first status update plus status updates not yet "

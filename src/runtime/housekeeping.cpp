@@ -1,4 +1,4 @@
-// Housekeeping on timers: the kill scan (kill requests and execution
+// Housekeeping on timers: the kill scan (kill requests, execution and launch
 // timeouts), explicit and implicit reconciliation, the leader check and the
 // event loop's lag.
 
@@ -19,6 +19,7 @@ namespace {
 struct KillScan {
     std::vector<store::LiveAttempt> kills;
     std::vector<store::LiveAttempt> timed_out;
+    std::vector<store::LiveAttempt> launch_timed_out;
     std::vector<store::LiveAttempt> unreachable_expired;
 };
 
@@ -138,6 +139,13 @@ void Runtime::Impl::run_kill_scan() {
                     return marked.error();
                 scan.timed_out = std::move(*timed);
             }
+            if (cfg.launch_timeout_s > 0) {
+                auto late = store->mark_launch_timed_out(time.wall_us(), cfg.launch_timeout_s,
+                                                         kKillScanLimit);
+                if (!late)
+                    return late.error();
+                scan.launch_timed_out = std::move(*late);
+            }
             auto k = store->pending_kills(kKillScanLimit);
             if (!k)
                 return k.error();
@@ -157,12 +165,18 @@ void Runtime::Impl::run_kill_scan() {
             for (const auto& t : r->timed_out) {
                 log::info("task_timed_out", "task={} agent={}", t.mesos_task_id, t.agent_id);
             }
+            for (const auto& t : r->launch_timed_out) {
+                log::info("task_launch_timed_out", "task={} agent={} state={}", t.mesos_task_id,
+                          t.agent_id, task::to_string(t.state));
+            }
             replace_unreachable(r->unreachable_expired);
             auto split = scheduler::split_kill_scan(r->kills, claimed, kills, time.now());
             for (const auto& t : split.kill) {
                 metrics.kills_sent++;
                 log::info("task_kill", "task={} agent={} reason={}", t.mesos_task_id, t.agent_id,
-                          t.timed_out ? "timeout" : "requested");
+                          t.timed_out          ? "timeout"
+                          : t.launch_timed_out ? "launch_timeout"
+                                               : "requested");
                 send(scheduler::make_kill(
                     *framework_id, t.mesos_task_id,
                     t.agent_id.empty() ? std::nullopt : std::optional<std::string>(t.agent_id)));

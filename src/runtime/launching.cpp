@@ -392,6 +392,8 @@ scheduler::MatchOptions Runtime::Impl::match_options() const {
     scheduler::MatchOptions mo;
     mo.roles = cfg.roles;
     mo.gpu_resources = cfg.gpu_resources;
+    mo.now_us = time.wall_us();
+    mo.maintenance_margin_s = cfg.maintenance_margin_s;
     return mo;
 }
 

@@ -233,7 +233,9 @@ struct Runtime::Impl {
     };
     std::vector<Resend> resends;
     // Attempts whose ACCEPT the master never took (refused, or never
-    // written): the master's "unknown" sends them back uncounted.
+    // written), or dropped for invalid offers before any word of them (an
+    // offer rescinded on the way): the master's "unknown" sends them back
+    // uncounted. An applied update takes an attempt out.
     std::unordered_set<std::string> never_taken;
 
     // Read by other threads through state_json().

@@ -250,6 +250,8 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
             kills.forget(s.task_id);
         if (res.outcome == task::UpdateOutcome::applied)
             never_taken.erase(s.task_id);
+        if (act.not_taken)
+            never_taken.insert(s.task_id);  // until the master's word on it
         if (act.reconcile)
             unsettled.push_back({s.task_id, s.agent_id.value_or("")});
         if (act.kill_stray && framework_id) {

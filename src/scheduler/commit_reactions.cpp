@@ -45,6 +45,7 @@ CommitReaction react_to_commit(std::span<const task::StatusUpdate> batch,
                        (res.outcome == task::UpdateOutcome::unknown_task && reports_alive(u.state));
         r.acknowledge = !u.uuid.empty();
         r.reconcile = res.outcome == task::UpdateOutcome::unsettled;
+        r.not_taken = r.reconcile && res.task_state == task::TaskState::launching;
     }
     return out;
 }

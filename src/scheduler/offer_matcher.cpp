@@ -82,16 +82,14 @@ class MatchRun {
   public:
     MatchRun(std::span<const mesos::Offer> offers, const MatchOptions& options,
              ConstraintChecker& checker)
-        : offers_(offers),
-          checker_(checker),
-          max_launches_(options.max_launches),
-          gpu_resources_(options.gpu_resources) {
+        : offers_(offers), checker_(checker), options_(options) {
         index_offers(options);
+        index_maintenance();
     }
 
     MatchResult run(std::span<const task::TaskSpec> pending) {
         for (std::size_t i = 0; i < pending.size(); ++i) {
-            if (launches_ >= max_launches_) {
+            if (launches_ >= options_.max_launches) {
                 result_.limited = true;
                 break;
             }
@@ -131,6 +129,61 @@ class MatchRun {
         plan_of_.assign(capacities_.size(), kNone);
         memberships_.resize(capacities_.size());
         facts_.resize(capacities_.size());
+    }
+
+    // Each agent's earliest announced maintenance start that is not over at
+    // now_us, and the distinct starts in order: a task must avoid the
+    // agents whose start comes before it could be over, a prefix of them.
+    void index_maintenance() {
+        maintenance_rank_.assign(capacities_.size(), kNone);
+        std::vector<std::int64_t> start_of(capacities_.size(), 0);
+        std::vector<bool> announced(capacities_.size(), false);
+        for (std::size_t k = 0; k < offers_.size(); ++k) {
+            const std::size_t agent = offer_agent_[k];
+            const auto& u = offers_[k].unavailability;
+            if (agent == kNone || !u)
+                continue;
+            const std::int64_t start_us = u->start_ns / 1000;
+            if (u->duration_ns && start_us + *u->duration_ns / 1000 <= options_.now_us)
+                continue;  // the window is over
+            if (!announced[agent] || start_us < start_of[agent])
+                start_of[agent] = start_us;
+            announced[agent] = true;
+        }
+        for (std::size_t a = 0; a < capacities_.size(); ++a) {
+            if (announced[a])
+                maintenance_starts_.push_back(start_of[a]);
+        }
+        std::sort(maintenance_starts_.begin(), maintenance_starts_.end());
+        maintenance_starts_.erase(
+            std::unique(maintenance_starts_.begin(), maintenance_starts_.end()),
+            maintenance_starts_.end());
+        for (std::size_t a = 0; a < capacities_.size(); ++a) {
+            if (announced[a]) {
+                maintenance_rank_[a] = static_cast<std::size_t>(
+                    std::lower_bound(maintenance_starts_.begin(), maintenance_starts_.end(),
+                                     start_of[a]) -
+                    maintenance_starts_.begin());
+            }
+        }
+    }
+
+    // How many of the distinct maintenance starts come before the task could
+    // be over: it avoids the agents of those.
+    std::size_t maintenance_avoided(const task::TaskSpec& task) const {
+        if (maintenance_starts_.empty())
+            return 0;
+        const double run_s = task.timeout_s ? *task.timeout_s : options_.maintenance_margin_s;
+        // Beyond any start a clock can name: every announced agent is avoided.
+        constexpr double kFarUs = 9.0e18;
+        const double over_us = static_cast<double>(options_.now_us) + run_s * 1e6;
+        if (!(over_us < kFarUs))
+            return maintenance_starts_.size();
+        const auto over = static_cast<std::int64_t>(over_us);
+        // A start at or after the moment it is over is far enough.
+        return static_cast<std::size_t>(
+            std::lower_bound(maintenance_starts_.begin(), maintenance_starts_.end(), over) -
+            maintenance_starts_.begin());
     }
 
     void place(std::span<const task::TaskSpec> pending, std::size_t i) {
@@ -179,7 +232,7 @@ class MatchRun {
     void not_placed(Group& group, const Amounts& need, std::size_t i) {
         Unplaced u;
         u.index = i;
-        if (need[kGpus] > 0 && !gpu_resources_) {
+        if (need[kGpus] > 0 && !options_.gpu_resources) {
             u.why = UnplacedWhy::no_gpu_capability;
         } else if (group.agents.empty()) {
             u.why = group.empty_why;
@@ -248,16 +301,19 @@ class MatchRun {
     }
 
     std::size_t group_for(const task::TaskSpec& task) {
-        if (task.role.empty() && task.constraints.empty()) {
+        const std::size_t avoided = maintenance_avoided(task);
+        if (task.role.empty() && task.constraints.empty() && avoided == 0) {
             if (any_group_ == kNone)
-                any_group_ = build_group({}, {});
+                any_group_ = build_group({}, {}, 0);
             return any_group_;
         }
-        if (last_task_ != nullptr && last_task_->role == task.role &&
+        if (last_task_ != nullptr && last_task_->role == task.role && last_avoided_ == avoided &&
             same_constraints(last_task_->constraints, task.constraints)) {
             return last_group_;
         }
-        std::string key = task.role;
+        std::string key = std::to_string(avoided);
+        key += '\x1c';
+        key += task.role;
         key += '\x1f';
         for (const auto& c : task.constraints) {
             key += c.attribute;
@@ -268,18 +324,21 @@ class MatchRun {
         }
         auto it = group_by_key_.find(key);
         if (it == group_by_key_.end())
-            it = group_by_key_.emplace(std::move(key), build_group(task.role, task.constraints))
+            it = group_by_key_
+                     .emplace(std::move(key), build_group(task.role, task.constraints, avoided))
                      .first;
         last_task_ = &task;
+        last_avoided_ = avoided;
         last_group_ = it->second;
         return it->second;
     }
 
-    std::size_t build_group(std::string_view role,
-                            const std::vector<task::Constraint>& constraints) {
+    std::size_t build_group(std::string_view role, const std::vector<task::Constraint>& constraints,
+                            std::size_t avoided) {
         Group group;
         auto admits = [&](std::size_t a) {
-            return (role.empty() || capacities_[a].role() == role) &&
+            return (maintenance_rank_[a] == kNone || maintenance_rank_[a] >= avoided) &&
+                   (role.empty() || capacities_[a].role() == role) &&
                    (constraints.empty() || checker_.satisfied(constraints, facts(a)));
         };
         const auto equals = std::find_if(
@@ -350,6 +409,9 @@ class MatchRun {
 
     std::span<const mesos::Offer> offers_;
     ConstraintChecker& checker_;
+    const MatchOptions& options_;
+    std::vector<std::int64_t> maintenance_starts_;  // distinct, ascending
+    std::vector<std::size_t> maintenance_rank_;     // per capacity: its start's index, or kNone
     std::vector<AgentCapacity> capacities_;
     std::vector<std::size_t> offer_agent_;  // per offer: its capacity, or kNone
     std::vector<std::size_t> plan_of_;      // per capacity: its plan, or kNone
@@ -363,9 +425,8 @@ class MatchRun {
     std::size_t any_group_ = kNone;
     const task::TaskSpec* last_task_ = nullptr;
     std::size_t last_group_ = kNone;
+    std::size_t last_avoided_ = 0;
     std::vector<ResourceTake> scratch_;
-    std::size_t max_launches_;
-    bool gpu_resources_;
     std::size_t launches_ = 0;
     MatchResult result_;
 };

@@ -51,15 +51,17 @@ pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
         "WITH locked AS ("
         "  SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         "   kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL AS placed,"
-        "   unlaunched_attempts, unreachable_since IS NOT NULL AS unreachable"
+        "   unlaunched_attempts, unreachable_since IS NOT NULL AS unreachable,"
+        "   coalesce(launch_timed_out_attempt = attempt, false) AS launch_timed_out"
         "  FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
         "  ORDER BY id FOR UPDATE SKIP LOCKED"
         ")"
         " SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         "  kill_requested, timed_out, healthy, last_mesos_state, placed, unlaunched_attempts,"
-        "  true, unreachable FROM locked"
+        "  true, unreachable, launch_timed_out FROM locked"
         " UNION ALL"
-        " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL"
+        " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL,"
+        "  NULL"
         " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM locked)",
         pg::Params().add(literal.str())};
 }
@@ -90,6 +92,7 @@ LockedRows read_locked_rows(const PGresult* r) {
         c.row.placed = pg::to_bool(r, i, 10);
         c.row.unlaunched_attempts = pg::to_int(r, i, 11);
         c.row.unreachable = pg::to_bool(r, i, 13);
+        c.row.launch_timed_out = pg::to_bool(r, i, 14);
         out.rows.emplace(pg::to_int64(r, i, 0), std::move(c));
     }
     return out;

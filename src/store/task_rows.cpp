@@ -130,7 +130,7 @@ TaskRow read_task_row(const PGresult* res, int row) {
 
 const char* const kLiveAttemptColumns =
     "id, attempt, coalesce(mesos_task_id, ''), coalesce(agent_id, ''), state, kill_requested, "
-    "timed_out";
+    "timed_out, coalesce(launch_timed_out_attempt = attempt, false)";
 
 LiveAttempt read_live_attempt(const PGresult* res, int row) {
     LiveAttempt a;
@@ -141,6 +141,7 @@ LiveAttempt read_live_attempt(const PGresult* res, int row) {
     a.state = read_state(res, row, 4);
     a.kill_requested = pg::to_bool(res, row, 5);
     a.timed_out = pg::to_bool(res, row, 6);
+    a.launch_timed_out = pg::to_bool(res, row, 7);
     return a;
 }
 

@@ -151,10 +151,12 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
 }
 
 Result<std::vector<LiveAttempt>> TaskStore::pending_kills(int limit) {
-    static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
-                                   " FROM mesoflow.tasks WHERE (kill_requested OR timed_out)"
-                                   " AND state IN " +
-                                   kLiveStatesSql + " ORDER BY id LIMIT $1";
+    static const std::string sql =
+        std::string("SELECT ") + kLiveAttemptColumns +
+        " FROM mesoflow.tasks"
+        " WHERE (kill_requested OR timed_out OR launch_timed_out_attempt = attempt)"
+        " AND state IN " +
+        kLiveStatesSql + " ORDER BY id LIMIT $1";
     auto res =
         db_->exec_prepared("pending_kills", sql.c_str(), pg::Params().add(clamp_page(limit)));
     if (!res)
@@ -219,6 +221,45 @@ Result<std::vector<std::int64_t>> TaskStore::mark_timed_out(
         return res.error();
     return read_all<std::int64_t>(res->get(),
                                   [](const PGresult* r, int i) { return pg::to_int64(r, i, 0); });
+}
+
+Result<std::vector<LiveAttempt>> TaskStore::mark_launch_timed_out(std::int64_t now_us,
+                                                                  double launch_timeout_s,
+                                                                  int limit) {
+    // Placed attempts (launched_at set) that never reached RUNNING
+    // (started_at unset) within the launch timeout, selected and marked in
+    // one statement. An attempt already being killed for another reason is
+    // left to that kill.
+    static const std::string sql =
+        std::string(
+            "WITH due AS ("
+            "  SELECT id FROM mesoflow.tasks"
+            "  WHERE state IN ('launching', 'staging', 'starting')"
+            "    AND launched_at IS NOT NULL AND agent_id IS NOT NULL AND started_at IS NULL"
+            "    AND NOT kill_requested AND NOT timed_out"
+            "    AND launch_timed_out_attempt IS DISTINCT FROM attempt"
+            "    AND launched_at + make_interval(secs => $2::float8)"
+            "        <= to_timestamp($1::bigint / 1000000.0)"
+            "  ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED"
+            "), marked AS ("
+            "  UPDATE mesoflow.tasks t SET launch_timed_out_attempt = t.attempt, updated_at = now()"
+            "  FROM due WHERE t.id = due.id"
+            "  RETURNING ") +
+        "t.id, t.attempt, coalesce(t.mesos_task_id, '') AS mesos_task_id,"
+        " coalesce(t.agent_id, '') AS agent_id, t.state, t.kill_requested, t.timed_out,"
+        " true AS launch_timed_out"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
+        "                                     to_state, agent_id, note)"
+        "  SELECT id, attempt, nullif(mesos_task_id, ''), 'timed_out', state, state, agent_id,"
+        "         'launch timeout passed before TASK_RUNNING; killing' FROM marked"
+        ") SELECT * FROM marked ORDER BY id";
+    auto res =
+        db_->exec_prepared("mark_launch_timed_out", sql.c_str(),
+                           pg::Params().add(now_us).add(launch_timeout_s).add(clamp_page(limit)));
+    if (!res)
+        return res.error();
+    return read_all<LiveAttempt>(res->get(), read_live_attempt);
 }
 
 Result<std::vector<LiveAttempt>> TaskStore::active_attempts(std::int64_t after_task_id, int limit) {

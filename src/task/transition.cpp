@@ -72,6 +72,13 @@ Transition decide_terminal(const TaskSnapshot& row, MesosTaskState state, std::s
         t.reason = "timeout";
         return t;
     }
+    if (row.launch_timed_out && !stopping && state == MesosTaskState::killed) {
+        // Killed for never reaching TASK_RUNNING in time: a lost attempt,
+        // counted and retried while attempts are left.
+        Transition t = attempts_left ? retry(row) : finish(TaskState::lost);
+        t.reason = "launch_timeout";
+        return t;
+    }
     switch (state) {
         case MesosTaskState::finished:
             return finish(TaskState::finished);

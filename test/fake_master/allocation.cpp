@@ -87,6 +87,12 @@ json Master::offer_json(const Framework& framework, const Offer& offer) const {
     };
     if (!agent.attributes.empty())
         out["attributes"] = agent.attributes;
+    if (agent.spec.unavailable_from_ns) {
+        json window = {{"start", {{"nanoseconds", *agent.spec.unavailable_from_ns}}}};
+        if (agent.spec.unavailable_for_ns)
+            window["duration"] = {{"nanoseconds", *agent.spec.unavailable_for_ns}};
+        out["unavailability"] = window;
+    }
     if (multi_role)
         out["allocation_info"] = {{"role", offer.role}};
     return out;

@@ -37,6 +37,10 @@ struct AgentSpec {
     // Agent attributes, as `--attributes=rack:r1;level:2`: values that parse
     // as numbers are SCALAR attributes, the others TEXT.
     std::vector<std::pair<std::string, std::string>> attributes;
+    // Scheduled maintenance: the agent's offers carry `unavailability` with
+    // this start (nanoseconds since the epoch) and, if set, duration.
+    std::optional<std::int64_t> unavailable_from_ns;
+    std::optional<std::int64_t> unavailable_for_ns;
 };
 
 // `count` agents like `base`, named agent-0.fake, agent-1.fake, ...
@@ -218,6 +222,10 @@ enum class CallFaultKind {
     drop_before,  // the connection closes before the call is carried out: no answer
     drop_after,   // carried out, then the connection closes before the answer
     repeat,       // carried out twice (as a proxy resending it would), answered once
+    // The call's offers are rescinded just before it is carried out (an
+    // offer-rescind race): an ACCEPT finds them gone and its tasks are
+    // dropped (REASON_INVALID_OFFERS).
+    rescind_first,
 };
 
 struct CallFault {

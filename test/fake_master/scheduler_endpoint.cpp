@@ -390,6 +390,13 @@ HttpReply Master::scheduler_call(HttpRequest& request, RecordedCall& rec) {
                 dispatch(*framework, copy, type);
                 break;
             }
+            case CallFaultKind::rescind_first: {
+                const json body =
+                    call.value(type == "ACCEPT" ? "accept" : "decline", json::object());
+                for (const auto& id : body.value("offer_ids", json::array()))
+                    remove_offer(id.value("value", ""), true);
+                break;
+            }
         }
     }
     return dispatch(*framework, call, type);

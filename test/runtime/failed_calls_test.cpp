@@ -124,6 +124,28 @@ TEST_CASE("a drop answering a repeated ACCEPT does not launch the running task a
 }
 
 TEST_CASE(
+    "offers rescinded under three ACCEPTs in a row count no attempt: the task, dropped each "
+    "time and unknown to the master, runs on the fourth") {
+    Cluster c(quick_master(2));
+    // Each ACCEPT meets its offers just rescinded: the master drops its task
+    // (REASON_INVALID_OFFERS) and, asked, does not know it.
+    c.master().fail_calls("ACCEPT", 3, fake::CallFault{fake::CallFaultKind::rescind_first});
+    const auto id = c.submit(shell_task("raced", "true", 1));
+    c.start();
+    REQUIRE(c.eventually([&] { return task::is_terminal(c.task("raced").state); }));
+    const auto row = c.task("raced");
+    CHECK(row.state == TaskState::finished);
+    CHECK(row.attempt == 4);
+    CHECK(c.master().counters().tasks_launched == 1);
+    mesoflow::store::testing::Sql sql(c.dsn());
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
+                    std::to_string(id) + " AND outcome = 'unsettled'") == 3);
+    CHECK(sql.count("SELECT unlaunched_attempts FROM mesoflow.tasks WHERE id = " +
+                    std::to_string(id)) == 3);
+    c.stop();
+}
+
+TEST_CASE(
     "an ACCEPT refused with 503 launched nothing: its task, unknown to the master, runs "
     "again without the attempt counted") {
     Cluster c(quick_master(2));

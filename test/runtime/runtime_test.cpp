@@ -800,6 +800,82 @@ TEST_CASE(
     c.stop();
 }
 
+TEST_CASE(
+    "an attempt placed and still staging past launch_timeout is killed and retried as a lost "
+    "attempt; "
+    "the last one ends lost") {
+    // The database's own now() marks the placement, so the clock starts at
+    // real time and only it moves the timeout.
+    mesoflow::runtime::ManualTime clock(wall_now_us());
+    auto mc = quick_master(2);
+    // The image never pulls: the task stays in STAGING.
+    mc.task_rules = {fake::TaskRule{"stuck", "", "", fake::TaskBehavior{24h, 0ms, 0, true}}};
+    Cluster c(mc);
+    c.seams().time = &clock;
+    c.config().launch_timeout_s = 300;
+    auto t = shell_task("stuck", "stuck-in-staging");
+    t.max_attempts = 2;
+    t.retry_backoff_s = 0;
+    const auto id = c.submit(t);
+    c.start();
+    // Placed: the master sends nothing while the task stages.
+    auto placed = [&](int attempt) {
+        const auto row = c.task("stuck");
+        return row.attempt == attempt && row.state == TaskState::launching && !row.agent_id.empty();
+    };
+    REQUIRE(c.eventually([&] { return placed(1); }));
+    // Within its launch timeout nothing happens, however many scans pass.
+    const auto scans = c.runtime().metrics().kill_scans.load();
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().kill_scans.load() >= scans + 2; }));
+    CHECK(placed(1));
+    CHECK(c.master().calls_of_type("KILL").empty());
+    // Past it: killed, and the kill is a lost attempt, retried.
+    clock.advance(301s);
+    REQUIRE(c.eventually([&] { return placed(2); }));
+    CHECK(c.master().calls_of_type("KILL").size() >= 1);
+    mesoflow::store::testing::Sql sql(c.dsn());
+    CHECK(sql.count(
+              "SELECT count(*) FROM mesoflow.task_history WHERE task_id = " + std::to_string(id) +
+              " AND attempt = 1 AND outcome = 'applied' AND to_state = 'pending'"
+              " AND mesos_state = 'TASK_KILLED'") == 1);
+    // The second attempt is the last: it ends lost, not failed or killed.
+    clock.advance(301s);
+    REQUIRE(c.eventually([&] { return task::is_terminal(c.task("stuck").state); }));
+    const auto row = c.task("stuck");
+    CHECK(row.state == TaskState::lost);
+    CHECK(row.reason == "launch_timeout");
+    CHECK(row.attempt == 2);
+    CHECK_FALSE(row.timed_out);
+    CHECK(c.master().counters().tasks_launched == 2);
+    c.stop();
+}
+
+TEST_CASE(
+    "an agent announcing maintenance takes a task over before it starts, never one without a "
+    "timeout within the margin") {
+    auto mc = quick_master(1);
+    // The only agent goes into maintenance ten minutes from now, for an hour.
+    mc.agents[0].unavailable_from_ns = (wall_now_us() + 600'000'000) * 1000;
+    mc.agents[0].unavailable_for_ns = 3'600'000'000'000;
+    Cluster c(mc);
+    c.config().maintenance_margin_s = 3600;
+    c.config().refuse_s = 0.05;
+    c.submit(shell_task("untimed", "true"));
+    auto timed = shell_task("timed", "true");
+    timed.timeout_s = 60;
+    c.submit(timed);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("timed").state == TaskState::finished; }));
+    // Offers keep coming from the agent; the untimed task takes none of them.
+    const auto offers = c.runtime().metrics().offers_received.load();
+    REQUIRE(
+        c.eventually([&] { return c.runtime().metrics().offers_received.load() >= offers + 3; }));
+    CHECK(c.task("untimed").state == TaskState::launching);
+    CHECK(c.task("untimed").agent_id.empty());
+    CHECK(c.master().counters().tasks_launched == 1);
+    c.stop();
+}
+
 TEST_CASE("a task asking to run as root, not an allowed user, is never launched and ends failed") {
     Cluster c;  // framework_user nobody; allowed_users left empty: nobody alone
     auto as_root = shell_task("as-root", "id");

@@ -618,3 +618,79 @@ TEST_CASE("the matcher says why a task was not placed") {
         }
     }
 }
+
+TEST_CASE("an agent announcing maintenance gets only tasks that are over before it starts") {
+    constexpr std::int64_t kNowUs = 1'700'000'000'000'000;
+    constexpr std::int64_t kHourUs = 3'600'000'000;
+    // Agent m's maintenance starts `start_in_us` after now and lasts
+    // `duration_us` (0: forever); agent z announces none and comes second.
+    auto offers = [&](std::int64_t start_in_us, std::int64_t duration_us) {
+        auto m = offer("om", "m", 4, 4096);
+        mesos::Unavailability u;
+        u.start_ns = (kNowUs + start_in_us) * 1000;
+        if (duration_us > 0)
+            u.duration_ns = duration_us * 1000;
+        m.unavailability = u;
+        return std::vector<mesos::Offer>{m, offer("oz", "z", 4, 4096)};
+    };
+    auto with_timeout = [](std::optional<double> timeout_s) {
+        auto t = spec(1, 1, 64);
+        t.timeout_s = timeout_s;
+        return t;
+    };
+    struct Case {
+        const char* why;
+        std::int64_t start_in_us, duration_us;
+        std::optional<double> timeout_s;
+        const char* agent;
+    };
+    const Case cases[] = {
+        {"no timeout, maintenance within the margin: avoided", kHourUs / 2, 0, {}, "z"},
+        {"no timeout, maintenance beyond the margin: taken", 2 * kHourUs, 0, {}, "m"},
+        {"no timeout, maintenance just at the margin: taken", kHourUs, 0, {}, "m"},
+        {"over before the start: taken", kHourUs / 2, 0, 600.0, "m"},
+        {"not over before the start: avoided", kHourUs / 2, 0, 7200.0, "z"},
+        {"maintenance under way: avoided", -kHourUs, 2 * kHourUs, 60.0, "z"},
+        {"maintenance under way for good: avoided", -kHourUs, 0, 60.0, "z"},
+        {"a window already over: taken", -2 * kHourUs, kHourUs, {}, "m"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.why);
+        scheduler::MatchOptions options;
+        options.now_us = kNowUs;
+        options.maintenance_margin_s = 3600;
+        const auto r =
+            match(offers(c.start_in_us, c.duration_us), {with_timeout(c.timeout_s)}, options);
+        const auto where = placements(r);
+        REQUIRE(where.size() == 1);
+        CHECK(where.at(0) == c.agent);
+    }
+    SECTION("tasks of different lengths share one round; the margin is a setting") {
+        scheduler::MatchOptions options;
+        options.now_us = kNowUs;
+        options.maintenance_margin_s = 60;
+        auto long_task = with_timeout(7200.0);
+        auto short_task = with_timeout(60.0);
+        short_task.id = 2;
+        auto untimed = spec(3, 1, 64);
+        auto another_long = with_timeout(7200.0);
+        another_long.id = 4;
+        const auto r =
+            match(offers(kHourUs / 2, 0), {long_task, short_task, untimed, another_long}, options);
+        const auto where = placements(r);
+        REQUIRE(where.size() == 4);
+        CHECK(where.at(0) == "z");
+        CHECK(where.at(1) == "m");
+        CHECK(where.at(2) == "m");
+        CHECK(where.at(3) == "z");
+    }
+    SECTION("with only announcing agents, a task that would run into maintenance waits") {
+        scheduler::MatchOptions options;
+        options.now_us = kNowUs;
+        auto only_m = offers(kHourUs / 2, 0);
+        only_m.pop_back();
+        const auto r = match(only_m, {spec(1, 1, 64)}, options);
+        CHECK(r.plans.empty());
+        CHECK(r.unused_offer_ids == std::vector<std::string>{"om"});
+    }
+}

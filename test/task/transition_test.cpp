@@ -135,6 +135,51 @@ TEST_CASE("a timed-out task killed by mesoflow ends failed with reason timeout, 
     CHECK(decide(row, 1, S::lost, std::nullopt).to == TaskState::lost);
 }
 
+TEST_CASE("an attempt killed for its launch timeout is a lost attempt: counted, retried") {
+    struct Case {
+        TaskState from;
+        int attempt;
+        bool kill_requested;
+        S update;
+        TaskState to;
+        const char* reason;  // "" : none of mesoflow's own
+    };
+    const Case cases[] = {
+        // Attempts left: back to pending, counted (its back-off grows).
+        {TaskState::staging, 1, false, S::killed, TaskState::pending, "launch_timeout"},
+        {TaskState::launching, 1, false, S::killed, TaskState::pending, "launch_timeout"},
+        {TaskState::starting, 2, false, S::killed, TaskState::pending, "launch_timeout"},
+        // It reached RUNNING meanwhile: the kill still ends it as late.
+        {TaskState::running, 1, false, S::killed, TaskState::pending, "launch_timeout"},
+        // The last attempt: lost, not failed or killed.
+        {TaskState::staging, 3, false, S::killed, TaskState::lost, "launch_timeout"},
+        // Lost on the way: the retry policy as for any lost attempt.
+        {TaskState::staging, 1, false, S::lost, TaskState::pending, ""},
+        // What Mesos says otherwise stands.
+        {TaskState::staging, 1, false, S::failed, TaskState::failed, ""},
+        {TaskState::running, 1, false, S::finished, TaskState::finished, ""},
+        // A kill the producer asked for wins.
+        {TaskState::staging, 1, true, S::killed, TaskState::killed, ""},
+    };
+    for (const auto& c : cases) {
+        INFO(to_string(c.from) << " attempt " << c.attempt << " <- " << to_string(c.update));
+        auto row = live(c.from, c.attempt, 3);
+        row.launch_timed_out = true;
+        row.kill_requested = c.kill_requested;
+        const auto t = decide(row, c.attempt, c.update, std::nullopt);
+        CHECK(t.outcome == UpdateOutcome::applied);
+        CHECK(t.to == c.to);
+        CHECK_FALSE(t.unlaunched);
+        CHECK(t.reason.value_or("") == c.reason);
+        if (c.to == TaskState::pending) {
+            REQUIRE(t.retry_in_s);
+            CHECK(*t.retry_in_s == retry_delay_s(row.retry_backoff_s, c.attempt));
+        }
+    }
+    // Without the mark, a kill is the end of the task.
+    CHECK(decide(live(TaskState::staging), 1, S::killed, std::nullopt).to == TaskState::killed);
+}
+
 TEST_CASE("a task whose kill was requested is not retried and a lost attempt counts as killed") {
     auto row = live(TaskState::running);
     row.kill_requested = true;

@@ -93,6 +93,11 @@ struct Config {
     // ends failed.
     double unplaceable_after_s = 300.0;
     double unplaceable_timeout_s = 0.0;
+    // A placed attempt not RUNNING after this is killed and retried; 0: never.
+    double launch_timeout_s = 300.0;
+    // A task without a timeout is not placed on an agent whose announced
+    // maintenance starts within this.
+    double maintenance_margin_s = 3600.0;
 
     // Batching and polling.
     int launch_window = 320;       // launches without a first update + updates not committed

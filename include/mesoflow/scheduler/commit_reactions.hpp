@@ -55,6 +55,11 @@ struct UpdateReaction {
     UpdateLog log = UpdateLog::none;
     bool reconcile = false;  // unsettled: ask the master about the attempt
     bool keep = false;       // not written (its row was locked): keep it back, try it again
+    // Unsettled while the attempt had never been heard of (still launching):
+    // the offer was most likely rescinded before the ACCEPT reached the
+    // master. Should the master then not know the attempt, it never ran, and
+    // it goes back to pending uncounted (as an ACCEPT the master never took).
+    bool not_taken = false;
 
     bool operator==(const UpdateReaction&) const = default;
 };

@@ -57,6 +57,13 @@ struct MatchOptions {
     std::size_t max_launches = std::numeric_limits<std::size_t>::max();
     // The framework subscribed with GPU_RESOURCES (else no offer holds gpus).
     bool gpu_resources = true;
+    // Maintenance: an offer announcing its agent unavailable from a start
+    // (mesos::Offer::unavailability, a window not over at `now_us`) takes no
+    // task that could still run then. A task with a timeout must be over by
+    // the start (now_us + timeout_s <= start); one without, by now_us +
+    // maintenance_margin_s.
+    std::int64_t now_us = 0;  // microseconds since the epoch
+    double maintenance_margin_s = 3600;
 };
 
 // Why a task looked at in a match was not placed.

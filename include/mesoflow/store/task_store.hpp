@@ -178,7 +178,8 @@ class TaskStore {
     Result<BatchResult> apply_updates(const std::vector<task::StatusUpdate>& updates,
                                       const std::vector<LaunchRecord>& placements = {});
 
-    // Launched attempts to kill: a kill was requested, or they timed out.
+    // Launched attempts to kill: a kill was requested, or they timed out
+    // (execution or launch timeout).
     // (A kill requested before launch never shows here: the table kills it.)
     Result<std::vector<LiveAttempt>> pending_kills(int limit);
     // Running attempts whose execution timeout (counted from TASK_RUNNING) has
@@ -191,6 +192,12 @@ class TaskStore {
     // Marks the tasks timed out; their TASK_KILLED then ends them as failed
     // with reason "timeout". Returns the ids actually marked (still live).
     Result<std::vector<std::int64_t>> mark_timed_out(const std::vector<std::int64_t>& task_ids);
+    // Marks, in one statement, up to `limit` placed attempts that have not
+    // reached TASK_RUNNING `launch_timeout_s` after their placement (by
+    // `now_us`), with a `timed_out` history row each, and returns them: the
+    // kill scan kills them and their end is retried by the retry policy.
+    Result<std::vector<LiveAttempt>> mark_launch_timed_out(std::int64_t now_us,
+                                                           double launch_timeout_s, int limit);
     // Live attempts with task id > after_task_id, by task id: page through
     // them for explicit reconciliation.
     Result<std::vector<LiveAttempt>> active_attempts(std::int64_t after_task_id, int limit);

@@ -38,6 +38,7 @@ struct LiveAttempt {
     TaskState state = TaskState::launching;
     bool kill_requested = false;
     bool timed_out = false;
+    bool launch_timed_out = false;  // killed for not reaching RUNNING within launch_timeout
 };
 
 }  // namespace mesoflow::task

@@ -34,6 +34,10 @@ struct TaskSnapshot {
     bool retry_on_failure = false;
     bool kill_requested = false;
     bool timed_out = false;
+    // The current attempt is being killed because it did not reach
+    // TASK_RUNNING within launch_timeout: its end is a lost attempt, retried
+    // by the retry policy.
+    bool launch_timed_out = false;
     std::optional<bool> healthy;
     std::optional<MesosTaskState> last_mesos_state;  // of the current attempt
     // The current attempt was placed on an agent (its ACCEPT was sent and
@@ -82,6 +86,10 @@ double retry_delay_s(double backoff_s, int attempt);
 // is marked unreachable. An alive update clears the mark; the runtime's
 // update with kUnreachableExpiredReason, sent once the grace period is over,
 // replaces the attempt by the retry policy, unless the mark is gone by then.
+//
+// An attempt killed for its launch timeout (launch_timed_out) ends as a lost
+// attempt would: retried while attempts are left, else `lost`, both with
+// reason "launch_timeout" (the execution timeout ends a task `failed`).
 Transition decide(const TaskSnapshot& row, int update_attempt, MesosTaskState state,
                   std::optional<bool> healthy, std::string_view reason = {},
                   bool accept_not_taken = false);
