@@ -123,8 +123,14 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     // An ACCEPT's filter covers what it leaves of its offers.
     if (!more_after && !match.plans.empty())
         gate.on_idle_filter();
+    // Placements go in chunks of whole ACCEPTs, each chunk one statement:
+    // the first ACCEPTs leave after a small write, not after the round's.
     auto pending = std::make_shared<PendingLaunch>();
     for (const auto& plan : match.plans) {
+        if (pending->records.size() >= kPlacementChunk) {
+            place_then_accept(std::move(pending));
+            pending = std::make_shared<PendingLaunch>();
+        }
         PendingAccept accept;
         accept.offer_ids = plan.offer_ids;
         accept.refuse_s = pacer.refuse_for_unused(more_after);

@@ -81,6 +81,9 @@ inline constexpr milliseconds kReconcileTick{1000};
 inline constexpr int kReconcilePage = 5000;
 // Kill requests and timeouts read per scan.
 inline constexpr int kKillScanLimit = 1000;
+// Placements recorded per statement before their ACCEPTs (whole ACCEPTs,
+// so a chunk may hold a few more).
+inline constexpr std::size_t kPlacementChunk = 32;
 
 struct Runtime::Impl {
     Impl(config::Config c, std::string id, Seams seams);

@@ -62,7 +62,8 @@ pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
         " UNION ALL"
         " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL,"
         "  NULL"
-        " FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND id NOT IN (SELECT id FROM locked)",
+        " FROM mesoflow.tasks t WHERE t.id = ANY($1::bigint[])"
+        "  AND NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = t.id)",
         pg::Params().add(literal.str())};
 }
 

@@ -61,7 +61,8 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
         "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
-        "  WHERE t.id = u.id AND t.attempt = u.attempt AND u.id IN (SELECT id FROM locked)"
+        "  JOIN locked l ON l.id = u.id"
+        "  WHERE t.id = u.id AND t.attempt = u.attempt"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, u.agent_id, u.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
@@ -205,27 +206,23 @@ Result<std::vector<std::int64_t>> TaskStore::place_attempts(
     const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return std::vector<std::int64_t>{};
-    // The rows are found by id from the input and locked in id order,
-    // skipping rows another session holds; the update takes its values from
-    // `found` (one join with the input: the planner cannot see the arrays'
-    // length, and a second join becomes a nested loop).
+    // The rows are found by id (= ANY: the primary key's index) and locked
+    // in id order, skipping rows another session holds; the update walks the
+    // input (an index lookup each) and keeps the rows locked (a hashed
+    // subplan), as apply_updates writes its rows.
     static const char* const sql =
-        "WITH input AS ("
-        "  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "                       $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id,"
-        "                                          launched_at)"
-        "), found AS ("
-        "  SELECT t.id, u.agent_id, u.hostname, u.offer_id, u.launched_at"
-        "  FROM mesoflow.tasks t JOIN input u ON t.id = u.id"
-        "  WHERE t.state = 'launching' AND t.attempt = u.attempt AND NOT t.kill_requested"
-        "  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED"
+        "WITH locked AS ("
+        "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND state = 'launching'"
+        "    AND NOT kill_requested ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS ("
-        "  UPDATE mesoflow.tasks t SET agent_id = f.agent_id, hostname = f.hostname,"
-        "    offer_id = f.offer_id, launched_at = coalesce(to_timestamp(f.launched_at), now()),"
+        "  UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
+        "    offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
         "    reason = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.reason END,"
         "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END,"
         "    updated_at = now()"
-        "  FROM found f WHERE t.id = f.id"
+        "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
+        "  WHERE t.id = u.id AND t.attempt = u.attempt AND t.id IN (SELECT id FROM locked)"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"

@@ -2,11 +2,12 @@
 //
 // (1) The database: the statements mesoflow sends, in batches of the sizes
 // given (main.cpp runs it at the mean sizes mesoflow sent, and at the
-// config's largest: claim_pending of claim_batch, update_batch status
-// updates per apply_updates), each apply_updates also recording the placements of the
-// attempts launched since the last one), on the connections mesoflow's
-// database threads use (claims on one, status updates on update_connections
-// lanes, a task's id picking its lane), with no Mesos in the loop. Every update batch
+// config's largest: claim_pending of claim_batch, then place_attempts of
+// the claimed attempts as the placements before their ACCEPTs, and
+// update_batch status updates per apply_updates), on the connections
+// mesoflow's database threads use (claims on one, placements on one, status
+// updates on update_connections lanes, a task's id picking its lane), with
+// no Mesos in the loop. Every update batch
 // is full and no thread ever waits for the network, which mesoflow never
 // quite manages, so this bounds it from above.
 //
@@ -73,11 +74,10 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
     fill_queue(dsn, o.tasks, o);
 
     // Per update lane (a task's id picks it, as in mesoflow): launched
-    // attempts with the index of the update each waits for next, and the
-    // placements not yet written.
+    // attempts with the index of the update each waits for next (their
+    // placements were written before, as mesoflow's are before ACCEPT).
     struct Lane {
         std::deque<std::pair<store::LaunchRecord, std::size_t>> waiting;
-        std::vector<store::LaunchRecord> unplaced;
     };
     const auto lane_count = static_cast<std::size_t>(std::max(1, defaults.update_connections));
     std::vector<Lane> lanes(lane_count);
@@ -89,6 +89,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
     std::size_t update_statements = 0;
     std::size_t finished = 0;
     double claim_ms = 0;
+    double place_ms = 0;
     double apply_ms = 0;
     auto fail = [&](const std::string& why) {
         std::lock_guard lock(mutex);
@@ -103,6 +104,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
     std::thread launcher([&] {
         try {
             store::TaskStore store(dsn, "mesoflow-bench");
+            store::TaskStore placer(dsn, "mesoflow-bench-placements");
             std::size_t launched = 0;
             while (launched < o.tasks) {
                 const auto round_start = Clock::now();
@@ -111,21 +113,25 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
                 const auto fetched = Clock::now();
                 if (pending.empty())
                     throw std::runtime_error("database ceiling: the queue ran dry early");
-                std::lock_guard lock(mutex);
-                ++rounds;
-                claim_ms += ms_between(round_start, fetched);
-                launched += pending.size();
+                std::vector<store::LaunchRecord> records;
+                records.reserve(pending.size());
                 for (const auto& t : pending) {
                     const int attempt = t.attempt + 1;
                     const auto agent = static_cast<std::size_t>(t.id) % o.agents;
-                    store::LaunchRecord l{t.id,
-                                          attempt,
-                                          task::mesos_task_id(t.id, attempt),
-                                          fmt::format("agent-{}", agent),
-                                          fmt::format("agent-{}.fake", agent),
-                                          "offer-bench"};
-                    Lane& lane = lanes[static_cast<std::size_t>(t.id) % lane_count];
-                    lane.unplaced.push_back(l);
+                    records.push_back(
+                        store::LaunchRecord{t.id, attempt, task::mesos_task_id(t.id, attempt),
+                                            fmt::format("agent-{}", agent),
+                                            fmt::format("agent-{}.fake", agent), "offer-bench"});
+                }
+                value_or_throw(placer.place_attempts(records), "place_attempts");
+                const auto placed = Clock::now();
+                std::lock_guard lock(mutex);
+                ++rounds;
+                claim_ms += ms_between(round_start, fetched);
+                place_ms += ms_between(fetched, placed);
+                launched += pending.size();
+                for (auto& l : records) {
+                    Lane& lane = lanes[static_cast<std::size_t>(l.task_id) % lane_count];
                     lane.waiting.emplace_back(std::move(l), 0);
                 }
                 more.notify_all();
@@ -148,7 +154,6 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
             const std::size_t batch_size = std::max<std::size_t>(1, update_size);
             while (true) {
                 std::vector<std::pair<store::LaunchRecord, std::size_t>> batch;
-                std::vector<store::LaunchRecord> placements;
                 {
                     std::unique_lock lock(mutex);
                     more.wait(lock, [&] { return !lane.waiting.empty() || launching_done; });
@@ -158,14 +163,13 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
                         batch.push_back(std::move(lane.waiting.front()));
                         lane.waiting.pop_front();
                     }
-                    placements.swap(lane.unplaced);
                 }
                 std::vector<task::StatusUpdate> updates;
                 updates.reserve(batch.size());
                 for (const auto& [launch, stage] : batch)
                     updates.push_back(update_for(launch, kUpdateStates[stage], serial++));
                 const auto applying = Clock::now();
-                value_or_throw(store.apply_updates(updates, placements), "apply_updates");
+                value_or_throw(store.apply_updates(updates), "apply_updates");
                 const double took = ms_between(applying, Clock::now());
                 std::lock_guard lock(mutex);
                 apply_ms += took;
@@ -198,6 +202,7 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
     f["wall_s"] = seconds;
     f["statements"] = rounds + update_statements;
     f["claim_pending_ms"] = claim_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
+    f["place_attempts_ms"] = place_ms / static_cast<double>(std::max<std::size_t>(rounds, 1));
     f["apply_updates_ms"] =
         apply_ms / static_cast<double>(std::max<std::size_t>(update_statements, 1));
     f["claim_batch"] = claim_size;

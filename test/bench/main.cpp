@@ -177,17 +177,17 @@ void print_table(const Options& o, const json& f) {
     if (f.contains("db_ceiling_tasks_per_s")) {
         line("ceiling 1: database alone, mesoflow's batches",
              fmt::format("{:.0f} tasks/s", num(f, "db_ceiling_tasks_per_s")), "", "");
-        line(fmt::format("  per batch: claim {} / {} updates + placements", num(f, "claim_batch"),
-                         num(f, "update_batch")),
-             fmt::format("{:.1f} / {:.1f} ms", num(f, "db_claim_pending_ms"),
-                         num(f, "db_apply_updates_ms")),
+        line(fmt::format("  per batch: claim {} / its placements / {} updates",
+                         num(f, "claim_batch"), num(f, "update_batch")),
+             fmt::format("{:.1f} / {:.1f} / {:.1f} ms", num(f, "db_claim_pending_ms"),
+                         num(f, "db_place_attempts_ms"), num(f, "db_apply_updates_ms")),
              "", "");
         line(fmt::format("  the same at the largest: claim {} / {} updates",
                          num(f, "full_claim_batch"), num(f, "full_update_batch")),
              fmt::format("{:.0f} tasks/s", num(f, "db_full_batches_tasks_per_s")), "", "");
         line("    per batch",
-             fmt::format("{:.1f} / {:.1f} ms", num(f, "db_full_claim_pending_ms"),
-                         num(f, "db_full_apply_updates_ms")),
+             fmt::format("{:.1f} / {:.1f} / {:.1f} ms", num(f, "db_full_claim_pending_ms"),
+                         num(f, "db_full_place_attempts_ms"), num(f, "db_full_apply_updates_ms")),
              "", "");
         line("ceiling 2: fake master + minimal client",
              fmt::format("{:.0f} tasks/s", num(f, "master_ceiling_tasks_per_s")), "", "");
@@ -294,11 +294,13 @@ int main(int argc, char** argv) {
             f["db_ceiling_statements"] = db.at("statements");
             // Mean time of one statement of each kind (a full batch each).
             f["db_claim_pending_ms"] = db.at("claim_pending_ms");
+            f["db_place_attempts_ms"] = db.at("place_attempts_ms");
             f["db_apply_updates_ms"] = db.at("apply_updates_ms");
             f["claim_batch"] = db.at("claim_batch");
             f["update_batch"] = db.at("update_batch");
             f["db_full_batches_tasks_per_s"] = full.at("tasks_per_s");
             f["db_full_claim_pending_ms"] = full.at("claim_pending_ms");
+            f["db_full_place_attempts_ms"] = full.at("place_attempts_ms");
             f["db_full_apply_updates_ms"] = full.at("apply_updates_ms");
             f["full_claim_batch"] = full.at("claim_batch");
             f["full_update_batch"] = full.at("update_batch");
