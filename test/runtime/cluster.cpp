@@ -20,6 +20,21 @@ fake::FakeMasterConfig quick_master(std::size_t agents) {
     return c;
 }
 
+fake::FakeMasterConfig sleep_runs_until_killed(std::size_t agents) {
+    auto mc = quick_master(agents);
+    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
+    return mc;
+}
+
+store::NewTask shell_task(const std::string& key, const std::string& command) {
+    store::NewTask t;
+    t.key = key;
+    t.command = command;
+    t.cpus = 0.5;
+    t.mem_mb = 64;
+    return t;
+}
+
 Cluster::Cluster(fake::FakeMasterConfig master_config)
     : dsn_(TempPostgres::shared().create_database()),
       master_(std::make_unique<fake::FakeMaster>(std::move(master_config))),

@@ -24,6 +24,11 @@ namespace mesoflow::testing {
 // Fake master settings that keep tests quick: fast allocation, heartbeats
 // and redelivery.
 fake::FakeMasterConfig quick_master(std::size_t agents = 3);
+// Simulated tasks whose command has "sleep" run until they are killed or
+// finished by the test.
+fake::FakeMasterConfig sleep_runs_until_killed(std::size_t agents = 3);
+// A shell task of 0.5 cpus and 64 MB.
+store::NewTask shell_task(const std::string& key, const std::string& command);
 
 class Cluster {
   public:

@@ -23,13 +23,10 @@ using json = nlohmann::json;
 
 namespace {
 
-store::NewTask shell_task(const std::string& key, const std::string& command,
-                          int max_attempts = 1) {
-    store::NewTask t;
-    t.key = key;
-    t.command = command;
-    t.cpus = 0.5;
-    t.mem_mb = 64;
+// A shell task retried at once, `max_attempts` in all.
+store::NewTask retried_task(const std::string& key, const std::string& command,
+                            int max_attempts = 1) {
+    auto t = mesoflow::testing::shell_task(key, command);
     t.max_attempts = max_attempts;
     t.retry_backoff_s = 0;
     return t;
@@ -83,7 +80,7 @@ TEST_CASE(
     Cluster c(quick_master(2));
     // The master launches the task, then the connection dies before the answer.
     c.master().fail_calls("ACCEPT", 1, fake::CallFault{fake::CallFaultKind::drop_after});
-    const auto id = c.submit(shell_task("answer-lost", "true", 3));
+    const auto id = c.submit(retried_task("answer-lost", "true", 3));
     const auto first = task::mesos_task_id(id, 1);
     c.start();
     REQUIRE(c.eventually([&] { return c.task("answer-lost").state == TaskState::finished; }));
@@ -103,7 +100,7 @@ TEST_CASE("a drop answering a repeated ACCEPT does not launch the running task a
     // the master answers TASK_DROPPED (REASON_INVALID_OFFERS) for the task
     // the first copy launched.
     c.master().fail_calls("ACCEPT", 1, fake::CallFault{fake::CallFaultKind::repeat});
-    const auto id = c.submit(shell_task("repeated", "sleep 1000", 3));
+    const auto id = c.submit(retried_task("repeated", "sleep 1000", 3));
     const auto first = task::mesos_task_id(id, 1);
     c.start();
     REQUIRE(c.eventually([&] { return c.task("repeated").state == TaskState::running; }));
@@ -130,7 +127,7 @@ TEST_CASE(
     // Each ACCEPT meets its offers just rescinded: the master drops its task
     // (REASON_INVALID_OFFERS) and, asked, does not know it.
     c.master().fail_calls("ACCEPT", 3, fake::CallFault{fake::CallFaultKind::rescind_first});
-    const auto id = c.submit(shell_task("raced", "true", 1));
+    const auto id = c.submit(retried_task("raced", "true", 1));
     c.start();
     REQUIRE(c.eventually([&] { return task::is_terminal(c.task("raced").state); }));
     const auto row = c.task("raced");
@@ -150,7 +147,7 @@ TEST_CASE(
     "again without the attempt counted") {
     Cluster c(quick_master(2));
     c.master().fail_calls("ACCEPT", 1, fake::CallFault{fake::CallFaultKind::status, 503});
-    const auto id = c.submit(shell_task("refused", "true", 1));
+    const auto id = c.submit(retried_task("refused", "true", 1));
     c.start();
     REQUIRE(c.eventually([&] { return c.task("refused").state == TaskState::finished; }));
     CHECK(reconciles_naming(c, task::mesos_task_id(id, 1)) >= 1);
@@ -172,7 +169,7 @@ TEST_CASE("a REVIVE answered 503 goes again once its back-off is over, and the w
     REQUIRE(
         c.master().wait_until([&] { return !c.master().calls_of_type("SUPPRESS").empty(); }, 15s));
     c.master().fail_calls("REVIVE", 1);
-    c.submit(shell_task("revived", "true"));
+    c.submit(retried_task("revived", "true"));
     REQUIRE(c.master().wait_until([&] { return !calls_answered(c, "REVIVE", 503).empty(); }, 15s));
     // The clock stands still: the back-off is not over, nothing more goes.
     std::this_thread::sleep_for(300ms);
@@ -255,7 +252,7 @@ TEST_CASE("an ACKNOWLEDGE answered 503 goes again, before the agent would redeli
     mesoflow::runtime::ManualTime clock;
     c.seams().time = &clock;
     c.master().fail_calls("ACKNOWLEDGE", 1);
-    const auto id = c.submit(shell_task("acked", "sleep 1000"));
+    const auto id = c.submit(retried_task("acked", "sleep 1000"));
     const auto mesos_id = task::mesos_task_id(id, 1);
     c.start();
     REQUIRE(

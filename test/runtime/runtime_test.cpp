@@ -17,27 +17,13 @@ using namespace std::chrono_literals;
 using mesoflow::task::TaskState;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::quick_master;
+using mesoflow::testing::shell_task;
+using mesoflow::testing::sleep_runs_until_killed;
 namespace fake = mesoflow::fake;
 namespace store = mesoflow::store;
 namespace task = mesoflow::task;
 
 namespace {
-
-store::NewTask shell_task(const std::string& key, const std::string& command) {
-    store::NewTask t;
-    t.key = key;
-    t.command = command;
-    t.cpus = 0.5;
-    t.mem_mb = 64;
-    return t;
-}
-
-// Simulated tasks whose command has "sleep" run until they are killed.
-fake::FakeMasterConfig sleep_runs_until_killed(std::size_t agents = 3) {
-    auto mc = quick_master(agents);
-    mc.task_rules = {fake::TaskRule{"sleep", "", "", fake::TaskBehavior{0ms, 0ms, 0, true}}};
-    return mc;
-}
 
 bool all_terminal(Cluster& c, std::int64_t n) {
     return c.count_terminal() == n;
