@@ -94,6 +94,16 @@ void Master::rescind_all_offers() {
         remove_offer(id, true);
 }
 
+void Master::rescind_offers_of(const Agent& agent) {
+    std::vector<std::string> offer_ids;
+    for (const auto& [id, offer] : offers_) {
+        if (offer.agent == agent.index)
+            offer_ids.push_back(id);
+    }
+    for (const auto& id : offer_ids)
+        remove_offer(id, true);
+}
+
 bool Master::lose_agent(const std::string& which) {
     Agent* agent = find_agent(which);
     if (agent == nullptr || agent->lost)
@@ -122,13 +132,7 @@ bool Master::lose_agent(const std::string& which) {
         if (framework != nullptr)
             send_master_update(*framework, std::move(status));
     }
-    std::vector<std::string> offer_ids;
-    for (const auto& [id, offer] : offers_) {
-        if (offer.agent == agent->index)
-            offer_ids.push_back(id);
-    }
-    for (const auto& id : offer_ids)
-        remove_offer(id, true);
+    rescind_offers_of(*agent);
     for (auto& [id, framework] : frameworks_) {
         send_event(*framework,
                    {{"type", "FAILURE"}, {"failure", {{"agent_id", {{"value", agent->id}}}}}});
@@ -177,13 +181,7 @@ bool Master::partition_agent(const std::string& which) {
              {"executor_id", {{"value", task->executor_id}}},
              {"unreachable_time", {{"nanoseconds", agent->lost_at_ns}}}});
     }
-    std::vector<std::string> offer_ids;
-    for (const auto& [id, offer] : offers_) {
-        if (offer.agent == agent->index)
-            offer_ids.push_back(id);
-    }
-    for (const auto& id : offer_ids)
-        remove_offer(id, true);
+    rescind_offers_of(*agent);
     return true;
 }
 

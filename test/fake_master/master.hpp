@@ -200,6 +200,7 @@ class Master {
     void inject_stream_bytes(const std::string& bytes);
     void rescind_all_offers();
     bool lose_agent(const std::string& agent);
+    void rescind_offers_of(const Agent& agent);
     bool partition_agent(const std::string& agent_id_or_hostname);
     bool heal_agent(const std::string& agent_id_or_hostname);
     bool restore_agent(const std::string& agent);
