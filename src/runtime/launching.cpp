@@ -39,10 +39,12 @@ void Runtime::Impl::maybe_claim() {
     claim_running = true;
     db_job([this, room = *size,
             policy = launch_policy()] { return store->claim_window(room, policy); },
-           [this, room = *size](Result<store::ClaimedWindow> r) { finish_claim(room, r); });
+           [this, room = *size, epoch = work_epoch](Result<store::ClaimedWindow> r) {
+               finish_claim(room, epoch, r);
+           });
 }
 
-void Runtime::Impl::finish_claim(int asked, Result<store::ClaimedWindow>& r) {
+void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::ClaimedWindow>& r) {
     claim_running = false;
     if (!db_ok(r, "claim_pending")) {
         // Nothing was claimed, or the claim is unknown and reconciliation
@@ -57,8 +59,10 @@ void Runtime::Impl::finish_claim(int asked, Result<store::ClaimedWindow>& r) {
     }
     metrics.tasks_claimed += r->tasks.size();
     metrics.claim_batches++;
-    // Refused rows were taken from the queue too: more may be pending.
-    claims_exhausted = static_cast<int>(r->tasks.size() + r->refused.size()) < asked;
+    // Refused rows were taken from the queue too: more may be pending. A
+    // short claim read the queue before any work that came while it ran.
+    claims_exhausted =
+        static_cast<int>(r->tasks.size() + r->refused.size()) < asked && epoch == work_epoch;
     for (auto& spec : r->tasks)
         claimed.push_back(std::move(spec));
     metrics.claims_held = static_cast<std::int64_t>(claimed.size());

@@ -29,10 +29,19 @@ void Runtime::Impl::schedule_poll(milliseconds after) {
     });
 }
 
+void Runtime::Impl::on_work_may_be_pending() {
+    ++work_epoch;
+    claims_exhausted = false;
+    schedule_poll(milliseconds(0));
+}
+
 void Runtime::Impl::run_poll() {
-    if (poll_running)
+    if (poll_running) {
+        poll_again = true;
         return;
+    }
     poll_running = true;
+    poll_again = false;
     db_job(
         [this]() -> Result<PollResult> {
             PollResult p;
@@ -50,9 +59,14 @@ void Runtime::Impl::run_poll() {
             p.counts = std::move(*counts);
             return p;
         },
-        [this](Result<PollResult> r) {
+        [this, epoch = work_epoch](Result<PollResult> r) {
             poll_running = false;
             auto next = milliseconds(static_cast<std::int64_t>(cfg.poll_interval_s * 1000));
+            // Work may have come while this poll read the queue: its count
+            // may be short, so it suppresses nothing and a new poll goes now.
+            const bool stale = epoch != work_epoch || poll_again;
+            if (stale)
+                next = milliseconds(0);
             if (db_ok(r, "poll")) {
                 metrics.queue_pending = r->pending;
                 for (auto& g : metrics.tasks_by_state)
@@ -61,8 +75,9 @@ void Runtime::Impl::run_poll() {
                     metrics.tasks_by_state[static_cast<std::size_t>(c.state)] = c.count;
                 }
                 // Claimed tasks wait for offers too: never suppress them.
-                apply_gate(gate.on_pending(r->pending + static_cast<std::int64_t>(claimed.size()),
-                                           time.now()));
+                const auto pending = r->pending + static_cast<std::int64_t>(claimed.size());
+                if (pending > 0 || !stale)
+                    apply_gate(gate.on_pending(pending, time.now()));
                 if (r->pending > 0) {
                     claims_exhausted = false;
                     place_offers();
@@ -137,9 +152,8 @@ void Runtime::Impl::on_listener_readable() {
     }
     if (w->pending) {
         apply_gate(gate.on_new_work(time.now()));
-        claims_exhausted = false;
+        on_work_may_be_pending();
         maybe_claim();
-        schedule_poll(milliseconds(0));
     }
     if (w->kill)
         run_kill_scan();

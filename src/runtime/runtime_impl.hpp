@@ -220,8 +220,16 @@ struct Runtime::Impl {
     bool claims_exhausted = false;
     int releases_running = 0;
 
+    // Bumped whenever work may have become pending (a notification, a
+    // commit that put a task back in the queue, a new subscription). A poll
+    // or claim that started under an older value may have read the queue
+    // before that work: its "nothing pending" is not believed (no SUPPRESS,
+    // no end of claiming), and it is asked again.
+    std::uint64_t work_epoch = 0;
     bool kill_scan_running = false;
     bool poll_running = false;
+    // A poll was asked for while one ran: another goes when it ends.
+    bool poll_again = false;
     std::size_t calls_in_flight = 0;
 
     // Counts subscriptions: a failed call is repaired only under the one it
@@ -335,7 +343,7 @@ struct Runtime::Impl {
     // ------------------------------------------------------------ launching
     scheduler::PacerInputs pacer_inputs() const;
     void maybe_claim();
-    void finish_claim(int asked, Result<store::ClaimedWindow>& r);
+    void finish_claim(int asked, std::uint64_t epoch, Result<store::ClaimedWindow>& r);
     void place_offers();
     void launch(std::vector<mesos::Offer> round, std::size_t room);
     void place_then_accept(std::shared_ptr<PendingLaunch> pending);
@@ -374,6 +382,9 @@ struct Runtime::Impl {
     // ---------------------------------------------------------- queue watch
     void schedule_poll(milliseconds after);
     void run_poll();
+    // Work may have become pending: polls now, and no earlier read of the
+    // queue may end claiming or suppress offers.
+    void on_work_may_be_pending();
     void connect_listener();
     void retry_listener();
     void wait_listener();

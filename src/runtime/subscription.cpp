@@ -308,7 +308,7 @@ void Runtime::Impl::handle(mesos::Event::Subscribed& s) {
     gate.on_subscribed(time.now());
     reconciler.reset();
     reconcile_page(0);
-    schedule_poll(milliseconds(0));
+    on_work_may_be_pending();
 }
 
 void Runtime::Impl::handle(mesos::Event::Offers& o) {

@@ -271,7 +271,7 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
     }
     reconcile_tasks(unsettled);
     if (reaction.repoll)
-        schedule_poll(milliseconds(0));
+        on_work_may_be_pending();
 }
 
 }  // namespace mesoflow::runtime
