@@ -95,7 +95,9 @@ const char* const kTaskRowColumns =
     "coalesce(message, ''), coalesce(reason, ''), coalesce(source, ''), exit_status, healthy, "
     MESOFLOW_MICROS("created_at") ", " MESOFLOW_MICROS("updated_at") ", "
     MESOFLOW_MICROS("not_before") ", " MESOFLOW_MICROS("launched_at") ", "
-    MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at");
+    MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at") ", "
+    "coalesce(volumes::text, '[]'), coalesce(network, ''), coalesce(network_name, ''), "
+    "coalesce(docker_parameters::text, '[]')";
 
 TaskRow read_task_row(const PGresult* res, int row) {
     TaskRow t;
@@ -131,6 +133,10 @@ TaskRow read_task_row(const PGresult* res, int row) {
     t.launched_at_us = pg::opt_int64(res, row, 29);
     t.started_at_us = pg::opt_int64(res, row, 30);
     t.finished_at_us = pg::opt_int64(res, row, 31);
+    t.volumes = parse_json_volumes(pg::text(res, row, 32));
+    t.network = task::parse_network_mode(pg::text(res, row, 33)).value_or(task::NetworkMode::unset);
+    t.network_name = pg::text(res, row, 34);
+    t.docker_parameters = parse_json_parameters(pg::text(res, row, 35));
     return t;
 }
 

@@ -197,6 +197,13 @@ TEST_CASE(
           std::vector<std::pair<std::string, std::string>>{{"label", "team=etl"}});
     submitted_id(mesoflow_db(
         dsn, {"submit", "--key", "bridged", "--image", "busybox", "--network", "bridge"}));
+    auto shown = mesoflow_db(dsn, {"status", "dag"});
+    REQUIRE(shown.code == 0);
+    CHECK_THAT(shown.output,
+               Contains("volume /srv/airflow/dags:/opt/airflow/dags:ro, volume "
+                        "/srv/airflow/logs:/opt/airflow/logs:rw, network user:airflow, docker "
+                        "--label=team=etl"));
+    CHECK_THAT(mesoflow_db(dsn, {"status", "bridged"}).output, Contains("network bridge"));
 
     const std::vector<std::vector<std::string>> usage_errors = {
         {"--volume", "/srv"},       {"--volume", "/srv:"},    {"--volume", ":/x"},
