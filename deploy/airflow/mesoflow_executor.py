@@ -19,10 +19,10 @@ Contract:
 - sync() reads, in one statement, which of the rows it owns reached a final state and
   reports them: finished -> success, failed / killed / lost / error -> failed. A row that
   disappeared is reported failed too.
-- Airflow 3: a row still pending when its workload's token is about to expire is
-  withdrawn (killed before it starts) and the task instance is left queued in Airflow,
-  without an event: the scheduler's stuck-in-queued check revokes it and schedules it
-  again with a new token.
+- Airflow 3: a row not started yet (pending, or claimed and waiting for an offer) when
+  its workload's token is about to expire is withdrawn (killed before it starts) and
+  the task instance is left queued in Airflow, without an event: the scheduler's
+  stuck-in-queued check revokes it and schedules it again with a new token.
 - revoke_task(ti=) withdraws or kills the task instance's row and forgets it, without
   an event; queueing the same key again afterwards queues a new row.
 - end() writes what is pending (rows, kill requests) and returns; the tasks keep running
@@ -94,7 +94,7 @@ INSERT_BATCH_ROWS = 500
 # Airflow 3: how long a workload's token is valid when neither [mesoflow]
 # workload_token_valid_for nor [execution_api] jwt_expiration_time says (Airflow's default).
 DEFAULT_TOKEN_VALID_FOR_S = 600.0
-# ... and how long before it expires a row still pending is withdrawn: the time a task
+# ... and how long before it expires a row not started yet is withdrawn: the time a task
 # may take from mesoflow's claim to its first call of the Execution API.
 DEFAULT_TOKEN_START_MARGIN_S = 60.0
 # Airflow 3: the interpreter the row's command starts (as Airflow's Kubernetes executor).
@@ -215,7 +215,7 @@ class Settings:
 
     @property
     def withdraw_after_s(self) -> float:
-        """Airflow 3: a row still pending this long after its workload came is withdrawn."""
+        """Airflow 3: a row not started this long after its workload came is withdrawn."""
         return self.token_valid_for_s - self.token_start_margin_s
 
 
@@ -729,13 +729,17 @@ def _insert_sql(columns: Sequence[str]) -> str:
     )
 
 
+# Rows no agent took yet: pending, or claimed by mesoflow and waiting for an offer.
+_NOT_STARTED = "(t.state = 'pending' OR (t.state = 'launching' AND t.agent_id IS NULL))"
 # Rows that reached a final state, rows that are gone, among the given keys; and the
-# rows still pending among the second list (rows whose token expires).
+# rows not started yet among the second list (rows whose token expires): these come
+# with state NULL.
 _FINAL_ROWS_SQL = (
-    "SELECT k.key, t.id, t.state, t.exit_status, t.reason, t.message "
+    "SELECT k.key, t.id, CASE WHEN t.state IN ('pending', 'launching') THEN NULL ELSE t.state END, "
+    "t.exit_status, t.reason, t.message "
     "FROM unnest(%s::text[]) AS k(key) LEFT JOIN mesoflow.tasks t ON t.key = k.key "
     f"WHERE t.id IS NULL OR t.state IN ({', '.join(repr(s) for s in FINAL_STATES)}) "
-    "OR (t.state = 'pending' AND k.key = ANY(%s::text[]))"
+    f"OR ({_NOT_STARTED} AND k.key = ANY(%s::text[]))"
 )
 # What start() checks, in one statement: the schema is there and usable, its queue table
 # is there, and the role may read, insert and ask for kills (a kill request also writes
@@ -767,10 +771,11 @@ _ROWS_SQL = (
     "SELECT key, state, kill_requested, extract(epoch FROM now() - created_at) "
     "FROM mesoflow.tasks WHERE key = ANY(%s::text[])"
 )
-# Withdraws rows that mesoflow has not claimed yet (the table kills a pending row at once).
+# Withdraws rows not started yet (the table kills a pending row at once, mesoflow a
+# claimed one before it launches).
 _WITHDRAW_SQL = (
-    "UPDATE mesoflow.tasks SET kill_requested = true "
-    "WHERE key = ANY(%s::text[]) AND state = 'pending' AND NOT kill_requested RETURNING key"
+    "UPDATE mesoflow.tasks t SET kill_requested = true "
+    f"WHERE t.key = ANY(%s::text[]) AND {_NOT_STARTED} AND NOT t.kill_requested RETURNING t.key"
 )
 # Where a row ran: get_task_log() asks that agent for the task's sandbox.
 _WHERE_RAN_SQL = (
@@ -1058,10 +1063,10 @@ class MesoflowExecutor(BaseExecutor):
         except CONNECTION_ERRORS as e:
             self._drop_connection(e, "sync")
             return
-        still_pending = []
+        not_started = []
         for key, row_id, state, exit_status, reason, message in rows:
-            if state == "pending":
-                still_pending.append(key)
+            if row_id is not None and state is None:
+                not_started.append(key)
                 continue
             ti_key = self._forget(key)
             if row_id is None:
@@ -1074,11 +1079,11 @@ class MesoflowExecutor(BaseExecutor):
                 self.success(ti_key, info)
             else:
                 self.fail(ti_key, info)
-        if still_pending:
-            self._withdraw(still_pending)
+        if not_started:
+            self._withdraw(not_started)
 
     def _withdraw(self, keys: List[str]):
-        """Rows still pending past their token's deadline: withdrawn, and their task
+        """Rows not started past their token's deadline: withdrawn, and their task
         instances left queued in Airflow, whose stuck-in-queued check schedules them
         again with a new token."""
         try:
@@ -1093,7 +1098,7 @@ class MesoflowExecutor(BaseExecutor):
             self._mark_superseded(key)
             self.running.discard(ti_key)
             self.log.warning(
-                "event=mesoflow_task_withdrawn key=%s reason=token_expires (still pending %.0f s after it was "
+                "event=mesoflow_task_withdrawn key=%s reason=token_expires (not started %.0f s after it was "
                 "queued; Airflow schedules it again)", key, self.settings.withdraw_after_s)
 
     def end(self):
@@ -1165,7 +1170,7 @@ class MesoflowExecutor(BaseExecutor):
             if found is not None and found[1] in ACTIVE_STATES and not found[2]:
                 self._own(found[0], ti.key)
                 self.running.add(ti.key)
-                if AIRFLOW_3 and found[1] == "pending":
+                if AIRFLOW_3 and found[1] in ("pending", "launching"):
                     self._deadline[found[0]] = now - found[3] + self.settings.withdraw_after_s
                 self.log.info("event=mesoflow_task_adopted key=%s state=%s", found[0], found[1])
             else:
@@ -1451,7 +1456,7 @@ def get_provider_info() -> Dict[str, Any]:
                         "Airflow 3: seconds a workload's token is valid; default [execution_api] "
                         "jwt_expiration_time, else 600.", "float", "600", None),
                     "workload_token_start_margin": option(
-                        "Airflow 3: a row still pending this many seconds before its token expires is "
+                        "Airflow 3: a row not started this many seconds before its token expires is "
                         "withdrawn and scheduled again by Airflow.", "float", "60", "60"),
                     "task_python": option("Airflow 3: the interpreter that runs execute_workload on the agent.",
                                           "string", "/opt/airflow/venv/bin/python", "python"),

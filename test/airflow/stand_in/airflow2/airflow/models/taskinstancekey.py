@@ -1,5 +1,6 @@
-"""Stand-in of airflow/models/taskinstancekey.py (Airflow 2.6+; earlier releases kept the
-same NamedTuple in airflow/models/taskinstance.py)."""
+"""Stand-in of TaskInstanceKey. Mirrors apache/airflow airflow/models/taskinstancekey.py
+@ 2.10.3 and @ v2-11-stable (Airflow 2.6+; earlier releases kept the same NamedTuple in
+airflow/models/taskinstance.py)."""
 
 from __future__ import annotations
 
