@@ -815,17 +815,20 @@ class Airflow3Test(QueueTestCase):
             with self.assertRaisesRegex(mx.ConfigError, "must be an http:// or https:// URL"):
                 self.new_scheduler().start()
 
-    def test_a_row_still_pending_when_its_token_would_expire_is_withdrawn_and_airflow_queues_it_again(self):
+    def test_a_row_not_started_when_its_token_would_expire_is_withdrawn_and_airflow_queues_it_again(self):
         with conf_vars({("execution_api", "jwt_expiration_time"): "300"}):
             s = self.new_scheduler()
             s.task_queued_timeout = 300
             s.start()
         self.assertEqual(s.executor.settings.withdraw_after_s, 240)
-        waiting, claimed = ti("waiting"), ti("claimed")
-        s.enqueue(waiting, claimed)
+        waiting, unplaced, claimed = ti("waiting"), ti("unplaced"), ti("claimed")
+        s.enqueue(waiting, unplaced, claimed)
         s.loop_once()
         first_token = json.loads(self.row(mx.queue_key(waiting.key))["argv"][4])["token"]
+        # Claimed by mesoflow: one still waiting for an offer, one placed on an agent.
+        self.mesoflow_sets(mx.queue_key(unplaced.key), "launching")
         self.mesoflow_sets(mx.queue_key(claimed.key), "launching")
+        self.sql("UPDATE mesoflow.tasks SET agent_id = 'agent-1' WHERE key = %s", (mx.queue_key(claimed.key),))
         claimed.state = TaskInstanceState.RUNNING  # it called the Execution API
         clock = s.executor._clock
         s.executor._clock = lambda: clock() + 239
@@ -833,14 +836,16 @@ class Airflow3Test(QueueTestCase):
         self.assertEqual(s.loop_once(), {})
         self.assertEqual(sum(c for _, c in self.executor_statements()), 1)  # nothing to withdraw yet
         s.executor._clock = lambda: clock() + 241
-        self.assertEqual(s.loop_once(), {})  # no event: Airflow keeps it queued
+        self.assertEqual(s.loop_once(), {})  # no event: Airflow keeps them queued
         self.assertEqual(self.row(mx.queue_key(waiting.key))["state"], "killed")
+        self.assertTrue(self.row(mx.queue_key(unplaced.key))["kill_requested"])
         self.assertEqual(self.row(mx.queue_key(claimed.key))["state"], "launching")  # it starts in time
+        self.assertFalse(self.row(mx.queue_key(claimed.key))["kill_requested"])
         self.assertEqual(s.executor.running, {claimed.key})
-        self.assertEqual(waiting.state, TaskInstanceState.QUEUED)
+        self.assertEqual((waiting.state, unplaced.state), (TaskInstanceState.QUEUED, TaskInstanceState.QUEUED))
         # The scheduler's stuck-in-queued check hands it back; it is queued with a new token.
         s.advance(301)
-        self.assertEqual(s.handle_tasks_stuck_in_queued(), [waiting])
+        self.assertEqual(s.handle_tasks_stuck_in_queued(), [waiting, unplaced])
         self.assertEqual(waiting.state, TaskInstanceState.SCHEDULED)
         s.schedule()
         s.loop_once()
