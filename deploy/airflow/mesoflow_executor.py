@@ -72,7 +72,7 @@ except ImportError:
 # Airflow 3's executor interface: workloads instead of commands.
 AIRFLOW_3 = AIRFLOW_AVAILABLE and hasattr(_airflow_base_executor.BaseExecutor, "_process_workloads")
 
-PROVIDER_PACKAGE = "apache-airflow-providers-mesoflow"
+PROVIDER_PACKAGE = "airflow-provider-mesoflow"
 
 # States the table defines (schemas/0001_initial.sql, state_must_be_known).
 ACTIVE_STATES = ("pending", "launching", "staging", "starting", "running", "killing")

@@ -712,6 +712,24 @@ class RequeueTest(QueueTestCase):
         self.assertEqual(s.loop_once()[deferred.key][0], SUCCESS)
 
 
+class SchedulerStandInTest(QueueTestCase):
+    def test_a_row_that_ended_while_the_task_instance_still_says_queued_fails_it_as_airflow_does(self):
+        # The command never ran the task (it would have set the state itself): Airflow's
+        # scheduler treats the executor's end as "killed externally", success or not.
+        s = self.new_scheduler()
+        s.start()
+        never_ran, ran = ti("never_ran"), ti("ran")
+        s.enqueue(never_ran, ran)
+        s.loop_once()
+        ran.state = SUCCESS  # what the task wrote
+        for t in (never_ran, ran):
+            self.mesoflow_sets(mx.queue_key(t.key), "finished", exit_status=0)
+        events = s.loop_once()
+        self.assertEqual((events[never_ran.key][0], events[ran.key][0]), (SUCCESS, SUCCESS))
+        self.assertEqual(s.killed_externally, [never_ran.key])
+        self.assertEqual((never_ran.state, ran.state), (FAILED, SUCCESS))
+
+
 class RevokeTest(QueueTestCase):
     def test_revoke_withdraws_a_pending_row_without_an_event_and_the_task_queues_again(self):
         s = self.new_scheduler()
@@ -1044,7 +1062,7 @@ class TaskLogTest(QueueTestCase):
 class ProviderInfoTest(unittest.TestCase):
     def test_provider_info_names_the_executor_and_describes_the_config_section(self):
         info = mx.get_provider_info()
-        self.assertEqual(info["package-name"], "apache-airflow-providers-mesoflow")
+        self.assertEqual(info["package-name"], "airflow-provider-mesoflow")
         self.assertEqual(info["executors"], ["mesoflow_executor.MesoflowExecutor"])
         options = info["config"]["mesoflow"]["options"]
         for key in ("database", "execution_api_server_url", "workload_token_valid_for", "volumes", "network",

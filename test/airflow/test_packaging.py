@@ -55,18 +55,18 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(self.install.returncode, 0, self.install.stdout.decode())
         installed = sorted(os.listdir(self.target))
         self.assertIn("mesoflow_executor.py", installed)
-        self.assertIn("apache_airflow_providers_mesoflow-0.1.0.dist-info", installed)
+        self.assertIn("airflow_provider_mesoflow-0.1.0.dist-info", installed)
 
     def test_the_provider_entry_point_gives_the_provider_info_with_its_config_section(self):
         self.assertEqual(self.install.returncode, 0, self.install.stdout.decode())
         info = self.run_python(
             "import json, importlib.metadata as m\n"
             "eps = [e for e in m.entry_points(group='apache_airflow_provider')]\n"
-            "dist = m.distribution('apache-airflow-providers-mesoflow')\n"
+            "dist = m.distribution('airflow-provider-mesoflow')\n"
             "print(json.dumps({'eps': [(e.name, e.value) for e in eps], 'info': eps[0].load()(),\n"
             "                  'requires': dist.requires}))", with_airflow=False)
         self.assertEqual(info["eps"], [["provider_info", "mesoflow_executor:get_provider_info"]])
-        self.assertEqual(info["info"]["package-name"], "apache-airflow-providers-mesoflow")
+        self.assertEqual(info["info"]["package-name"], "airflow-provider-mesoflow")
         self.assertEqual(info["info"]["executors"], ["mesoflow_executor.MesoflowExecutor"])
         self.assertIn("execution_api_server_url", info["info"]["config"]["mesoflow"]["options"])
         self.assertEqual([r.replace(" ", "").replace("(", "").replace(")", "") for r in info["requires"]],
