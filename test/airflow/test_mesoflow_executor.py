@@ -989,7 +989,6 @@ class FakeAgent:
     """A Mesos agent's /state and /files/read, for get_task_log()."""
 
     def __init__(self, sandbox, task_id):
-        agent = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -1052,7 +1051,7 @@ class TaskLogTest(QueueTestCase):
         s.executor.settings.agent_port = agent.port
         messages, logs = s.executor.get_task_log(t, 1)
         self.assertIn(f"ran as Mesos task mf-{row_id}-1 on 127.0.0.1 (agent agent-1)", messages[0])
-        self.assertIn(f"/files/browse?path=", messages[1])
+        self.assertIn(f"http://127.0.0.1:{agent.port}/files/browse?path=", messages[1])
         self.assertEqual(logs, ["*** stdout ***\nhello from the task\n", "*** stderr ***\na warning\n"])
         agent.stop()
         messages, logs = s.executor.get_task_log(t, 1)  # the agent is gone: a message, no exception
