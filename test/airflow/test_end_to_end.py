@@ -39,7 +39,7 @@ from temp_postgres import free_loopback_port
 
 SUCCESS, FAILED = TaskInstanceState.SUCCESS, TaskInstanceState.FAILED
 RUNNING, QUEUED = TaskInstanceState.RUNNING, TaskInstanceState.QUEUED
-DAG_TIMEOUT_S = 240
+DAG_TIMEOUT_S = 480
 SENSOR_POKES = 100
 only_airflow_2 = unittest.skipIf(AIRFLOW_3, "shell commands are Airflow 2's")
 only_airflow_3 = unittest.skipUnless(AIRFLOW_3, "Airflow 3's workload tokens")
