@@ -42,7 +42,8 @@ EXECUTOR_ROLE = "airflow_executor"
 EXECUTOR_GRANTS = (
     f"GRANT USAGE ON SCHEMA mesoflow TO {EXECUTOR_ROLE}",
     f"GRANT SELECT ON mesoflow.tasks TO {EXECUTOR_ROLE}",
-    "GRANT INSERT (key, command, argv, image, containerizer, force_pull, cpus, mem, disk, gpus, ports, env, "
+    "GRANT INSERT (key, command, argv, image, containerizer, force_pull, volumes, network, network_name, "
+    "docker_parameters, cpus, mem, disk, gpus, ports, env, "
     "uris, run_as_user, labels, role, constraints, priority, max_attempts, retry_backoff_s, retry_on_failure, "
     f"timeout_s, kill_requested, not_before) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT UPDATE (kill_requested) ON mesoflow.tasks TO {EXECUTOR_ROLE}",

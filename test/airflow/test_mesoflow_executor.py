@@ -260,6 +260,31 @@ class QueueRowTest(QueueTestCase):
         self.assertEqual(row["labels"]["team"], "data")
         self.assertEqual(row["labels"]["airflow.task_id"], "train")
 
+    def test_docker_volumes_network_and_parameters_land_in_the_queues_columns(self):
+        config = {
+            "mesos": {
+                "image": "apache/airflow:2.11.0", "containerizer": "docker",
+                "volumes": [{"host_path": "/srv/airflow/dags", "container_path": "/opt/airflow/dags", "mode": "RO"}],
+                "network": "user", "network_name": "airflow",
+                "docker_parameters": [{"key": "label", "value": "team=data"}],
+            },
+        }
+        s = self.new_scheduler()
+        s.start()
+        s.enqueue(ti("docked", executor_config=config))
+        s.enqueue(ti("plain"))
+        s.loop_once()
+        rows = {self.row(k)["labels"]["airflow.task_id"]: self.row(k) for k in self.keys()}
+        docked = rows["docked"]
+        self.assertEqual(docked["volumes"],
+                         [{"host_path": "/srv/airflow/dags", "container_path": "/opt/airflow/dags", "mode": "RO"}])
+        self.assertEqual((docked["network"], docked["network_name"]), ("user", "airflow"))
+        self.assertEqual(docked["docker_parameters"], [{"key": "label", "value": "team=data"}])
+        # A row that asks for none of them leaves the columns empty.
+        plain = rows["plain"]
+        self.assertEqual([plain[c] for c in ("volumes", "network", "network_name", "docker_parameters")],
+                         [None, None, None, None])
+
     def test_a_mapped_task_instance_carries_its_map_index_in_key_and_labels(self):
         s = self.new_scheduler()
         s.start()
