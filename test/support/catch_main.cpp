@@ -1,2 +1,3 @@
 #define CATCH_CONFIG_MAIN
+#define CATCH_CONFIG_FAST_COMPILE
 #include <catch2/catch.hpp>

@@ -1,0 +1,1 @@
+// Builds the test suite's precompiled header (precompiled.hpp).
