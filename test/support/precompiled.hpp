@@ -6,9 +6,9 @@
 #pragma once
 
 #define CATCH_CONFIG_FAST_COMPILE
-#include <catch2/catch.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
