@@ -1,19 +1,35 @@
-"""mesoflow's executor for Apache Airflow 2: task instances go to mesoflow's queue table.
+"""mesoflow's executor for Apache Airflow 2.10/2.11 and 3.x: task instances go to
+mesoflow's queue table (mesoflow.tasks), mesoflow runs them on Mesos.
 
 Airflow switches to it with `executor = mesoflow_executor.MesoflowExecutor` in the
-[core] section (this file on the scheduler's PYTHONPATH); README "Airflow" is the guide.
+[core] section: after `pip install` of deploy/airflow (an Airflow provider package), or
+with this one file on the scheduler's PYTHONPATH. README "Airflow" is the guide.
 
 Contract:
-- execute_async() checks a task instance's executor_config and queues one row in
-  mesoflow.tasks; the rows of one heartbeat are written by one INSERT in sync().
-  The row's key is queue_key(ti_key): stable, unique per try (format: see queue_key).
+- Airflow 2: execute_async() checks a task instance's executor_config and keeps one row
+  for mesoflow.tasks; the row runs Airflow's command (`airflow tasks run ...`).
+  Airflow 3: _process_workloads() takes each ExecuteTask workload out of queued_tasks,
+  into `running`, and keeps a row that runs `python -m
+  airflow.sdk.execution_time.execute_workload --json-string '<workload JSON>'` with
+  AIRFLOW__CORE__EXECUTION_API_SERVER_URL set to the configured Execution API URL.
+  The rows of one heartbeat are written by one INSERT per column set in sync().
+- A row's key is queue_key(ti_key) for the first queueing of a try, then "<key>#2",
+  "#3", ... for each time Airflow queues the same try again (reschedule-mode sensors,
+  deferred tasks that resume, revoked tasks): there is no cap.
 - sync() reads, in one statement, which of the rows it owns reached a final state and
   reports them: finished -> success, failed / killed / lost / error -> failed. A row that
   disappeared is reported failed too.
-- terminate() sets kill_requested on every row it owns; end() waits until mesoflow
-  has finished them all, then closes the connection.
-- try_adopt_task_instances() adopts task instances whose row is still pending or
-  running in mesoflow and returns the others.
+- Airflow 3: a row not started yet (pending, or claimed and waiting for an offer) when
+  its workload's token is about to expire is withdrawn (killed before it starts) and
+  the task instance is left queued in Airflow, without an event: the scheduler's
+  stuck-in-queued check revokes it and schedules it again with a new token.
+- revoke_task(ti=) withdraws or kills the task instance's row and forgets it, without
+  an event; queueing the same key again afterwards queues a new row.
+- end() writes what is pending (rows, kill requests) and returns; the tasks keep running
+  in mesoflow and a restarted scheduler adopts them. terminate() asks mesoflow to kill
+  every task this executor queued.
+- try_adopt_task_instances() adopts task instances whose latest row is still pending
+  or running in mesoflow and returns the others.
 - A bad executor_config fails that task instance (reported in the next sync, with the
   reason) instead of raising into the scheduler loop. A lost database connection is
   logged and retried at the next heartbeat: nothing queued is dropped. A bad setting,
@@ -21,19 +37,22 @@ Contract:
   ConfigError at start(), naming what to do.
 
 Only psycopg2 and the standard library. Without Airflow the module still imports and
-uses a minimal stand-in base class, so that it can be tested and used on its own.
+uses a minimal stand-in base class (Airflow 2's interface), so that it can be tested and
+used on its own.
 """
 
 from __future__ import annotations
 
 import configparser
 import difflib
+import json
 import logging
 import math
 import os
 import sys
 import time
 import urllib.parse
+import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import psycopg2
@@ -50,6 +69,11 @@ except ImportError:
     _airflow_base_executor = None
     AIRFLOW_AVAILABLE = False
 
+# Airflow 3's executor interface: workloads instead of commands.
+AIRFLOW_3 = AIRFLOW_AVAILABLE and hasattr(_airflow_base_executor.BaseExecutor, "_process_workloads")
+
+PROVIDER_PACKAGE = "airflow-provider-mesoflow"
+
 # States the table defines (schemas/0001_initial.sql, state_must_be_known).
 ACTIVE_STATES = ("pending", "launching", "staging", "starting", "running", "killing")
 FAILED_STATES = ("failed", "killed", "lost", "error")
@@ -57,18 +81,28 @@ FINAL_STATES = ("finished",) + FAILED_STATES
 
 # Key prefix: rows this executor queued are the ones whose key starts with it.
 KEY_PREFIX = "airflow"
-# Airflow before 2.10 queues a try again with the same try number when it never started
-# (lost before its first line ran, or killed as stuck in queued); each such queueing gets
-# a row of its own, "<key>#2", "#3", ... Every one costs an Airflow retry, so this bound
-# is never reached by a sane DAG; beyond it the task instance is failed.
-MAX_QUEUEINGS_PER_TRY = 20
+# Airflow queues one try again with the same try number: a reschedule-mode sensor at
+# each poke, a deferred task when it resumes, a revoked or stuck task, a try that never
+# started. Each queueing gets a row of its own, "<key>#2", "#3", ... without a bound;
+# finding the latest one looks at this many keys per statement.
+QUEUEING_PROBE = 32
 # Rounds of INSERT within one sync() while rows meet keys that exist already (each
 # round moves such rows to the key of their next queueing).
 CONFLICT_ROUNDS = 3
 # Rows per INSERT statement when a heartbeat queued more.
 INSERT_BATCH_ROWS = 500
-# Seconds between two looks at the queue while end() waits for running tasks.
-END_POLL_INTERVAL_S = 1.0
+# Airflow 3: how long a workload's token is valid when neither [mesoflow]
+# workload_token_valid_for nor [execution_api] jwt_expiration_time says (Airflow's default).
+DEFAULT_TOKEN_VALID_FOR_S = 600.0
+# ... and how long before it expires a row not started yet is withdrawn: the time a task
+# may take from mesoflow's claim to its first call of the Execution API.
+DEFAULT_TOKEN_START_MARGIN_S = 60.0
+# Airflow 3: the interpreter the row's command starts (as Airflow's Kubernetes executor).
+DEFAULT_TASK_PYTHON = "python"
+# get_task_log(): the Mesos agent's HTTP port, and how much of stdout/stderr to show.
+DEFAULT_AGENT_PORT = 5051
+TASK_LOG_BYTES = 256 * 1024
+AGENT_HTTP_TIMEOUT_S = 5
 # Seconds to wait for the database when connecting (unless the DSN says otherwise).
 CONNECT_TIMEOUT_S = 10
 APPLICATION_NAME = "mesoflow airflow executor"
@@ -77,6 +111,8 @@ INT4_MIN, INT4_MAX = -(2**31), 2**31 - 1
 
 CONSTRAINT_OPS = ("EQUALS", "NOT_EQUALS", "LIKE", "UNLIKE", "EXISTS")
 CONTAINERIZERS = ("docker", "mesos")
+NETWORK_MODES = ("host", "bridge", "none", "user")
+VOLUME_MODES = ("RW", "RO")
 
 # psycopg2 errors that mean "the connection is unusable": retried at the next heartbeat.
 CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
@@ -125,10 +161,6 @@ def requeued_key(base: str, queueing: int) -> str:
     return base if queueing == 1 else f"{base}#{queueing}"
 
 
-def _queueing_keys(base: str) -> List[str]:
-    return [requeued_key(base, n) for n in range(1, MAX_QUEUEINGS_PER_TRY + 1)]
-
-
 def _queueing_of(base: str, key: str) -> int:
     return 1 if key == base else int(key[len(base) + 1 :])
 
@@ -164,12 +196,27 @@ def _default_conf():
 
 
 class Settings:
-    """What the executor reads once, at start(): the database and the task defaults."""
+    """What the executor reads once, at start(): the database, the task defaults and,
+    for Airflow 3, the Execution API URL and the workload token's validity."""
 
-    def __init__(self, database: str, defaults: Dict[str, Any], sources: Dict[str, str]):
+    def __init__(self, database: str, defaults: Dict[str, Any], sources: Dict[str, str],
+                 execution_api_server_url: Optional[str] = None,
+                 token_valid_for_s: float = DEFAULT_TOKEN_VALID_FOR_S,
+                 token_start_margin_s: float = DEFAULT_TOKEN_START_MARGIN_S,
+                 task_python: str = DEFAULT_TASK_PYTHON, agent_port: int = DEFAULT_AGENT_PORT):
         self.database = database
         self.defaults = defaults  # column -> value, for task instances that name none
         self.sources = sources  # column -> where its default came from, for messages
+        self.execution_api_server_url = execution_api_server_url
+        self.token_valid_for_s = token_valid_for_s
+        self.token_start_margin_s = token_start_margin_s
+        self.task_python = task_python
+        self.agent_port = agent_port
+
+    @property
+    def withdraw_after_s(self) -> float:
+        """Airflow 3: a row not started this long after its workload came is withdrawn."""
+        return self.token_valid_for_s - self.token_start_margin_s
 
 
 def _read_secret_file(path: str, where: str) -> str:
@@ -229,6 +276,25 @@ def _containerizer(text, where):
     return text
 
 
+def _from_config_check(check, parse_json: bool):
+    """A setting parsed by an executor_config check: JSON text when parse_json, else the
+    text itself; BadExecutorConfig becomes ConfigError naming the key."""
+
+    def parse(text, where):
+        value = text
+        if parse_json:
+            try:
+                value = json.loads(text)
+            except ValueError as e:
+                raise ConfigError(f"{where} is not valid JSON: {e}") from None
+        try:
+            return check(value)
+        except BadExecutorConfig as e:
+            raise ConfigError(f"{where} {e}") from None
+
+    return parse
+
+
 # Task defaults: (column, [mesoflow] key, [mesos] key, parser). The [mesoflow] key, in
 # mesoflow's own names, beats the [mesos] key the old MesosExecutor read.
 _DEFAULT_KEYS: Tuple[Tuple[str, str, Optional[str], Callable[[str, str], Any]], ...] = (
@@ -237,6 +303,12 @@ _DEFAULT_KEYS: Tuple[Tuple[str, str, Optional[str], Callable[[str, str], Any]], 
     ("disk", "task_disk", "task_disk", _non_negative),
     ("image", "docker_image", "docker_image_slave", _image),
     ("containerizer", "containerizer", None, _containerizer),
+    # JSON in airflow.cfg, the same shapes as in executor_config (README "Airflow").
+    ("volumes", "volumes", None, lambda t, w: _from_config_check(_volumes, True)(t, w)),
+    ("network", "network", None, lambda t, w: _from_config_check(_network, False)(t, w)),
+    ("network_name", "network_name", None, lambda t, w: _from_config_check(_text, False)(t, w)),
+    ("docker_parameters", "docker_parameters", None,
+     lambda t, w: _from_config_check(_docker_parameters, True)(t, w)),
 )
 
 
@@ -257,7 +329,50 @@ def load_settings(conf=None, environ=None) -> Settings:
             defaults[column] = parse(str(value).strip(), where)
             sources[column] = where
             break
-    return Settings(_database_setting(conf, environ), defaults, sources)
+    if defaults.get("network") == "user" and "network_name" not in defaults:
+        raise ConfigError("[mesoflow] network = user needs [mesoflow] network_name")
+    if "network_name" in defaults and defaults.get("network") != "user":
+        raise ConfigError("[mesoflow] network_name needs [mesoflow] network = user")
+
+    def setting(section, key):
+        value = conf.get(section, key, fallback=None)
+        return str(value).strip() if value is not None and str(value).strip() else None
+
+    url, url_where = None, None
+    for section, key in (("mesoflow", "execution_api_server_url"), ("core", "execution_api_server_url")):
+        url = setting(section, key)
+        if url:
+            url_where = f"[{section}] {key}"
+            break
+    if url is not None and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"{url_where} = {url!r} must be an http:// or https:// URL")
+    valid_for, valid_where = DEFAULT_TOKEN_VALID_FOR_S, None
+    for section, key in (("mesoflow", "workload_token_valid_for"), ("execution_api", "jwt_expiration_time")):
+        text = setting(section, key)
+        if text is not None:
+            valid_where = f"[{section}] {key}"
+            valid_for = _positive(text, valid_where)
+            break
+    margin = DEFAULT_TOKEN_START_MARGIN_S
+    text = setting("mesoflow", "workload_token_start_margin")
+    if text is not None:
+        margin = _non_negative(text, "[mesoflow] workload_token_start_margin")
+    elif margin >= valid_for:
+        margin = valid_for / 2
+    if margin >= valid_for:
+        raise ConfigError(
+            f"[mesoflow] workload_token_start_margin = {margin:g} must be less than the token's validity "
+            f"({valid_for:g} s, {valid_where or 'the default'})"
+        )
+    agent_port = DEFAULT_AGENT_PORT
+    text = setting("mesoflow", "agent_port")
+    if text is not None:
+        agent_port = int(_parse_number(text, "[mesoflow] agent_port", 1, inclusive=True))
+    return Settings(
+        _database_setting(conf, environ), defaults, sources,
+        execution_api_server_url=url, token_valid_for_s=valid_for, token_start_margin_s=margin,
+        task_python=setting("mesoflow", "task_python") or DEFAULT_TASK_PYTHON, agent_port=agent_port,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,6 +480,99 @@ def _constraints(v):
     return out
 
 
+def _volumes(v):
+    """[{"host_path", "container_path", "mode": "RW"|"RO"}] or Docker's "host:container[:ro|rw]"."""
+    if not isinstance(v, (list, tuple)):
+        raise BadExecutorConfig(f"must be a list of volumes, got {type(v).__name__}")
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, str):
+            parts = item.split(":")
+            if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+                raise BadExecutorConfig(f"[{i}] must be 'host_path:container_path[:ro|rw]', got {item!r}")
+            item = {"host_path": parts[0], "container_path": parts[1], "mode": parts[2] if len(parts) == 3 else "RW"}
+        if not isinstance(item, dict):
+            raise BadExecutorConfig(f"[{i}] must be a dict or a 'host:container[:mode]' string, got {item!r}")
+        unknown = set(item) - {"host_path", "container_path", "mode"}
+        if unknown:
+            raise BadExecutorConfig(f"[{i}] has unknown keys {sorted(unknown)} (keys: host_path, container_path, mode)")
+        volume = {}
+        for name in ("host_path", "container_path"):
+            path = item.get(name)
+            if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
+                raise BadExecutorConfig(f"[{i}][{name!r}] must be an absolute path, got {path!r}")
+            volume[name] = path
+        mode = item.get("mode", "RW")
+        if not isinstance(mode, str) or mode.upper() not in VOLUME_MODES:
+            raise BadExecutorConfig(f"[{i}]['mode'] must be RW or RO, got {mode!r}")
+        volume["mode"] = mode.upper()
+        out.append(volume)
+    return out
+
+
+def _network(v):
+    if v not in NETWORK_MODES:
+        raise BadExecutorConfig(f"must be one of {', '.join(NETWORK_MODES)}, got {v!r}")
+    return v
+
+
+def _docker_parameters(v):
+    """[{"key", "value"}] or {key: value}: extra `docker run --key=value` parameters."""
+    if isinstance(v, dict):
+        v = [{"key": k, "value": value} for k, value in v.items()]
+    if not isinstance(v, (list, tuple)):
+        raise BadExecutorConfig(f"must be a list of {{'key', 'value'}} or a dict, got {type(v).__name__}")
+    out = []
+    for i, item in enumerate(v):
+        if not isinstance(item, dict) or set(item) != {"key", "value"}:
+            raise BadExecutorConfig(f"[{i}] must be {{'key': ..., 'value': ...}}, got {item!r}")
+        key, value = item["key"], item["value"]
+        if not isinstance(key, str) or not key or "\x00" in key:
+            raise BadExecutorConfig(f"[{i}]['key'] must be a non-empty string, got {key!r}")
+        if _is_number(value) or isinstance(value, bool):
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if not isinstance(value, str) or "\x00" in value:
+            raise BadExecutorConfig(f"[{i}]['value'] must be a string, got {value!r}")
+        out.append({"key": key, "value": value})
+    return out
+
+
+_MEM_UNITS = {"b": 1 / 2**20, "k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2}
+
+
+def _mem_limit(v):
+    """avmesos' mem_limit: Docker's size ("512m", "2g", "1.5G"), or a number of MB."""
+    if _is_number(v):
+        return _number(0, inclusive=False)(v)
+    if isinstance(v, str):
+        text = v.strip().lower()
+        if text.endswith("b") and len(text) > 1 and text[-2] in "kmgt":
+            text = text[:-1]
+        unit = text[-1:] if text[-1:] in _MEM_UNITS else "m"
+        number = text[:-1] if text[-1:] in _MEM_UNITS else text
+        try:
+            mb = float(number) * _MEM_UNITS[unit]
+        except ValueError:
+            mb = float("nan")
+        if math.isfinite(mb) and mb > 0:
+            return mb
+    raise BadExecutorConfig(f"must be a size like '512m' or '2g' (or a number of MB), got {v!r}")
+
+
+def _attributes(v):
+    """avmesos' attributes: {name: value} (each must equal), or mesoflow's constraints."""
+    if isinstance(v, dict):
+        return _constraints([[name, "EQUALS", value] for name, value in v.items()])
+    return _constraints(v)
+
+
+def _container_type(v):
+    """avmesos' container_type: DOCKER or MESOS, any case."""
+    if isinstance(v, str) and v.lower() in CONTAINERIZERS:
+        return v.lower()
+    raise BadExecutorConfig(f"must be 'docker' or 'mesos', got {v!r}")
+
+
 # executor_config["mesos"] key -> (queue column, check). README "Airflow" lists them.
 MESOS_CONFIG_KEYS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
     "cpus": ("cpus", _number(0, inclusive=False)),
@@ -386,13 +594,30 @@ MESOS_CONFIG_KEYS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
     "user": ("run_as_user", _text),
     "role": ("role", _text),
     "labels": ("labels", _string_map("labels", scalars_allowed=False)),
+    "volumes": ("volumes", _volumes),
+    "network": ("network", _network),
+    "network_name": ("network_name", _text),
+    "docker_parameters": ("docker_parameters", _docker_parameters),
 }
+# The executor_config keys of avmesos (the other Airflow Mesos provider), accepted at the
+# top level of executor_config and in executor_config["mesos"].
+AVMESOS_CONFIG_KEYS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
+    "cpus": ("cpus", _number(0, inclusive=False)),
+    "mem_limit": ("mem", _mem_limit),
+    "disk": ("disk", _number(0, inclusive=True)),
+    "attributes": ("constraints", _attributes),
+    "image": ("image", _text),
+    "container_type": ("containerizer", _container_type),
+}
+# Columns a row carries only when it uses them (they came with the Docker options).
+OPTIONAL_COLUMNS = ("volumes", "network", "network_name", "docker_parameters")
 
 
 def task_columns(executor_config: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:
-    """The queue columns a task instance asks for: executor_config["mesos"] over the
-    configured defaults. Other top-level keys of executor_config belong to other
-    executors and are ignored. Raises BadExecutorConfig naming the key."""
+    """The queue columns a task instance asks for: executor_config["mesos"] (and
+    avmesos' keys at the top level) over the configured defaults. Other top-level keys
+    of executor_config belong to other executors and are ignored. Raises
+    BadExecutorConfig naming the key."""
     if executor_config is None:
         executor_config = {}
     if not isinstance(executor_config, dict):
@@ -405,28 +630,47 @@ def task_columns(executor_config: Any, defaults: Dict[str, Any]) -> Dict[str, An
     if not isinstance(mesos, dict):
         raise BadExecutorConfig(f'executor_config["mesos"] must be a dict, got {type(mesos).__name__}')
     columns = dict(defaults)
-    for name, value in mesos.items():
+    asked = set()
+    given = [(f'executor_config["{n}"]', n, v) for n, v in executor_config.items() if n in AVMESOS_CONFIG_KEYS]
+    given += [(f'executor_config["mesos"]["{n}"]', n, v) for n, v in mesos.items()]
+    for where, name, value in given:
         if name == "image" and value is None:
             # No image for this task, whatever the default: it runs on the agent's host.
             columns.pop("image", None)
             continue
-        if name not in MESOS_CONFIG_KEYS:
-            close = difflib.get_close_matches(str(name), MESOS_CONFIG_KEYS, n=1)
+        if name in MESOS_CONFIG_KEYS:
+            column, check = MESOS_CONFIG_KEYS[name]
+        elif name in AVMESOS_CONFIG_KEYS:
+            column, check = AVMESOS_CONFIG_KEYS[name]
+        else:
+            known = list(MESOS_CONFIG_KEYS) + [k for k in AVMESOS_CONFIG_KEYS if k not in MESOS_CONFIG_KEYS]
+            close = difflib.get_close_matches(str(name), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise BadExecutorConfig(
-                f'executor_config["mesos"]: unknown key {name!r}{hint} (known: {", ".join(MESOS_CONFIG_KEYS)})'
+                f'executor_config["mesos"]: unknown key {name!r}{hint} (known: {", ".join(known)})'
             )
-        column, check = MESOS_CONFIG_KEYS[name]
         try:
             columns[column] = check(value)
         except BadExecutorConfig as e:
-            raise BadExecutorConfig(f'executor_config["mesos"]["{name}"] {e}') from None
+            raise BadExecutorConfig(f"{where} {e}") from None
+        asked.add(column)
     # A default containerizer only applies to tasks that run an image; the table refuses
     # a containerizer without one (containerizer_needs_an_image).
     if "containerizer" in columns and "image" not in columns:
-        if "containerizer" in mesos:
+        if "containerizer" in asked:
             raise BadExecutorConfig('executor_config["mesos"]["containerizer"] needs an "image"')
         del columns["containerizer"]
+    # A network name goes with network "user" only; a task that names another network
+    # than the default's drops the default's name.
+    if columns.get("network") != "user" and "network_name" in columns:
+        if "network_name" in asked:
+            raise BadExecutorConfig('executor_config["mesos"]["network_name"] needs "network": "user"')
+        del columns["network_name"]
+    if columns.get("network") == "user" and "network_name" not in columns:
+        raise BadExecutorConfig('executor_config["mesos"]["network"] "user" needs a "network_name"')
+    for column in ("volumes", "docker_parameters"):
+        if column in columns and not columns[column]:
+            del columns[column]  # an empty list is the table's NULL: nothing to add
     return columns
 
 
@@ -450,19 +694,25 @@ def _labels_of(ti_key: Any) -> Dict[str, str]:
     return labels
 
 
-# Every column the executor may write, in INSERT order; what a row leaves out is DEFAULT.
+# Every column the executor writes, in INSERT order; what a row leaves out is DEFAULT.
+# The OPTIONAL_COLUMNS follow only in the INSERTs of rows that use them.
 INSERT_COLUMNS = (
     "key", "argv", "image", "containerizer", "force_pull", "cpus", "mem", "disk", "gpus",
     "ports", "env", "uris", "run_as_user", "labels", "role", "constraints", "priority",
     "max_attempts", "retry_backoff_s", "retry_on_failure", "timeout_s",
 )
-_JSON_COLUMNS = ("env", "labels", "constraints")
+_JSON_COLUMNS = ("env", "labels", "constraints", "volumes", "docker_parameters")
 _DEFAULT = psycopg2.extensions.AsIs("DEFAULT")
 
 
-def _insert_values(row: Dict[str, Any]) -> Tuple[Any, ...]:
+def insert_columns(row: Dict[str, Any]) -> Tuple[str, ...]:
+    """The columns of the INSERT that writes this row."""
+    return INSERT_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in row)
+
+
+def _insert_values(row: Dict[str, Any], columns: Sequence[str] = INSERT_COLUMNS) -> Tuple[Any, ...]:
     values = []
-    for column in INSERT_COLUMNS:
+    for column in columns:
         if column not in row:
             values.append(_DEFAULT)
         elif column in _JSON_COLUMNS:
@@ -472,15 +722,24 @@ def _insert_values(row: Dict[str, Any]) -> Tuple[Any, ...]:
     return tuple(values)
 
 
-_INSERT_SQL = (
-    f"INSERT INTO mesoflow.tasks ({', '.join(INSERT_COLUMNS)}) VALUES %s "
-    "ON CONFLICT (key) DO NOTHING RETURNING key"
-)
-# Rows that reached a final state, and rows that are gone, among the given keys.
+def _insert_sql(columns: Sequence[str]) -> str:
+    return (
+        f"INSERT INTO mesoflow.tasks ({', '.join(columns)}) VALUES %s "
+        "ON CONFLICT (key) DO NOTHING RETURNING key"
+    )
+
+
+# Rows no agent took yet: pending, or claimed by mesoflow and waiting for an offer.
+_NOT_STARTED = "(t.state = 'pending' OR (t.state = 'launching' AND t.agent_id IS NULL))"
+# Rows that reached a final state, rows that are gone, among the given keys; and the
+# rows not started yet among the second list (rows whose token expires): these come
+# with state NULL.
 _FINAL_ROWS_SQL = (
-    "SELECT k.key, t.id, t.state, t.exit_status, t.reason, t.message "
+    "SELECT k.key, t.id, CASE WHEN t.state IN ('pending', 'launching') THEN NULL ELSE t.state END, "
+    "t.exit_status, t.reason, t.message "
     "FROM unnest(%s::text[]) AS k(key) LEFT JOIN mesoflow.tasks t ON t.key = k.key "
-    f"WHERE t.id IS NULL OR t.state IN ({', '.join(repr(s) for s in FINAL_STATES)})"
+    f"WHERE t.id IS NULL OR t.state IN ({', '.join(repr(s) for s in FINAL_STATES)}) "
+    f"OR ({_NOT_STARTED} AND k.key = ANY(%s::text[]))"
 )
 # What start() checks, in one statement: the schema is there and usable, its queue table
 # is there, and the role may read, insert and ask for kills (a kill request also writes
@@ -507,7 +766,22 @@ _QUEUE_ACCESS_SQL = (
     )
     + " FROM (SELECT has_schema_privilege(oid, 'USAGE') AS usage FROM pg_namespace WHERE nspname = 'mesoflow') s"
 )
-_LATEST_ROWS_SQL = "SELECT key, state FROM mesoflow.tasks WHERE key = ANY(%s::text[])"
+# The rows among the given keys: key, state, kill_requested, age in seconds.
+_ROWS_SQL = (
+    "SELECT key, state, kill_requested, extract(epoch FROM now() - created_at) "
+    "FROM mesoflow.tasks WHERE key = ANY(%s::text[])"
+)
+# Withdraws rows not started yet (the table kills a pending row at once, mesoflow a
+# claimed one before it launches).
+_WITHDRAW_SQL = (
+    "UPDATE mesoflow.tasks t SET kill_requested = true "
+    f"WHERE t.key = ANY(%s::text[]) AND {_NOT_STARTED} AND NOT t.kill_requested RETURNING t.key"
+)
+# Where a row ran: get_task_log() asks that agent for the task's sandbox.
+_WHERE_RAN_SQL = (
+    "SELECT key, state, hostname, agent_id, mesos_task_id FROM mesoflow.tasks "
+    "WHERE key = ANY(%s::text[]) AND mesos_task_id IS NOT NULL"
+)
 _KILL_SQL = (
     "UPDATE mesoflow.tasks SET kill_requested = true "
     "WHERE key = ANY(%s::text[]) AND NOT kill_requested "
@@ -626,6 +900,12 @@ class MesoflowExecutor(BaseExecutor):
         self._rejected: Dict[Any, str] = {}  # TaskInstanceKey -> why, reported in sync()
         self._maybe_inserted: set = set()  # unsent, but their INSERT may have committed
         self._kills: set = set()  # queue keys whose kill request is not written yet
+        # base key -> queue keys Airflow is done with (revoked, withdrawn, queued again):
+        # a new queueing of the try never follows them.
+        self._superseded: Dict[str, set] = {}
+        self._received: Dict[Any, float] = {}  # Airflow 3: TaskInstanceKey -> when its workload came
+        self._deadline: Dict[str, float] = {}  # Airflow 3: queue key -> withdrawn if pending after
+        self._clock: Callable[[], float] = time.time
 
     # -- the database ------------------------------------------------------------------
 
@@ -669,8 +949,16 @@ class MesoflowExecutor(BaseExecutor):
 
     def start(self):
         """Reads the settings and checks that the database holds mesoflow's queue and
-        that the executor's role may use it."""
+        that the executor's role may use it; under Airflow 3 also that the Execution API
+        URL for the agents is set."""
         self.settings = load_settings()
+        if AIRFLOW_3 and not self.settings.execution_api_server_url:
+            raise ConfigError(
+                "mesoflow executor: no Execution API URL for the tasks; set [mesoflow] "
+                "execution_api_server_url (or [core] execution_api_server_url) in airflow.cfg to the "
+                "URL Mesos agents reach the API server at, e.g. http://airflow-api.example:8080/execution/ "
+                '(README "Airflow")'
+            )
         try:
             with self._connection().cursor() as cur:
                 cur.execute(_QUEUE_ACCESS_SQL)
@@ -690,30 +978,69 @@ class MesoflowExecutor(BaseExecutor):
         if problem is not None:
             self._close()
             raise ConfigError(f'mesoflow executor: {problem} (README "Airflow")')
+        url = self.settings.execution_api_server_url
+        if AIRFLOW_3 and urllib.parse.urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1"):
+            self.log.warning(
+                "event=mesoflow_execution_api_on_localhost url=%s (tasks run on Mesos agents: they reach "
+                "this URL only if the API server runs on every agent)", url)
         self.log.info(
-            "event=mesoflow_executor_started defaults=%s",
+            "event=mesoflow_executor_started airflow=%s defaults=%s",
+            "3" if AIRFLOW_3 else "2",
             ",".join(f"{c}={v}({self.settings.sources[c]})" for c, v in self.settings.defaults.items()) or "table",
         )
 
     def execute_async(self, key, command, queue=None, executor_config=None):
-        """Checks the task instance and keeps its row for the INSERT of the next sync()."""
-        if key in self._queue_key_of or key in self._unsent:
-            self.log.warning("event=mesoflow_task_already_queued key=%s", queue_key(key))
+        """Airflow 2: checks the task instance and keeps its row for the INSERT of the
+        next sync()."""
+        try:
+            argv = _argv(command)
+        except BadExecutorConfig as e:
+            self._reject(key, e)
             return
+        self._accept(key, argv, executor_config, {})
+
+    def _process_workloads(self, workloads):
+        """Airflow 3: each ExecuteTask workload leaves queued_tasks, enters `running` and
+        gets a row that runs the task SDK's execute_workload with the workload's JSON."""
+        for workload in workloads:
+            ti = workload.ti
+            key = ti.key
+            self.queued_tasks.pop(key, None)
+            self.running.add(key)
+            assert self.settings is not None, "start() was not called"
+            argv = workload_command(workload, self.settings.task_python)
+            env = {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": self.settings.execution_api_server_url}
+            self._received[key] = self._clock()
+            self._accept(key, argv, getattr(ti, "executor_config", None), env)
+
+    def _accept(self, key, argv: List[str], executor_config: Any, extra_env: Dict[str, Any]):
+        previous = self._queue_key_of.get(key)
+        if previous is not None or key in self._unsent:
+            # Queued again while its last row is still known here: for Airflow that row
+            # is done (a sensor's poke, a deferral); this queueing gets a row of its own.
+            self._supersede(key)
         try:
             assert self.settings is not None, "start() was not called"
             row = task_columns(executor_config, self.settings.defaults)
-            row["argv"] = _argv(command)
+            row["argv"] = argv
         except BadExecutorConfig as e:
-            self.log.error("event=mesoflow_task_rejected key=%s reason=%s", queue_key(key), e)
-            self._rejected[key] = f"mesoflow executor refused {key}: {e}"
+            self._received.pop(key, None)
+            self._reject(key, e)
             return
-        row["key"] = queue_key(key)
+        base = queue_key(key)
+        row["key"] = requeued_key(base, _queueing_of(base, previous) + 1) if previous else base
+        if extra_env:
+            row["env"] = {**extra_env, **row.get("env", {})}
         row["labels"] = {**_labels_of(key), **row.get("labels", {})}
         self._unsent[key] = row
 
+    def _reject(self, key, error: Exception):
+        self.log.error("event=mesoflow_task_rejected key=%s reason=%s", queue_key(key), error)
+        self._rejected[key] = f"mesoflow executor refused {key}: {error}"
+
     def sync(self):
-        """Inserts the rows queued since the last call, then reports the rows that ended."""
+        """Inserts the rows queued since the last call, reports the rows that ended and,
+        under Airflow 3, withdraws rows whose token would expire before they start."""
         for ti_key, why in list(self._rejected.items()):
             del self._rejected[ti_key]
             self.fail(ti_key, why)
@@ -727,14 +1054,20 @@ class MesoflowExecutor(BaseExecutor):
                 return
         if not self._owned:
             return
+        now = self._clock()
+        expired = [k for k, deadline in self._deadline.items() if deadline <= now and k in self._owned]
         try:
             with self._connection().cursor() as cur:
-                cur.execute(_FINAL_ROWS_SQL, (list(self._owned),))
+                cur.execute(_FINAL_ROWS_SQL, (list(self._owned), expired))
                 rows = cur.fetchall()
         except CONNECTION_ERRORS as e:
             self._drop_connection(e, "sync")
             return
+        not_started = []
         for key, row_id, state, exit_status, reason, message in rows:
+            if row_id is not None and state is None:
+                not_started.append(key)
+                continue
             ti_key = self._forget(key)
             if row_id is None:
                 self.log.error("event=mesoflow_task_gone key=%s", key)
@@ -746,14 +1079,36 @@ class MesoflowExecutor(BaseExecutor):
                 self.success(ti_key, info)
             else:
                 self.fail(ti_key, info)
+        if not_started:
+            self._withdraw(not_started)
+
+    def _withdraw(self, keys: List[str]):
+        """Rows not started past their token's deadline: withdrawn, and their task
+        instances left queued in Airflow, whose stuck-in-queued check schedules them
+        again with a new token."""
+        try:
+            with self._connection().cursor() as cur:
+                cur.execute(_WITHDRAW_SQL, (keys,))
+                withdrawn = [r[0] for r in cur.fetchall()]
+        except CONNECTION_ERRORS as e:
+            self._drop_connection(e, "withdraw")
+            return
+        for key in withdrawn:
+            ti_key = self._forget(key)
+            self._mark_superseded(key)
+            self.running.discard(ti_key)
+            self.log.warning(
+                "event=mesoflow_task_withdrawn key=%s reason=token_expires (not started %.0f s after it was "
+                "queued; Airflow schedules it again)", key, self.settings.withdraw_after_s)
 
     def end(self):
-        """Waits until mesoflow has ended every task this executor queued, then closes."""
-        while True:
-            self.sync()
-            if not (self._owned or self._unsent or self._rejected):
-                break
-            time.sleep(END_POLL_INTERVAL_S)
+        """Writes what is still to be written (rows, kill requests), reports what ended,
+        and closes. Tasks keep running in mesoflow; a restarted scheduler adopts them."""
+        self.sync()
+        if self._unsent or self._kills:
+            self.log.warning(
+                "event=mesoflow_executor_ended_with_unwritten rows=%d kills=%d (the database is unreachable)",
+                len(self._unsent), len(self._kills))
         self._close()
 
     def terminate(self):
@@ -769,8 +1124,36 @@ class MesoflowExecutor(BaseExecutor):
         self._kills.update(kills)
         self._send_kills("terminate")
 
+    def revoke_task(self, *, ti):
+        """Airflow 2.10.4+, 2.11 and 3.x (stuck in queued): withdraws the task
+        instance's row, or kills its task, and forgets it. No event, no state change and
+        no exception: the scheduler queues the task instance again."""
+        try:
+            key = ti.key
+            self.queued_tasks.pop(key, None)
+            self._rejected.pop(key, None)
+            self._received.pop(key, None)
+            if hasattr(self, "attempts"):
+                self.attempts.pop(key, None)
+            known = self._supersede(key, kill=True)
+            self.running.discard(key)
+            if not known:
+                # Not queued by this executor (a scheduler restarted since): its latest row.
+                base = queue_key(key)
+                found = self._latest_rows([base]).get(base)
+                if found is not None and found[1] in ACTIVE_STATES:
+                    self._kills.add(found[0])
+                    self._mark_superseded(found[0])
+            self._send_kills("revoke_task")
+            self.log.info("event=mesoflow_task_revoked key=%s", queue_key(key))
+        except Exception as e:  # never into the scheduler loop
+            if isinstance(e, CONNECTION_ERRORS):
+                self._drop_connection(e, "revoke_task")
+            else:
+                self.log.exception("event=mesoflow_revoke_failed ti=%r", ti)
+
     def try_adopt_task_instances(self, tis: Sequence[Any]) -> Sequence[Any]:
-        """Adopts the task instances whose queue row is still pending or running."""
+        """Adopts the task instances whose latest queue row is still pending or running."""
         tis = list(tis)
         if not tis:
             return tis
@@ -781,42 +1164,95 @@ class MesoflowExecutor(BaseExecutor):
             self._drop_connection(e, "adopt")
             return tis
         not_adopted = []
+        now = self._clock()
         for base, ti in bases.items():
             found = latest.get(base)
-            if found is not None and found[1] in ACTIVE_STATES:
+            if found is not None and found[1] in ACTIVE_STATES and not found[2]:
                 self._own(found[0], ti.key)
                 self.running.add(ti.key)
+                if AIRFLOW_3 and found[1] in ("pending", "launching"):
+                    self._deadline[found[0]] = now - found[3] + self.settings.withdraw_after_s
                 self.log.info("event=mesoflow_task_adopted key=%s state=%s", found[0], found[1])
             else:
                 not_adopted.append(ti)
         return not_adopted
 
     def cleanup_stuck_queued_tasks(self, tis: List[Any]) -> List[str]:
-        """Task instances Airflow found stuck in queued: killed in mesoflow, failed here."""
+        """Airflow 2.10.3 and earlier: task instances stuck in queued are killed in
+        mesoflow and failed here (later releases call revoke_task instead)."""
         for ti in tis:
-            queue_key_ = self._queue_key_of.get(ti.key)
-            if queue_key_ is not None:
-                self._kills.add(queue_key_)
-                self._forget(queue_key_)
-            row = self._unsent.pop(ti.key, None)
-            if row is not None and ti.key in self._maybe_inserted:
-                self._kills.add(row["key"])
-            self._maybe_inserted.discard(ti.key)
+            self._supersede(ti.key, kill=True)
             self._rejected.pop(ti.key, None)
             self.fail(ti.key, "stuck in queued: killed in mesoflow")
         self._send_kills("cleanup_stuck_queued_tasks")
         return [repr(ti) for ti in tis]
+
+    def get_task_log(self, ti, try_number: int) -> Tuple[List[str], List[str]]:
+        """The task's stdout and stderr from its Mesos sandbox, read through the agent's
+        HTTP API (/state, /files/read) on [mesoflow] agent_port. Returns (messages,
+        logs) as Airflow's file task handler wants them; never raises."""
+        messages: List[str] = []
+        try:
+            key = ti.key.with_try_number(try_number) if hasattr(ti.key, "with_try_number") else ti.key
+            base = queue_key(key)
+            found = self._latest_rows([base]).get(base)
+            if found is None:
+                return [f"mesoflow: no queue row {base}"], []
+            with self._connection().cursor() as cur:
+                cur.execute(_WHERE_RAN_SQL, ([found[0]],))
+                where = cur.fetchone()
+            if where is None or not where[2]:
+                return [f"mesoflow: {found[0]} is {found[1]} and has not reached a Mesos agent"], []
+            _, state, hostname, agent_id, mesos_task_id = where
+            return sandbox_log(hostname, self.settings.agent_port, agent_id, mesos_task_id, found[0])
+        except CONNECTION_ERRORS as e:
+            self._drop_connection(e, "get_task_log")
+            messages.append(f"mesoflow: the queue database is unreachable: {str(e).strip()}")
+        except Exception as e:  # the log view must not break on the executor
+            messages.append(f"mesoflow: cannot read the task's sandbox: {e}")
+        return messages, []
 
     # -- the rows ------------------------------------------------------------------------
 
     def _own(self, queue_key_: str, ti_key: Any):
         self._owned[queue_key_] = ti_key
         self._queue_key_of[ti_key] = queue_key_
+        self._superseded.pop(queue_key(ti_key), None)
+        received = self._received.pop(ti_key, None)
+        if received is not None and AIRFLOW_3:
+            self._deadline[queue_key_] = received + self.settings.withdraw_after_s
 
     def _forget(self, queue_key_: str) -> Any:
         ti_key = self._owned.pop(queue_key_)
         self._queue_key_of.pop(ti_key, None)
+        self._deadline.pop(queue_key_, None)
         return ti_key
+
+    def _mark_superseded(self, queue_key_: str):
+        base = queue_key_.split("#", 1)[0]
+        self._superseded.setdefault(base, set()).add(queue_key_)
+
+    def _supersede(self, ti_key: Any, kill: bool = False) -> bool:
+        """Drops what this executor knows of a task instance's current row, without an
+        event; with kill, asks mesoflow to withdraw or kill it. Returns whether it knew
+        one."""
+        known = False
+        row = self._unsent.pop(ti_key, None)
+        if row is not None:
+            known = True
+            if ti_key in self._maybe_inserted:
+                self._mark_superseded(row["key"])
+                if kill:
+                    self._kills.add(row["key"])
+        self._maybe_inserted.discard(ti_key)
+        current = self._queue_key_of.get(ti_key)
+        if current is not None:
+            known = True
+            self._forget(current)
+            self._mark_superseded(current)
+            if kill:
+                self._kills.add(current)
+        return known
 
     def _send_kills(self, doing: str):
         """Writes the kill requests; the ones a lost connection kept back go with the
@@ -831,19 +1267,28 @@ class MesoflowExecutor(BaseExecutor):
         except CONNECTION_ERRORS as e:
             self._drop_connection(e, doing)
 
-    def _latest_rows(self, bases: List[str]) -> Dict[str, Tuple[str, str]]:
-        """For each base key, the (key, state) of its latest queueing, if any."""
-        wanted = [k for base in bases for k in _queueing_keys(base)]
-        with self._connection().cursor() as cur:
-            cur.execute(_LATEST_ROWS_SQL, (wanted,))
-            rows = cur.fetchall()
-        by_key = dict(rows)
-        latest = {}
-        for base in bases:
-            for key in reversed(_queueing_keys(base)):
-                if key in by_key:
-                    latest[base] = (key, by_key[key])
-                    break
+    def _latest_rows(self, bases: List[str]) -> Dict[str, Tuple[str, str, bool, float]]:
+        """For each base key, (key, state, kill_requested, age in seconds) of its latest
+        queueing, if any. Queueings are numbered without gaps: keys are looked at
+        QUEUEING_PROBE at a time, until a probe's last key does not exist."""
+        latest: Dict[str, Tuple[str, str, bool, float]] = {}
+        first = {base: 1 for base in bases}
+        while first:
+            wanted = {requeued_key(b, n): b for b, start in first.items() for n in range(start, start + QUEUEING_PROBE)}
+            with self._connection().cursor() as cur:
+                cur.execute(_ROWS_SQL, (list(wanted),))
+                rows = cur.fetchall()
+            found: Dict[str, List[Tuple[int, Tuple]]] = {}
+            for key, state, kill_requested, age in rows:
+                base = wanted[key]
+                found.setdefault(base, []).append((_queueing_of(base, key), (key, state, kill_requested, float(age))))
+            next_first = {}
+            for base, start in first.items():
+                if base in found:
+                    latest[base] = max(found[base])[1]
+                    if max(found[base])[0] == start + QUEUEING_PROBE - 1:
+                        next_first[base] = start + QUEUEING_PROBE
+            first = next_first
         return latest
 
     def _insert_unsent(self):
@@ -888,11 +1333,19 @@ class MesoflowExecutor(BaseExecutor):
         return inserted
 
     def _insert(self, rows: List[Dict[str, Any]]) -> set:
+        """One INSERT per column set (rows without the optional columns: one INSERT)."""
+        groups: Dict[Tuple[str, ...], List[Dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(insert_columns(r), []).append(r)
+        inserted = set()
         with self._connection().cursor() as cur:
-            returned = psycopg2.extras.execute_values(
-                cur, _INSERT_SQL, [_insert_values(r) for r in rows], page_size=INSERT_BATCH_ROWS, fetch=True
-            )
-        return {r[0] for r in returned}
+            for columns, group in groups.items():
+                returned = psycopg2.extras.execute_values(
+                    cur, _insert_sql(columns), [_insert_values(r, columns) for r in group],
+                    page_size=INSERT_BATCH_ROWS, fetch=True,
+                )
+                inserted |= {r[0] for r in returned}
+        return inserted
 
     def _queue_again(self, ti_key: Any, row: Dict[str, Any]):
         """The row's key exists already: the same try was queued before."""
@@ -900,21 +1353,127 @@ class MesoflowExecutor(BaseExecutor):
         found = self._latest_rows([base]).get(base)
         ours = ti_key in self._maybe_inserted and found is not None and found[0] == row["key"]
         self._maybe_inserted.discard(ti_key)
-        if found is not None and (found[1] in ACTIVE_STATES or ours):
-            # Still queued or running (a scheduler that restarted without adopting it), or
-            # this executor's own INSERT whose answer was lost: follow that row rather
-            # than run the try twice.
+        superseded = found is not None and (found[2] or found[0] in self._superseded.get(base, ()))
+        if found is not None and (ours or (found[1] in ACTIVE_STATES and not superseded)):
+            # This executor's own INSERT whose answer was lost, or a row still queued or
+            # running that another scheduler queued (one that restarted without adopting
+            # it): follow that row rather than run the try twice.
             del self._unsent[ti_key]
             self._own(found[0], ti_key)
             self.log.warning("event=mesoflow_task_followed key=%s state=%s", found[0], found[1])
             return
-        queueing = _queueing_of(base, found[0]) + 1 if found is not None else 1
-        if queueing > MAX_QUEUEINGS_PER_TRY:
-            del self._unsent[ti_key]
-            self._refuse(ti_key, f"try queued {MAX_QUEUEINGS_PER_TRY} times already (keys {base}, {base}#2, ...)")
-            return
-        row["key"] = requeued_key(base, queueing)
+        row["key"] = requeued_key(base, _queueing_of(base, found[0]) + 1 if found is not None else 1)
 
     def _refuse(self, ti_key: Any, why: str):
         self.log.error("event=mesoflow_task_rejected key=%s reason=%s", queue_key(ti_key), why)
         self.fail(ti_key, f"mesoflow executor refused {ti_key}: {why}")
+
+
+# ---------------------------------------------------------------------------------------
+# Airflow 3's command, the sandbox's log, the provider
+# ---------------------------------------------------------------------------------------
+
+
+def workload_command(workload: Any, python: str = DEFAULT_TASK_PYTHON) -> List[str]:
+    """The command of an ExecuteTask workload, as Airflow's Kubernetes and ECS executors
+    run it: the task SDK reads the workload from --json-string."""
+    return [python, "-m", "airflow.sdk.execution_time.execute_workload", "--json-string", workload.model_dump_json()]
+
+
+def _http_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=AGENT_HTTP_TIMEOUT_S) as response:
+        return json.loads(response.read().decode("utf-8", errors="replace"))
+
+
+def _sandbox_directory(state: Dict[str, Any], mesos_task_id: str) -> Optional[str]:
+    for frameworks in ("frameworks", "completed_frameworks"):
+        for framework in state.get(frameworks, []):
+            for executors in ("executors", "completed_executors"):
+                for executor in framework.get(executors, []):
+                    tasks = [t.get("id") for k in ("tasks", "queued_tasks", "completed_tasks")
+                             for t in executor.get(k, [])]
+                    if executor.get("id") == mesos_task_id or mesos_task_id in tasks:
+                        return executor.get("directory")
+    return None
+
+
+def sandbox_log(hostname: str, port: int, agent_id: str, mesos_task_id: str, key: str
+                ) -> Tuple[List[str], List[str]]:
+    """(messages, logs): the last TASK_LOG_BYTES of the task's stdout and stderr, from the
+    agent's /state and /files/read."""
+    agent = f"http://{hostname}:{port}"
+    where = f"mesoflow: {key} ran as Mesos task {mesos_task_id} on {hostname} (agent {agent_id})"
+    try:
+        directory = _sandbox_directory(_http_json(f"{agent}/state"), mesos_task_id)
+    except (OSError, ValueError) as e:
+        return [where, f"mesoflow: the agent's API at {agent} did not answer: {e}"], []
+    if not directory:
+        return [where, f"mesoflow: the agent at {agent} no longer knows the task's sandbox"], []
+    browse = f"{agent}/files/browse?path={urllib.parse.quote(directory)}"
+    logs = []
+    for name in ("stdout", "stderr"):
+        path = urllib.parse.quote(f"{directory}/{name}")
+        try:
+            size = _http_json(f"{agent}/files/read?path={path}&offset=-1")["offset"]
+            offset = max(0, int(size) - TASK_LOG_BYTES)
+            data = _http_json(f"{agent}/files/read?path={path}&offset={offset}&length={TASK_LOG_BYTES}")["data"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            data = f"(cannot read {name}: {e})\n"
+        cut = " (last part)" if offset > 0 else ""
+        logs.append(f"*** {name}{cut} ***\n{data}")
+    return [where, f"mesoflow: sandbox {browse}"], logs
+
+
+def get_provider_info() -> Dict[str, Any]:
+    """What Airflow's ProvidersManager reads through the apache_airflow_provider entry
+    point: the package, its executor and its config section."""
+
+    def option(description, type_, example, default):
+        return {"description": description, "version_added": "0.1.0", "type": type_, "example": example,
+                "default": default}
+
+    return {
+        "package-name": PROVIDER_PACKAGE,
+        "name": "mesoflow",
+        "description": "Runs Airflow task instances on Apache Mesos through mesoflow's queue table.",
+        "versions": ["0.1.0"],
+        "executors": ["mesoflow_executor.MesoflowExecutor"],
+        "config": {
+            "mesoflow": {
+                "description": "The mesoflow executor (README \"Airflow\"). Task defaults apply to task "
+                               "instances whose executor_config does not name the key.",
+                "options": {
+                    "database": option("libpq connection string or postgresql:// URI of mesoflow's queue "
+                                       "database.", "string", "postgresql://airflow@db/mesoflow", None),
+                    "database_file": option("A file that holds `database`.", "string", "/run/secrets/mesoflow",
+                                            None),
+                    "execution_api_server_url": option(
+                        "Airflow 3: the Execution API URL Mesos agents reach; passed to each task as "
+                        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL. Falls back to [core] "
+                        "execution_api_server_url; required.", "string", "http://airflow-api:8080/execution/",
+                        None),
+                    "workload_token_valid_for": option(
+                        "Airflow 3: seconds a workload's token is valid; default [execution_api] "
+                        "jwt_expiration_time, else 600.", "float", "600", None),
+                    "workload_token_start_margin": option(
+                        "Airflow 3: a row not started this many seconds before its token expires is "
+                        "withdrawn and scheduled again by Airflow.", "float", "60", "60"),
+                    "task_python": option("Airflow 3: the interpreter that runs execute_workload on the agent.",
+                                          "string", "/opt/airflow/venv/bin/python", "python"),
+                    "agent_port": option("The Mesos agents' HTTP port, for task logs.", "integer", "5051", "5051"),
+                    "task_cpus": option("CPUs of a task.", "float", "1", None),
+                    "task_mem": option("Memory of a task, MB.", "float", "1024", None),
+                    "task_disk": option("Disk of a task, MB.", "float", "0", None),
+                    "docker_image": option("Image tasks run in.", "string", "apache/airflow:3.1.0", None),
+                    "containerizer": option("docker or mesos, for tasks with an image.", "string", "docker", None),
+                    "volumes": option("JSON list of {\"host_path\", \"container_path\", \"mode\": RW|RO}.",
+                                      "string", '[{"host_path": "/srv/dags", "container_path": '
+                                      '"/opt/airflow/dags", "mode": "RO"}]', None),
+                    "network": option("host, bridge, none or user.", "string", "bridge", None),
+                    "network_name": option("The network's name, with network = user.", "string", "airflow", None),
+                    "docker_parameters": option("JSON list of {\"key\", \"value\"}: extra docker run parameters.",
+                                                "string", '[{"key": "shm-size", "value": "1g"}]', None),
+                },
+            },
+        },
+    }

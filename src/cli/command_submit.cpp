@@ -30,6 +30,17 @@ What to run:
   --containerizer docker|mesos
                             how to run the image (default docker)
   --force-pull              pull the image even when the agent has it
+  --volume HOST:CONTAINER[:ro|rw]
+                            mount the absolute HOST path at CONTAINER (default ro;
+                            repeatable); one not under allowed_volume_paths fails
+                            the task
+  --network host|bridge|none|user[:NAME]
+                            the network the container joins (user: the Docker or
+                            CNI network NAME); one not in allowed_networks fails
+                            the task
+  --docker-parameter KEY=VALUE
+                            docker run option --KEY=VALUE (repeatable); a KEY not
+                            in allowed_docker_parameters fails the task
   --env NAME=VALUE          environment variable (repeatable)
   --uri URI                 fetched into the sandbox first (repeatable)
   --user USER               run as USER (default: the framework's user); one not
@@ -58,12 +69,30 @@ Scheduling:
 Exit codes: 0 queued, 1 refused by the database (the message names the rule),
 2 usage error.
 )",
-    .options =
-        {{"key"},    {"shell"},    {"image"},    {"containerizer"}, {"force-pull", false},
-         {"env"},    {"uri"},      {"user"},     {"cpus"},          {"mem"},
-         {"disk"},   {"gpus"},     {"ports"},    {"role"},          {"constraint"},
-         {"label"},  {"priority"}, {"attempts"}, {"retry-backoff"}, {"retry-on-failure", false},
-         {"timeout"}},
+    .options = {{"key"},
+                {"shell"},
+                {"image"},
+                {"containerizer"},
+                {"force-pull", false},
+                {"env"},
+                {"uri"},
+                {"user"},
+                {"cpus"},
+                {"mem"},
+                {"disk"},
+                {"gpus"},
+                {"ports"},
+                {"role"},
+                {"constraint"},
+                {"label"},
+                {"priority"},
+                {"attempts"},
+                {"retry-backoff"},
+                {"retry-on-failure", false},
+                {"timeout"},
+                {"volume"},
+                {"network"},
+                {"docker-parameter"}},
     .takes_command = true,
 };
 
@@ -100,6 +129,30 @@ Result<task::Constraint> constraint(const std::string& text) {
         return Error{fmt::format("--constraint: {} needs a value in '{}'", op_text, text)};
     } else {
         out.value = text.substr(second + 1);
+    }
+    return out;
+}
+
+// --volume HOST:CONTAINER[:ro|rw] (the paths the queue table takes hold no ':').
+Result<task::Volume> volume(const std::string& text) {
+    const auto usage = [&] {
+        return Error{fmt::format("--volume: expected HOST:CONTAINER[:ro|rw], got '{}'", text)};
+    };
+    const auto first = text.find(':');
+    if (first == std::string::npos || first == 0)
+        return usage();
+    const auto second = text.find(':', first + 1);
+    task::Volume out;
+    out.host_path = text.substr(0, first);
+    out.container_path = text.substr(
+        first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    if (out.container_path.empty())
+        return usage();
+    if (second != std::string::npos) {
+        const std::string mode = text.substr(second + 1);
+        if (mode != "ro" && mode != "rw")
+            return usage();
+        out.read_only = mode == "ro";
     }
     return out;
 }
@@ -145,6 +198,31 @@ Result<store::NewTask> new_task(const Invocation& inv) {
         if (!pair)
             return pair.error();
         task.labels.push_back(std::move(*pair));
+    }
+    for (const auto& text : inv.values("volume")) {
+        auto v = volume(text);
+        if (!v)
+            return v.error();
+        task.volumes.push_back(std::move(*v));
+    }
+    if (auto text = inv.value("network")) {
+        const auto colon = text->find(':');
+        const auto mode = task::parse_network_mode(text->substr(0, colon));
+        const bool user = mode == task::NetworkMode::user;
+        if (!mode || *mode == task::NetworkMode::unset || user != (colon != std::string::npos) ||
+            (user && colon + 1 == text->size())) {
+            return Error{fmt::format(
+                "--network: expected host, bridge, none or user:NAME, got '{}'", *text)};
+        }
+        task.network = *mode;
+        if (user)
+            task.network_name = text->substr(colon + 1);
+    }
+    for (const auto& text : inv.values("docker-parameter")) {
+        auto pair = name_value("docker-parameter", text);
+        if (!pair)
+            return pair.error();
+        task.docker_parameters.push_back(std::move(*pair));
     }
     for (const auto& text : inv.values("constraint")) {
         auto c = constraint(text);

@@ -86,6 +86,26 @@ std::string what_runs(const store::TaskRow& t) {
     return out;
 }
 
+// Volumes, network and Docker parameters, as `mesoflow submit` takes them.
+std::string container_options(const store::TaskRow& t) {
+    std::vector<std::string> parts;
+    for (const auto& v : t.volumes) {
+        parts.push_back(fmt::format("volume {}:{}:{}", v.host_path, v.container_path,
+                                    v.read_only ? "ro" : "rw"));
+    }
+    if (t.network != task::NetworkMode::unset) {
+        parts.push_back(t.network == task::NetworkMode::user
+                            ? "network user:" + t.network_name
+                            : "network " + std::string(task::to_string(t.network)));
+    }
+    for (const auto& [key, value] : t.docker_parameters)
+        parts.push_back(fmt::format("docker --{}={}", key, value));
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : ", ") + p;
+    return out;
+}
+
 std::string optional_time(const std::optional<std::int64_t>& us) {
     return us ? format_time_utc(*us) : "-";
 }
@@ -141,6 +161,7 @@ std::string render_task_detail(const store::TaskRow& t,
         {"state", fmt::format("{} (attempt {} of {}){}", task::to_string(t.state), t.attempt,
                               t.max_attempts, t.timed_out ? ", timed out" : "")},
         {"runs", what_runs(t)},
+        {"container", or_dash(container_options(t))},
         {"resources",
          fmt::format("cpus {}, mem {} MB, disk {} MB, gpus {}, ports {}", number(t.cpus),
                      number(t.mem_mb), number(t.disk_mb), number(t.gpus), t.ports)},

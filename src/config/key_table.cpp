@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "config/text.hpp"
 #include "config/value_parsers.hpp"
 #include "mesoflow/config/render.hpp"
@@ -56,7 +58,46 @@ KeySpec row(std::string_view name, std::string_view airflow_key, Kind kind, Fiel
             std::string_view description, Bounds bounds = {}) {
     KeyInfo info{name, airflow_key, type_label(kind), description,
                  kind == Kind::secret || kind == Kind::dsn};
-    return KeySpec{info, kind, field, bounds, false, {}};
+    return KeySpec{info, kind, field, bounds, false, {}, nullptr};
+}
+
+KeySpec with_items(KeySpec spec, Status (*item_check)(std::string_view)) {
+    spec.item_check = item_check;
+    return spec;
+}
+
+// An absolute host path with no ".." component (the launch policy refuses
+// such a path in a task; as an allowed prefix it would be a mistake).
+Status check_volume_path(std::string_view item) {
+    if (item.empty() || item.front() != '/')
+        return Error{fmt::format("\"{}\" is not an absolute path", std::string(item))};
+    for (std::size_t at = 0; at <= item.size();) {
+        const auto slash = std::min(item.find('/', at), item.size());
+        if (item.substr(at, slash - at) == "..")
+            return Error{fmt::format("\"{}\" has a .. component", std::string(item))};
+        at = slash + 1;
+    }
+    return Status::success();
+}
+
+// A docker run option's name, as the queue table allows it in a key.
+Status check_parameter_key(std::string_view item) {
+    const bool ok = !item.empty() && item.size() <= 128 && item.front() != '-' &&
+                    std::all_of(item.begin(), item.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                    });
+    if (!ok) {
+        return Error{fmt::format("\"{}\" is not a docker option name (lower case, digits, dashes)",
+                                 std::string(item))};
+    }
+    return Status::success();
+}
+
+Status check_network(std::string_view item) {
+    if (item == "host" || item == "bridge" || item == "none" || item == "user")
+        return Status::success();
+    return Error{
+        fmt::format("\"{}\" is not a network: host, bridge, none or user", std::string(item))};
 }
 
 std::vector<KeySpec> build_table() {
@@ -83,6 +124,27 @@ std::vector<KeySpec> build_table() {
             "Roles a task may ask for (role), comma-separated; empty: every role in roles, and "
             "a role not in roles is never allowed. A task asking for another role ends failed "
             "(role_not_allowed) without being launched."),
+        with_items(row("allowed_volume_paths", "", K::list, &C::allowed_volume_paths,
+                       "Host paths a task's volumes may mount, comma-separated absolute paths; "
+                       "each allows itself and what lies under it, by whole components (/data "
+                       "allows /data/x, not /database); empty: no volumes. A task asking for "
+                       "another host path ends failed (volume_not_allowed) without being "
+                       "launched."),
+                   check_volume_path),
+        with_items(row("allowed_docker_parameters", "", K::list, &C::allowed_docker_parameters,
+                       "Docker parameter keys a task may ask for (docker_parameters), "
+                       "comma-separated, e.g. label,log-opt; empty: none. Never list keys that "
+                       "give a container the agent or its files (privileged, cap-add, device, "
+                       "volume, mount, pid, ipc, security-opt, env-file, ...). A task asking "
+                       "for another key ends failed (docker_parameter_not_allowed) without "
+                       "being launched."),
+                   check_parameter_key),
+        with_items(row("allowed_networks", "", K::list, &C::allowed_networks,
+                       "Networks a task may ask for (network): host, bridge, none, user, "
+                       "comma-separated; empty: none. A task asking for another ends failed "
+                       "(network_not_allowed) without being launched; a task that asks for none "
+                       "gets the containerizer's default (host)."),
+                   check_network),
         row("principal", "default_principal", K::text, &C::principal,
             "Principal the framework registers with; the user name of HTTP Basic authentication."),
         row("secret", "default_secret", K::secret, &C::secret,
@@ -359,6 +421,12 @@ Status assign(const KeySpec& spec, Config& config, std::string_view text) {
             auto items = split_list(text, ',');
             if (spec.bounds.min > 0 && items.empty())
                 return Error{"must not be empty"};
+            if (spec.item_check) {
+                for (const auto& item : items) {
+                    if (auto ok = spec.item_check(item); !ok)
+                        return ok;
+                }
+            }
             member<std::vector<std::string>>(spec, config) = std::move(items);
             return Status::success();
         }

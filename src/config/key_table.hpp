@@ -49,6 +49,8 @@ struct KeySpec {
     Bounds bounds;
     bool empty_is_zero = false;     // failover_timeout: Airflow treated an empty value as "none"
     std::string_view airflow_note;  // how mesoflow's reading differs from Airflow's, for docs
+    // For a list: checks each item; the error is the reason only.
+    Status (*item_check)(std::string_view item) = nullptr;
 };
 
 const std::vector<KeySpec>& key_specs();

@@ -493,6 +493,9 @@ store::LaunchPolicy launch_policy_of(const config::Config& config) {
         if (std::find(config.roles.begin(), config.roles.end(), role) != config.roles.end())
             policy.roles->push_back(role);
     }
+    policy.refuse = [allowed = container_allowance_of(config)](const task::TaskSpec& spec) {
+        return container_refusal(spec, allowed);
+    };
     return policy;
 }
 

@@ -79,14 +79,56 @@ mesos::CommandInfo command_of(const task::TaskSpec& spec, const TaskDefaults& de
     return cmd;
 }
 
+mesos::DockerNetwork docker_network(task::NetworkMode mode) {
+    switch (mode) {
+        case task::NetworkMode::unset:
+        case task::NetworkMode::host:
+            break;
+        case task::NetworkMode::bridge:
+            return mesos::DockerNetwork::bridge;
+        case task::NetworkMode::none:
+            return mesos::DockerNetwork::none;
+        case task::NetworkMode::user:
+            return mesos::DockerNetwork::user;
+    }
+    return mesos::DockerNetwork::host;
+}
+
+// Host paths mounted into the container, as both containerizers read them.
+std::vector<mesos::Volume> volumes_of(const task::TaskSpec& spec) {
+    std::vector<mesos::Volume> out;
+    out.reserve(spec.volumes.size());
+    for (const auto& v : spec.volumes) {
+        mesos::Volume volume;
+        volume.mode = v.read_only ? mesos::VolumeMode::ro : mesos::VolumeMode::rw;
+        volume.container_path = v.container_path;
+        volume.host_path = v.host_path;
+        out.push_back(std::move(volume));
+    }
+    return out;
+}
+
 mesos::ContainerInfo container_of(const task::TaskSpec& spec) {
     mesos::ContainerInfo c;
+    c.volumes = volumes_of(spec);
+    // A user network is named in NetworkInfo.name: a CNI network for the
+    // Mesos containerizer, a Docker network (with DockerInfo.network USER)
+    // for Docker. Host is either's default and needs nothing; bridge and
+    // none are Docker's own (the queue table refuses them otherwise).
+    if (spec.network == task::NetworkMode::user) {
+        mesos::NetworkInfo network;
+        network.name = spec.network_name;
+        c.network_infos.push_back(std::move(network));
+    }
     if (runs_in_docker(spec)) {
         c.type = mesos::ContainerType::docker;
         mesos::DockerInfo d;
         d.image = spec.image;
-        d.network = mesos::DockerNetwork::host;
+        d.network = docker_network(spec.network);
         d.force_pull_image = spec.force_pull;
+        d.parameters.reserve(spec.docker_parameters.size());
+        for (const auto& [key, value] : spec.docker_parameters)
+            d.parameters.push_back(mesos::Parameter{key, value});
         c.docker = std::move(d);
     } else {
         c.type = mesos::ContainerType::mesos;

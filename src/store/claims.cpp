@@ -113,6 +113,56 @@ pg::Params& add_allowed(pg::Params& params, const std::optional<std::vector<std:
     return params.add(array.str());
 }
 
+// The rows of claim_window's statement: claimed specs, then refused rows.
+ClaimedWindow read_claimed_window(const PGresult* rows) {
+    const int refused_col = PQnfields(rows) - 3;
+    ClaimedWindow out;
+    out.tasks.reserve(static_cast<std::size_t>(PQntuples(rows)));
+    for (int i = 0; i < PQntuples(rows); ++i) {
+        if (pg::to_bool(rows, i, refused_col)) {
+            out.refused.push_back(RefusedTask{pg::to_int64(rows, i, 0),
+                                              std::string(pg::text(rows, i, 1)),
+                                              std::string(pg::text(rows, i, refused_col + 1)),
+                                              std::string(pg::text(rows, i, refused_col + 2))});
+            continue;
+        }
+        out.tasks.push_back(read_task_spec(rows, i));
+        // The row holds the claimed attempt; a spec counts those before it.
+        out.tasks.back().attempt -= 1;
+    }
+    return out;
+}
+
+// Ends tasks this transaction claimed and the policy refused: the attempt
+// is given back (it never reached Mesos) and the row ends failed with the
+// refusal's reason and message, and a refused history row, as if the claim
+// had never taken it.
+pg::Statement refuse_claimed_statement(const std::vector<RefusedTask>& refused) {
+    static const char* const sql =
+        "WITH ended AS ("
+        "  UPDATE mesoflow.tasks t SET state = 'failed', attempt = t.attempt - 1,"
+        "    mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
+        "                    ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
+        "    reason = u.reason, message = u.message, finished_at = now(), updated_at = now()"
+        "  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, reason, message)"
+        "  WHERE t.id = u.id AND t.state = 'launching'"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.reason, t.message"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind,"
+        "                                     from_state, to_state, reason, message)"
+        "  SELECT id, attempt, mesos_task_id, 'refused', 'pending', 'failed', reason, message"
+        "  FROM ended"
+        ") SELECT id FROM ended";
+    pg::ArrayLiteral ids, reasons, messages;
+    for (const auto& r : refused) {
+        ids.push(r.id);
+        reasons.push(std::string_view(r.reason));
+        messages.push(std::string_view(r.message));
+    }
+    return pg::Statement{"refuse_claimed", sql,
+                         pg::Params().add(ids.str()).add(reasons.str()).add(messages.str())};
+}
+
 }  // namespace
 
 Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
@@ -173,25 +223,44 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     params.add(std::clamp(limit, 0, kMaxPageSize));
     add_allowed(params, policy.users);
     add_allowed(params, policy.roles);
-    auto res = db_->exec_prepared("claim_window", sql.c_str(), params);
-    if (!res)
-        return res.error();
-    const PGresult* rows = res->get();
-    const int refused_col = PQnfields(rows) - 3;
-    ClaimedWindow out;
-    out.tasks.reserve(static_cast<std::size_t>(PQntuples(rows)));
-    for (int i = 0; i < PQntuples(rows); ++i) {
-        if (pg::to_bool(rows, i, refused_col)) {
-            out.refused.push_back(RefusedTask{pg::to_int64(rows, i, 0),
-                                              std::string(pg::text(rows, i, 1)),
-                                              std::string(pg::text(rows, i, refused_col + 1)),
-                                              std::string(pg::text(rows, i, refused_col + 2))});
-            continue;
-        }
-        out.tasks.push_back(read_task_spec(rows, i));
-        // The row holds the claimed attempt; a spec counts those before it.
-        out.tasks.back().attempt -= 1;
+    if (!policy.refuse) {
+        auto res = db_->exec_prepared("claim_window", sql.c_str(), params);
+        if (!res)
+            return res.error();
+        return read_claimed_window(res->get());
     }
+    // The policy judges what was claimed before it commits: the claim and
+    // the refusals are one transaction, so a refused task is never left
+    // claimed, whatever fails in between.
+    auto fail = [&](const Error& error) -> Error {
+        db_->abort_transaction();
+        return error;
+    };
+    std::vector<pg::Statement> first;
+    first.push_back(pg::Statement{"claim_window", sql.c_str(), std::move(params)});
+    auto begun = db_->begin_with(std::move(first));
+    if (!begun)
+        return fail(begun.error());
+    ClaimedWindow out = read_claimed_window(begun->front().get());
+    std::vector<RefusedTask> refused;
+    std::vector<task::TaskSpec> kept;
+    kept.reserve(out.tasks.size());
+    for (auto& spec : out.tasks) {
+        if (auto why = policy.refuse(spec)) {
+            refused.push_back(
+                RefusedTask{spec.id, spec.key, std::move(why->reason), std::move(why->message)});
+        } else {
+            kept.push_back(std::move(spec));
+        }
+    }
+    std::vector<pg::Statement> last;
+    if (!refused.empty())
+        last.push_back(refuse_claimed_statement(refused));
+    if (auto committed = db_->commit_after(std::move(last)); !committed)
+        return fail(committed.error());
+    out.tasks = std::move(kept);
+    out.refused.insert(out.refused.end(), std::make_move_iterator(refused.begin()),
+                       std::make_move_iterator(refused.end()));
     return out;
 }
 

@@ -35,6 +35,23 @@ std::string json_constraints(const std::vector<task::Constraint>& constraints) {
     return out.dump();
 }
 
+std::string json_volumes(const std::vector<task::Volume>& volumes) {
+    json out = json::array();
+    for (const auto& v : volumes) {
+        out.push_back({{"host_path", v.host_path},
+                       {"container_path", v.container_path},
+                       {"mode", v.read_only ? "RO" : "RW"}});
+    }
+    return out.dump();
+}
+
+std::string json_parameters(const StringPairs& parameters) {
+    json out = json::array();
+    for (const auto& [k, v] : parameters)
+        out.push_back({{"key", k}, {"value", v}});
+    return out.dump();
+}
+
 StringPairs parse_json_object(std::string_view text) {
     StringPairs out;
     if (text == "{}")
@@ -78,6 +95,50 @@ std::vector<task::Constraint> parse_json_constraints(std::string_view text) {
         if (triple.size() > 2 && !triple[2].is_null())
             c.value = scalar_text(triple[2]);
         out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::vector<task::Volume> parse_json_volumes(std::string_view text) {
+    std::vector<task::Volume> out;
+    if (text.empty() || text == "null" || text == "[]")
+        return out;
+    const json doc = parse(text);
+    if (!doc.is_array())
+        return out;
+    for (const auto& v : doc) {
+        if (!v.is_object())
+            continue;
+        const auto host = v.find("host_path");
+        const auto container = v.find("container_path");
+        if (host == v.end() || !host->is_string() || container == v.end() ||
+            !container->is_string())
+            continue;
+        task::Volume volume;
+        volume.host_path = host->get<std::string>();
+        volume.container_path = container->get<std::string>();
+        const auto mode = v.find("mode");
+        volume.read_only = !(mode != v.end() && mode->is_string() && *mode == "RW");
+        out.push_back(std::move(volume));
+    }
+    return out;
+}
+
+StringPairs parse_json_parameters(std::string_view text) {
+    StringPairs out;
+    if (text.empty() || text == "null" || text == "[]")
+        return out;
+    const json doc = parse(text);
+    if (!doc.is_array())
+        return out;
+    for (const auto& p : doc) {
+        if (!p.is_object())
+            continue;
+        const auto key = p.find("key");
+        const auto value = p.find("value");
+        if (key == p.end() || !key->is_string() || value == p.end())
+            continue;
+        out.emplace_back(key->get<std::string>(), scalar_text(*value));
     }
     return out;
 }

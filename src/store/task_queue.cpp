@@ -73,6 +73,15 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
     }
     if (task.force_pull)
         b.set("force_pull", true);
+    if (!task.volumes.empty())
+        b.set("volumes", json_volumes(task.volumes), "::jsonb");
+    if (task.network != task::NetworkMode::unset)
+        b.set("network", std::string(to_string(task.network)));
+    if (!task.network_name.empty())
+        b.set("network_name", task.network_name);
+    if (!task.docker_parameters.empty()) {
+        b.set("docker_parameters", json_parameters(task.docker_parameters), "::jsonb");
+    }
     b.set("cpus", task.cpus);
     b.set("mem", task.mem_mb);
     b.set("disk", task.disk_mb);

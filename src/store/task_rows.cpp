@@ -52,7 +52,9 @@ const char* const kTaskSpecColumns =
     "constraints::text, priority, "
     // A task was not inserted after the claim that reads it: the runtime
     // measures decision times from here.
-    MESOFLOW_MICROS("least(created_at, now())") ", timeout_s";
+    MESOFLOW_MICROS("least(created_at, now())") ", timeout_s, "
+    "coalesce(volumes::text, '[]'), coalesce(network, ''), coalesce(network_name, ''), "
+    "coalesce(docker_parameters::text, '[]')";
 
 task::TaskSpec read_task_spec(const PGresult* res, int row) {
     task::TaskSpec t;
@@ -78,6 +80,10 @@ task::TaskSpec read_task_spec(const PGresult* res, int row) {
     t.priority = pg::to_int(res, row, 19);
     t.created_at_us = pg::to_int64(res, row, 20);
     t.timeout_s = pg::opt_double(res, row, 21);
+    t.volumes = parse_json_volumes(pg::text(res, row, 22));
+    t.network = task::parse_network_mode(pg::text(res, row, 23)).value_or(task::NetworkMode::unset);
+    t.network_name = pg::text(res, row, 24);
+    t.docker_parameters = parse_json_parameters(pg::text(res, row, 25));
     return t;
 }
 
@@ -89,7 +95,9 @@ const char* const kTaskRowColumns =
     "coalesce(message, ''), coalesce(reason, ''), coalesce(source, ''), exit_status, healthy, "
     MESOFLOW_MICROS("created_at") ", " MESOFLOW_MICROS("updated_at") ", "
     MESOFLOW_MICROS("not_before") ", " MESOFLOW_MICROS("launched_at") ", "
-    MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at");
+    MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at") ", "
+    "coalesce(volumes::text, '[]'), coalesce(network, ''), coalesce(network_name, ''), "
+    "coalesce(docker_parameters::text, '[]')";
 
 TaskRow read_task_row(const PGresult* res, int row) {
     TaskRow t;
@@ -125,6 +133,10 @@ TaskRow read_task_row(const PGresult* res, int row) {
     t.launched_at_us = pg::opt_int64(res, row, 29);
     t.started_at_us = pg::opt_int64(res, row, 30);
     t.finished_at_us = pg::opt_int64(res, row, 31);
+    t.volumes = parse_json_volumes(pg::text(res, row, 32));
+    t.network = task::parse_network_mode(pg::text(res, row, 33)).value_or(task::NetworkMode::unset);
+    t.network_name = pg::text(res, row, 34);
+    t.docker_parameters = parse_json_parameters(pg::text(res, row, 35));
     return t;
 }
 

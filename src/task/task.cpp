@@ -12,6 +12,8 @@ constexpr std::array<std::string_view, 11> kStateNames = {
 
 constexpr std::array<std::string_view, 3> kContainerizerNames = {"none", "docker", "mesos"};
 
+constexpr std::array<std::string_view, 5> kNetworkNames = {"", "host", "bridge", "none", "user"};
+
 constexpr std::array<std::string_view, 5> kOpNames = {"EQUALS", "NOT_EQUALS", "LIKE", "UNLIKE",
                                                       "EXISTS"};
 
@@ -49,6 +51,18 @@ std::optional<Containerizer> parse_containerizer(std::string_view text) {
     for (std::size_t i = 0; i < kContainerizerNames.size(); ++i) {
         if (kContainerizerNames[i] == text)
             return static_cast<Containerizer>(i);
+    }
+    return std::nullopt;
+}
+
+std::string_view to_string(NetworkMode mode) {
+    return kNetworkNames[static_cast<std::size_t>(mode)];
+}
+
+std::optional<NetworkMode> parse_network_mode(std::string_view text) {
+    for (std::size_t i = 0; i < kNetworkNames.size(); ++i) {
+        if (kNetworkNames[i] == text)
+            return static_cast<NetworkMode>(i);
     }
     return std::nullopt;
 }

@@ -16,7 +16,12 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXECUTOR_DIR = os.path.join(REPO, "deploy", "airflow")
-STAND_IN_DIR = os.path.join(HERE, "stand_in")
+# Which Airflow the tests run under: "2" (the 2.10/2.11 stand-in) or "3" (the 3.x one);
+# CMake registers each test module once per version.
+AIRFLOW_VERSION = os.environ.get("MESOFLOW_TEST_AIRFLOW", "2")
+if AIRFLOW_VERSION not in ("2", "3"):
+    raise RuntimeError(f"MESOFLOW_TEST_AIRFLOW={AIRFLOW_VERSION!r}: use 2 or 3")
+STAND_IN_DIR = os.path.join(HERE, "stand_in", f"airflow{AIRFLOW_VERSION}")
 
 # The tests set what they need; nothing comes from the caller's environment or files.
 for name in [n for n in os.environ if n.startswith(("AIRFLOW__", "MESOFLOW_DATABASE"))]:
@@ -37,7 +42,8 @@ EXECUTOR_ROLE = "airflow_executor"
 EXECUTOR_GRANTS = (
     f"GRANT USAGE ON SCHEMA mesoflow TO {EXECUTOR_ROLE}",
     f"GRANT SELECT ON mesoflow.tasks TO {EXECUTOR_ROLE}",
-    "GRANT INSERT (key, command, argv, image, containerizer, force_pull, cpus, mem, disk, gpus, ports, env, "
+    "GRANT INSERT (key, command, argv, image, containerizer, force_pull, volumes, network, network_name, "
+    "docker_parameters, cpus, mem, disk, gpus, ports, env, "
     "uris, run_as_user, labels, role, constraints, priority, max_attempts, retry_backoff_s, retry_on_failure, "
     f"timeout_s, kill_requested, not_before) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT UPDATE (kill_requested) ON mesoflow.tasks TO {EXECUTOR_ROLE}",

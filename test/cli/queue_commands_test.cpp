@@ -173,6 +173,60 @@ TEST_CASE("submit sets every column its options name") {
     CHECK(sql.one("SELECT retry_on_failure FROM mesoflow.tasks") == "t");
 }
 
+TEST_CASE(
+    "submit sets volumes, the network and Docker parameters; malformed ones are usage "
+    "errors") {
+    const std::string dsn = migrated_database();
+    const auto id = submitted_id(
+        mesoflow_db(dsn, {"submit", "--key", "dag", "--image", "apache/airflow:2.9.0", "--volume",
+                          "/srv/airflow/dags:/opt/airflow/dags", "--volume",
+                          "/srv/airflow/logs:/opt/airflow/logs:rw", "--network", "user:airflow",
+                          "--docker-parameter", "label=team=etl", "--shell", "airflow version"}));
+    TaskStore store(dsn);
+    auto pending = store.fetch_pending(10);
+    REQUIRE(pending);
+    REQUIRE(pending->size() == 1);
+    const auto& t = pending->front();
+    CHECK(t.id == id);
+    CHECK(t.volumes ==
+          std::vector<mesoflow::task::Volume>{{"/srv/airflow/dags", "/opt/airflow/dags", true},
+                                              {"/srv/airflow/logs", "/opt/airflow/logs", false}});
+    CHECK(t.network == mesoflow::task::NetworkMode::user);
+    CHECK(t.network_name == "airflow");
+    CHECK(t.docker_parameters ==
+          std::vector<std::pair<std::string, std::string>>{{"label", "team=etl"}});
+    submitted_id(mesoflow_db(
+        dsn, {"submit", "--key", "bridged", "--image", "busybox", "--network", "bridge"}));
+    auto shown = mesoflow_db(dsn, {"status", "dag"});
+    REQUIRE(shown.code == 0);
+    CHECK_THAT(shown.output,
+               Contains("volume /srv/airflow/dags:/opt/airflow/dags:ro, volume "
+                        "/srv/airflow/logs:/opt/airflow/logs:rw, network user:airflow, docker "
+                        "--label=team=etl"));
+    CHECK_THAT(mesoflow_db(dsn, {"status", "bridged"}).output, Contains("network bridge"));
+
+    const std::vector<std::vector<std::string>> usage_errors = {
+        {"--volume", "/srv"},       {"--volume", "/srv:"},    {"--volume", ":/x"},
+        {"--volume", "/srv:/x:rx"}, {"--network", "overlay"}, {"--network", "user"},
+        {"--network", "user:"},     {"--network", "host:x"},  {"--docker-parameter", "privileged"},
+    };
+    for (const auto& flags : usage_errors) {
+        CAPTURE(flags);
+        std::vector<std::string> args = {"submit", "--key", "bad", "--image", "busybox"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        CHECK(mesoflow_db(dsn, args).code == 2);
+    }
+    // What the table refuses comes back naming its rule.
+    auto r =
+        mesoflow_db(dsn, {"submit", "--key", "rel", "--image", "busybox", "--volume", "srv:/x"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("volume_host_path_must_be_an_absolute_path"));
+    r = mesoflow_db(dsn, {"submit", "--key", "mesos-param", "--image", "busybox", "--containerizer",
+                          "mesos", "--docker-parameter", "label=x"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("docker_parameters_need_docker"));
+}
+
 TEST_CASE("submit reports the rule the queue table refuses, with exit 1") {
     const std::string dsn = migrated_database();
     submitted_id(mesoflow_db(dsn, {"submit", "--key", "dup", "--shell", "true"}));

@@ -391,6 +391,11 @@ TEST_CASE("every invalid value stops start-up naming the key, where it was set a
         {"MESOFLOW_REFUSE_SECONDS", "400d", "must be at most 31536000s"},
         {"MESOFLOW_CONTAINERIZER", "rkt", "\"rkt\" is not a containerizer"},
         {"MESOFLOW_ROLES", " , ", "must not be empty"},
+        {"MESOFLOW_ALLOWED_VOLUME_PATHS", "/srv,data", "\"data\" is not an absolute path"},
+        {"MESOFLOW_ALLOWED_VOLUME_PATHS", "/data/../etc", "\"/data/../etc\" has a .. component"},
+        {"MESOFLOW_ALLOWED_DOCKER_PARAMETERS", "label,--privileged",
+         "\"--privileged\" is not a docker option name"},
+        {"MESOFLOW_ALLOWED_NETWORKS", "bridge,overlay", "\"overlay\" is not a network"},
         {"MESOFLOW_ADMIN_LISTEN", "localhost", "expected host:port"},
         {"AIRFLOW__MESOS__TASK_MEMORY", "lots", "\"lots\" is not a number"},
     };

@@ -13,7 +13,7 @@
 //  - required fields missing anywhere give "Missing required fields: a.b, c[0].d".
 // Error texts follow stout's; the caller prefixes them with
 // "Failed to convert JSON into Call protobuf: ".
-// Messages the fake master never looks into (health checks, volumes, offer
+// Messages the fake master never looks into (health checks, volume sources, offer
 // constraints, ...) are checked only for being objects.
 #pragma once
 

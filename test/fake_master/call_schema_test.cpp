@@ -97,3 +97,42 @@ TEST_CASE("missing required fields are listed like protobuf's InitializationErro
           "accept.operations[0].launch.task_infos[0].resources[0].type, "
           "accept.operations[0].launch.task_infos[0].command.uris[0].value");
 }
+
+TEST_CASE("a container's volumes and network_infos are read as Mesos' Volume and NetworkInfo") {
+    json task = minimal_task();
+    task["container"] = {
+        {"type", "DOCKER"},
+        {"volumes",
+         {{{"mode", "RO"}, {"container_path", "/opt/dags"}, {"host_path", "/srv/dags"}},
+          {{"mode", "RW"}, {"container_path", "/opt/logs"}, {"host_path", "/srv/logs"}}}},
+        {"docker",
+         {{"image", "busybox"},
+          {"network", "USER"},
+          {"parameters", {{{"key", "label"}, {"value", "a=b"}}}}}},
+        {"network_infos", {{{"name", "airflow"}, {"driver", "ignored"}}}}};
+    json accept = accept_with_task(task);
+    REQUIRE_FALSE(normalize_call(accept));
+    const json& container =
+        accept["accept"]["operations"][0]["launch"]["task_infos"][0]["container"];
+    CHECK(container["volumes"][1]["mode"] == "RW");
+    CHECK(container["volumes"][0]["host_path"] == "/srv/dags");
+    CHECK(container["network_infos"] == json::array({{{"name", "airflow"}}}));
+    CHECK(container["docker"]["parameters"][0]["value"] == "a=b");
+
+    json no_mode = minimal_task();
+    no_mode["container"] = {{"type", "MESOS"}, {"volumes", {{{"host_path", "/srv"}}}}};
+    json missing = accept_with_task(no_mode);
+    CHECK(normalize_call(missing) ==
+          "Missing required fields: accept.operations[0].launch.task_infos[0].container."
+          "volumes[0].mode, accept.operations[0].launch.task_infos[0].container.volumes[0]."
+          "container_path");
+    json bad_mode = minimal_task();
+    bad_mode["container"] = {{"type", "MESOS"},
+                             {"volumes", {{{"mode", "WO"}, {"container_path", "/x"}}}}};
+    json refused = accept_with_task(bad_mode);
+    CHECK(normalize_call(refused) == "Failed to find enum for 'WO'");
+    json bad_name = minimal_task();
+    bad_name["container"] = {{"type", "MESOS"}, {"network_infos", {{{"name", 5}}}}};
+    json mistyped = accept_with_task(bad_name);
+    CHECK(normalize_call(mistyped).has_value());
+}

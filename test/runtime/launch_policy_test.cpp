@@ -1,4 +1,5 @@
-// Which users and roles the configuration lets tasks ask for: a table.
+// Which users, roles, host paths, networks and Docker parameters the
+// configuration lets tasks ask for: tables.
 #include <catch2/catch.hpp>
 
 #include "mesoflow/runtime/launch_policy.hpp"
@@ -36,4 +37,333 @@ TEST_CASE("the launch policy: framework_user and roles unless the operator allow
         REQUIRE(policy.roles.has_value());
         CHECK(*policy.roles == c.expected_roles);
     }
+}
+
+TEST_CASE("host paths normalise, or are refused when relative or climbing with ..") {
+    using mesoflow::runtime::normalize_host_path;
+    const std::pair<const char*, std::optional<std::string>> cases[] = {
+        {"/", "/"},
+        {"//", "/"},
+        {"/data", "/data"},
+        {"/data/", "/data"},
+        {"//data//x/./y/", "/data/x/y"},
+        {"/./etc", "/etc"},
+        {"/data/..", std::nullopt},
+        {"/data/../etc", std::nullopt},
+        {"/data/x/../../etc", std::nullopt},
+        {"/..", std::nullopt},
+        {"/data/..x", "/data/..x"},  // a name, not a climb
+        {"data", std::nullopt},
+        {"./data", std::nullopt},
+        {"", std::nullopt},
+    };
+    for (const auto& [path, expected] : cases) {
+        CAPTURE(path);
+        CHECK(normalize_host_path(path) == expected);
+    }
+}
+
+TEST_CASE("container options: only the operator's host paths, networks and parameter keys launch") {
+    using mesoflow::runtime::container_allowance_of;
+    using mesoflow::runtime::container_refusal;
+    using mesoflow::task::NetworkMode;
+    using mesoflow::task::TaskSpec;
+    using mesoflow::task::Volume;
+    Config config;
+    CHECK(config.allowed_networks == Names{"host", "bridge", "none", "user"});
+    CHECK(config.allowed_volume_paths.empty());
+    CHECK(config.allowed_docker_parameters.empty());
+
+    struct Case {
+        std::string what;
+        Names volume_paths;
+        Names parameters;
+        std::optional<Names> networks;  // nullopt: the default
+        std::vector<std::string> host_paths;
+        NetworkMode network;
+        std::vector<std::string> keys;
+        std::string reason;  // empty: launched
+        std::string named;   // what the message quotes
+    };
+    const std::vector<Case> cases = {
+        {"nothing asked, nothing allowed",
+         {},
+         {},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {"no volume by default",
+         {},
+         {},
+         std::nullopt,
+         {"/data"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/data'"},
+        {"the prefix itself",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/data"},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {"under the prefix",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/data/dags", "/data/logs/x"},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {"whole components only",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/database"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/database'"},
+        {"a prefix written with a trailing slash",
+         {"/data/"},
+         {},
+         std::nullopt,
+         {"/data/x"},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {"normalised before judged",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"//data/./x//"},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {".. never climbs out",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/data/../etc"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/data/../etc'"},
+        {".. refused even when it would land inside",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/data/x/../y"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/data/x/../y'"},
+        {"the root",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/'"},
+        {"the Docker socket",
+         {"/data", "/var/lib/airflow"},
+         {},
+         std::nullopt,
+         {"/var/run/docker.sock"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/var/run/docker.sock'"},
+        {"/etc",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"/data/x", "/etc"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/etc'"},
+        {"a relative host path",
+         {"/data"},
+         {},
+         std::nullopt,
+         {"data"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'data'"},
+        {"an operator's / allows any",
+         {"/"},
+         {},
+         std::nullopt,
+         {"/etc"},
+         NetworkMode::unset,
+         {},
+         "",
+         ""},
+        {"an operator's prefix with .. allows nothing",
+         {"/data/../"},
+         {},
+         std::nullopt,
+         {"/"},
+         NetworkMode::unset,
+         {},
+         "volume_not_allowed",
+         "'/'"},
+        {"default networks: all four", {}, {}, std::nullopt, {}, NetworkMode::user, {}, "", ""},
+        {"narrowed networks",
+         {},
+         {},
+         Names{"bridge"},
+         {},
+         NetworkMode::host,
+         {},
+         "network_not_allowed",
+         "'host'"},
+        {"narrowed networks, one allowed",
+         {},
+         {},
+         Names{"bridge"},
+         {},
+         NetworkMode::bridge,
+         {},
+         "",
+         ""},
+        {"no network asked is never refused", {}, {}, Names{}, {}, NetworkMode::unset, {}, "", ""},
+        {"no parameter by default",
+         {},
+         {},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"label"},
+         "docker_parameter_not_allowed",
+         "'label'"},
+        {"allowed keys",
+         {},
+         {"label", "log-driver"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"label", "log-driver", "label"},
+         "",
+         ""},
+        {"privileged",
+         {},
+         {"label"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"label", "privileged"},
+         "docker_parameter_not_allowed",
+         "'privileged'"},
+        {"cap-add",
+         {},
+         {"label"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"cap-add"},
+         "docker_parameter_not_allowed",
+         "'cap-add'"},
+        {"pid",
+         {},
+         {"label"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"pid"},
+         "docker_parameter_not_allowed",
+         "'pid'"},
+        {"volume by the back door",
+         {"/data"},
+         {"label"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"volume"},
+         "docker_parameter_not_allowed",
+         "'volume'"},
+        {"keys match exactly",
+         {},
+         {"label"},
+         std::nullopt,
+         {},
+         NetworkMode::unset,
+         {"labels"},
+         "docker_parameter_not_allowed",
+         "'labels'"},
+        {"a refused volume is named before a refused parameter",
+         {},
+         {},
+         std::nullopt,
+         {"/etc"},
+         NetworkMode::unset,
+         {"privileged"},
+         "volume_not_allowed",
+         "'/etc'"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        Config cfg;
+        cfg.allowed_volume_paths = c.volume_paths;
+        cfg.allowed_docker_parameters = c.parameters;
+        if (c.networks)
+            cfg.allowed_networks = *c.networks;
+        TaskSpec spec;
+        spec.image = "busybox";
+        for (const auto& host : c.host_paths)
+            spec.volumes.push_back(Volume{host, "/mnt", true});
+        spec.network = c.network;
+        for (const auto& key : c.keys)
+            spec.docker_parameters.emplace_back(key, "true");
+        const auto refusal = container_refusal(spec, container_allowance_of(cfg));
+        if (c.reason.empty()) {
+            CHECK_FALSE(refusal);
+            continue;
+        }
+        REQUIRE(refusal);
+        CHECK(refusal->reason == c.reason);
+        CHECK_THAT(refusal->message, Catch::Contains(c.named + " is not allowed"));
+        CHECK_THAT(refusal->message, Catch::Contains("nothing was launched"));
+    }
+
+    // The policy the runtime claims under judges the same way.
+    Config cfg;
+    cfg.framework_user = "mesoflow";
+    cfg.allowed_volume_paths = {"/data"};
+    const auto policy = launch_policy_of(cfg);
+    REQUIRE(policy.refuse);
+    TaskSpec spec;
+    spec.volumes = {Volume{"/data/x", "/x", false}};
+    CHECK_FALSE(policy.refuse(spec));
+    spec.volumes.push_back(Volume{"/var/run/docker.sock", "/var/run/docker.sock", false});
+    REQUIRE(policy.refuse(spec));
+    CHECK(policy.refuse(spec)->reason == "volume_not_allowed");
+}
+
+TEST_CASE("a refusal's message escapes and quotes what the producer wrote, and cuts it short") {
+    using mesoflow::runtime::container_refusal;
+    using mesoflow::runtime::ContainerAllowance;
+    mesoflow::task::TaskSpec spec;
+    spec.volumes = {{"/it's\n\x1b[31mred", "/x", true}};
+    auto refusal = container_refusal(spec, ContainerAllowance{});
+    REQUIRE(refusal);
+    CHECK_THAT(refusal->message, Catch::StartsWith("volume host_path '/it''s\\n\\x1b[31mred' is"));
+    spec.volumes = {{"/" + std::string(1000, 'x'), "/x", true}};
+    refusal = container_refusal(spec, ContainerAllowance{});
+    REQUIRE(refusal);
+    CHECK(refusal->message.size() < 400);
+    CHECK_THAT(refusal->message, Catch::Contains("...' is not allowed"));
 }

@@ -171,6 +171,82 @@ TEST_CASE("a Docker image task is launched with a DOCKER ContainerInfo") {
     c.stop();
 }
 
+TEST_CASE("a Docker task's allowed volume, network and parameter reach the master's ACCEPT") {
+    Cluster c;
+    c.config().allowed_volume_paths = {"/srv/airflow"};
+    c.config().allowed_docker_parameters = {"label"};
+    c.config().allowed_networks = {"user"};
+    store::NewTask t;
+    t.key = "dag-in-docker";
+    t.image = "apache/airflow:2.9.0";
+    t.command = "airflow tasks run etl extract";
+    t.cpus = 0.5;
+    t.mem_mb = 128;
+    t.volumes = {{"/srv/airflow/dags", "/opt/airflow/dags", true},
+                 {"/srv/airflow/logs", "/opt/airflow/logs", false}};
+    t.network = task::NetworkMode::user;
+    t.network_name = "airflow";
+    t.docker_parameters = {{"label", "team=etl"}};
+    c.submit(t);
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("dag-in-docker").state == TaskState::finished; }));
+    const auto accepts = c.master().calls_of_type("ACCEPT");
+    REQUIRE_FALSE(accepts.empty());
+    const auto body = nlohmann::json::parse(accepts.front().body);
+    const auto& container = body["accept"]["operations"][0]["launch"]["task_infos"][0]["container"];
+    INFO(container.dump());
+    CHECK(container["type"] == "DOCKER");
+    CHECK(container["volumes"] == nlohmann::json::parse(R"([
+            {"mode": "RO", "container_path": "/opt/airflow/dags", "host_path": "/srv/airflow/dags"},
+            {"mode": "RW", "container_path": "/opt/airflow/logs", "host_path": "/srv/airflow/logs"}
+          ])"));
+    CHECK(container["docker"]["network"] == "USER");
+    CHECK(container["docker"]["parameters"] ==
+          nlohmann::json::parse(R"([{"key": "label", "value": "team=etl"}])"));
+    CHECK(container["network_infos"] == nlohmann::json::parse(R"([{"name": "airflow"}])"));
+    c.stop();
+}
+
+TEST_CASE(
+    "a task asking for a host path the operator does not allow is never launched and ends "
+    "failed") {
+    Cluster c;
+    c.config().allowed_volume_paths = {"/srv/airflow"};
+    store::NewTask bad;
+    bad.key = "mounts-docker-sock";
+    bad.image = "busybox";
+    bad.command = "true";
+    bad.volumes = {{"/srv/airflow/dags", "/dags", true},
+                   {"/var/run/docker.sock", "/var/run/docker.sock", false}};
+    bad.priority = 5;  // claimed first: the rest of the queue still runs after it
+    const auto bad_id = c.submit(bad);
+    store::NewTask good;
+    good.key = "mounts-dags";
+    good.image = "busybox";
+    good.command = "true";
+    good.volumes = {{"/srv/airflow/dags", "/dags", true}};
+    c.submit(good);
+    c.submit(shell_task("plain", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] {
+        return c.task("mounts-docker-sock").state == TaskState::failed &&
+               c.task("mounts-dags").state == TaskState::finished &&
+               c.task("plain").state == TaskState::finished;
+    }));
+    const auto row = c.task("mounts-docker-sock");
+    CHECK(row.reason == "volume_not_allowed");
+    CHECK_THAT(row.message,
+               Catch::Contains("volume host_path '/var/run/docker.sock' is not allowed") &&
+                   Catch::Contains("allowed_volume_paths"));
+    CHECK(row.attempt == 0);
+    CHECK(row.agent_id.empty());
+    for (const auto& call : c.master().calls_of_type("ACCEPT")) {
+        CHECK_THAT(call.body, !Catch::Contains(task::mesos_task_id(bad_id, 1)));
+        CHECK_THAT(call.body, !Catch::Contains("docker.sock"));
+    }
+    c.stop();
+}
+
 TEST_CASE("a redirect from a non-leading master is followed to the leader") {
     Cluster c;
     fake::FakeMaster standby(quick_master());

@@ -83,3 +83,47 @@ TEST_CASE("a Docker-image launch is sent as one ACCEPT in the master's JSON shap
     REQUIRE(parsed);
     CHECK(*parsed == call);
 }
+
+TEST_CASE("a Docker launch's volumes, user network and parameters in the master's JSON shape") {
+    std::vector<mesos::Offer> offers = {mesoflow::testing::offer("O1", "S0", 4, 4096)};
+    auto t = mesoflow::testing::spec(7, 1, 128);
+    t.key = "etl.extract";
+    t.shell_command = "airflow tasks run etl extract";
+    t.image = "apache/airflow:2.9.0";
+    t.volumes = {{"/srv/airflow/dags", "/opt/airflow/dags", true},
+                 {"/srv/airflow/logs", "/opt/airflow/logs", false}};
+    t.network = task::NetworkMode::user;
+    t.network_name = "airflow";
+    t.docker_parameters = {{"label", "team=etl"}};
+    std::vector<task::TaskSpec> pending = {t};
+    scheduler::OfferMatcher matcher;
+    auto match = matcher.match(offers, pending, {});
+    REQUIRE(match.plans.size() == 1);
+    const auto& plan = match.plans[0];
+    auto info = scheduler::build_task_info(t, plan.launches[0], plan.agent_id, {});
+    auto call = scheduler::make_accept("F", plan, {info}, 5.0);
+
+    const json actual = json::parse(mesos::to_json(call));
+    const json container = actual.at("accept")
+                               .at("operations")
+                               .at(0)
+                               .at("launch")
+                               .at("task_infos")
+                               .at(0)
+                               .at("container");
+    const json expected = json::parse(R"({
+      "type": "DOCKER",
+      "volumes": [
+        {"mode": "RO", "container_path": "/opt/airflow/dags", "host_path": "/srv/airflow/dags"},
+        {"mode": "RW", "container_path": "/opt/airflow/logs", "host_path": "/srv/airflow/logs"}],
+      "docker": {"image": "apache/airflow:2.9.0", "network": "USER", "privileged": false,
+                 "parameters": [{"key": "label", "value": "team=etl"}],
+                 "force_pull_image": false},
+      "network_infos": [{"name": "airflow"}]
+    })");
+    INFO(container.dump(2));
+    CHECK(container == expected);
+    auto parsed = mesos::parse_call(mesos::to_json(call));
+    REQUIRE(parsed);
+    CHECK(*parsed == call);
+}

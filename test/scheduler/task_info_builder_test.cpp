@@ -267,3 +267,101 @@ TEST_CASE("long task names are cut at a character boundary") {
     CHECK(info.name == std::string(scheduler::kMaxTaskNameBytes - 1, 'x'));
     CHECK(label(info, "mesoflow.key") == t.key);  // the label keeps the whole key
 }
+
+TEST_CASE(
+    "volumes, networks and Docker parameters reach the ContainerInfo on both containerizers") {
+    using C = task::Containerizer;
+    using N = task::NetworkMode;
+    using DN = mesos::DockerNetwork;
+    const std::vector<task::Volume> volumes = {{"/srv/dags", "/opt/airflow/dags", true},
+                                               {"/srv/logs", "/opt/airflow/logs", false}};
+    const std::vector<std::pair<std::string, std::string>> parameters = {
+        {"label", "team=etl"}, {"log-driver", "json-file"}};
+    struct Case {
+        std::string what;
+        C containerizer;
+        N network;
+        std::string network_name;
+        bool with_volumes;
+        bool with_parameters;
+        // expectations
+        std::optional<DN> docker_network;             // Docker only
+        std::vector<std::string> network_info_names;  // network_infos[].name
+    };
+    const std::vector<Case> cases = {
+        {"docker, nothing asked: HOST as before",
+         C::docker,
+         N::unset,
+         "",
+         false,
+         false,
+         DN::host,
+         {}},
+        {"docker, host", C::docker, N::host, "", true, false, DN::host, {}},
+        {"docker, bridge", C::docker, N::bridge, "", false, true, DN::bridge, {}},
+        {"docker, none", C::none, N::none, "", true, true, DN::none, {}},
+        {"docker, user network named in network_infos",
+         C::docker,
+         N::user,
+         "airflow",
+         true,
+         true,
+         DN::user,
+         {"airflow"}},
+        {"mesos, nothing asked", C::mesos, N::unset, "", false, false, std::nullopt, {}},
+        {"mesos, host needs nothing", C::mesos, N::host, "", true, false, std::nullopt, {}},
+        {"mesos, CNI network",
+         C::mesos,
+         N::user,
+         "cni-etl",
+         true,
+         false,
+         std::nullopt,
+         {"cni-etl"}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        auto t = mesoflow::testing::spec(9, 1, 64);
+        t.shell_command = "true";
+        t.image = "py:3";
+        t.containerizer = c.containerizer;
+        t.network = c.network;
+        t.network_name = c.network_name;
+        if (c.with_volumes)
+            t.volumes = volumes;
+        if (c.with_parameters)
+            t.docker_parameters = parameters;
+        auto p = plan(t);
+        auto info = scheduler::build_task_info(t, p.launch(), "S1", {});
+        REQUIRE(info.container);
+        const auto& container = *info.container;
+        if (c.with_volumes) {
+            REQUIRE(container.volumes.size() == 2);
+            CHECK(container.volumes[0].host_path == "/srv/dags");
+            CHECK(container.volumes[0].container_path == "/opt/airflow/dags");
+            CHECK(container.volumes[0].mode == mesos::VolumeMode::ro);
+            CHECK_FALSE(container.volumes[0].image);
+            CHECK(container.volumes[1].host_path == "/srv/logs");
+            CHECK(container.volumes[1].mode == mesos::VolumeMode::rw);
+        } else {
+            CHECK(container.volumes.empty());
+        }
+        std::vector<std::string> names;
+        for (const auto& n : container.network_infos)
+            names.push_back(n.name.value_or("(unnamed)"));
+        CHECK(names == c.network_info_names);
+        if (c.docker_network) {
+            REQUIRE(container.docker);
+            CHECK(container.type == mesos::ContainerType::docker);
+            CHECK(container.docker->network == *c.docker_network);
+            CHECK_FALSE(container.docker->privileged);
+            std::vector<std::pair<std::string, std::string>> got;
+            for (const auto& param : container.docker->parameters)
+                got.emplace_back(param.key, param.value);
+            CHECK(got == (c.with_parameters ? parameters : decltype(parameters){}));
+        } else {
+            CHECK(container.type == mesos::ContainerType::mesos);
+            CHECK_FALSE(container.docker);
+        }
+    }
+}

@@ -227,6 +227,55 @@ TEST_CASE("a claim under a launch policy ends tasks asking for other users or ro
     CHECK(any->at(0).user == "root");
 }
 
+TEST_CASE(
+    "a claim's refusals end those tasks failed in its own transaction; the rest are claimed") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, image, volumes, priority) VALUES"
+        " ('ok', 'busybox', '[{\"host_path\": \"/data\", \"container_path\": \"/d\"}]', 2),"
+        " ('bad', 'busybox', '[{\"host_path\": \"/etc\", \"container_path\": \"/d\"}]', 1),"
+        " ('plain', 'busybox', NULL, 0)");
+    // A refused task that ran before keeps its earlier attempt.
+    sql.exec(
+        "UPDATE mesoflow.tasks SET attempt = 1, mesos_task_id = 'mf-' || id || '-1'"
+        " WHERE key = 'bad'");
+    LaunchPolicy policy;
+    std::vector<std::string> judged;
+    policy.refuse = [&judged](const TaskSpec& spec) -> std::optional<ClaimRefusal> {
+        judged.push_back(spec.key);
+        for (const auto& v : spec.volumes) {
+            if (v.host_path == "/etc")
+                return ClaimRefusal{"volume_not_allowed", "volume host_path '/etc' is refused"};
+        }
+        return std::nullopt;
+    };
+    auto window = store.claim_window(10, policy);
+    REQUIRE(window.ok());
+    CHECK(judged == std::vector<std::string>{"ok", "bad", "plain"});
+    std::vector<std::string> claimed;
+    for (const auto& t : window->tasks)
+        claimed.push_back(t.key);
+    CHECK(claimed == std::vector<std::string>{"ok", "plain"});
+    REQUIRE(window->refused.size() == 1);
+    CHECK(window->refused[0].key == "bad");
+    CHECK(window->refused[0].reason == "volume_not_allowed");
+    CHECK(window->refused[0].message == "volume host_path '/etc' is refused");
+
+    CHECK(sql.one("SELECT concat_ws(',', state, attempt, mesos_task_id = 'mf-' || id || '-1',"
+                  " reason, message, finished_at IS NOT NULL) FROM mesoflow.tasks"
+                  " WHERE key = 'bad'") ==
+          "failed,1,t,volume_not_allowed,volume host_path '/etc' is refused,t");
+    CHECK(sql.one("SELECT string_agg(concat_ws(' ', kind, h.attempt, from_state || '>' || to_state,"
+                  " h.reason), '; ') FROM mesoflow.task_history h"
+                  " JOIN mesoflow.tasks t ON t.id = h.task_id WHERE t.key = 'bad'") ==
+          "refused 1 pending>failed volume_not_allowed");
+    CHECK(sql.one("SELECT string_agg(state || ' ' || attempt, ',' ORDER BY key)"
+                  " FROM mesoflow.tasks WHERE key <> 'bad'") == "launching 1,launching 1");
+    CHECK(store.pending_count().value() == 0);
+}
+
 TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, not held") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);

@@ -211,3 +211,38 @@ TEST_CASE("after a restart the listener reconnects and the leader learns it lost
     CHECK(listener.drain()->pending);
     CHECK(leader.try_acquire().value());
 }
+
+TEST_CASE("a connection lost while a claim's refusals are judged leaves every task pending") {
+    const std::string dsn = migrated_database();
+    Sql(dsn).exec(
+        "INSERT INTO mesoflow.tasks (key, image, volumes) SELECT 'c-' || g, 'busybox',"
+        " CASE WHEN g = 1 THEN '[{\"host_path\": \"/etc\", \"container_path\": \"/x\"}]'::jsonb"
+        " END FROM generate_series(1, 10) g");
+    TaskStore store(dsn);
+    REQUIRE(store.connect().ok());
+    bool cut = false;
+    LaunchPolicy policy;
+    policy.refuse = [&](const TaskSpec& spec) -> std::optional<ClaimRefusal> {
+        if (!cut) {  // between the claim's round trips
+            cut = true;
+            TempPostgres::shared().kill_connections(database_name(dsn));
+        }
+        if (!spec.volumes.empty())
+            return ClaimRefusal{"volume_not_allowed", "refused"};
+        return std::nullopt;
+    };
+    REQUIRE_FALSE(store.claim_window(10, policy).ok());
+    Sql sql(dsn);  // connected after the cut
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND attempt = 0"
+                    " AND mesos_task_id IS NULL") == 10);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history") == 0);
+
+    const auto window =
+        retry_until_ok<ClaimedWindow>([&] { return store.claim_window(10, policy); });
+    CHECK(window.tasks.size() == 9);
+    REQUIRE(window.refused.size() == 1);
+    CHECK(window.refused[0].key == "c-1");
+    CHECK(sql.one("SELECT state || ' ' || attempt FROM mesoflow.tasks WHERE key = 'c-1'") ==
+          "failed 0");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'launching'") == 9);
+}

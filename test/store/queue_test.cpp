@@ -108,6 +108,58 @@ TEST_CASE("a fetched task carries everything needed to launch it") {
     CHECK(sh.mem_mb == 256);
 }
 
+TEST_CASE("volumes, network and Docker parameters come back from the queue as queued") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    NewTask docker;
+    docker.key = "docker";
+    docker.image = "apache/airflow:2.9.0";
+    docker.volumes = {{"/srv/airflow/dags", "/opt/airflow/dags", true},
+                      {"/srv/airflow/logs", "/opt/airflow/logs", false}};
+    docker.network = NetworkMode::user;
+    docker.network_name = "airflow";
+    docker.docker_parameters = {{"label", "team=etl"}, {"log-driver", "json-file"}};
+    REQUIRE(store.insert_task(docker).ok());
+    NewTask mesos;
+    mesos.key = "mesos";
+    mesos.image = "busybox";
+    mesos.containerizer = Containerizer::mesos;
+    mesos.network = NetworkMode::host;
+    REQUIRE(store.insert_task(mesos).ok());
+    REQUIRE(store.insert_task(shell_task("plain")).ok());
+    // A producer writing the column without "mode" gets a read-only mount.
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, image, volumes, created_at) VALUES ('no-mode', 'busybox',"
+        " '[{\"host_path\": \"/data\", \"container_path\": \"/in\"}]', now() + interval '1 s')");
+    CHECK(sql.one("SELECT volumes::text FROM mesoflow.tasks WHERE key = 'docker'") ==
+          R"([{"mode": "RO", "host_path": "/srv/airflow/dags", "container_path": )"
+          R"("/opt/airflow/dags"}, {"mode": "RW", "host_path": "/srv/airflow/logs", )"
+          R"("container_path": "/opt/airflow/logs"}])");
+
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 4);
+    const TaskSpec& d = claimed->at(0);
+    CHECK(d.key == "docker");
+    CHECK(d.volumes == docker.volumes);
+    CHECK(d.network == NetworkMode::user);
+    CHECK(d.network_name == "airflow");
+    CHECK(d.docker_parameters == docker.docker_parameters);
+    const TaskSpec& m = claimed->at(1);
+    CHECK(m.key == "mesos");
+    CHECK(m.volumes.empty());
+    CHECK(m.network == NetworkMode::host);
+    CHECK(m.network_name.empty());
+    CHECK(m.docker_parameters.empty());
+    const TaskSpec& p = claimed->at(2);
+    CHECK(p.key == "plain");
+    CHECK(p.network == NetworkMode::unset);
+    const TaskSpec& n = claimed->at(3);
+    CHECK(n.key == "no-mode");
+    CHECK(n.volumes == std::vector<Volume>{{"/data", "/in", true}});
+}
+
 TEST_CASE("a launch is recorded with its Mesos task id before ACCEPT, and only once") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);

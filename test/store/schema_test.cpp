@@ -188,6 +188,125 @@ TEST_CASE("sensible rows are accepted with the documented defaults") {
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 3);
 }
 
+TEST_CASE("malformed volumes, networks and Docker parameters are refused by name") {
+    Sql sql(migrated_database());
+    // A volume of {host_path, container_path, mode}, in a docker image row.
+    auto vol = [](const std::string& fields) { return "'busybox', '[{" + fields + "}]'"; };
+    const std::string ok_paths = R"("host_path": "/data", "container_path": "/data")";
+    struct Case {
+        std::string columns;
+        std::string values;
+        const char* constraint;
+    };
+    const Case cases[] = {
+        {"image, volumes", "'busybox', '{\"host_path\": \"/data\"}'",
+         "volumes_must_be_a_json_array"},
+        {"image, volumes",
+         "'busybox', (SELECT jsonb_agg(jsonb_build_object('host_path', '/d', 'container_path',"
+         " '/d')) FROM generate_series(1, 33))",
+         "volumes_must_be_at_most_32"},
+        {"image, volumes", "'busybox', '[\"/data:/data\"]'",
+         "volumes_must_be_host_path_container_path_mode_objects"},
+        {"image, volumes", vol(R"("host_path": "/data")"),
+         "volumes_must_be_host_path_container_path_mode_objects"},
+        {"image, volumes", vol(ok_paths + R"(, "propagation": "shared")"),
+         "volumes_must_be_host_path_container_path_mode_objects"},
+        {"image, volumes", vol(R"("host_path": 7, "container_path": "/d")"),
+         "volumes_must_be_host_path_container_path_mode_objects"},
+        {"image, volumes", vol(R"("host_path": "data", "container_path": "/d")"),
+         "volume_host_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(R"("host_path": "/data/../etc", "container_path": "/d")"),
+         "volume_host_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(R"("host_path": "/data:/etc", "container_path": "/d")"),
+         "volume_host_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(R"("host_path": "/d", "container_path": "/x,rw")"),
+         "volume_container_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(R"("host_path": "/d", "container_path": "..")"),
+         "volume_container_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(R"("host_path": "/d", "container_path": "")"),
+         "volume_container_path_must_be_an_absolute_path"},
+        {"image, volumes",
+         "'busybox', jsonb_build_array(jsonb_build_object('host_path', '/' || repeat('x', 4096),"
+         " 'container_path', '/d'))",
+         "volume_host_path_must_be_an_absolute_path"},
+        {"image, volumes", vol(ok_paths + R"(, "mode": "rw")"), "volume_mode_must_be_ro_or_rw"},
+        {"image, volumes", vol(ok_paths + R"(, "mode": null)"),
+         "volumes_must_be_host_path_container_path_mode_objects"},
+        {"command, volumes", "'true', '[]'", "volumes_need_an_image"},
+        {"image, network", "'busybox', 'overlay'", "network_must_be_host_bridge_none_or_user"},
+        {"image, network", "'busybox', 'HOST'", "network_must_be_host_bridge_none_or_user"},
+        {"command, network", "'true', 'host'", "network_needs_an_image"},
+        {"image, containerizer, network", "'busybox', 'mesos', 'bridge'",
+         "network_bridge_or_none_needs_docker"},
+        {"image, network", "'busybox', 'user'", "user_network_needs_network_name"},
+        {"image, network, network_name", "'busybox', 'bridge', 'etl'",
+         "network_name_needs_user_network"},
+        {"image, network_name", "'busybox', 'etl'", "network_name_needs_user_network"},
+        {"image, network, network_name", "'busybox', 'user', 'etl net'",
+         "network_name_must_be_a_plain_name"},
+        {"image, network, network_name", "'busybox', 'user', repeat('n', 256)",
+         "network_name_must_be_a_plain_name"},
+        {"image, docker_parameters", "'busybox', '{\"label\": \"a=b\"}'",
+         "docker_parameters_must_be_a_json_array"},
+        {"image, docker_parameters",
+         "'busybox', (SELECT jsonb_agg(jsonb_build_object('key', 'label', 'value', 'x'))"
+         " FROM generate_series(1, 65))",
+         "docker_parameters_must_be_at_most_64"},
+        {"image, docker_parameters", "'busybox', '[[\"label\", \"a=b\"]]'",
+         "docker_parameters_must_be_key_value_objects"},
+        {"image, docker_parameters", "'busybox', '[{\"key\": \"label\"}]'",
+         "docker_parameters_must_be_key_value_objects"},
+        {"image, docker_parameters", "'busybox', '[{\"key\": \"label\", \"value\": 1}]'",
+         "docker_parameters_must_be_key_value_objects"},
+        {"image, docker_parameters", "'busybox', '[{\"key\": \"--privileged\", \"value\": \"\"}]'",
+         "docker_parameter_key_must_be_an_option_name"},
+        {"image, docker_parameters", "'busybox', '[{\"key\": \"Label\", \"value\": \"\"}]'",
+         "docker_parameter_key_must_be_an_option_name"},
+        {"image, docker_parameters",
+         "'busybox', '[{\"key\": \"label a=b --privileged\", \"value\": \"\"}]'",
+         "docker_parameter_key_must_be_an_option_name"},
+        {"image, docker_parameters",
+         "'busybox', jsonb_build_array(jsonb_build_object('key', 'label', 'value',"
+         " repeat('v', 4097)))",
+         "docker_parameter_value_must_be_at_most_4_kib"},
+        {"image, containerizer, docker_parameters",
+         "'busybox', 'mesos', '[{\"key\": \"label\", \"value\": \"a\"}]'",
+         "docker_parameters_need_docker"},
+        {"command, docker_parameters", "'true', '[]'", "docker_parameters_need_docker"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.columns, c.values);
+        CHECK_THAT(refusal(sql, c.columns, c.values), Catch::Contains(c.constraint));
+    }
+    // PostgreSQL keeps NUL out of text and jsonb itself.
+    CHECK_THAT(refusal(sql, "image, volumes",
+                       vol(R"("host_path": "/data\u0000/etc", "container_path": "/d")")),
+               Catch::Contains("unsupported Unicode escape sequence"));
+    CHECK_THAT(refusal(sql, "image, network, network_name", "'busybox', 'user', E'etl\\x01'"),
+               Catch::Contains("network_name_must_be_a_plain_name"));
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 0);
+
+    // Well formed, including the limits; a producer's later change is checked too.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, image, volumes, network, network_name,"
+        " docker_parameters) VALUES ('docker', 'busybox', (SELECT jsonb_agg(jsonb_build_object("
+        "'host_path', '/data/' || i, 'container_path', '/mnt/' || i, 'mode', 'RW'))"
+        " FROM generate_series(1, 32) i), 'user', 'etl-net.1', (SELECT jsonb_agg("
+        "jsonb_build_object('key', 'label', 'value', repeat('v', 4096)))"
+        " FROM generate_series(1, 64)))");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, image, containerizer, volumes, network, network_name)"
+        " VALUES ('mesos', 'busybox', 'mesos', '[{\"host_path\": \"/\", \"container_path\":"
+        " \"/host\"}]', 'user', 'cni1')");
+    sql.exec("INSERT INTO mesoflow.tasks (key, image, network) VALUES ('none', 'busybox', 'none')");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 3);
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET volumes = '[{\"host_path\": \"x\","
+                            " \"container_path\": \"/x\"}]' WHERE key = 'mesos'"),
+               Catch::Contains("volume_host_path_must_be_an_absolute_path"));
+    // mesoflow's own updates of other columns do not run the JSON checks.
+    sql.exec("UPDATE mesoflow.tasks SET state = 'launching', attempt = 1 WHERE key = 'docker'");
+}
+
 TEST_CASE("a second task with the same key is refused by name") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
@@ -427,6 +546,12 @@ TEST_CASE(
         "INSERT INTO mesoflow.tasks (key, command, cpus, env, run_as_user, role, priority,"
         " not_before) VALUES ('queued', 'true', 2, '{\"A\": \"1\"}', 'etl', 'batch', 3, now())");
     CHECK(producer.one("SELECT state FROM mesoflow.tasks WHERE key = 'queued'") == "pending");
+    producer.exec(
+        "INSERT INTO mesoflow.tasks (key, image, volumes, network, network_name,"
+        " docker_parameters) VALUES ('in-docker', 'busybox', '[{\"host_path\": \"/data\","
+        " \"container_path\": \"/data\"}]', 'user', 'etl', '[{\"key\": \"label\","
+        " \"value\": \"a=b\"}]')");
+    CHECK(producer.one("SELECT state FROM mesoflow.tasks WHERE key = 'in-docker'") == "pending");
 
     const char* const owned_inserts[] = {
         "state",         "attempt",
@@ -460,7 +585,7 @@ TEST_CASE(
     CHECK(producer.error_of("DELETE FROM mesoflow.task_history") != "");
     CHECK(admin.one("SELECT concat_ws(',', state, attempt, coalesce(agent_id, '-'), run_as_user)"
                     " FROM mesoflow.tasks WHERE key = 'queued'") == "pending,0,-,etl");
-    CHECK(admin.count("SELECT count(*) FROM mesoflow.tasks") == 1);
+    CHECK(admin.count("SELECT count(*) FROM mesoflow.tasks") == 2);
 
     // A kill request is the one change a producer makes.
     producer.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'queued'");

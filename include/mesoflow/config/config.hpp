@@ -57,6 +57,11 @@ struct Config {
     // anything else ends failed at its claim, unlaunched.
     std::vector<std::string> allowed_users;  // empty: framework_user only; "*": any user
     std::vector<std::string> allowed_roles;  // empty: roles; never a role outside roles
+    // What a task's container may ask for (volumes, network, docker_parameters);
+    // a task asking for anything else ends failed at its claim, unlaunched.
+    std::vector<std::string> allowed_volume_paths;       // host path prefixes; empty: none
+    std::vector<std::string> allowed_docker_parameters;  // parameter keys; empty: none
+    std::vector<std::string> allowed_networks{"host", "bridge", "none", "user"};
     std::string principal;
     std::string secret;  // never logged; masked when rendered
     bool authenticate = false;

@@ -18,7 +18,13 @@
 // PORT0..PORTn-1 and PORTS ("31000,31001"), unless it sets those names itself.
 // container: an image with containerizer `mesos` -> ContainerInfo MESOS with a
 // Docker image (force_pull -> cached: false); with `docker` or none -> ContainerInfo
-// DOCKER, HOST networking, force_pull_image (Airflow's docker_image_slave).
+// DOCKER, force_pull_image (Airflow's docker_image_slave), the task's Docker
+// parameters (DockerInfo.parameters) and its network (HOST when none is asked
+// for, else HOST, BRIDGE, NONE or USER). Either: the task's volumes
+// (ContainerInfo.volumes: container_path, host_path, mode RO or RW), and a
+// user network named in network_infos (CNI for MESOS, a Docker network for
+// DOCKER). Which of these a task may ask for is the launch policy's call, at
+// its claim, before it ever reaches here.
 // labels: the task's own, then mesoflow.key, mesoflow.task_id, mesoflow.attempt,
 // so an operator finds the task and attempt in the Mesos UI; task labels named
 // mesoflow.* are dropped so those three can be trusted.

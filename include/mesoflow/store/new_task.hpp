@@ -20,6 +20,10 @@ struct NewTask {
     task::Containerizer containerizer =
         task::Containerizer::none;  // none with an image means docker
     bool force_pull = false;
+    std::vector<task::Volume> volumes;                     // empty: the column left NULL
+    task::NetworkMode network = task::NetworkMode::unset;  // unset: NULL
+    std::string network_name;                              // with NetworkMode::user
+    std::vector<std::pair<std::string, std::string>> docker_parameters;  // key, value
     std::optional<double> cpus;
     std::optional<double> mem_mb;
     std::optional<double> disk_mb;

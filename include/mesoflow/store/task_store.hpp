@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,19 +60,31 @@ struct FrameworkRecord {
     std::optional<std::int64_t> leader_since_us;
 };
 
+// Why a claim ends a task instead of launching it.
+struct ClaimRefusal {
+    std::string reason;   // e.g. volume_not_allowed
+    std::string message;  // for the row, naming what was refused
+};
+
 // Who claimed tasks may run as. A task whose run_as_user (or role) is set
 // and not in the list is not claimed: it ends failed, reason
 // user_not_allowed (or role_not_allowed). nullopt allows any.
 struct LaunchPolicy {
     std::optional<std::vector<std::string>> users;
     std::optional<std::vector<std::string>> roles;
+    // Judges each task the claim took (its volumes, network, Docker
+    // parameters); a refusal ends the task failed in the claim's own
+    // transaction, so it never reaches an offer. Empty: nothing refused.
+    // Called on the store's thread; must be pure.
+    std::function<std::optional<ClaimRefusal>(const task::TaskSpec&)> refuse;
 };
 
 // A task a claim ended instead of claiming it.
 struct RefusedTask {
     std::int64_t id = 0;
     std::string key;
-    std::string reason;   // user_not_allowed | role_not_allowed
+    // user_not_allowed | role_not_allowed, or LaunchPolicy::refuse's reason
+    std::string reason;
     std::string message;  // what the row says, naming the user or role
 };
 
@@ -127,7 +140,10 @@ class TaskStore {
     // claim_pending under a policy, in the same statement: of the `limit`
     // rows taken from the queue, those the policy refuses end failed (with a
     // history row of kind refused) and come back in `refused`; the others
-    // are claimed. claim_pending allows any user and role.
+    // are claimed. With LaunchPolicy::refuse, the claim and the ending of
+    // the tasks it refuses are one transaction (two round trips); those come
+    // back in `refused` after the user and role refusals. claim_pending
+    // allows any user and role and refuses nothing.
     Result<ClaimedWindow> claim_window(int limit, const LaunchPolicy& policy);
     // Records where claimed attempts were launched (agent, host, offer, the
     // time ACCEPT went out) and a launch history row for each. Leaves the

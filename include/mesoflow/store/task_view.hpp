@@ -23,6 +23,10 @@ struct TaskRow {
     std::vector<std::string> argv;
     std::string image;
     task::Containerizer containerizer = task::Containerizer::none;
+    std::vector<task::Volume> volumes;
+    task::NetworkMode network = task::NetworkMode::unset;
+    std::string network_name;
+    std::vector<std::pair<std::string, std::string>> docker_parameters;
     double cpus = 0;
     double mem_mb = 0;
     double disk_mb = 0;

@@ -38,6 +38,23 @@ enum class Containerizer { none, docker, mesos };
 std::string_view to_string(Containerizer containerizer);
 std::optional<Containerizer> parse_containerizer(std::string_view text);
 
+// The network a task's container joins (the queue table's network column).
+// unset: none was asked for, so the containerizer's default (host).
+enum class NetworkMode { unset, host, bridge, none, user };
+
+// "", "host", "bridge", "none", "user".
+std::string_view to_string(NetworkMode mode);
+std::optional<NetworkMode> parse_network_mode(std::string_view text);
+
+// A host path mounted into the task's container (one entry of the queue
+// table's volumes column).
+struct Volume {
+    std::string host_path;
+    std::string container_path;
+    bool read_only = true;  // mode RO, the default; false: RW
+    bool operator==(const Volume&) const = default;
+};
+
 // A placement constraint on an agent attribute, or on "hostname".
 struct Constraint {
     enum class Op {
@@ -66,6 +83,10 @@ struct TaskSpec {
     std::string image;                         // empty: no container image
     Containerizer containerizer = Containerizer::none;
     bool force_pull = false;
+    std::vector<Volume> volumes;
+    NetworkMode network = NetworkMode::unset;
+    std::string network_name;  // the user network's name (NetworkMode::user)
+    std::vector<std::pair<std::string, std::string>> docker_parameters;  // key, value
     double cpus = 0;
     double mem_mb = 0;
     double disk_mb = 0;

@@ -1,5 +1,5 @@
-"""Stand-in of airflow/models/taskinstancekey.py (Airflow 2.6+; earlier releases kept the
-same NamedTuple in airflow/models/taskinstance.py)."""
+"""Stand-in of TaskInstanceKey. Mirrors apache/airflow
+airflow-core/src/airflow/models/taskinstancekey.py @ 4bf2df84 (unchanged from 2.x)."""
 
 from __future__ import annotations
 

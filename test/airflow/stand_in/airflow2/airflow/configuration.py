@@ -1,4 +1,5 @@
-"""Stand-in of airflow/configuration.py's `conf` (an AirflowConfigParser).
+"""Stand-in of Airflow 2's `conf` (an AirflowConfigParser). Mirrors apache/airflow
+airflow/configuration.py @ 2.10.3 and @ v2-11-stable.
 
 As in Airflow: AIRFLOW__<SECTION>__<KEY> beats the file; the file is $AIRFLOW_CONFIG
 (else $AIRFLOW_HOME/airflow.cfg); get() without a fallback raises

@@ -1,5 +1,6 @@
-"""Stand-in of airflow/utils/state.py: task instance states are str enums, so they
-compare equal to their plain string values."""
+"""Stand-in of TaskInstanceState. Mirrors apache/airflow
+airflow-core/src/airflow/utils/state.py @ 4bf2df84: task instance states are str enums,
+so they compare equal to their plain string values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Stand-in of airflow/executors/base_executor.py (Airflow 2.7 to 2.10).
+"""Stand-in of Airflow 2's base executor. Mirrors apache/airflow
+airflow/executors/base_executor.py @ 2.10.3 (c99887ec) and @ v2-11-stable (7833f5da):
+the same names, signatures, state values and call order; revoke_task exists from
+2.10.4 on (here as in 2.11: it raises NotImplementedError in the base class).
 
 What a concrete executor sees of its base class, with Airflow's behaviour:
 - the scheduler calls queue_command(ti, command, priority, queue), which files the task
@@ -9,12 +12,16 @@ What a concrete executor sees of its base class, with Airflow's behaviour:
   key is still in `running` is held back (for about 10 s, then dropped); each other one
   leaves queued_tasks, goes to execute_async(key=, command=, queue=, executor_config=)
   with ti.executor_config, and then into `running`;
-- change_state() removes the key from `running` and puts (state, info) into
-  event_buffer; success() and fail() call it with TaskInstanceState.SUCCESS / FAILED;
+- _process_tasks() reads ti.dag_run (for its trace span, as 2.10/2.11 do), then
+  deletes the key from queued_tasks, calls execute_async and adds the key to `running`;
+- change_state(key, state, info, remove_running=True) removes the key from `running`
+  and puts (state, info) into event_buffer; success(), fail(), queued() call it with
+  TaskInstanceState.SUCCESS / FAILED / QUEUED; running_state() keeps the key running;
 - get_event_buffer(dag_ids=None) returns the events and empties the buffer;
 - execute_async, end and terminate raise NotImplementedError; try_adopt_task_instances
-  adopts nothing (returns every task instance); cleanup_stuck_queued_tasks raises
-  NotImplementedError (the scheduler catches it).
+  adopts nothing (returns every task instance); cleanup_stuck_queued_tasks and
+  revoke_task(*, ti) raise NotImplementedError (the scheduler catches it);
+  get_task_log(ti, try_number) returns ([], []).
 Metrics, tracing and the CLI hooks of the real class are left out.
 """
 
@@ -133,16 +140,25 @@ class BaseExecutor(LoggingMixin):
 
     def _process_tasks(self, task_tuples) -> None:
         for key, command, queue, executor_config in task_tuples:
+            task_instance = self.queued_tasks[key][3]
+            _ = task_instance.dag_run  # Airflow derives the trace id from it
             del self.queued_tasks[key]
             self.execute_async(key=key, command=command, queue=queue, executor_config=executor_config)
             self.running.add(key)
 
-    def change_state(self, key, state, info=None) -> None:
-        try:
-            self.running.remove(key)
-        except KeyError:
-            self.log.debug("Could not find key: %s", key)
+    def change_state(self, key, state, info=None, remove_running=True) -> None:
+        if remove_running:
+            try:
+                self.running.remove(key)
+            except KeyError:
+                self.log.debug("Could not find key: %s", key)
         self.event_buffer[key] = state, info
+
+    def queued(self, key, info=None) -> None:
+        self.change_state(key, TaskInstanceState.QUEUED, info)
+
+    def running_state(self, key, info=None) -> None:
+        self.change_state(key, TaskInstanceState.RUNNING, info, remove_running=False)
 
     def fail(self, key, info=None) -> None:
         self.change_state(key, TaskInstanceState.FAILED, info)
@@ -170,7 +186,13 @@ class BaseExecutor(LoggingMixin):
     def terminate(self):
         raise NotImplementedError()
 
+    def get_task_log(self, ti, try_number: int):
+        return [], []
+
     def cleanup_stuck_queued_tasks(self, tis) -> list:
+        raise NotImplementedError()
+
+    def revoke_task(self, *, ti):
         raise NotImplementedError()
 
     def try_adopt_task_instances(self, tis):
