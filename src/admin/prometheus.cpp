@@ -39,6 +39,10 @@ constexpr CounterRow kCounters[] = {
      &Metrics::tasks_claimed},
     {"claims_released", "Claimed attempts given back unlaunched (stop, kill).",
      &Metrics::claims_released},
+    {"claims_given_up",
+     "Claimed attempts given up at placement: the row ended, was killed, changed or was "
+     "deleted meanwhile.",
+     &Metrics::claims_given_up},
     {"status_updates_received", "Status updates received from the master.",
      &Metrics::updates_received},
     {"status_updates_applied", "Status updates that changed a task in the database.",

@@ -196,7 +196,8 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
             Placed out;
             auto all = placer_store->place_attempts(records);
             if (all) {
-                out.ids = std::move(*all);
+                out.ids = std::move(all->placed);
+                out.stale = std::move(all->stale);
                 return out;
             }
             if (!all.error().permanent() || records.size() == 1) {
@@ -210,7 +211,8 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
             for (const auto& record : records) {
                 auto one = placer_store->place_attempts({record});
                 if (one) {
-                    out.ids.insert(out.ids.end(), one->begin(), one->end());
+                    out.ids.insert(out.ids.end(), one->placed.begin(), one->placed.end());
+                    out.stale.insert(out.stale.end(), one->stale.begin(), one->stale.end());
                 } else if (one.error().permanent()) {
                     out.refused.push_back({record, one.error().message});
                 } else {
@@ -218,6 +220,7 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
                 }
             }
             std::sort(out.ids.begin(), out.ids.end());
+            std::sort(out.stale.begin(), out.stale.end());
             return out;
         },
         [this, pending](Result<Placed> r) {
@@ -229,9 +232,10 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
         });
 }
 
-// Sends each ACCEPT with the attempts placed; an attempt not placed (its row
-// changed, or another session held it) goes back to the claimed window, and
-// an offer left with nothing to launch goes back to the master.
+// Sends each ACCEPT with the attempts placed; an attempt another session
+// held goes back to the claimed window, one that can never be placed (its
+// row ended, killed, or at another attempt) is given up (a killed one ends
+// killed), and an offer left with nothing to launch goes back to the master.
 void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
     const std::vector<std::int64_t>& placed = result.ids;
     std::unordered_set<std::int64_t> refused;
@@ -282,6 +286,8 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
              });
     }
     std::vector<task::TaskSpec> back;
+    std::vector<store::ClaimRef> given_up;
+    const auto& stale = result.stale;
     for (auto& spec : pending.specs) {
         const auto id = task::mesos_task_id(spec.id, spec.attempt + 1);
         if (sent_ids.contains(id))
@@ -289,9 +295,15 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
         pacer.first_update(id);  // holds no room in the launch window
         if (std::binary_search(placed.begin(), placed.end(), spec.id) || refused.contains(spec.id))
             continue;  // placed and not sent, or quarantined: reconciliation settles it
-        log::info(
-            "launch_withdrawn", "task={} why={}", id,
-            placed.empty() && refused.empty() ? "placement not recorded" : "row changed or held");
+        if (std::binary_search(stale.begin(), stale.end(), spec.id)) {
+            log::info("launch_withdrawn", "task={} why=row ended, killed or changed", id);
+            metrics.claims_given_up++;
+            unplaceable.forget(spec.id);
+            given_up.push_back({spec.id, spec.attempt + 1});
+            continue;
+        }
+        log::info("launch_withdrawn", "task={} why={}", id,
+                  placed.empty() && refused.empty() ? "placement not recorded" : "row held");
         back.push_back(std::move(spec));
     }
     if (!back.empty()) {
@@ -299,6 +311,10 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
                        std::make_move_iterator(back.end()));
         metrics.claims_held = static_cast<std::int64_t>(claimed.size());
     }
+    // Only a row still launching at that attempt with no agent changes: one
+    // whose kill was requested ends killed; the others are left as they are.
+    if (!given_up.empty())
+        release_claims(std::move(given_up), "no_longer_placeable");
 }
 
 // Offers held for a claim or a commit go back once the book says they

@@ -134,7 +134,8 @@ struct Runtime::Impl {
     };
     int placements_running = 0;
     struct Placed {
-        std::vector<std::int64_t> ids;                                     // sorted
+        std::vector<std::int64_t> ids;    // sorted
+        std::vector<std::int64_t> stale;  // never placeable (see store::Placement), sorted
         std::vector<std::pair<store::LaunchRecord, std::string>> refused;  // and why
     };
 

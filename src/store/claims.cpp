@@ -271,10 +271,9 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
     return written->matched;
 }
 
-Result<std::vector<std::int64_t>> TaskStore::place_attempts(
-    const std::vector<LaunchRecord>& placements) {
+Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
-        return std::vector<std::int64_t>{};
+        return Placement{};
     // The rows are found by id (= ANY: the primary key's index) and locked
     // in id order, skipping rows another session holds; the update walks the
     // input (an index lookup each) and keeps the rows locked (a hashed
@@ -282,7 +281,7 @@ Result<std::vector<std::int64_t>> TaskStore::place_attempts(
     static const char* const sql =
         "WITH locked AS ("
         "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND state = 'launching'"
-        "    AND NOT kill_requested ORDER BY id FOR UPDATE SKIP LOCKED"
+        "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS ("
         "  UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
         "    offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
@@ -298,16 +297,25 @@ Result<std::vector<std::int64_t>> TaskStore::place_attempts(
         "                                     to_state, agent_id, note)"
         "  SELECT id, attempt, mesos_task_id, 'launch', 'launching', 'launching', agent_id,"
         "         'offer ' || offer_id FROM placed"
+        // Never placeable, as the statement's snapshot shows the row: a
+        // row another session holds is stale only if it already was.
+        "), stale AS ("
+        "  SELECT u.id FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)"
+        "  LEFT JOIN mesoflow.tasks t ON t.id = u.id"
+        "  WHERE (t.id IS NULL OR t.state <> 'launching' OR t.attempt <> u.attempt"
+        "         OR t.kill_requested OR t.agent_id IS NOT NULL)"
+        "    AND u.id NOT IN (SELECT id FROM placed)"
         ")"
-        " SELECT id FROM placed ORDER BY id";
+        " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
     auto res = db_->exec_prepared("place_attempts", sql, placement_params(placements));
     if (!res)
         return res.error();
-    std::vector<std::int64_t> placed;
-    placed.reserve(static_cast<std::size_t>(PQntuples(res->get())));
+    Placement out;
+    out.placed.reserve(static_cast<std::size_t>(PQntuples(res->get())));
     for (int i = 0; i < PQntuples(res->get()); ++i)
-        placed.push_back(pg::to_int64(res->get(), i, 0));
-    return placed;
+        (pg::to_bool(res->get(), i, 1) ? out.placed : out.stale)
+            .push_back(pg::to_int64(res->get(), i, 0));
+    return out;
 }
 
 Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {

@@ -1037,3 +1037,28 @@ TEST_CASE("an attempt's agent is recorded before its ACCEPT leaves") {
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'launch'") == 30);
     c.stop();
 }
+
+TEST_CASE(
+    "a claimed row deleted or ended by hand before any offer came is given up at placement, "
+    "not placed again at every offer") {
+    Cluster c(quick_master(1));
+    // No agent yet: both tasks are claimed and wait for offers.
+    REQUIRE(c.master().lose_agent("agent-0.fake"));
+    c.submit(shell_task("deleted", "true"));
+    c.submit(shell_task("ended", "true"));
+    c.submit(shell_task("runs", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::launching) == 3; }));
+    mesoflow::store::testing::Sql operator_session(c.dsn());
+    operator_session.exec("DELETE FROM mesoflow.tasks WHERE key = 'deleted'");
+    operator_session.exec(
+        "UPDATE mesoflow.tasks SET state = 'failed', finished_at = now() WHERE key = 'ended'");
+    REQUIRE(c.master().restore_agent("agent-0.fake"));
+    REQUIRE(c.eventually([&] { return c.task("runs").state == TaskState::finished; }));
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().claims_given_up.load() == 2; }));
+    // Nothing is left to place: the offers stop meeting a claim.
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().claims_held.load() == 0; }));
+    CHECK(c.task("ended").state == TaskState::failed);
+    CHECK(c.runtime().metrics().tasks_launched.load() == 1);  // only 'runs' reached Mesos
+    c.stop();
+}

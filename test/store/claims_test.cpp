@@ -293,9 +293,17 @@ TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, 
     for (const auto& spec : *claimed)
         records.push_back(placement_of(spec, "A1"));
     records[3].attempt = 7;  // 'stale': not the row's attempt
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('gone', 'x')");
+    auto gone = store.claim_pending(1);
+    REQUIRE(gone->size() == 1);
+    records.push_back(placement_of(gone->front(), "A1"));
+    sql.exec("DELETE FROM mesoflow.tasks WHERE key = 'gone'");
     auto placed = store.place_attempts(records);
     REQUIRE(placed.ok());
-    CHECK(*placed == std::vector<std::int64_t>{claimed->at(0).id});
+    CHECK(placed->placed == std::vector<std::int64_t>{claimed->at(0).id});
+    // Killed, at another attempt or gone: never placeable. Held: maybe later.
+    CHECK(placed->stale ==
+          std::vector<std::int64_t>{claimed->at(1).id, claimed->at(3).id, gone->front().id});
     other.exec("COMMIT");
     CHECK(sql.one("SELECT state || ' ' || agent_id || ' ' || offer_id FROM mesoflow.tasks"
                   " WHERE key = 'go'") == "launching A1 offer-A1");
@@ -304,7 +312,13 @@ TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, 
     // Once free, the held row is placed like any other.
     auto later = store.place_attempts({records[2]});
     REQUIRE(later.ok());
-    CHECK(*later == std::vector<std::int64_t>{claimed->at(2).id});
+    CHECK(later->placed == std::vector<std::int64_t>{claimed->at(2).id});
+    CHECK(later->stale.empty());
+    // Placed already: a second placement of the attempt is stale, not placed again.
+    auto again = store.place_attempts({records[2]});
+    REQUIRE(again.ok());
+    CHECK(again->placed.empty());
+    CHECK(again->stale == std::vector<std::int64_t>{claimed->at(2).id});
 }
 
 TEST_CASE(

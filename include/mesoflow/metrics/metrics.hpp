@@ -25,6 +25,7 @@ struct Metrics {
     Counter tasks_claimed{0};    // attempts claimed ahead of offers
     Counter claim_batches{0};    // claims that answered
     Counter claims_released{0};  // claimed attempts given back unlaunched
+    Counter claims_given_up{0};  // claims whose row ended, changed or went before placement
     Counter updates_received{0};
     Counter updates_applied{0};
     Counter updates_ignored{0};  // duplicates, stale and unknown

@@ -61,6 +61,15 @@ struct FrameworkRecord {
 };
 
 // Why a claim ends a task instead of launching it.
+// What place_attempts did: `placed` may be sent to Mesos; `stale` never
+// will be (release_claims ends those a kill was requested for); an attempt
+// in neither is held by another session and may be placed later. Both
+// sorted.
+struct Placement {
+    std::vector<std::int64_t> placed;
+    std::vector<std::int64_t> stale;
+};
+
 struct ClaimRefusal {
     std::string reason;   // e.g. volume_not_allowed
     std::string message;  // for the row, naming what was refused
@@ -152,12 +161,15 @@ class TaskStore {
     // session holds locked is skipped (not waited for) and not counted.
     Result<int> record_placements(const std::vector<LaunchRecord>& placements);
     // Records where claimed attempts go before their ACCEPT may leave: an
-    // attempt is placed (agent, host, offer, the time) only while its row is
-    // still launching at that attempt, not kill-requested and not held by
+    // attempt is placed (agent, host, offer, the time) only once, while its
+    // row is still launching at that attempt, not kill-requested and not held by
     // another session (skipped, never waited for); a launch history row
     // each. Returns the task ids placed: only those may be sent to Mesos, so
-    // an attempt with no agent recorded provably never left. One statement.
-    Result<std::vector<std::int64_t>> place_attempts(const std::vector<LaunchRecord>& placements);
+    // an attempt with no agent recorded provably never left. Also returns
+    // the attempts that can never be placed (their row ended, killed, at
+    // another attempt, already placed, or gone): the caller gives them up
+    // rather than trying again. One statement.
+    Result<Placement> place_attempts(const std::vector<LaunchRecord>& placements);
     // Gives claimed, never-placed attempts back: pending at the attempt before
     // (or killed, when a kill was requested meanwhile). For a graceful stop
     // and for kills; an attempt that was placed is left alone. Returns the
