@@ -163,10 +163,14 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     }
     if (!pending->accepts.empty())
         place_then_accept(std::move(pending));
+    // Never a self-move: it would empty the spec's strings and vectors.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < claimed.size(); ++i) {
-        if (!launched[i])
-            claimed[kept++] = std::move(claimed[i]);
+        if (launched[i])
+            continue;
+        if (kept != i)
+            claimed[kept] = std::move(claimed[i]);
+        ++kept;
     }
     claimed.resize(kept);
     metrics.claims_held = static_cast<std::int64_t>(claimed.size());

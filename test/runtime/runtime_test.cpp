@@ -1062,3 +1062,42 @@ TEST_CASE(
     CHECK(c.runtime().metrics().tasks_launched.load() == 1);  // only 'runs' reached Mesos
     c.stop();
 }
+
+TEST_CASE(
+    "a claimed task that waited through offer rounds it did not fit launches with its command, "
+    "environment and image intact") {
+    Cluster c(sleep_runs_until_killed(1));  // one agent, 8 cpus
+    c.config().unplaceable_after_s = 0;     // the row says when a round left it unplaced
+    c.submit(shell_task("occupies", "sleep 1000"));
+    c.start();
+    REQUIRE(c.eventually([&] { return c.task("occupies").state == TaskState::running; }));
+    // Needs the whole agent: claimed, first in the window, left out of every
+    // round while 'occupies' runs.
+    auto waits = shell_task("waits", "sleep 2000 # waited");
+    waits.cpus = 8;
+    waits.env = {{"WAITED", "yes"}};
+    c.submit(waits);
+    mesoflow::store::testing::Sql sql(c.dsn());
+    REQUIRE(c.eventually([&] {
+        return sql.count(
+                   "SELECT count(*) FROM mesoflow.tasks WHERE key = 'waits'"
+                   " AND state = 'launching' AND reason = 'unplaceable'") == 1;
+    }));
+    const auto declined = c.runtime().metrics().offers_declined.load();
+    REQUIRE(c.eventually([&] { return c.runtime().metrics().offers_declined.load() > declined; }));
+    REQUIRE(c.store().request_kill("occupies"));
+    REQUIRE(c.eventually([&] { return c.task("waits").state == TaskState::running; }));
+    const auto id = c.task("waits").mesos_task_id;
+    bool seen = false;
+    for (const auto& t : c.master().tasks()) {
+        if (t.task_id != id)
+            continue;
+        seen = true;
+        CHECK(t.command == "sleep 2000 # waited");
+        const auto env = t.environment.find("WAITED");
+        CHECK(env != t.environment.end());
+        CHECK((env != t.environment.end() && env->second == "yes"));
+    }
+    CHECK(seen);
+    c.stop();
+}
