@@ -481,7 +481,11 @@ def _constraints(v):
 
 
 def _volumes(v):
-    """[{"host_path", "container_path", "mode": "RW"|"RO"}] or Docker's "host:container[:ro|rw]"."""
+    """[{"host_path", "container_path", "mode": "RW"|"RO"}] or Docker's "host:container[:ro|rw]".
+
+    A dict without a mode is read-only, as a queue row's volume is; a Docker string without one
+    is read-write, as Docker's -v is.
+    """
     if not isinstance(v, (list, tuple)):
         raise BadExecutorConfig(f"must be a list of volumes, got {type(v).__name__}")
     out = []
@@ -502,7 +506,7 @@ def _volumes(v):
             if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
                 raise BadExecutorConfig(f"[{i}][{name!r}] must be an absolute path, got {path!r}")
             volume[name] = path
-        mode = item.get("mode", "RW")
+        mode = item.get("mode", "RO")
         if not isinstance(mode, str) or mode.upper() not in VOLUME_MODES:
             raise BadExecutorConfig(f"[{i}]['mode'] must be RW or RO, got {mode!r}")
         volume["mode"] = mode.upper()
@@ -1466,7 +1470,7 @@ def get_provider_info() -> Dict[str, Any]:
                     "task_disk": option("Disk of a task, MB.", "float", "0", None),
                     "docker_image": option("Image tasks run in.", "string", "apache/airflow:3.1.0", None),
                     "containerizer": option("docker or mesos, for tasks with an image.", "string", "docker", None),
-                    "volumes": option("JSON list of {\"host_path\", \"container_path\", \"mode\": RW|RO}.",
+                    "volumes": option("JSON list of {\"host_path\", \"container_path\", \"mode\": RW|RO} (RO by default).",
                                       "string", '[{"host_path": "/srv/dags", "container_path": '
                                       '"/opt/airflow/dags", "mode": "RO"}]', None),
                     "network": option("host, bridge, none or user.", "string", "bridge", None),

@@ -945,7 +945,8 @@ class TaskColumnsTest(unittest.TestCase):
                         ("mesoflow", "database"): "dbname=x"}):
             settings = mx.load_settings(conf, environ={})
         defaults = settings.defaults
-        self.assertEqual(defaults["volumes"], [{"host_path": "/srv/dags", "container_path": "/dags", "mode": "RW"}])
+        # A dict without a mode is read-only, as in the queue table.
+        self.assertEqual(defaults["volumes"], [{"host_path": "/srv/dags", "container_path": "/dags", "mode": "RO"}])
         self.assertEqual(mx.task_columns(None, defaults)["network"], "bridge")
         task = mx.task_columns({"mesos": {"network": "host", "volumes": []}}, defaults)
         self.assertEqual((task["network"], "volumes" in task), ("host", False))
