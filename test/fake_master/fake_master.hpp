@@ -268,9 +268,9 @@ class FakeMaster {
     // master id; frameworks are known but unsubscribed (calls get 403) until
     // they SUBSCRIBE again; tasks and unacknowledged updates survive.
     void fail_over();
-    // Write bytes into every open stream: a record whose payload is not
-    // JSON, a length prefix far beyond any sane limit, a non-digit prefix, or
-    // anything else.
+    // Write bytes into every open stream, as an HTTP chunk of their own: a
+    // record whose payload is not JSON, a length prefix far beyond any sane
+    // limit, a non-digit prefix, or anything else (nothing for no bytes).
     void inject_malformed_record();
     void inject_oversized_length();
     void inject_bad_length_prefix();

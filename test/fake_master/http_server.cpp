@@ -183,7 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool terminator_in_flight_ = false;
     std::uint64_t stream_generation_ = 0;
     std::string head_;     // response bytes not yet written
-    std::string pending_;  // stream payload not yet framed into a chunk
+    std::string pending_;  // stream chunks, framed, not yet written
     std::string out_;      // bytes being written now
     std::function<void()> on_stream_close_;
 };
@@ -347,9 +347,13 @@ void Connection::handle_request() {
 }
 
 void Connection::stream_write(std::uint64_t generation, std::string_view bytes) {
-    if (!stream_open(generation))
-        return;
+    if (!stream_open(generation) || bytes.empty())
+        return;  // an empty chunk would be the terminating one
+    // Each write is a chunk of its own, as the real master sends each event
+    // (one RecordIO record) in a chunk of its own.
+    pending_ += fmt::format("{:x}\r\n", bytes.size());
     pending_.append(bytes);
+    pending_ += "\r\n";
     if (pending_.size() > kMaxQueuedStreamBytes) {
         log::warn("fake_master_stream_cut", "reason={} queued_bytes={}",
                   log::quote("subscriber is not reading"), pending_.size());
@@ -379,7 +383,7 @@ void Connection::schedule_flush() {
         return;
     flush_scheduled_ = true;
     // Deferred so that every event produced by the current piece of work
-    // leaves in one chunk and one write.
+    // leaves in one write (one chunk each).
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
         self->flush_scheduled_ = false;
         self->flush();
@@ -392,12 +396,8 @@ void Connection::flush() {
     out_.clear();
     out_.swap(head_);
     if (mode_ == Mode::streaming && !paused_) {
-        if (!pending_.empty()) {
-            out_ += fmt::format("{:x}\r\n", pending_.size());
-            out_ += pending_;
-            out_ += "\r\n";
-            pending_.clear();
-        }
+        out_ += pending_;
+        pending_.clear();
         if (ending_) {
             out_ += "0\r\n\r\n";
             terminator_in_flight_ = true;

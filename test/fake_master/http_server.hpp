@@ -3,7 +3,8 @@
 // after a request wait in the buffer). A handler either answers at once or
 // turns the response into a stream: the server writes the head with
 // `Transfer-Encoding: chunked` and hands the handler an EventStream, which
-// the master writes RecordIO bytes to for as long as the subscription lives.
+// the master writes RecordIO records to, one chunk each, for as long as the
+// subscription lives.
 // While a stream is open the server still reads the socket, so a peer that
 // closes is noticed at once (as the real master notices a closed
 // subscription connection), not at the next heartbeat.
@@ -46,8 +47,10 @@ struct HttpResponse {
 class EventStream {
   public:
     virtual ~EventStream() = default;
-    // Appends bytes to the stream; they go out as one chunk with whatever
-    // else is appended before the socket is free again.
+    // Appends bytes to the stream as one HTTP chunk of their own (nothing
+    // for empty bytes): the master writes one RecordIO record per call, or
+    // the raw bytes of an injected fault. Chunks appended before the socket
+    // is free again go out in one write.
     virtual void write(std::string_view bytes) = 0;
     // Holds bytes back (they stay queued) while paused.
     virtual void set_paused(bool paused) = 0;

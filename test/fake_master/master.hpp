@@ -242,6 +242,7 @@ class Master {
     HttpReply scheduler_call(HttpRequest& request, RecordedCall& record);
     HttpReply dispatch(Framework& framework, json& call, const std::string& type);
     HttpReply handle_redirect_endpoint(const HttpRequest& request);
+    HttpReply handle_version_endpoint() const;
     HttpReply handle_control(HttpRequest& request);
     void record(RecordedCall record);
 

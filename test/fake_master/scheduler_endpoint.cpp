@@ -195,6 +195,8 @@ HttpReply Master::handle(HttpRequest& request) {
         reply = handle_redirect_endpoint(request);
     } else if (request.path == "/api/v1/scheduler" || request.path == "/master/api/v1/scheduler") {
         reply = handle_scheduler(request);
+    } else if (request.path == "/version") {
+        reply = handle_version_endpoint();
     } else {
         reply = text_reply(404, "");
     }
@@ -211,6 +213,22 @@ HttpReply Master::handle_redirect_endpoint(const HttpRequest& request) {
                                    ? fmt::format("{}:{}", advertised_host_, port_)
                                    : faults_.redirect_to;
     reply.response.headers.emplace_back("Location", "//" + leader);
+    return reply;
+}
+
+HttpReply Master::handle_version_endpoint() const {
+    // /version, whatever the method: the build information of a Mesos
+    // release build. Mesos adds git_sha, git_branch and git_tag when it was
+    // built from git; of these only git_tag is given.
+    const json body = {{"version", config_.version},
+                       {"build_date", "2020-11-24 00:00:00"},
+                       {"build_time", 1606176000},
+                       {"build_user", "mesoflow-fake-master"},
+                       {"git_tag", config_.version}};
+    HttpReply reply;
+    reply.response.status = 200;
+    reply.response.headers.emplace_back("Content-Type", kApplicationJson);
+    reply.response.body = body.dump();
     return reply;
 }
 

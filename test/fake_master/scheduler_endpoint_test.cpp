@@ -341,3 +341,15 @@ TEST_CASE("every call is recorded in order with the headers that matter and the 
     CHECK(master.counters().calls_by_type.at("SUPPRESS") == 1);
     CHECK(master.calls_of_type("REVIVE").size() == 1);
 }
+
+TEST_CASE("GET /version answers 200 with the Mesos version and build information as JSON") {
+    FakeMaster master(quick_config());
+    const auto r = http_request(master.port(), "GET", "/version", {}, "");
+    REQUIRE(r.status == 200);
+    CHECK(r.header("content-type") == "application/json");
+    const json body = json::parse(r.body);
+    CHECK(body["version"] == "1.11.0");
+    CHECK(body["build_date"].is_string());
+    CHECK(body["build_time"].is_number());
+    CHECK(body["build_user"].is_string());
+}

@@ -1,7 +1,16 @@
 // SUBSCRIBE, heartbeats, scheduler failover, refusals, disconnection and
 // TEARDOWN behave as in the real master (docs/scheduler-http-api.md and
 // docs/high-availability-framework-guide.md in the Mesos sources).
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <catch2/catch.hpp>
+
+#include <cctype>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "fake_master.hpp"
 #include "test_client.hpp"
@@ -18,7 +27,125 @@ json subscribe_call(const json& info) {
     return call;
 }
 
+// The SUBSCRIBE stream read chunk by chunk from the socket, as a client that
+// expects one RecordIO record per HTTP chunk reads it.
+class RawChunks {
+  public:
+    RawChunks(int port, const json& call) : connection_(port) {
+        const std::string body = call.dump();
+        connection_.send_raw(
+            "POST /api/v1/scheduler HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nAccept: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body);
+        while (buffer_.find("\r\n\r\n") == std::string::npos) {
+            if (!fill())
+                throw std::runtime_error("no response head");
+        }
+        const auto end = buffer_.find("\r\n\r\n");
+        head_ = buffer_.substr(0, end);
+        buffer_.erase(0, end + 4);
+    }
+
+    const std::string& head() const { return head_; }
+
+    // The payload of the next chunk; nothing on timeout or end of stream.
+    std::optional<std::string> next() {
+        std::size_t line_end;
+        while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
+            if (!fill())
+                return std::nullopt;
+        }
+        const std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+        while (buffer_.size() < line_end + 2 + size + 2) {
+            if (!fill())
+                return std::nullopt;
+        }
+        std::string payload = buffer_.substr(line_end + 2, size);
+        if (buffer_.compare(line_end + 2 + size, 2, "\r\n") != 0)
+            throw std::runtime_error("chunk without its CRLF");
+        buffer_.erase(0, line_end + 2 + size + 2);
+        if (size == 0)
+            return std::nullopt;
+        return payload;
+    }
+
+  private:
+    bool fill() {
+        pollfd p{connection_.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0)
+            return false;
+        char buf[65536];
+        const ssize_t n = ::recv(connection_.fd(), buf, sizeof buf, 0);
+        if (n <= 0)
+            return false;
+        buffer_.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    Connection connection_;
+    std::string head_;
+    std::string buffer_;
+};
+
+// The event of a chunk that holds exactly one complete RecordIO record
+// ("<length>\n<length bytes of JSON>"); nothing otherwise.
+std::optional<json> single_record(const std::string& chunk) {
+    const auto newline = chunk.find('\n');
+    if (newline == std::string::npos || newline == 0)
+        return std::nullopt;
+    for (std::size_t i = 0; i < newline; ++i) {
+        if (std::isdigit(static_cast<unsigned char>(chunk[i])) == 0)
+            return std::nullopt;
+    }
+    if (std::stoul(chunk.substr(0, newline)) != chunk.size() - newline - 1)
+        return std::nullopt;
+    return json::parse(chunk.substr(newline + 1), nullptr, false);
+}
+
 }  // namespace
+
+TEST_CASE(
+    "each HTTP chunk of the SUBSCRIBE stream holds exactly one RecordIO record, even for "
+    "events produced together") {
+    FakeMaster master(quick_config(20));
+    RawChunks stream(master.port(), subscribe_call(Scheduler::framework_info()));
+    REQUIRE(stream.head().rfind("HTTP/1.1 200 ", 0) == 0);
+    CHECK(stream.head().find("Transfer-Encoding: chunked") != std::string::npos);
+
+    // SUBSCRIBED and the first HEARTBEAT are produced by the same piece of
+    // work, and the first offers right after.
+    std::vector<std::string> types;
+    std::size_t offered = 0;
+    while (offered < 20) {
+        const auto chunk = stream.next();
+        REQUIRE(chunk);
+        const auto event = single_record(*chunk);
+        INFO("chunk: " << *chunk);
+        REQUIRE(event);
+        REQUIRE_FALSE(event->is_discarded());
+        types.push_back((*event)["type"]);
+        if ((*event)["type"] == "OFFERS")
+            offered += (*event)["offers"]["offers"].size();
+    }
+    REQUIRE(types.size() >= 3);
+    CHECK(types[0] == "SUBSCRIBED");
+    CHECK(types[1] == "HEARTBEAT");
+
+    // One RESCIND per offer, all produced at once.
+    master.rescind_all_offers();
+    std::size_t rescinded = 0;
+    while (rescinded < offered) {
+        const auto chunk = stream.next();
+        REQUIRE(chunk);
+        const auto event = single_record(*chunk);
+        INFO("chunk: " << *chunk);
+        REQUIRE(event);
+        REQUIRE_FALSE(event->is_discarded());
+        if ((*event)["type"] == "RESCIND")
+            ++rescinded;
+    }
+}
 
 TEST_CASE(
     "SUBSCRIBE streams SUBSCRIBED with id, heartbeat interval and master info, then a "
