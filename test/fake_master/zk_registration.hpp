@@ -1,10 +1,11 @@
-// ZkRegistration: the fake master's entry in ZooKeeper, made as a Mesos
-// master contending for leadership makes it: in a ZooKeeper session of its own, an
+// ZkRegistration: the fake master's entry in ZooKeeper, made as a Mesos master
+// contending for leadership makes it: in a ZooKeeper session of its own, an
 // ephemeral sequential node "<path>/json.info_<10-digit sequence>" whose data
 // is the master's MasterInfo as JSON. Detectors take the node with the lowest
 // sequence as the leader. The node goes when the session ends: withdraw(),
 // the destructor, or the session timing out when the process dies.
-// Only this file and zk_registration.cpp see the ZooKeeper client.
+// Of the fake master's library, only zk_registration.cpp includes the
+// ZooKeeper client (zk_client.hpp).
 #pragma once
 
 #include <chrono>
