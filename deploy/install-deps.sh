@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libpq-dev libboost-dev libfmt-dev libssl-dev libre2-dev
   catch2
   postgresql postgresql-client
+  zookeeper libzookeeper-mt-dev
   python3 python3-psycopg2 python3-pip python3-setuptools python3-wheel
   systemd
 )

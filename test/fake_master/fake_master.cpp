@@ -9,6 +9,7 @@
 #include "master.hpp"
 #include "mesoflow/mesos/recordio.hpp"
 #include "reactor.hpp"
+#include "zk_registration.hpp"
 
 namespace mesoflow::fake {
 
@@ -33,6 +34,9 @@ struct FakeMaster::Impl {
     std::condition_variable changed;
     std::uint64_t changes = 0;
 
+    // Set when config.zk_url is; thread-safe on its own, used off the loop.
+    std::unique_ptr<ZkRegistration> zk;
+
     template <typename F>
     auto run(F&& fn) {
         return reactor.call(std::forward<F>(fn));
@@ -41,6 +45,14 @@ struct FakeMaster::Impl {
 
 FakeMaster::FakeMaster(FakeMasterConfig config) : impl_(std::make_unique<Impl>()) {
     Impl& impl = *impl_;
+    if (!config.zk_url.empty()) {
+        try {
+            impl.zk = std::make_unique<ZkRegistration>(parse_zk_url(config.zk_url),
+                                                       config.zk_session_timeout);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+    }
     impl.host = config.host == "localhost" ? "127.0.0.1" : config.host;
     const int port = config.port;
     impl.master = std::make_unique<Master>(impl.reactor, std::move(config));
@@ -62,14 +74,44 @@ FakeMaster::FakeMaster(FakeMasterConfig config) : impl_(std::make_unique<Impl>()
         impl.server->start();
         impl.master->start(impl.port);
     });
+    if (impl.zk) {
+        try {
+            zk_register();
+        } catch (...) {
+            shut_down();
+            throw;
+        }
+    }
 }
 
 FakeMaster::~FakeMaster() {
+    shut_down();
+}
+
+void FakeMaster::shut_down() {
+    if (impl_->zk)
+        impl_->zk->withdraw();
     impl_->run([this] {
         impl_->master->shutdown();
         impl_->server->close_all();
     });
     impl_->reactor.stop();
+}
+
+std::string FakeMaster::zk_register() {
+    if (!impl_->zk)
+        throw std::runtime_error("zk_register: the fake master has no zk_url");
+    const std::string info = impl_->run([this] { return impl_->master->master_info().dump(); });
+    return impl_->zk->enroll(info);
+}
+
+void FakeMaster::zk_withdraw() {
+    if (impl_->zk)
+        impl_->zk->withdraw();
+}
+
+std::string FakeMaster::zk_node() const {
+    return impl_->zk ? impl_->zk->node() : std::string();
 }
 
 int FakeMaster::port() const {

@@ -9,9 +9,11 @@
 // Ownership and threads: the FakeMaster owns one event-loop thread that runs
 // the HTTP server and all master state. Every public method is thread-safe:
 // it hands its work to that thread and waits for it. Views returned are
-// copies. The constructor throws std::runtime_error when it cannot listen;
-// nothing else throws. The destructor closes every connection and, in local
-// mode, kills the task processes it started.
+// copies. The constructor throws std::runtime_error when it cannot listen or
+// cannot register in ZooKeeper (zk_url); zk_register() throws when
+// ZooKeeper fails; nothing else throws. The destructor ends the ZooKeeper
+// session, closes every connection and, in local mode, kills the task
+// processes it started.
 // The binary mesoflow-fake-master wraps this class (see README.md).
 #pragma once
 
@@ -112,6 +114,13 @@ struct FakeMasterConfig {
     bool control_endpoint = true;
     std::string version = "1.11.0";
     std::size_t max_completed_frameworks = 50;
+
+    // Non-empty: "zk://host:port[,host:port...]/path" (no credentials); the
+    // master registers there at start, as a real master does (zk_register()).
+    // Empty: no ZooKeeper at all.
+    std::string zk_url;
+    // Also how long a registration waits for a session before it fails.
+    std::chrono::milliseconds zk_session_timeout{10000};
 };
 
 // One request received on a scheduler endpoint, with what was answered.
@@ -299,6 +308,23 @@ class FakeMaster {
     // Ends every fault above that is still in force.
     void clear_faults();
 
+    // ---- ZooKeeper -----------------------------------------------------
+    // Registers this master under config.zk_url as a real Mesos master does:
+    // in a ZooKeeper session of its own, an ephemeral sequential node
+    // <path>/json.info_<10-digit sequence> holding master_info as JSON (id,
+    // ip, port, pid, hostname, version, address, capabilities; as in
+    // SUBSCRIBED). Detectors take the lowest sequence as the leader. A
+    // registration held before is withdrawn first, so the new node sorts last
+    // (a restarted master; after fail_over() it carries the new master id).
+    // Returns the node's path, e.g. "/mesos/json.info_0000000003". Throws
+    // std::runtime_error when zk_url is empty or ZooKeeper fails.
+    std::string zk_register();
+    // Ends the session, so the node goes at once, as when a master stops or
+    // its session expires; a no-op when not registered. HTTP service goes on.
+    void zk_withdraw();
+    // The registered node's path; empty when not registered.
+    std::string zk_node() const;
+
     // ---- task control --------------------------------------------------
     void set_task_rules(std::vector<TaskRule> rules, TaskBehavior default_task);
     // Makes a running task exit now with this code (simulated tasks).
@@ -326,6 +352,7 @@ class FakeMaster {
     struct Impl;
 
   private:
+    void shut_down();
     std::unique_ptr<Impl> impl_;
 };
 

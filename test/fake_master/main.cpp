@@ -1,5 +1,6 @@
 // mesoflow-fake-master: the fake Mesos master as a process, for the demo, the
-// benchmark and manual runs. Prints one line once it listens:
+// benchmark and manual runs. Prints one line once it listens (and, with --zk,
+// is registered in ZooKeeper):
 //   mesoflow-fake-master listening on 127.0.0.1:5050
 // and runs until SIGINT or SIGTERM. Faults and state: README.md.
 #include <malloc.h>
@@ -14,6 +15,7 @@
 
 #include "fake_master.hpp"
 #include "mesoflow/common/log.hpp"
+#include "zk_registration.hpp"
 
 namespace {
 
@@ -56,6 +58,9 @@ A fake Apache Mesos master (v1 scheduler HTTP API) with simulated agents.
   --containers finish|fail    local mode: what to report for container tasks (default finish)
   --kill-grace D              local mode: SIGTERM to SIGKILL (default 3s)
   --record-calls N            calls kept for inspection (default 10000; 0 = all)
+  --zk URL                    register in ZooKeeper as a Mesos master does, at
+                              zk://host:port[,host:port]/path (an ephemeral node
+                              <path>/json.info_<seq> holding MasterInfo as JSON)
   --log-level LEVEL           debug, info, warn or error (default info)
   --help                      this text
 
@@ -236,6 +241,13 @@ int main(int argc, char** argv) {
             config.local_kill_grace = parse_duration(flag, value());
         } else if (flag == "--record-calls") {
             config.max_recorded_calls = static_cast<std::size_t>(parse_number(flag, value()));
+        } else if (flag == "--zk") {
+            config.zk_url = value();
+            try {
+                mesoflow::fake::parse_zk_url(config.zk_url);
+            } catch (const std::invalid_argument& e) {
+                usage_error(std::string("--zk: ") + e.what());
+            }
         } else if (flag == "--log-level") {
             mesoflow::log::Level level{};
             if (!mesoflow::log::parse_level(value(), level))

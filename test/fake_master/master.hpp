@@ -226,6 +226,9 @@ class Master {
     // GET /fake/latency: offer -> ACCEPT, offer -> DECLINE, update -> ACK.
     json latency() const;
     const std::string& master_id() const { return master_id_; }
+    // MasterInfo as in SUBSCRIBED and, as the JSON a master writes, in its
+    // ZooKeeper node (subscription.cpp).
+    json master_info() const;
     const FakeMasterConfig& config() const { return config_; }
 
     // Used by LocalTasks.
@@ -258,7 +261,6 @@ class Master {
     void schedule_heartbeat(Framework& framework);
     void remove_framework(Framework& framework);
     HttpReply update_framework(Framework& framework, const json& call);
-    json master_info() const;
 
     // events
     void send(Framework& framework, const std::string& record);
