@@ -45,6 +45,9 @@ std::string not_ready_reasons(const Metrics& m) {
         out += what;
     };
     add(m.subscribed.load() == 0, "not subscribed to a master");
+    add(m.zookeeper_up.load() == 0, "zookeeper unreachable");
+    add(m.zookeeper_up.load() == 1 && m.master_detected.load() == 0,
+        "no leading master in zookeeper");
     add(m.leader.load() == 0, "not the leader");
     add(m.database_up.load() == 0, "database not reachable");
     if (const auto stuck = m.update_lanes_stuck.load(); stuck > 0) {
@@ -69,7 +72,12 @@ struct AdminServer::Impl {
         });
         server.Get("/ready", [this](const httplib::Request&, httplib::Response& res) {
             if (sources.ready()) {
-                res.set_content("ready\n", "text/plain");
+                // Scheduling goes on with the master it has; operators should know.
+                res.set_content(sources.metrics->zookeeper_up.load() == 0
+                                    ? "ready (zookeeper unreachable: staying with the current "
+                                      "master)\n"
+                                    : "ready\n",
+                                "text/plain");
                 return;
             }
             res.status = 503;

@@ -87,7 +87,9 @@ int command_teardown(const Args& args) {
                                 config.framework_name));
     }
     const std::string& id = **framework_id;
-    if (!yes && !confirmed(config.framework_name, id, config.masters.front().url()))
+    const std::string where =
+        config.master_zookeeper ? config.master_zookeeper->display() : config.masters.front().url();
+    if (!yes && !confirmed(config.framework_name, id, where))
         return fail(inv, kExitFailure, "not confirmed; nothing was torn down");
 
     const auto outcome = teardown_framework(config, id);

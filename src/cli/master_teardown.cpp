@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "mesoflow/discovery/zookeeper_detector.hpp"
 #include "mesoflow/runtime/transport_config.hpp"
 #include "mesoflow/transport/master_client.hpp"
 
@@ -74,13 +75,22 @@ transport::TransportConfig teardown_transport(const config::Config& config) {
 
 TeardownOutcome teardown_framework(const config::Config& config, const std::string& framework_id) {
     TeardownOutcome outcome;
-    if (config.masters.empty()) {
+    auto tc = teardown_transport(config);
+    if (config.master_zookeeper) {
+        auto leader = discovery::find_leader(*config.master_zookeeper, kConnectTimeout);
+        if (!leader) {
+            outcome.detail = leader.error().message;
+            return outcome;
+        }
+        leader->path = std::string(kTeardownPath);
+        tc.masters = {*leader};
+    }
+    if (tc.masters.empty()) {
         outcome.detail = "no master configured";
         return outcome;
     }
-    const auto round =
-        transport::post_once(teardown_transport(config), "application/x-www-form-urlencoded",
-                             "frameworkId=" + form_encoded(framework_id));
+    const auto round = transport::post_once(tc, "application/x-www-form-urlencoded",
+                                            "frameworkId=" + form_encoded(framework_id));
     if (!round) {
         outcome.detail = round.error().message;
         return outcome;

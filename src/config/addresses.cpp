@@ -15,6 +15,13 @@ std::string MasterAddress::url() const {
     return fmt::format("{}://{}:{}", https ? "https" : "http", bracketed(host), port);
 }
 
+std::string ZooKeeperUrl::display() const {
+    if (credentials.empty())
+        return fmt::format("zk://{}{}", servers, path);
+    const auto colon = credentials.find(':');
+    return fmt::format("zk://{}:****@{}{}", credentials.substr(0, colon), servers, path);
+}
+
 std::string ListenAddress::to_string() const {
     return enabled() ? fmt::format("{}:{}", bracketed(host), port) : "off";
 }

@@ -107,8 +107,8 @@ std::vector<KeySpec> build_table() {
         // Mesos master and FrameworkInfo.
         row("master", "master", K::masters, &C::masters,
             "Mesos masters, comma-separated: host:port (port 5050 when left out) or "
-            "http(s)://host:port; file:///path reads the list from a file. zk:// is not "
-            "supported."),
+            "http(s)://host:port; or zk://[user:password@]host:port[,host:port...]/path: the "
+            "leading master as registered in ZooKeeper; file:///path reads either from a file."),
         row("framework_name", "framework_name", K::text, &C::framework_name,
             "Name the framework registers under; shown in the Mesos UI.", kNonEmpty),
         row("framework_user", "", K::text, &C::framework_user,
@@ -271,7 +271,7 @@ std::vector<KeySpec> build_table() {
         spec.empty_is_zero = name == "failover_timeout";
         if (name == "master") {
             spec.airflow_note =
-                "zk:// is refused: list the masters (leader redirects are followed)";
+                "zk:// works as in Airflow; a list of masters too (leader redirects are followed)";
         } else if (name == "framework_name") {
             spec.airflow_note = "an empty name is an error (Airflow fell back to `Airflow`)";
         } else if (name == "task_cpus") {
@@ -430,8 +430,15 @@ Status assign(const KeySpec& spec, Config& config, std::string_view text) {
             member<std::vector<std::string>>(spec, config) = std::move(items);
             return Status::success();
         }
-        case Kind::masters:
-            return store(parse_masters(text), member<std::vector<MasterAddress>>(spec, config));
+        case Kind::masters: {
+            // The one key of this kind, `master`: a list, or ZooKeeper's group.
+            auto parsed = parse_masters(text);
+            if (!parsed)
+                return parsed.error();
+            member<std::vector<MasterAddress>>(spec, config) = std::move(parsed->list);
+            config.master_zookeeper = std::move(parsed->zookeeper);
+            return Status::success();
+        }
         case Kind::listen_address:
             return store(parse_listen_address(text), member<ListenAddress>(spec, config));
         case Kind::containerizer:
@@ -465,6 +472,8 @@ std::string render_value(const KeySpec& spec, const Config& config, bool reveal_
         case Kind::list:
             return join(member<std::vector<std::string>>(spec, config), ",");
         case Kind::masters: {
+            if (config.master_zookeeper)
+                return config.master_zookeeper->display();
             std::vector<std::string> urls;
             for (const auto& m : member<std::vector<MasterAddress>>(spec, config)) {
                 urls.push_back(m.url());

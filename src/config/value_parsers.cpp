@@ -185,7 +185,55 @@ Result<double> parse_duration(std::string_view text) {
     return *n;
 }
 
-Result<std::vector<MasterAddress>> parse_masters(std::string_view text) {
+Result<ZooKeeperUrl> parse_zookeeper_url(std::string_view text) {
+    std::string_view rest = trim(text);
+    if (lower(rest.substr(0, 5)) != "zk://")
+        return Error{"a ZooKeeper URL starts with zk://"};
+    rest.remove_prefix(5);
+    ZooKeeperUrl url;
+    const std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos || slash + 1 == rest.size()) {
+        return Error{
+            "a zk:// URL names the masters' path after the servers, as in "
+            "zk://host:2181/mesos"};
+    }
+    std::string_view authority = rest.substr(0, slash);
+    std::string_view path = rest.substr(slash);
+    // The credentials end at the last '@' before the path: a password may hold '@'.
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        const std::string_view credentials = authority.substr(0, at);
+        const std::size_t colon = credentials.find(':');
+        if (colon == std::string_view::npos || colon == 0 || colon + 1 == credentials.size()) {
+            return Error{"zk:// credentials are user:password@ (digest authentication)"};
+        }
+        url.credentials = std::string(credentials);
+        authority = authority.substr(at + 1);
+    }
+    if (path.ends_with('/'))
+        path.remove_suffix(1);
+    for (const char c : path) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ' || c == ',') {
+            return Error{"a zk:// path holds no spaces, commas or control characters"};
+        }
+    }
+    if (path.find("//") != std::string_view::npos)
+        return Error{fmt::format("\"{}\": a ZooKeeper path has no empty segment", path)};
+    url.path = std::string(path);
+    for (const auto& entry : split_list(authority, ',')) {
+        auto hp = parse_host_port(entry);
+        if (!hp)
+            return hp.error();
+        const std::string host =
+            hp->host.find(':') == std::string::npos ? hp->host : "[" + hp->host + "]";
+        url.servers += fmt::format("{}{}:{}", url.servers.empty() ? "" : ",", host,
+                                   hp->port.value_or(kDefaultZooKeeperPort));
+    }
+    if (url.servers.empty())
+        return Error{"a zk:// URL names at least one ZooKeeper server, as in zk://host:2181/mesos"};
+    return url;
+}
+
+Result<MasterSetting> parse_masters(std::string_view text) {
     std::string from_file;
     std::string_view list = trim(text);
     if (lower(list.substr(0, 7)) == "file://") {
@@ -195,24 +243,25 @@ Result<std::vector<MasterAddress>> parse_masters(std::string_view text) {
         from_file = std::move(*content);
         list = trim(from_file);
     }
+    MasterSetting out;
     if (lower(list.substr(0, 5)) == "zk://") {
-        return Error{
-            "ZooKeeper master detection (zk://...) is not supported: give the masters themselves, "
-            "as host:port[,host:port...] or http(s)://host:port URLs; mesoflow follows the "
-            "leader's redirects"};
+        auto url = parse_zookeeper_url(list);
+        if (!url)
+            return url.error();
+        out.zookeeper = std::move(*url);
+        return out;
     }
-    std::vector<MasterAddress> masters;
     for (const auto& entry : split_list(list, ',')) {
         auto master = parse_master(entry);
         if (!master)
             return master.error();
         bool seen = false;
-        for (const auto& m : masters)
+        for (const auto& m : out.list)
             seen = seen || m == *master;
         if (!seen)
-            masters.push_back(std::move(*master));
+            out.list.push_back(std::move(*master));
     }
-    return masters;
+    return out;
 }
 
 Result<ListenAddress> parse_listen_address(std::string_view text) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +23,19 @@ Result<std::int64_t> parse_integer(std::string_view text);
 // Seconds: "30", "0.5", or a number with a unit ms, s, m, h, d or w ("10m").
 Result<double> parse_duration(std::string_view text);
 
+// What `master` names: a list of masters, or where ZooKeeper holds them.
+struct MasterSetting {
+    std::vector<MasterAddress> list;
+    std::optional<ZooKeeperUrl> zookeeper;
+};
+
 // Comma-separated masters, each host:port (port defaults to 5050) or an
-// http(s)://host[:port][/] URL; "file:///path" reads the list from that
-// file, as libmesos did. zk:// is refused with a message saying what to give.
-Result<std::vector<MasterAddress>> parse_masters(std::string_view text);
+// http(s)://host[:port][/] URL; or one zk://[user:password@]host:port[,...]/path
+// URL; "file:///path" reads either from that file, as libmesos did.
+Result<MasterSetting> parse_masters(std::string_view text);
+// zk://[user:password@]host[:port][,host[:port]...]/path; the port defaults
+// to 2181. Messages never quote the password.
+Result<ZooKeeperUrl> parse_zookeeper_url(std::string_view text);
 // "host:port" (IPv6 host in brackets); "" or "off" disables.
 Result<ListenAddress> parse_listen_address(std::string_view text);
 Result<Containerizer> parse_containerizer(std::string_view text);

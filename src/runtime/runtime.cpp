@@ -158,6 +158,8 @@ void Runtime::Impl::finish_stop() {
         lane->kept_timer.cancel();
     }
     lag_timer.cancel();
+    if (detector)
+        detector->stop();
     if (master)
         master->stop();
     listener_fd.reset();

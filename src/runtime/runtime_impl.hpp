@@ -33,6 +33,7 @@
 
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/config/config.hpp"
+#include "mesoflow/discovery/zookeeper_detector.hpp"
 #include "mesoflow/mesos/types.hpp"
 #include "mesoflow/metrics/metrics.hpp"
 #include "mesoflow/runtime/database_worker.hpp"
@@ -190,6 +191,9 @@ struct Runtime::Impl {
     std::unique_ptr<DatabaseWorker> listen_worker;
     std::unique_ptr<transport::MasterClient> master;
     CallSink* call_sink = nullptr;  // a test's, or null: the master client
+    // master = zk://...: finds the leading master; its reports come to the loop.
+    std::unique_ptr<discovery::ZooKeeperDetector> detector;
+    std::optional<transport::MasterEndpoint> detected_leader;  // the last one named
 
     asio::signal_set signals{loop, SIGINT, SIGTERM};
     asio::steady_timer kill_timer{loop};
@@ -254,6 +258,7 @@ struct Runtime::Impl {
     mutable std::mutex snapshot_mutex;
     std::string snapshot_framework_id;
     std::string snapshot_master;
+    std::optional<discovery::Detection> snapshot_detection;
 
     // ---------------------------------------------------------------- phase
     bool stopping() const { return phase == scheduler::Phase::stopping; }
@@ -317,6 +322,7 @@ struct Runtime::Impl {
     void start_scheduling();
     void start_master();
     mesos::Call subscribe_call() const;
+    void on_detection(const discovery::Detection& d);
     void send(const mesos::Call& call, std::function<void(const transport::CallResult&)> done = {});
     void send_call(std::shared_ptr<const mesos::Call> call,
                    std::function<void(const transport::CallResult&)> done, milliseconds backoff);

@@ -12,6 +12,23 @@ std::string Runtime::Impl::state_json() const {
         std::lock_guard lock(snapshot_mutex);
         j["framework_id"] = snapshot_framework_id;
         j["master"] = snapshot_master;
+        // How the master is found: the list, or ZooKeeper and what it says.
+        if (cfg.master_zookeeper) {
+            nlohmann::json zk = {{"url", cfg.master_zookeeper->display()}};
+            if (snapshot_detection) {
+                zk["state"] = std::string(discovery::state_name(snapshot_detection->state));
+                if (snapshot_detection->leader) {
+                    zk["leader"] = snapshot_detection->leader->to_string();
+                    zk["member"] = snapshot_detection->member;
+                }
+                if (!snapshot_detection->error.empty())
+                    zk["error"] = snapshot_detection->error;
+            }
+            j["master_detection"] = "zookeeper";
+            j["zookeeper"] = zk;
+        } else {
+            j["master_detection"] = "list";
+        }
     }
     j["framework_name"] = cfg.framework_name;
     j["identity"] = identity;

@@ -4,6 +4,7 @@
 #include "runtime_impl.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -247,6 +248,42 @@ void Runtime::Impl::start_master() {
         return;
     }
     master->start();
+    if (cfg.master_zookeeper) {
+        metrics.zookeeper_up = 0;
+        discovery::DetectorOptions options;
+        options.backoff_min = milliseconds(static_cast<std::int64_t>(cfg.backoff_min_s * 1000));
+        options.backoff_max = milliseconds(static_cast<std::int64_t>(cfg.backoff_max_s * 1000));
+        detector = std::make_unique<discovery::ZooKeeperDetector>(
+            *cfg.master_zookeeper,
+            [this](const discovery::Detection& d) {
+                asio::post(loop, [this, d] { on_detection(d); });
+            },
+            options);
+        detector->start();
+    }
+}
+
+// What ZooKeeper says, on the loop. A new leader: subscribe there now (the
+// stream to the old one ends). No leader: no new subscription until one
+// joins. ZooKeeper unreachable or its data unusable: keep the master we
+// have while it answers.
+void Runtime::Impl::on_detection(const discovery::Detection& d) {
+    if (stopping() || !master)
+        return;
+    using State = discovery::Detection::State;
+    metrics.zookeeper_up = d.state == State::leader || d.state == State::no_leader ? 1 : 0;
+    if (d.state == State::leader) {
+        metrics.master_detected = 1;
+        if (detected_leader != d.leader)
+            metrics.master_changes++;
+        detected_leader = d.leader;
+        master->set_masters({*d.leader});
+    } else if (d.state == State::no_leader) {
+        metrics.master_detected = 0;
+        master->set_masters({});
+    }
+    std::lock_guard lock(snapshot_mutex);
+    snapshot_detection = d;
 }
 
 mesos::Call Runtime::Impl::subscribe_call() const {

@@ -435,6 +435,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
           handlers(std::move(h)),
           tls(make_tls_context(cfg)),
           queue_signal(io_),
+          pause_timer(io_),
           rng(std::random_device{}()) {
         queue_signal.expires_at(asio::steady_timer::time_point::max());
         if (cfg.credentials)
@@ -457,6 +458,8 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::steady_clock::time_point last_record;
     beast::tcp_stream* subscription = nullptr;
     std::size_t next_master = 0;
+    bool masters_changed = false;    // set_masters: subscribe again without waiting
+    asio::steady_timer pause_timer;  // the subscription's back-off; set_masters cancels it
     std::mt19937 rng;
 
     void wake_workers() { queue_signal.cancel(); }
@@ -496,10 +499,27 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     }
 
     // ------------------------------------------------------------ subscribe
+    // Waits `d`, or less when set_masters changes the masters meanwhile.
+    awaitable<void> pause(std::chrono::milliseconds d) {
+        pause_timer.expires_after(d);
+        error_code ec;
+        co_await pause_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+
     awaitable<void> subscribe_loop() {
         auto self = shared_from_this();
         auto backoff = cfg.backoff_min;
+        bool said_none = false;
         while (!stopped) {
+            if (cfg.masters.empty()) {
+                if (!said_none)
+                    log::warn("no_master", "reason={}", log::quote("no leading master known yet"));
+                said_none = true;
+                co_await pause(std::chrono::hours(1));
+                continue;
+            }
+            said_none = false;
+            masters_changed = false;
             MasterEndpoint target = cfg.masters[next_master % cfg.masters.size()];
             bool reached = false;
             for (int hop = 0; hop <= kMaxRedirects && !stopped; ++hop) {
@@ -524,6 +544,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             }
             if (stopped)
                 co_return;
+            if (masters_changed) {
+                backoff = cfg.backoff_min;  // new masters: go to them now
+                continue;
+            }
             if (reached) {
                 backoff = cfg.backoff_min;  // it worked until it broke: come back quickly
             } else {
@@ -531,7 +555,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             }
             const auto wait = jittered(backoff);
             log::info("backoff", "ms={}", wait.count());
-            co_await sleep(wait);
+            co_await pause(wait);
             if (!reached)
                 backoff = std::min(backoff * 2, cfg.backoff_max);
         }
@@ -988,10 +1012,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
 };
 
 MasterClient::MasterClient(asio::io_context& io, TransportConfig config, Handlers handlers)
-    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(handlers))) {
-    if (impl_->cfg.masters.empty())
-        throw std::invalid_argument("MasterClient: no masters");
-}
+    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(handlers))) {}
 
 MasterClient::~MasterClient() {
     stop();
@@ -1026,6 +1047,7 @@ void MasterClient::stop() {
     impl_->stopped = true;
     if (impl_->subscription != nullptr)
         impl_->subscription->cancel();
+    impl_->pause_timer.cancel();
     impl_->wake_workers();
 }
 
@@ -1053,6 +1075,20 @@ void MasterClient::send(std::string call_json, std::function<void(const CallResu
 void MasterClient::set_heartbeat_interval(std::chrono::milliseconds interval) {
     if (interval.count() > 0)
         impl_->heartbeat = interval;
+}
+
+void MasterClient::set_masters(std::vector<MasterEndpoint> masters) {
+    auto& impl = *impl_;
+    if (masters == impl.cfg.masters)
+        return;
+    impl.cfg.masters = std::move(masters);
+    impl.next_master = 0;
+    impl.masters_changed = true;
+    impl.pause_timer.cancel();  // a subscription waiting out its back-off goes now
+    const bool current = impl.leader && std::find(impl.cfg.masters.begin(), impl.cfg.masters.end(),
+                                                  *impl.leader) != impl.cfg.masters.end();
+    if (impl.leader && !current && !impl.cfg.masters.empty())
+        reconnect("the leading master changed to " + impl.cfg.masters.front().to_string());
 }
 
 void MasterClient::reconnect(const std::string& reason) {

@@ -349,10 +349,21 @@ TEST_CASE("failover_timeout is seconds; empty means none, as in Airflow; units a
           14 * 86400.0);
 }
 
-TEST_CASE("a ZooKeeper master stops start-up and says what to give instead") {
-    const auto err = load_error(quiet({{"AIRFLOW__MESOS__MASTER", "zk://zk1:2181/mesos"}}));
+TEST_CASE(
+    "a zk:// master from Airflow's setting is read as ZooKeeper's group, its password masked") {
+    const auto loaded =
+        loaded_ok(quiet({{"AIRFLOW__MESOS__MASTER", "zk://mesos:hush@zk1:2181,zk2/mesos"}}));
+    const Config& c = loaded.config;
+    CHECK(c.masters.empty());
+    REQUIRE(c.master_zookeeper);
+    CHECK(c.master_zookeeper->servers == "zk1:2181,zk2:2181");
+    CHECK(c.master_zookeeper->path == "/mesos");
+    CHECK(c.master_zookeeper->credentials == "mesos:hush");
+    CHECK(require_keys(c, {"master"}).ok());
+    CHECK(value_text(c, *find_key("master"), false) == "zk://mesos:****@zk1:2181,zk2:2181/mesos");
+    const auto err = load_error(quiet({{"AIRFLOW__MESOS__MASTER", "zk://zk1:2181"}}));
     CHECK(contains(err, "invalid master in env AIRFLOW__MESOS__MASTER"));
-    CHECK(contains(err, "host:port"));
+    CHECK(contains(err, "zk://host:2181/mesos"));
 }
 
 TEST_CASE("every invalid value stops start-up naming the key, where it was set and why") {

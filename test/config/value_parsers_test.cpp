@@ -45,17 +45,76 @@ TEST_CASE("durations are seconds or carry a unit") {
 }
 
 TEST_CASE("masters: host:port, bare hosts on 5050, http(s) URLs, IPv6, duplicates dropped") {
-    auto m = parse_masters("m1:5050, http://m2:5051/ ,https://m3, [::1]:6000,m1:5050,m4");
-    REQUIRE(m.ok());
-    REQUIRE(m->size() == 5);
-    CHECK((*m)[0].url() == "http://m1:5050");
-    CHECK((*m)[1].url() == "http://m2:5051");
-    CHECK((*m)[2].url() == "https://m3:5050");
-    CHECK((*m)[2].https);
-    CHECK((*m)[3].host == "::1");
-    CHECK((*m)[3].url() == "http://[::1]:6000");
-    CHECK((*m)[4].url() == "http://m4:5050");
-    CHECK(parse_masters("")->empty());
+    auto parsed = parse_masters("m1:5050, http://m2:5051/ ,https://m3, [::1]:6000,m1:5050,m4");
+    REQUIRE(parsed.ok());
+    CHECK_FALSE(parsed->zookeeper);
+    const auto& m = parsed->list;
+    REQUIRE(m.size() == 5);
+    CHECK(m[0].url() == "http://m1:5050");
+    CHECK(m[1].url() == "http://m2:5051");
+    CHECK(m[2].url() == "https://m3:5050");
+    CHECK(m[2].https);
+    CHECK(m[3].host == "::1");
+    CHECK(m[3].url() == "http://[::1]:6000");
+    CHECK(m[4].url() == "http://m4:5050");
+    CHECK(parse_masters("")->list.empty());
+}
+
+TEST_CASE(
+    "zk:// masters: servers (port 2181 when left out), the group's path, digest credentials") {
+    struct Case {
+        const char* text;
+        const char* servers;
+        const char* path;
+        const char* credentials;
+        const char* display;
+    };
+    const Case cases[] = {
+        {"zk://zk1:2181,zk2:2182/mesos", "zk1:2181,zk2:2182", "/mesos", "",
+         "zk://zk1:2181,zk2:2182/mesos"},
+        {"ZK://zk1/mesos/", "zk1:2181", "/mesos", "", "zk://zk1:2181/mesos"},
+        {" zk://10.0.0.1:2181 , 10.0.0.2/a/b ", "10.0.0.1:2181,10.0.0.2:2181", "/a/b", "",
+         "zk://10.0.0.1:2181,10.0.0.2:2181/a/b"},
+        {"zk://[::1]:2181/mesos", "[::1]:2181", "/mesos", "", "zk://[::1]:2181/mesos"},
+        {"zk://mesos:p@ss@zk1:2181/mesos", "zk1:2181", "/mesos", "mesos:p@ss",
+         "zk://mesos:****@zk1:2181/mesos"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        auto parsed = parse_masters(c.text);
+        REQUIRE(parsed.ok());
+        CHECK(parsed->list.empty());
+        REQUIRE(parsed->zookeeper);
+        CHECK(parsed->zookeeper->servers == c.servers);
+        CHECK(parsed->zookeeper->path == c.path);
+        CHECK(parsed->zookeeper->credentials == c.credentials);
+        CHECK(parsed->zookeeper->display() == c.display);
+    }
+}
+
+TEST_CASE("zk:// URLs that cannot be used are refused with the reason, never the password") {
+    struct Case {
+        const char* text;
+        const char* reason;
+    };
+    const Case cases[] = {
+        {"zk://zk1:2181", "names the masters' path"},
+        {"zk://zk1:2181/", "names the masters' path"},
+        {"zk:///mesos", "at least one ZooKeeper server"},
+        {"zk://zk1:0/mesos", "port must be a number from 1 to 65535"},
+        {"zk://zk 1:2181/mesos", "not a host name"},
+        {"zk://secretonly@zk1/mesos", "user:password@"},
+        {"zk://user:@zk1/mesos", "user:password@"},
+        {"zk://zk1/mes os", "no spaces"},
+        {"zk://zk1/a//b", "no empty segment"},
+    };
+    for (const auto& c : cases) {
+        auto m = parse_masters(c.text);
+        INFO(c.text);
+        REQUIRE_FALSE(m.ok());
+        CHECK(m.error().message.find(c.reason) != std::string::npos);
+        CHECK(m.error().message.find("secretonly") == std::string::npos);
+    }
 }
 
 TEST_CASE("masters that cannot be used are refused with the reason") {
@@ -64,7 +123,6 @@ TEST_CASE("masters that cannot be used are refused with the reason") {
         const char* reason;
     };
     const Case cases[] = {
-        {"zk://zk1:2181,zk2:2181/mesos", "ZooKeeper master detection (zk://...) is not supported"},
         {"m1:0", "port must be a number from 1 to 65535"},
         {"m1:99999", "port must be a number from 1 to 65535"},
         {"m1:http", "port must be a number from 1 to 65535"},
@@ -87,9 +145,12 @@ TEST_CASE("file:// masters are read from the file, as libmesos did") {
     const auto path = dir.write("masters", "m1:5050,m2:5050\n");
     auto m = parse_masters("file://" + path);
     REQUIRE(m.ok());
-    CHECK(m->size() == 2);
+    CHECK(m->list.size() == 2);
     const auto zk = dir.write("zk", "zk://zk1:2181/mesos\n");
-    CHECK_FALSE(parse_masters("file://" + zk).ok());
+    auto from_zk = parse_masters("file://" + zk);
+    REQUIRE(from_zk.ok());
+    REQUIRE(from_zk->zookeeper);
+    CHECK(from_zk->zookeeper->display() == "zk://zk1:2181/mesos");
     CHECK_FALSE(parse_masters("file://" + dir.path() + "/missing").ok());
 }
 

@@ -1,9 +1,5 @@
 #include "zk_client.hpp"
 
-// The synchronous calls are declared for the multi-threaded library only.
-#ifndef THREADED
-#define THREADED
-#endif
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ namespace mesoflow::config {
 
 // The port a Mesos master listens on unless told otherwise.
 inline constexpr std::uint16_t kDefaultMasterPort = 5050;
+// The port a ZooKeeper server listens on unless told otherwise.
+inline constexpr std::uint16_t kDefaultZooKeeperPort = 2181;
 // The admin endpoint (/health, /ready, /metrics, /state) port.
 inline constexpr std::uint16_t kDefaultAdminPort = 9731;
 
@@ -30,6 +33,18 @@ struct MasterAddress {
     // "http://host:port" (IPv6 hosts in brackets).
     std::string url() const;
     bool operator==(const MasterAddress&) const = default;
+};
+
+// Masters found through ZooKeeper, as Mesos masters register there:
+// zk://[user:password@]host:port[,host:port...]/path.
+struct ZooKeeperUrl {
+    std::string servers;      // "host:port,host:port", as the ZooKeeper client takes it
+    std::string path;         // the masters' group, e.g. "/mesos"
+    std::string credentials;  // "user:password" for digest authentication; empty: none
+
+    // "zk://servers/path", the password masked.
+    std::string display() const;
+    bool operator==(const ZooKeeperUrl&) const = default;
 };
 
 // A listen address; an empty host means "disabled".
@@ -49,7 +64,10 @@ enum class Containerizer { docker, mesos };
 
 struct Config {
     // Mesos master and FrameworkInfo.
-    std::vector<MasterAddress> masters;  // required by `run`
+    // Required by `run`: the masters listed, or (master = zk://...) found in
+    // ZooKeeper, when `masters` is empty.
+    std::vector<MasterAddress> masters;
+    std::optional<ZooKeeperUrl> master_zookeeper;
     std::string framework_name = "mesoflow";
     std::string framework_user;  // empty: the OS user mesoflow runs as
     std::vector<std::string> roles{"*"};

@@ -39,6 +39,7 @@ struct Metrics {
     // Status updates and placements a database refused for good, dropped
     // unacknowledged (updates are redelivered by Mesos; placements killed).
     Counter updates_quarantined{0};
+    Counter master_changes{0};        // leading masters ZooKeeper named, the first included
     Counter kill_scans{0};            // housekeeping scans finished (kills, timeouts, unreachable)
     Counter unreachable_replaced{0};  // attempts out of reach past unreachable_grace_period
     // Status updates and placements a batch skipped because another session
@@ -52,6 +53,11 @@ struct Metrics {
     Gauge subscribed{0};
     Gauge leader{0};
     Gauge database_up{0};
+    // master = zk://...: 1 while ZooKeeper answers, 0 while it does not; -1
+    // when the masters are listed. master_detected: 1 while ZooKeeper names
+    // a usable leading master.
+    Gauge zookeeper_up{-1};
+    Gauge master_detected{0};
     Gauge queue_pending{-1};  // pending tasks at the last look, -1 before the first
     Gauge offers_held{0};
     Gauge claims_held{0};      // claimed attempts waiting for an offer

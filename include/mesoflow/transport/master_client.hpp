@@ -36,9 +36,14 @@
 //   with the master and OpenSSL's reason, retried with back-off on the next
 //   master. The call connections are verified the same way.
 //
+// - The masters may change (set_masters, from ZooKeeper's detection): a
+//   stream to a master no longer among them ends at once and the client
+//   subscribes to the new ones without waiting out its back-off. With no
+//   masters it subscribes nowhere and waits for some.
+//
 // Single-threaded: every method and handler runs on the io_context's thread.
-// The constructor throws std::invalid_argument when there are no masters or
-// the CA file cannot be loaded; nothing else throws.
+// The constructor throws std::invalid_argument when the CA file cannot be
+// loaded; nothing else throws.
 #pragma once
 
 #include <chrono>
@@ -150,6 +155,8 @@ class MasterClient {
     void send(std::string call_json, std::function<void(const CallResult&)> done,
               bool urgent = false, bool resend_safe = false);
     void set_heartbeat_interval(std::chrono::milliseconds interval);
+    // The masters to subscribe to from now on (the leader ZooKeeper names).
+    void set_masters(std::vector<MasterEndpoint> masters);
     // Drops the current stream (if any) and subscribes again.
     void reconnect(const std::string& reason);
     const std::string& stream_id() const;
