@@ -1,6 +1,7 @@
 #include "mesoflow/discovery/zookeeper_detector.hpp"
 
 #include <fmt/core.h>
+#include <pthread.h>
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
@@ -387,7 +388,10 @@ void ZooKeeperDetector::start() {
         return;
     static std::once_flag quiet;
     std::call_once(quiet, [] { zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); });
-    impl_->thread = std::thread([this] { impl_->run(); });
+    impl_->thread = std::thread([this] {
+        pthread_setname_np(pthread_self(), "zk-detector");
+        impl_->run();
+    });
 }
 
 Result<transport::MasterEndpoint> find_leader(const config::ZooKeeperUrl& url,
