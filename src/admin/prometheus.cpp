@@ -82,7 +82,7 @@ constexpr GaugeRow kGauges[] = {
      "master = zk://: 1 while ZooKeeper answers, 0 while it does not; -1 when the masters are "
      "listed.",
      &Metrics::zookeeper_up},
-    {"master_detected", "1 while ZooKeeper names a usable leading master.",
+    {"master_detected", "1 while ZooKeeper's last word named a usable leading master.",
      &Metrics::master_detected},
     {"offers_held", "Offers held, neither accepted nor declined yet.", &Metrics::offers_held},
     {"claims_held", "Claimed attempts waiting for an offer.", &Metrics::claims_held},

@@ -191,24 +191,25 @@ Result<ZooKeeperUrl> parse_zookeeper_url(std::string_view text) {
         return Error{"a ZooKeeper URL starts with zk://"};
     rest.remove_prefix(5);
     ZooKeeperUrl url;
+    // The credentials end at the URL's last '@', as Mesos reads it: a
+    // password may hold '@', '/' and ':' (a path holding '@' cannot be given).
+    if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
+        const std::string_view credentials = rest.substr(0, at);
+        const std::size_t colon = credentials.find(':');
+        if (colon == std::string_view::npos || colon == 0 || colon + 1 == credentials.size()) {
+            return Error{"zk:// credentials are user:password@ (digest authentication)"};
+        }
+        url.credentials = std::string(credentials);
+        rest = rest.substr(at + 1);
+    }
     const std::size_t slash = rest.find('/');
     if (slash == std::string_view::npos || slash + 1 == rest.size()) {
         return Error{
             "a zk:// URL names the masters' path after the servers, as in "
             "zk://host:2181/mesos"};
     }
-    std::string_view authority = rest.substr(0, slash);
+    const std::string_view authority = rest.substr(0, slash);
     std::string_view path = rest.substr(slash);
-    // The credentials end at the last '@' before the path: a password may hold '@'.
-    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
-        const std::string_view credentials = authority.substr(0, at);
-        const std::size_t colon = credentials.find(':');
-        if (colon == std::string_view::npos || colon == 0 || colon + 1 == credentials.size()) {
-            return Error{"zk:// credentials are user:password@ (digest authentication)"};
-        }
-        url.credentials = std::string(credentials);
-        authority = authority.substr(at + 1);
-    }
     if (path.ends_with('/'))
         path.remove_suffix(1);
     for (const char c : path) {
@@ -223,9 +224,8 @@ Result<ZooKeeperUrl> parse_zookeeper_url(std::string_view text) {
         auto hp = parse_host_port(entry);
         if (!hp)
             return hp.error();
-        const std::string host =
-            hp->host.find(':') == std::string::npos ? hp->host : "[" + hp->host + "]";
-        url.servers += fmt::format("{}{}:{}", url.servers.empty() ? "" : ",", host,
+        // IPv6 without brackets: the ZooKeeper client splits at the last ':'.
+        url.servers += fmt::format("{}{}:{}", url.servers.empty() ? "" : ",", hp->host,
                                    hp->port.value_or(kDefaultZooKeeperPort));
     }
     if (url.servers.empty())

@@ -21,6 +21,9 @@ namespace {
 
 // A MasterInfo is a few hundred bytes; anything this large is not one.
 constexpr int kMaxMemberBytes = 64 * 1024;
+// The group is read this often even when no watch fires: a lost watch
+// cannot leave mesoflow on a master that is no longer the leader for long.
+constexpr std::chrono::seconds kRereadEvery{60};
 
 // The client's own messages (warnings and errors: reconnects, timeouts)
 // are details behind mesoflow's own events.
@@ -338,15 +341,20 @@ struct ZooKeeperDetector::Impl {
                 continue;
             }
             // Connected: read, then wait for a watch or a change of the
-            // session's state, and read again; a new session after expiry.
+            // session's state, and read again. Data that could not be used
+            // (or a read refused) is read again with back-off: no watch was
+            // set. Every kRereadEvery the group is read anyway.
+            auto retry = options.backoff_min;
             while (!stopped()) {
                 {
                     std::lock_guard lock(mutex);
                     wake = false;
                 }
                 read_group_once();
-                if (!wait_until_woken())
+                const bool usable = reported && reported->state != Detection::State::invalid;
+                if (!wait_for(usable ? kRereadEvery : retry))
                     break;
+                retry = usable ? options.backoff_min : std::min(retry * 2, options.backoff_max);
                 const int now = state();
                 if (now != ZOO_CONNECTED_STATE && now != ZOO_CONNECTING_STATE &&
                     now != ZOO_ASSOCIATING_STATE) {
@@ -356,12 +364,22 @@ struct ZooKeeperDetector::Impl {
                     report_state(Detection::State::unreachable,
                                  fmt::format("lost the connection to {}", url.servers));
                     std::unique_lock lock(mutex);
-                    cv.wait(lock, [&] {
+                    const bool back = cv.wait_for(lock, options.session_timeout, [&] {
                         return stopping || session_state == ZOO_CONNECTED_STATE ||
                                (session_state != ZOO_CONNECTING_STATE &&
                                 session_state != ZOO_ASSOCIATING_STATE);
                     });
-                    if (stopping || session_state != ZOO_CONNECTED_STATE)
+                    if (stopping)
+                        break;
+                    if (!back) {
+                        // Not back within the session timeout: the session is
+                        // as good as expired (the servers may have lost it);
+                        // a new one, as Mesos' own detector does.
+                        lock.unlock();
+                        close();
+                        break;
+                    }
+                    if (session_state != ZOO_CONNECTED_STATE)
                         break;
                 }
             }

@@ -158,8 +158,6 @@ void Runtime::Impl::finish_stop() {
         lane->kept_timer.cancel();
     }
     lag_timer.cancel();
-    if (detector)
-        detector->stop();
     if (master)
         master->stop();
     listener_fd.reset();
@@ -173,6 +171,9 @@ void Runtime::Impl::finish_stop() {
             },
             [](int) {});
     }
+    // Last: closing the ZooKeeper session may wait on an unresponsive server.
+    if (detector)
+        detector->stop();
     loop.stop();
 }
 

@@ -271,7 +271,9 @@ void Runtime::Impl::on_detection(const discovery::Detection& d) {
     if (stopping() || !master)
         return;
     using State = discovery::Detection::State;
-    metrics.zookeeper_up = d.state == State::leader || d.state == State::no_leader ? 1 : 0;
+    metrics.zookeeper_up = d.state == State::unreachable ? 0 : 1;
+    if (d.state == State::invalid)
+        metrics.master_detected = 0;
     if (d.state == State::leader) {
         metrics.master_detected = 1;
         if (detected_leader != d.leader)

@@ -458,7 +458,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::steady_clock::time_point last_record;
     beast::tcp_stream* subscription = nullptr;
     std::size_t next_master = 0;
-    bool masters_changed = false;    // set_masters: subscribe again without waiting
+    bool masters_changed = false;  // set_masters: subscribe again without waiting
+    // The entry of cfg.masters the live stream (or the subscription under
+    // way) started from, before any redirect: what set_masters compares.
+    std::optional<MasterEndpoint> stream_origin;
     asio::steady_timer pause_timer;  // the subscription's back-off; set_masters cancels it
     std::mt19937 rng;
 
@@ -521,8 +524,9 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             said_none = false;
             masters_changed = false;
             MasterEndpoint target = cfg.masters[next_master % cfg.masters.size()];
+            stream_origin = target;
             bool reached = false;
-            for (int hop = 0; hop <= kMaxRedirects && !stopped; ++hop) {
+            for (int hop = 0; hop <= kMaxRedirects && !stopped && !masters_changed; ++hop) {
                 auto outcome = co_await subscribe_once(target);
                 if (stopped)
                     co_return;
@@ -619,6 +623,12 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 if (!stopped && handlers.on_refused)
                     handlers.on_refused(status, body);
             }
+            co_return out;
+        }
+        if (masters_changed) {
+            // The masters changed while this one answered: it is no longer
+            // the one to follow.
+            out.reason = "the leading master changed while subscribing";
             co_return out;
         }
         auto sid = parser.get()["Mesos-Stream-Id"];
@@ -1085,8 +1095,11 @@ void MasterClient::set_masters(std::vector<MasterEndpoint> masters) {
     impl.next_master = 0;
     impl.masters_changed = true;
     impl.pause_timer.cancel();  // a subscription waiting out its back-off goes now
-    const bool current = impl.leader && std::find(impl.cfg.masters.begin(), impl.cfg.masters.end(),
-                                                  *impl.leader) != impl.cfg.masters.end();
+    // The stream is compared by the master it started from, before any
+    // redirect, so a master reached through a 307 is not left needlessly.
+    const bool current =
+        impl.stream_origin && std::find(impl.cfg.masters.begin(), impl.cfg.masters.end(),
+                                        *impl.stream_origin) != impl.cfg.masters.end();
     if (impl.leader && !current && !impl.cfg.masters.empty())
         reconnect("the leading master changed to " + impl.cfg.masters.front().to_string());
 }

@@ -75,9 +75,13 @@ TEST_CASE(
         {"ZK://zk1/mesos/", "zk1:2181", "/mesos", "", "zk://zk1:2181/mesos"},
         {" zk://10.0.0.1:2181 , 10.0.0.2/a/b ", "10.0.0.1:2181,10.0.0.2:2181", "/a/b", "",
          "zk://10.0.0.1:2181,10.0.0.2:2181/a/b"},
-        {"zk://[::1]:2181/mesos", "[::1]:2181", "/mesos", "", "zk://[::1]:2181/mesos"},
+        // IPv6 as the ZooKeeper client takes it: no brackets, the port after the last ':'.
+        {"zk://[::1]:2181/mesos", "::1:2181", "/mesos", "", "zk://::1:2181/mesos"},
         {"zk://mesos:p@ss@zk1:2181/mesos", "zk1:2181", "/mesos", "mesos:p@ss",
          "zk://mesos:****@zk1:2181/mesos"},
+        // A password may hold '/' and ':' too.
+        {"zk://alice:s3/cr:3t@zk1:2181/mesos", "zk1:2181", "/mesos", "alice:s3/cr:3t",
+         "zk://alice:****@zk1:2181/mesos"},
     };
     for (const auto& c : cases) {
         INFO(c.text);
@@ -105,6 +109,7 @@ TEST_CASE("zk:// URLs that cannot be used are refused with the reason, never the
         {"zk://zk 1:2181/mesos", "not a host name"},
         {"zk://secretonly@zk1/mesos", "user:password@"},
         {"zk://user:@zk1/mesos", "user:password@"},
+        {"zk://secretonly:x/y@zk1:0/mesos", "port must be a number"},
         {"zk://zk1/mes os", "no spaces"},
         {"zk://zk1/a//b", "no empty segment"},
     };

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -115,17 +116,25 @@ TEST_CASE("a group that does not exist yet is waited for; digest credentials are
     detector.stop();
 }
 
-TEST_CASE("a leader whose data is not MasterInfo JSON is reported, naming the znode") {
+TEST_CASE(
+    "a leader whose data is not MasterInfo JSON is reported, naming the znode, and read again") {
     ZkClient master(TempZooKeeper::shared().connect_string());
     master.create_path("/broken/mesos");
-    master.create("/broken/mesos/json.info_", "\x08\x01 not json",
-                  ZkClient::ephemeral | ZkClient::sequential);
+    const auto node = master.create("/broken/mesos/json.info_", "\x08\x01 not json",
+                                    ZkClient::ephemeral | ZkClient::sequential);
     Reports reports;
-    ZooKeeperDetector detector(group("/broken/mesos"), [&](const Detection& d) { reports.add(d); });
+    mesoflow::discovery::DetectorOptions options;
+    options.backoff_min = 100ms;
+    options.backoff_max = 400ms;
+    ZooKeeperDetector detector(
+        group("/broken/mesos"), [&](const Detection& d) { reports.add(d); }, options);
     detector.start();
     REQUIRE(reports.wait_for([](const Detection& d) { return d.state == State::invalid; }));
     CHECK(reports.last().error.find("/broken/mesos/json.info_") != std::string::npos);
     CHECK(reports.last().error.find("not a MasterInfo JSON object") != std::string::npos);
+    // No watch fires for a change of the data: the back-off reads it again.
+    master.set(node, master_info(6030));
+    REQUIRE(reports.wait_for([](const Detection& d) { return leads(d, 6030); }));
     detector.stop();
 }
 
@@ -147,6 +156,32 @@ TEST_CASE(
     TempZooKeeper::shared().start();
     REQUIRE(master.wait_connected(30s));
     REQUIRE(reports.wait_for([](const Detection& d) { return leads(d, 6020); }));
+    detector.stop();
+}
+
+TEST_CASE("a session the servers lost is replaced by a new one once its timeout passes") {
+    ZkClient master(TempZooKeeper::shared().connect_string());
+    master.create_path("/renew/mesos");
+    Reports reports;
+    mesoflow::discovery::DetectorOptions options;
+    options.session_timeout = 4s;
+    options.backoff_min = 100ms;
+    ZooKeeperDetector detector(
+        group("/renew/mesos"), [&](const Detection& d) { reports.add(d); }, options);
+    detector.start();
+    REQUIRE(reports.wait_for([](const Detection& d) { return d.state == State::no_leader; }));
+    // The server comes back without its data (an ensemble rebuilt): no
+    // session survives, and the detector's cannot resume.
+    master.close();
+    TempZooKeeper::shared().stop();
+    REQUIRE(reports.wait_for([](const Detection& d) { return d.state == State::unreachable; }));
+    std::filesystem::remove_all(TempZooKeeper::shared().data_dir() + "/version-2");
+    TempZooKeeper::shared().start();
+    ZkClient again(TempZooKeeper::shared().connect_string());
+    again.create_path("/renew/mesos");
+    again.create("/renew/mesos/json.info_", master_info(6040),
+                 ZkClient::ephemeral | ZkClient::sequential);
+    REQUIRE(reports.wait_for([](const Detection& d) { return leads(d, 6040); }));
     detector.stop();
 }
 

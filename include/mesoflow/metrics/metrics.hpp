@@ -54,8 +54,8 @@ struct Metrics {
     Gauge leader{0};
     Gauge database_up{0};
     // master = zk://...: 1 while ZooKeeper answers, 0 while it does not; -1
-    // when the masters are listed. master_detected: 1 while ZooKeeper names
-    // a usable leading master.
+    // when the masters are listed. master_detected: 1 while ZooKeeper's last
+    // word named a usable leading master.
     Gauge zookeeper_up{-1};
     Gauge master_detected{0};
     Gauge queue_pending{-1};  // pending tasks at the last look, -1 before the first
