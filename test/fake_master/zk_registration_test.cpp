@@ -43,13 +43,6 @@ FakeMasterConfig zk_config(const std::string& path) {
     return config;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -154,6 +147,7 @@ TEST_CASE(
 
 TEST_CASE("the binary registers with --zk before its ready line, and its node goes when it stops") {
     using mesoflow::testing::ChildProcess;
+    using mesoflow::testing::read_file;
     using mesoflow::testing::SpawnOptions;
     const std::string path = fresh_path("binary");
     const int port = mesoflow::testing::free_loopback_port();

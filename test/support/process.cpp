@@ -207,4 +207,25 @@ int free_loopback_port() {
     return ntohs(addr.sin_port);
 }
 
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void wait_until_ready(ChildProcess& server, const std::string& name, const std::string& log_path,
+                      const std::function<bool()>& ready, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!server.running())
+            throw std::runtime_error(name + " exited at start:\n" + read_file(log_path));
+        if (ready())
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error(name + " not ready after " + std::to_string(timeout.count()) +
+                             " s:\n" + read_file(log_path));
+}
+
 }  // namespace mesoflow::testing

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,5 +62,14 @@ int run_program(const SpawnOptions& options, std::string* output = nullptr);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_loopback_port();
+
+// The whole of a text file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
+// Polls `ready` every 20 ms until it holds; throws std::runtime_error with
+// the server's log when `server` exits first or `timeout` passes. `name`
+// names the server in the message.
+void wait_until_ready(ChildProcess& server, const std::string& name, const std::string& log_path,
+                      const std::function<bool()>& ready, std::chrono::seconds timeout);
 
 }  // namespace mesoflow::testing

@@ -22,13 +22,6 @@ constexpr auto kReadyTimeout = std::chrono::seconds(60);
 constexpr auto kStopGrace = std::chrono::seconds(20);
 const char* const kSuperuser = "mesoflow";
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 std::string postgres_bin_dir() {
@@ -129,17 +122,10 @@ void TempPostgres::start() {
 }
 
 void TempPostgres::wait_ready() {
-    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
     const std::string conninfo = dsn("postgres");
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!server_.running()) {
-            throw std::runtime_error("postgres exited at start:\n" + read_file(log_path_));
-        }
-        if (PQping(conninfo.c_str()) == PQPING_OK)
-            return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("postgres not ready after 60 s:\n" + read_file(log_path_));
+    wait_until_ready(
+        server_, "postgres", log_path_, [&] { return PQping(conninfo.c_str()) == PQPING_OK; },
+        kReadyTimeout);
 }
 
 void TempPostgres::stop() {

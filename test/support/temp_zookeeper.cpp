@@ -27,13 +27,6 @@ constexpr auto kKillWait = std::chrono::seconds(10);
 constexpr int kTickMs = 500;
 constexpr int kMaxSessionTimeoutMs = 60000;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
 std::string zookeeper_classpath() {
@@ -150,16 +143,8 @@ void TempZooKeeper::start() {
 }
 
 void TempZooKeeper::wait_ready() {
-    const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!server_.running()) {
-            throw std::runtime_error("zookeeper exited at start:\n" + read_file(log_path_));
-        }
-        if (zookeeper_serving(port_))
-            return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    throw std::runtime_error("zookeeper not serving after 60 s:\n" + read_file(log_path_));
+    wait_until_ready(
+        server_, "zookeeper", log_path_, [&] { return zookeeper_serving(port_); }, kReadyTimeout);
 }
 
 void TempZooKeeper::stop() {
