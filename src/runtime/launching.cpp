@@ -237,6 +237,20 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
             --placements_running;
             if (!r && r.error().fenced()) {
                 end_term("fenced", r.error().message);
+                maybe_end_term_loop();
+                return;
+            }
+            if (fenced || !may_send()) {
+                // The leadership ended while they were recorded: their
+                // ACCEPT never leaves, so they are taken back.
+                std::vector<store::LaunchRecord> placed;
+                if (r) {
+                    for (const auto& rec : pending->records) {
+                        if (std::binary_search(r->ids.begin(), r->ids.end(), rec.task_id))
+                            placed.push_back(rec);
+                    }
+                }
+                unplace(std::move(placed));
                 return;
             }
             // Not recorded: nothing is sent, the attempts wait in the window

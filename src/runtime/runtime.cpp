@@ -204,10 +204,18 @@ Runtime::Runtime(config::Config config, std::string identity, Seams seams)
       impl_(std::make_unique<Impl>(config_, identity_, seams_, metrics_, 1, stop_requested_)) {}
 
 Runtime::~Runtime() {
-    for (auto& t : reapers_) {
-        if (t.joinable())
-            t.join();
-    }
+    join_reapers(true);
+}
+
+// Joins the reapers that are done (all: every one, waiting for them).
+void Runtime::join_reapers(bool all) {
+    std::erase_if(reapers_, [all](Reaper& r) {
+        if (!all && !r.done->load())
+            return false;
+        if (r.thread.joinable())
+            r.thread.join();
+        return true;
+    });
 }
 
 int Runtime::run() {
@@ -237,13 +245,15 @@ int Runtime::run() {
             current = impl_.get();
         }
         signal_io.poll();
-        reapers_.emplace_back([ended = std::move(ended)]() mutable { ended.reset(); });
+        join_reapers(false);
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        reapers_.push_back(Reaper{std::thread([ended = std::move(ended), done]() mutable {
+                                      ended.reset();
+                                      *done = true;
+                                  }),
+                                  done});
     }
-    for (auto& t : reapers_) {
-        if (t.joinable())
-            t.join();
-    }
-    reapers_.clear();
+    join_reapers(true);
     return code;
 }
 

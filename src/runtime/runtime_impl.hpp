@@ -70,6 +70,9 @@ inline constexpr milliseconds kStandbyRetryInterval{1000};
 // What Impl::run() returns when its leadership ended (lease, lock, fence,
 // failed over): Runtime::run() starts a new term in the same process.
 inline constexpr int kTermEnded = -100;
+// A term that ended waits at most this long for its placements on their way
+// (to take back those whose ACCEPT will not leave).
+inline constexpr milliseconds kTermDrain{2000};
 // Event-loop lag is sampled this often.
 inline constexpr milliseconds kLagSampleInterval{100};
 // A failed read or write (framework id, reconciliation page) is retried
@@ -132,6 +135,7 @@ struct Runtime::Impl {
     // The leadership ended: nothing more is sent or claimed in this term.
     bool fenced = false;
     bool renewal_running = false;
+    int unplacing = 0;  // placements being taken back at the end of a term
     // A copy of the lock connection's socket, readable when the server ends it.
     std::unique_ptr<asio::posix::stream_descriptor> lock_watch;
     std::int64_t leader_epoch = 0;  // this term's fencing token
@@ -289,6 +293,7 @@ struct Runtime::Impl {
     // Who leads as the database says (this process while leading), since.
     std::string snapshot_leader;
     std::optional<std::int64_t> snapshot_leader_since_us;
+    std::int64_t snapshot_epoch = 0;  // the framework's, as last read
 
     // ---------------------------------------------------------------- phase
     bool stopping() const { return phase == scheduler::Phase::stopping; }
@@ -358,6 +363,8 @@ struct Runtime::Impl {
     // Leadership ended: stop at once, sending nothing more; the next term
     // starts in this process (kTermEnded).
     void end_term(std::string_view reason, const std::string& detail);
+    void maybe_end_term_loop();
+    void unplace(std::vector<store::LaunchRecord> records);
     void load_framework_id();
     void save_framework_id(milliseconds retry);
     void start_scheduling();

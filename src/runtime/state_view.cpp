@@ -38,7 +38,7 @@ std::string Runtime::Impl::state_json() const {
         l["leader"] = snapshot_leader.empty() ? nlohmann::json() : nlohmann::json(snapshot_leader);
         l["leader_since_us"] =
             snapshot_leader_since_us ? nlohmann::json(*snapshot_leader_since_us) : nlohmann::json();
-        l["epoch"] = metrics.leader_epoch.load();
+        l["epoch"] = snapshot_epoch;
         l["terms"] = metrics.leadership_terms.load();
         l["lost"] = metrics.leadership_lost.load();
         l["lease_s"] = static_cast<double>(metrics.lease_ms.load()) / 1000.0;

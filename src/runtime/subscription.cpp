@@ -139,16 +139,28 @@ namespace {
 
 // A leader lock call's answer, from the lock's thread: when it was sent, and
 // a copy of the lock connection's socket for the loop to watch (-1: none).
+// The copy of the socket is closed with the answer unless the loop takes it
+// (a completion that never runs, at the end of a term, leaks nothing).
 struct LockAnswer {
     std::chrono::steady_clock::time_point sent;
     Result<store::LeaderClaim> claim = Error{"not run"};
-    int socket = -1;
-};
+    std::shared_ptr<int> socket;  // closed when the last copy goes
 
-int dup_socket(const store::LeaderLock& lock) {
-    const int fd = lock.socket();
-    return fd >= 0 ? ::dup(fd) : -1;
-}
+    void dup_socket(const store::LeaderLock& lock) {
+        const int fd = lock.socket() >= 0 ? ::dup(lock.socket()) : -1;
+        socket = std::shared_ptr<int>(new int(fd), [](int* p) {
+            if (*p >= 0)
+                ::close(*p);
+            delete p;
+        });
+    }
+    // The socket for the loop to own (-1: none).
+    int take_socket() {
+        if (!socket)
+            return -1;
+        return std::exchange(*socket, -1);
+    }
+};
 
 }  // namespace
 
@@ -157,19 +169,16 @@ void Runtime::Impl::acquire_leadership() {
         return;
     lease_worker->submit(
         [this] {
-            LockAnswer out{std::chrono::steady_clock::now()};
+            LockAnswer out{std::chrono::steady_clock::now(), Error{"not run"}, {}};
             out.claim = leader->try_acquire();
             if (out.claim && out.claim->leading)
-                out.socket = dup_socket(*leader);
+                out.dup_socket(*leader);
             return out;
         },
         [this](LockAnswer a) {
             auto& r = a.claim;
-            if (stopping()) {
-                if (a.socket >= 0)
-                    ::close(a.socket);
+            if (stopping())
                 return;
-            }
             if (!r && r.error().permanent()) {
                 // Another framework's database, a missing schema or
                 // privileges: retrying cannot help, and saying so at once
@@ -189,6 +198,7 @@ void Runtime::Impl::acquire_leadership() {
                 snapshot_role = r->leading ? "leader" : "standby";
                 snapshot_leader = r->leader;
                 snapshot_leader_since_us = r->leader_since_us;
+                snapshot_epoch = r->epoch;
             }
             metrics.standby = r->leading ? 0 : 1;
             if (!r->leading) {
@@ -201,8 +211,8 @@ void Runtime::Impl::acquire_leadership() {
                 retry_leadership();
                 return;
             }
-            took_leadership(*r, a.sent);
-            watch_lock(a.socket);
+            took_leadership(*r, r->lease_from);
+            watch_lock(a.take_socket());
         });
 }
 
@@ -260,9 +270,12 @@ void Runtime::Impl::renew_lease() {
     if (fenced || renewal_running)
         return;
     renewal_running = true;
+    // The renewal's own answer would wake the watch: it is armed again,
+    // on a fresh copy, once the answer has been read.
+    lock_watch.reset();
     lease_worker->submit(
         [this] {
-            LockAnswer out{std::chrono::steady_clock::now()};
+            LockAnswer out{std::chrono::steady_clock::now(), Error{"not run"}, {}};
             auto held = leader->renew();
             if (!held) {
                 out.claim = held.error();
@@ -270,24 +283,21 @@ void Runtime::Impl::renew_lease() {
                 out.claim = Error{"the lock's connection ended"};
             } else {
                 out.claim = store::LeaderClaim{};
-                out.socket = dup_socket(*leader);
+                out.dup_socket(*leader);
             }
             return out;
         },
         [this](LockAnswer a) {
             renewal_running = false;
-            if (fenced) {
-                if (a.socket >= 0)
-                    ::close(a.socket);
+            if (fenced)
                 return;
-            }
             if (!a.claim) {
                 end_term("lock_lost", a.claim.error().message);
                 return;
             }
             lease.renewed(a.sent);
             arm_lease_expiry();
-            watch_lock(a.socket);
+            watch_lock(a.take_socket());
             schedule_renewal();
         });
 }
@@ -387,7 +397,45 @@ void Runtime::Impl::end_term(std::string_view reason, const std::string& detail)
             return 0;
         },
         [](int) {});
-    loop.stop();
+    // Placements on their way are let finish, so the ones whose ACCEPT now
+    // never leaves are taken back (unplace); the wait is bounded.
+    stop_timer.expires_after(kTermDrain);
+    stop_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        log::warn("term_end_forced", "placements_running={} unplacing={}", placements_running,
+                  unplacing);
+        loop.stop();
+    });
+    maybe_end_term_loop();
+}
+
+void Runtime::Impl::maybe_end_term_loop() {
+    if (fenced && placements_running == 0 && unplacing == 0) {
+        stop_timer.cancel();
+        loop.stop();
+    }
+}
+
+// Placed, never sent: the leadership ended between the placement and its
+// ACCEPT. Taken back so the attempt is again one that provably never reached
+// Mesos (the next leader's reconciliation sends it back uncounted).
+void Runtime::Impl::unplace(std::vector<store::LaunchRecord> records) {
+    if (records.empty()) {
+        maybe_end_term_loop();
+        return;
+    }
+    for (const auto& r : records)
+        log::warn("launch_not_sent", "task={} agent={} action=unplace", r.mesos_task_id,
+                  r.agent_id);
+    ++unplacing;
+    placer->submit([this, records = std::move(records)] { return placer_store->unplace(records); },
+                   [this](const Result<std::vector<std::int64_t>>& r) {
+                       --unplacing;
+                       if (!r)
+                           log::error("unplace_failed", "error={}", log::quote(r.error().message));
+                       maybe_end_term_loop();
+                   });
 }
 
 void Runtime::Impl::load_framework_id() {
@@ -420,6 +468,10 @@ void Runtime::Impl::save_framework_id(milliseconds retry) {
         [this, retry](std::pair<std::string, Status> r) {
             if (framework_id != r.first)
                 return;  // a later subscription's id took its place
+            if (!r.second.ok() && r.second.error().fenced()) {
+                end_term("fenced", r.second.error().message);
+                return;
+            }
             if (!r.second.ok()) {
                 metrics.db_errors++;
                 log::error("framework_id_not_saved", "framework_id={} error={} retry_ms={}",
@@ -662,19 +714,33 @@ void Runtime::Impl::handle(mesos::Event::Error& e) {
                });
         return;
     }
-    if (e.message.find("failed over") != std::string::npos &&
-        scheduler::on_failed_over(lease.valid(std::chrono::steady_clock::now())) ==
-            scheduler::FailedOver::step_down) {
-        // Our lease had run out: a standby took leadership, as it should.
-        asio::post(loop, [this] {
-            end_term("failed_over", "the master failed the framework over to another scheduler");
-        });
-        return;
-    }
     if (e.message.find("failed over") != std::string::npos) {
-        log::error("framework_taken_over",
-                   "framework_id={} reason=another scheduler subscribed with this id",
-                   framework_id.value_or(""));
+        // A standby that took leadership (our lease ran out, or the lock
+        // went with a database that failed over) steps this one down; a
+        // scheduler that is not a mesoflow leader is for an operator. The
+        // database says which, on the lock's own connection. Meanwhile no
+        // subscription again: it would take the framework back.
+        if (master)
+            master->stop();
+        lease_worker->submit(
+            [this] { return leader->still_leads(); },
+            [this](bool still) {
+                if (fenced || stopping())
+                    return;
+                const bool valid = lease.valid(std::chrono::steady_clock::now()) && still;
+                if (scheduler::on_failed_over(valid) == scheduler::FailedOver::step_down) {
+                    end_term("failed_over",
+                             "the master failed the framework over to the next "
+                             "leader");
+                    return;
+                }
+                log::error("framework_taken_over",
+                           "framework_id={} reason=another scheduler subscribed "
+                           "with this id while this mesoflow leads",
+                           framework_id.value_or(""));
+                fail(kExitFrameworkError);
+            });
+        return;
     }
     fail(kExitFrameworkError);
 }

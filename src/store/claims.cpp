@@ -346,6 +346,33 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
     return out;
 }
 
+Result<std::vector<std::int64_t>> TaskStore::unplace(const std::vector<LaunchRecord>& placements) {
+    if (placements.empty())
+        return std::vector<std::int64_t>{};
+    static const char* const sql =
+        "UPDATE mesoflow.tasks t SET agent_id = NULL, hostname = NULL, offer_id = NULL,"
+        "  launched_at = NULL, updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempt, offer_id)"
+        " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
+        "   AND t.offer_id = u.offer_id AND t.last_mesos_state IS NULL"
+        " RETURNING t.id";
+    pg::ArrayLiteral ids, attempts, offers;
+    for (const auto& p : placements) {
+        ids.push(p.task_id);
+        attempts.push(p.attempt);
+        offers.push_text_or_null(p.offer_id);
+    }
+    auto res = db_->exec_prepared(
+        "unplace", sql, pg::Params().add(ids.str()).add(attempts.str()).add(offers.str()));
+    if (!res)
+        return res.error();
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < PQntuples(res->get()); ++i)
+        out.push_back(pg::to_int64(res->get(), i, 0));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {
     if (claims.empty())
         return std::vector<std::int64_t>{};

@@ -31,13 +31,16 @@ constexpr const char* kRecordLeaderSql =
     " leader_epoch = f.leader_epoch + 1, updated_at = now()"
     " RETURNING leader_epoch, (extract(epoch FROM leader_since) * 1000000)::bigint";
 constexpr const char* kWhoLeadsSql =
-    "SELECT coalesce(leader, ''), (extract(epoch FROM leader_since) * 1000000)::bigint"
-    " FROM mesoflow.frameworks WHERE name = $1";
+    "SELECT coalesce(leader, ''), (extract(epoch FROM leader_since) * 1000000)::bigint,"
+    " leader_epoch FROM mesoflow.frameworks WHERE name = $1";
 
 // Registers `name` as the database's framework, or says which name holds it;
 // fills the claim's epoch and since.
 Status register_leader(PGconn* conn, const std::string& name, const std::string& identity,
                        LeaderClaim& claim) {
+    // The last statement of the lock session before the lease starts:
+    // the server's idle time counts from its end, after this.
+    claim.lease_from = std::chrono::steady_clock::now();
     if (auto begun = pg::exec(conn, "BEGIN"); !begun)
         return begun.error();
     auto rollback = [conn](Error e) -> Status {
@@ -65,6 +68,7 @@ Status register_leader(PGconn* conn, const std::string& name, const std::string&
         return rollback(recorded.error());
     claim.epoch = pg::to_int64(recorded->get(), 0, 0);
     claim.leader_since_us = pg::opt_int64(recorded->get(), 0, 1);
+    claim.lease_from = std::chrono::steady_clock::now();
     if (auto committed = pg::exec(conn, "COMMIT"); !committed)
         return committed.error();
     return {};
@@ -99,12 +103,19 @@ Result<LeaderClaim> LeaderLock::try_acquire() {
     Result<pg::ResultSet> locked = Error{"not tried"};
     for (int round = 0; round < 2; ++round) {
         if (!conn_ || pg::is_broken(conn_->conn.get())) {
-            pg::SessionDefaults defaults{"mesoflow-leader", 0};
+            // Bounded from the first statement: no statement, transaction
+            // or silence of this session outlives the lease.
+            pg::SessionDefaults defaults{"mesoflow-leader", lease_.count()};
+            defaults.idle_in_transaction_timeout_ms = lease_.count();
             defaults.tcp_user_timeout_ms = lease_.count();
             auto conn = pg::connect(dsn_, defaults);
             if (!conn)
                 return conn.error();
             conn_ = std::make_unique<Connection>(Connection{std::move(*conn)});
+            if (auto set = start_session(conn_->conn.get()); !set.ok()) {
+                conn_.reset();
+                return set.error();
+            }
         }
         locked = pg::exec(conn_->conn.get(), kTryLockSql, pg::Params().add(name_));
         if (locked || !pg::is_broken(conn_->conn.get()))
@@ -120,20 +131,11 @@ Result<LeaderClaim> LeaderLock::try_acquire() {
             who && PQntuples(who->get()) > 0) {
             claim.leader = pg::text(who->get(), 0, 0);
             claim.leader_since_us = pg::opt_int64(who->get(), 0, 1);
+            claim.epoch = pg::to_int64(who->get(), 0, 2);
         }
         return claim;
     }
-    // The lease, enforced by the server from here on: a session left idle
-    // longer ends, and the lock with it.
-    if (PQserverVersion(conn) >= 140000) {
-        if (auto set = pg::exec(
-                conn, fmt::format("SET idle_session_timeout = {}", lease_.count()).c_str());
-            !set) {
-            release();
-            return set.error();
-        }
-        claim.lease_enforced_by_server = true;
-    }
+    claim.lease_enforced_by_server = enforced_;
     if (auto recorded = register_leader(conn, name_, identity_, claim); !recorded.ok()) {
         // Leading without the record would mislead operators, and leading
         // under a second name would launch the first one's tasks again:
@@ -150,6 +152,23 @@ Result<LeaderClaim> LeaderLock::try_acquire() {
     return claim;
 }
 
+// The lease, enforced by the server from the session's start: a session
+// left idle longer ends, and the lock with it (PostgreSQL 14 and later). The
+// server's own pid of the session, for the fence (a pooler's is not it).
+Status LeaderLock::start_session(PGconn* conn) {
+    enforced_ = PQserverVersion(conn) >= 140000;
+    if (enforced_) {
+        const std::string set = fmt::format("SET idle_session_timeout = {}", lease_.count());
+        if (auto done = pg::exec(conn, set.c_str()); !done)
+            return done.error();
+    }
+    auto pid = pg::exec(conn, "SELECT pg_backend_pid()");
+    if (!pid)
+        return pid.error();
+    server_pid_ = static_cast<int>(pg::to_int64(pid->get(), 0, 0));
+    return {};
+}
+
 Result<bool> LeaderLock::renew() {
     if (!held_)
         return false;
@@ -158,10 +177,23 @@ Result<bool> LeaderLock::renew() {
     auto alive = pg::exec(conn_->conn.get(), "SELECT 1");
     if (alive)
         return true;
-    log::error("leader_lost", "framework={} error={}", log::quote(name_),
-               log::quote(alive.error().message));
+    log::warn("leader_lock_connection_lost", "framework={} error={}", log::quote(name_),
+              log::quote(alive.error().message));
     release();
     return false;
+}
+
+bool LeaderLock::still_leads() {
+    if (!held_)
+        return false;
+    auto epoch =
+        pg::exec(conn_->conn.get(), "SELECT leader_epoch FROM mesoflow.frameworks WHERE name = $1",
+                 pg::Params().add(name_));
+    if (!epoch) {
+        release();
+        return false;
+    }
+    return PQntuples(epoch->get()) == 1 && pg::to_int64(epoch->get(), 0, 0) == epoch_;
 }
 
 bool LeaderLock::held() const {
@@ -169,7 +201,7 @@ bool LeaderLock::held() const {
 }
 
 int LeaderLock::backend_pid() const {
-    return conn_ ? PQbackendPID(conn_->conn.get()) : 0;
+    return conn_ ? server_pid_ : 0;
 }
 
 int LeaderLock::socket() const {

@@ -966,6 +966,12 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                         }
                         conn_generation = gen;
                     }
+                    if (!allowed()) {
+                        // Asked again after any wait (a connect, a first
+                        // try): nothing is written once the answer is no.
+                        last_error = "held back: not allowed to send";
+                        break;
+                    }
                     error_code ec;
                     conn->tcp().expires_after(cfg.call_timeout);
                     // Plain http: the calls go to the kernel now, from here,

@@ -169,3 +169,55 @@ TEST_CASE("a new leader's epoch waits for the old leader's claim still in its tr
     CHECK(taken.load());
     CHECK(epoch == 2);
 }
+
+TEST_CASE("a fenced store cannot write its framework id over the next leader's") {
+    const std::string dsn = migrated_database();
+    LeaderLock a(dsn, "mesoflow", "host-a:1", kLongLease);
+    LeaderLock b(dsn, "mesoflow", "host-b:2", kLongLease);
+    REQUIRE(a.try_acquire().value().leading);
+    TaskStore old_leader(dsn);
+    old_leader.set_fence(Fence{"mesoflow", a.epoch(), a.backend_pid()});
+    REQUIRE(old_leader.save_framework_id("mesoflow", "F1", "host-a:1").ok());
+    CHECK(a.still_leads());
+    a.release();
+    REQUIRE(take_within(b, 10s));
+    CHECK_FALSE(a.still_leads());
+    TaskStore new_leader(dsn);
+    new_leader.set_fence(Fence{"mesoflow", b.epoch(), b.backend_pid()});
+    REQUIRE(new_leader.save_framework_id("mesoflow", "F2", "host-b:2").ok());
+    // The old leader wakes with its save still queued: refused, F2 stays.
+    auto late = old_leader.save_framework_id("mesoflow", "F1", "host-a:1");
+    REQUIRE_FALSE(late.ok());
+    CHECK(late.error().fenced());
+    CHECK(old_leader.forget_framework_id("mesoflow").error().fenced());
+    CHECK(TaskStore(dsn).load_framework_id("mesoflow").value() == std::optional<std::string>("F2"));
+    CHECK(b.still_leads());
+}
+
+TEST_CASE("a placement whose ACCEPT never left is taken back, and only that one") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('a', 'x'), ('b', 'x'), ('c', 'x')");
+    auto claimed = store.claim_pending(3);
+    REQUIRE((claimed.ok() && claimed->size() == 3));
+    std::vector<LaunchRecord> records;
+    for (const auto& t : *claimed)
+        records.push_back(launch_of(t.id, 1, "O-" + t.key));
+    REQUIRE(store.place_attempts(records).ok());
+    // b's first status update came meanwhile (it did launch); c's offer
+    // differs from the one asked to take back.
+    sql.exec("UPDATE mesoflow.tasks SET last_mesos_state = 'TASK_STARTING' WHERE key = 'b'");
+    std::vector<LaunchRecord> back = records;
+    back[2].offer_id = "another-offer";
+    auto undone = store.unplace(back);
+    REQUIRE(undone.ok());
+    REQUIRE(undone->size() == 1);
+    CHECK(sql.one("SELECT key FROM mesoflow.tasks WHERE id = " + std::to_string(undone->at(0))) ==
+          "a");
+    CHECK(sql.one("SELECT state || ' ' || coalesce(agent_id, '-') || ' ' ||"
+                  " coalesce(offer_id, '-') FROM mesoflow.tasks WHERE key = 'a'") ==
+          "launching - -");
+    CHECK(sql.one("SELECT coalesce(agent_id, '-') FROM mesoflow.tasks WHERE key = 'b'") == "A1");
+    CHECK(sql.one("SELECT coalesce(agent_id, '-') FROM mesoflow.tasks WHERE key = 'c'") == "A1");
+}

@@ -77,7 +77,12 @@ class Runtime {
     std::unique_ptr<Impl> impl_;
     // Terms that ended, taken apart beside the next (their threads may wait
     // on a database that went away); joined when run() returns.
-    std::vector<std::thread> reapers_;
+    struct Reaper {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Reaper> reapers_;
+    void join_reapers(bool all);
 };
 
 }  // namespace mesoflow::runtime

@@ -27,12 +27,16 @@
 
 #include "mesoflow/common/result.hpp"
 
+struct pg_conn;
+
 namespace mesoflow::store {
 
 // What one try for the lock found.
 struct LeaderClaim {
     bool leading = false;
-    std::int64_t epoch = 0;  // leading: this leadership's fencing token
+    // Leading: this leadership's fencing token; not: the epoch of whoever
+    // leads, as recorded.
+    std::int64_t epoch = 0;
     // Who leads, as mesoflow.frameworks records it (this process when
     // leading; empty when nobody ever led).
     std::string leader;
@@ -40,6 +44,9 @@ struct LeaderClaim {
     // Leading on a server that cannot end an idle session (before 14): the
     // lease is kept on this side only.
     bool lease_enforced_by_server = false;
+    // leading: when the last statement taking the lock was sent; the
+    // server's idle time, and so the lease, counts from after it.
+    std::chrono::steady_clock::time_point lease_from{};
 };
 
 class LeaderLock {
@@ -58,9 +65,14 @@ class LeaderLock {
     // Renews the lease: true while the lock is still held on a live
     // connection; false once it is lost (the connection is closed).
     Result<bool> renew();
+    // Whether this process provably still leads: its lock session answers
+    // and the framework's epoch is still its own. An error or a lost
+    // connection is false.
+    bool still_leads();
     bool held() const;
     std::int64_t epoch() const { return epoch_; }
-    // The lock session's backend pid (0 when none), for TaskStore::set_fence.
+    // The lock session's backend pid as the server knows it (0 when none),
+    // for TaskStore::set_fence.
     int backend_pid() const;
     // The lock connection's socket (-1 when none): readable when the server
     // closes it, so an event loop can notice a lost leadership at once.
@@ -70,12 +82,15 @@ class LeaderLock {
 
   private:
     struct Connection;
+    Status start_session(pg_conn* conn);
     std::string dsn_;
     std::string name_;
     std::string identity_;
     std::chrono::milliseconds lease_;
     std::unique_ptr<Connection> conn_;
     bool held_ = false;
+    bool enforced_ = false;
+    int server_pid_ = 0;
     std::int64_t epoch_ = 0;
 };
 

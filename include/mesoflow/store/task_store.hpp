@@ -196,6 +196,11 @@ class TaskStore {
     // and for kills; an attempt that was placed is left alone. Returns the
     // ids released.
     Result<std::vector<std::int64_t>> release_claims(const std::vector<ClaimRef>& claims);
+    // Takes back placements whose ACCEPT never left (the leadership ended
+    // between the two): agent, host, offer and launch time are cleared where
+    // the row is still launching at that attempt with that offer, so the
+    // attempt is again one that provably never reached Mesos. The ids undone.
+    Result<std::vector<std::int64_t>> unplace(const std::vector<LaunchRecord>& placements);
 
     // Claimed attempts no offer could hold (see UnplaceableTracker): sets
     // reason 'unplaceable' and the why in message on rows still launching at
