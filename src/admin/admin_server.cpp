@@ -48,7 +48,9 @@ std::string not_ready_reasons(const Metrics& m) {
     add(m.zookeeper_up.load() == 0, "zookeeper unreachable");
     add(m.zookeeper_up.load() == 1 && m.master_detected.load() == 0,
         "no leading master in zookeeper");
-    add(m.leader.load() == 0, "not the leader");
+    add(m.leader.load() == 0 && m.standby.load() == 1,
+        "standby: another mesoflow leads (/state names it)");
+    add(m.leader.load() == 0 && m.standby.load() == 0, "not the leader");
     add(m.database_up.load() == 0, "database not reachable");
     if (const auto stuck = m.update_lanes_stuck.load(); stuck > 0) {
         add(true, fmt::format("{} update lane{} not committing for {:.0f} s", stuck,

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -68,6 +69,12 @@ constexpr CounterRow kCounters[] = {
     {"updates_quarantined",
      "Status updates and placements the database refused for good: logged, never acknowledged.",
      &Metrics::updates_quarantined},
+    {"leadership_terms", "Times this process took leadership of the framework.",
+     &Metrics::leadership_terms},
+    {"leadership_lost",
+     "Times this process lost leadership (lease run out, lock connection lost, fenced by a new "
+     "leader, failed over); it stays up and stands by.",
+     &Metrics::leadership_lost},
     {"updates_row_locked",
      "Status updates and placements skipped because another session held their task's row; "
      "kept back unacknowledged and tried again.",
@@ -78,6 +85,10 @@ constexpr GaugeRow kGauges[] = {
     {"subscribed", "1 while subscribed to a master.", &Metrics::subscribed},
     {"leader", "1 while this process holds the framework's leader lock.", &Metrics::leader},
     {"database_up", "1 when the last database batch succeeded.", &Metrics::database_up},
+    {"standby", "1 while another mesoflow holds the leader lock and this one stands by.",
+     &Metrics::standby},
+    {"leader_epoch", "The leadership epoch this process holds (0 when not leading).",
+     &Metrics::leader_epoch},
     {"zookeeper_up",
      "master = zk://: 1 while ZooKeeper answers, 0 while it does not; -1 when the masters are "
      "listed.",
@@ -159,6 +170,24 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     out += fmt::format("mesoflow_update_lane_stalled_seconds {}\n",
                        seconds(static_cast<std::uint64_t>(
                            std::max<std::int64_t>(0, m.update_lane_stall_us.load(relaxed)))));
+    const auto since = m.leader_since_us.load(relaxed);
+    header(out, "leader_since_seconds", "gauge",
+           "When this process took leadership, in seconds since the epoch (0 when not leading).");
+    out += fmt::format("mesoflow_leader_since_seconds {}\n",
+                       seconds(static_cast<std::uint64_t>(std::max<std::int64_t>(0, since))));
+    header(out, "leader_lease_seconds", "gauge", "The leader lease (leader_lease).");
+    out += fmt::format("mesoflow_leader_lease_seconds {}\n",
+                       seconds(static_cast<std::uint64_t>(m.lease_ms.load(relaxed)) * 1000));
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const auto until = m.lease_valid_until_us.load(relaxed);
+    header(
+        out, "leader_lease_remaining_seconds", "gauge",
+        "How long this leader's lease stays valid without another renewal (0 when not leading).");
+    out += fmt::format("mesoflow_leader_lease_remaining_seconds {}\n",
+                       seconds(static_cast<std::uint64_t>(
+                           until > 0 ? std::max<std::int64_t>(0, until - now_us) : 0)));
     header(out, "event_loop_lag_seconds", "summary",
            "How late the event loop ran a timer it had set, per sample.");
     out += fmt::format(

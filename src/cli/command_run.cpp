@@ -33,9 +33,15 @@ status update, and serves the admin endpoint (/health, /ready, /metrics,
 registered, so its tasks keep running until the next `mesoflow run`
 re-attaches (within failover_timeout). Needs master and database.
 
-Exit codes: 0 stopped by a signal, 1 failure (database or masters unusable,
-leadership lost, admin address in use), 2 configuration error, 3 the master
-refused or removed the framework, or another mesoflow took it over.
+Leadership: one process per framework name leads (a PostgreSQL advisory lock
+with a lease of leader_lease); others stand by. A process that loses
+leadership (its lease ran out, the database restarted) stops sending at once
+and, without exiting, takes the lock back when it is free or stands by.
+
+Exit codes: 0 stopped by a signal, 1 failure (database or masters unusable at
+start, admin address in use), 2 configuration error, 3 the master refused or
+removed the framework, or a scheduler that is not a mesoflow leader took it
+over.
 )",
     .full_config_help = true,
     .logs_info = true,

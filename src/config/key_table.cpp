@@ -253,6 +253,13 @@ std::vector<KeySpec> build_table() {
             kPositiveDuration),
         row("backoff_max", "", K::duration, &C::backoff_max_s,
             "Longest delay between reconnection attempts.", kPositiveDuration),
+        // Leadership.
+        row("leader_lease", "", K::duration, &C::leader_lease_s,
+            "How long a leader may go without renewing its leadership (frozen, cut off from "
+            "the database) before PostgreSQL ends its lock session and a standby takes over; "
+            "the leader stops sending anything to the master before then. Renewed every "
+            "quarter of it. At least 1 s.",
+            Bounds{1, false, 3600}),
         row("tls_ca_file", "", K::text, &C::tls_ca_file,
             "CA certificates (PEM) that https masters are verified against, by `run` and "
             "`teardown`; empty: the system trust store."),

@@ -1,5 +1,5 @@
 // Housekeeping on timers: the kill scan (kill requests, execution and launch
-// timeouts), explicit and implicit reconciliation, the leader check and the
+// timeouts), explicit and implicit reconciliation and the
 // event loop's lag.
 
 #include "runtime_impl.hpp"
@@ -188,27 +188,6 @@ void Runtime::Impl::run_kill_scan() {
                 release_claims(std::move(split.release), "kill_requested");
             }
         });
-}
-
-void Runtime::Impl::schedule_leader_check() {
-    leader_timer.expires_after(kLeaderCheckInterval);
-    leader_timer.async_wait([this](const boost::system::error_code& ec) {
-        if (ec || stopping())
-            return;
-        db_job([this] { return leader->check(); },
-               [this](const Result<bool>& r) {
-                   if (stopping())
-                       return;
-                   if (!r.ok() || !*r) {
-                       log::error("leadership_lost", "framework={} error={}", cfg.framework_name,
-                                  log::quote(r.ok() ? "lock released" : r.error().message));
-                       metrics.leader = 0;
-                       fail(kExitFailure);
-                       return;
-                   }
-                   schedule_leader_check();
-               });
-    });
 }
 
 // Lag is the event loop's own, on the real clock whatever the runtime's time source.

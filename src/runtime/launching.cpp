@@ -46,6 +46,10 @@ void Runtime::Impl::maybe_claim() {
 
 void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::ClaimedWindow>& r) {
     claim_running = false;
+    if (!r && r.error().fenced()) {
+        end_term("fenced", r.error().message);
+        return;
+    }
     if (!db_ok(r, "claim_pending")) {
         // Nothing was claimed, or the claim is unknown and reconciliation
         // settles it after the next start. Held offers go back.
@@ -193,6 +197,8 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
 // "unknown" send it back uncounted after a crash. One statement per round on
 // the placements' own connection; the event loop goes on meanwhile.
 void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
+    if (!may_send())
+        return;  // out of its lease: the term ends, and the next leader places them
     ++placements_running;
     timed_job(
         *placer,
@@ -229,6 +235,10 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
         },
         [this, pending](Result<Placed> r) {
             --placements_running;
+            if (!r && r.error().fenced()) {
+                end_term("fenced", r.error().message);
+                return;
+            }
             // Not recorded: nothing is sent, the attempts wait in the window
             // for the next offers, and these offers go back soon.
             accept_placed(*pending, db_ok(r, "place_attempts") ? std::move(*r) : Placed{});

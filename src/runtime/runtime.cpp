@@ -10,10 +10,14 @@
 
 namespace mesoflow::runtime {
 
-Runtime::Impl::Impl(config::Config c, std::string id, Seams seams)
+Runtime::Impl::Impl(config::Config c, std::string id, Seams seams, Metrics& m, int term_number,
+                    const std::atomic<bool>& stop_flag)
     : cfg(std::move(c)),
       identity(std::move(id)),
       time(seams.time != nullptr ? *seams.time : system_time),
+      metrics(m),
+      term(term_number),
+      stop_requested(stop_flag),
       pacer(scheduler::PacerOptions{cfg.launch_window, cfg.claim_batch, cfg.update_batch,
                                     cfg.refuse_s, cfg.idle_refuse_s}),
       reconciler(scheduler::ReconcilerOptions{
@@ -24,6 +28,7 @@ Runtime::Impl::Impl(config::Config c, std::string id, Seams seams)
       unplaceable(scheduler::UnplaceableLimits{
           std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_after_s * 1e6)),
           std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_timeout_s * 1e6))}),
+      lease(milliseconds(static_cast<std::int64_t>(cfg.leader_lease_s * 1000))),
       call_sink(seams.calls) {}
 
 void Runtime::Impl::move_to(scheduler::PhaseEvent event) {
@@ -44,21 +49,25 @@ void Runtime::Impl::after(asio::steady_timer& timer, std::chrono::steady_clock::
 }
 
 int Runtime::Impl::run() {
-    log::info("starting", "identity={} framework={} masters={}", identity, cfg.framework_name,
-              cfg.masters.size());
-    store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow");
-    leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity);
+    log::info("starting", "identity={} framework={} masters={} term={}", identity,
+              cfg.framework_name, cfg.masters.size(), term);
+    const milliseconds limit = lease.length();
+    store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow", limit);
+    leader = std::make_unique<store::LeaderLock>(cfg.database, cfg.framework_name, identity, limit);
+    metrics.lease_ms = limit.count();
+    lease_worker = std::make_unique<DatabaseWorker>(
+        [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-lease");
     db = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); });
-    placer_store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow-placements");
+    placer_store = std::make_unique<store::TaskStore>(cfg.database, "mesoflow-placements", limit);
     placer = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-place");
     listen_worker = std::make_unique<DatabaseWorker>(
         [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); }, "db-listen");
     for (int i = 0; i < cfg.update_connections; ++i) {
         auto lane = std::make_unique<UpdateLane>(loop);
-        lane->store = std::make_unique<store::TaskStore>(cfg.database,
-                                                         fmt::format("mesoflow-updates-{}", i + 1));
+        lane->store = std::make_unique<store::TaskStore>(
+            cfg.database, fmt::format("mesoflow-updates-{}", i + 1), limit);
         lane->worker = std::make_unique<DatabaseWorker>(
             [this](DatabaseWorker::Task t) { asio::post(loop, std::move(t)); },
             fmt::format("db-updates-{}", i + 1));
@@ -73,7 +82,10 @@ int Runtime::Impl::run() {
     });
     sample_lag(std::chrono::steady_clock::now());
 
-    if (cfg.migrate_on_start) {
+    if (stop_requested.load()) {
+        // A stop asked for between two terms.
+        begin_stop(kExitOk);
+    } else if (cfg.migrate_on_start && term == 1) {
         db_job([this] { return store::migrate(cfg.database); },
                [this](Result<store::MigrationReport> r) {
                    if (!r) {
@@ -90,11 +102,16 @@ int Runtime::Impl::run() {
         acquire_leadership();
     }
     loop.run();
+    // A term that ended does not wait for its threads here: the next term
+    // starts now, and this one is taken apart beside it (Runtime::run).
+    if (exit_code == kTermEnded)
+        return exit_code;
     // Whatever the db threads still hold finishes before the stores go.
     for (auto& lane : lanes)
         lane->worker.reset();
     db.reset();
     placer.reset();
+    lease_worker.reset();
     // A LISTEN connection still being opened finishes first (at most the
     // connect timeout); its result is dropped with the loop.
     listen_worker.reset();
@@ -158,13 +175,16 @@ void Runtime::Impl::finish_stop() {
         lane->kept_timer.cancel();
     }
     lag_timer.cancel();
+    lease_timer.cancel();
+    expiry_timer.cancel();
+    lock_watch.reset();
     if (master)
         master->stop();
     listener_fd.reset();
     if (leader) {
         // Give leadership up at once so a standby need not wait for the
         // connection to time out.
-        db->submit(
+        lease_worker->submit(
             [this] {
                 leader->release();
                 return 0;
@@ -178,28 +198,73 @@ void Runtime::Impl::finish_stop() {
 }
 
 Runtime::Runtime(config::Config config, std::string identity, Seams seams)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(identity), seams)) {}
+    : config_(std::move(config)),
+      identity_(std::move(identity)),
+      seams_(seams),
+      impl_(std::make_unique<Impl>(config_, identity_, seams_, metrics_, 1, stop_requested_)) {}
 
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+    for (auto& t : reapers_) {
+        if (t.joinable())
+            t.join();
+    }
+}
 
 int Runtime::run() {
-    return impl_->run();
+    // Signals that come between two terms: each term has its own set, and
+    // this one, registered for the whole run, keeps them from being lost
+    // (or from killing the process) while one term gives way to the next.
+    asio::io_context signal_io;
+    asio::signal_set between_terms(signal_io, SIGINT, SIGTERM);
+    between_terms.async_wait([this](const boost::system::error_code& ec, int) {
+        if (!ec)
+            stop_requested_ = true;
+    });
+    Impl* current = impl_.get();
+    int code = kExitOk;
+    for (int term = 2;; ++term) {
+        code = current->run();
+        if (code != kTermEnded)
+            break;
+        // The next term is built before the last is taken apart, so a
+        // signal set is registered at every moment.
+        auto next =
+            std::make_unique<Impl>(config_, identity_, seams_, metrics_, term, stop_requested_);
+        std::unique_ptr<Impl> ended;
+        {
+            std::lock_guard lock(impl_mutex_);
+            ended = std::exchange(impl_, std::move(next));
+            current = impl_.get();
+        }
+        signal_io.poll();
+        reapers_.emplace_back([ended = std::move(ended)]() mutable { ended.reset(); });
+    }
+    for (auto& t : reapers_) {
+        if (t.joinable())
+            t.join();
+    }
+    reapers_.clear();
+    return code;
 }
 
 void Runtime::request_stop() {
-    asio::post(impl_->loop, [this] { impl_->begin_stop(kExitOk); });
+    stop_requested_ = true;
+    std::lock_guard lock(impl_mutex_);
+    Impl* impl = impl_.get();
+    asio::post(impl->loop, [impl] { impl->begin_stop(kExitOk); });
 }
 
 const Metrics& Runtime::metrics() const {
-    return impl_->metrics;
+    return metrics_;
 }
 
 bool Runtime::ready() const {
-    return impl_->metrics.subscribed.load() == 1 && impl_->metrics.leader.load() == 1 &&
-           impl_->metrics.database_up.load() == 1 && impl_->metrics.update_lanes_stuck.load() == 0;
+    return metrics_.subscribed.load() == 1 && metrics_.leader.load() == 1 &&
+           metrics_.database_up.load() == 1 && metrics_.update_lanes_stuck.load() == 0;
 }
 
 std::string Runtime::state_json() const {
+    std::lock_guard lock(impl_mutex_);
     return impl_->state_json();
 }
 

@@ -4,7 +4,7 @@
 //   launching.cpp     claims, offers held, matched and answered
 //   update_lanes.cpp  status updates committed, then acknowledged
 //   queue_watch.cpp   NOTIFY and the poll: new work, revive and suppress
-//   housekeeping.cpp  the kill scan, reconciliation, the leader check, loop lag
+//   housekeeping.cpp  the kill scan, reconciliation, loop lag
 //   state_view.cpp    /state
 // Everything here runs on the event loop, but for the jobs handed to the
 // database threads (their results come back to the loop). Decisions come
@@ -43,6 +43,7 @@
 #include "mesoflow/scheduler/commit_reactions.hpp"
 #include "mesoflow/scheduler/kill_tracker.hpp"
 #include "mesoflow/scheduler/launch_pacer.hpp"
+#include "mesoflow/scheduler/lease.hpp"
 #include "mesoflow/scheduler/offer_book.hpp"
 #include "mesoflow/scheduler/offer_gate.hpp"
 #include "mesoflow/scheduler/offer_matcher.hpp"
@@ -62,10 +63,13 @@ using std::chrono::milliseconds;
 
 // How often the runtime looks for kill requests and execution timeouts.
 inline constexpr milliseconds kKillScanInterval{1000};
-// How often leadership is confirmed on its connection.
-inline constexpr milliseconds kLeaderCheckInterval{2000};
-// A standby retries the leader lock this often.
-inline constexpr milliseconds kStandbyRetryInterval{3000};
+// A standby retries the leader lock this often (and a process whose
+// leadership ended, while the database is away): a takeover comes at most
+// this long after the lock is free.
+inline constexpr milliseconds kStandbyRetryInterval{1000};
+// What Impl::run() returns when its leadership ended (lease, lock, fence,
+// failed over): Runtime::run() starts a new term in the same process.
+inline constexpr int kTermEnded = -100;
 // Event-loop lag is sampled this often.
 inline constexpr milliseconds kLagSampleInterval{100};
 // A failed read or write (framework id, reconciliation page) is retried
@@ -86,8 +90,15 @@ inline constexpr int kKillScanLimit = 1000;
 // so a chunk may hold a few more).
 inline constexpr std::size_t kPlacementChunk = 32;
 
+// One Impl is one term: it starts as a fresh process would (leader lock,
+// framework id, subscription, reconciliation), and when its leadership ends
+// it stops at once, sending nothing more, and Runtime::run() starts the
+// next one. Nothing a term knew (offers, claims, kills in flight) outlives it.
 struct Runtime::Impl {
-    Impl(config::Config c, std::string id, Seams seams);
+    // term: 1 for the process's first (migrations run, a database that
+    // cannot be reached at start is an error); later ones retry instead.
+    Impl(config::Config c, std::string id, Seams seams, Metrics& m, int term_number,
+         const std::atomic<bool>& stop_flag);
 
     using TimePoint = std::chrono::steady_clock::time_point;
 
@@ -97,7 +108,9 @@ struct Runtime::Impl {
     SystemTime system_time;
     const TimeSource& time;
     asio::io_context loop;
-    Metrics metrics;
+    Metrics& metrics;  // the Runtime's: it outlives the terms
+    const int term;
+    const std::atomic<bool>& stop_requested;  // request_stop() before this term ran
     scheduler::Phase phase = scheduler::Phase::starting;
 
     // The scheduler core: every decision comes from these.
@@ -112,6 +125,16 @@ struct Runtime::Impl {
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
     std::unique_ptr<store::LeaderLock> leader;
+    // The leader lock's own thread ("db-lease"): a renewal never waits
+    // behind a claim or a slow page.
+    std::unique_ptr<DatabaseWorker> lease_worker;
+    scheduler::Lease lease;
+    // The leadership ended: nothing more is sent or claimed in this term.
+    bool fenced = false;
+    bool renewal_running = false;
+    // A copy of the lock connection's socket, readable when the server ends it.
+    std::unique_ptr<asio::posix::stream_descriptor> lock_watch;
+    std::int64_t leader_epoch = 0;  // this term's fencing token
     // Declared after what their jobs use, so they are destroyed (drained) first.
     std::unique_ptr<DatabaseWorker> db;
     // Placements, recorded before their ACCEPT leaves, on a connection and a
@@ -201,6 +224,8 @@ struct Runtime::Impl {
     asio::steady_timer reconcile_timer{loop};
     asio::steady_timer implicit_timer{loop};
     asio::steady_timer leader_timer{loop};
+    asio::steady_timer lease_timer{loop};   // the next renewal
+    asio::steady_timer expiry_timer{loop};  // the lease's end, unless renewed
     asio::steady_timer lag_timer{loop};
     asio::steady_timer stop_timer{loop};
     asio::steady_timer wake_timer{loop};
@@ -259,6 +284,11 @@ struct Runtime::Impl {
     std::string snapshot_framework_id;
     std::string snapshot_master;
     std::optional<discovery::Detection> snapshot_detection;
+    // starting, standby, leader or stepped_down (this term's leadership ended).
+    std::string snapshot_role = "starting";
+    // Who leads as the database says (this process while leading), since.
+    std::string snapshot_leader;
+    std::optional<std::int64_t> snapshot_leader_since_us;
 
     // ---------------------------------------------------------------- phase
     bool stopping() const { return phase == scheduler::Phase::stopping; }
@@ -317,6 +347,17 @@ struct Runtime::Impl {
     // --------------------------------------------------------- subscription
     void acquire_leadership();
     void retry_leadership();
+    void took_leadership(const store::LeaderClaim& claim,
+                         std::chrono::steady_clock::time_point sent);
+    void schedule_renewal();
+    void renew_lease();
+    void watch_lock(int socket);
+    void arm_lease_expiry();
+    // Whether anything may be sent or claimed now: leading, in a valid lease.
+    bool may_send();
+    // Leadership ended: stop at once, sending nothing more; the next term
+    // starts in this process (kTermEnded).
+    void end_term(std::string_view reason, const std::string& detail);
     void load_framework_id();
     void save_framework_id(milliseconds retry);
     void start_scheduling();
@@ -404,7 +445,6 @@ struct Runtime::Impl {
     void schedule_kill_scan();
     void run_kill_scan();
     void replace_unreachable(const std::vector<store::LiveAttempt>& expired);
-    void schedule_leader_check();
     void sample_lag(std::chrono::steady_clock::time_point expected);
 
     // ----------------------------------------------------------- state view

@@ -29,6 +29,25 @@ std::string Runtime::Impl::state_json() const {
         } else {
             j["master_detection"] = "list";
         }
+        // Who leads (the database's record: this process while it leads),
+        // since when, and this process's own standing.
+        const bool leading = metrics.leader.load() == 1;
+        nlohmann::json l;
+        l["role"] = snapshot_role;
+        l["identity"] = identity;
+        l["leader"] = snapshot_leader.empty() ? nlohmann::json() : nlohmann::json(snapshot_leader);
+        l["leader_since_us"] =
+            snapshot_leader_since_us ? nlohmann::json(*snapshot_leader_since_us) : nlohmann::json();
+        l["epoch"] = metrics.leader_epoch.load();
+        l["terms"] = metrics.leadership_terms.load();
+        l["lost"] = metrics.leadership_lost.load();
+        l["lease_s"] = static_cast<double>(metrics.lease_ms.load()) / 1000.0;
+        const auto until = metrics.lease_valid_until_us.load();
+        l["lease_remaining_s"] =
+            leading && until > 0
+                ? static_cast<double>(std::max<std::int64_t>(0, until - time.wall_us())) / 1e6
+                : 0.0;
+        j["leadership"] = l;
     }
     j["framework_name"] = cfg.framework_name;
     j["identity"] = identity;

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -29,6 +31,8 @@ void Runtime::Impl::send_call(std::shared_ptr<const mesos::Call> call,
                               milliseconds backoff) {
     if (!master)
         return;
+    if (!may_send())
+        return;  // the term ends: whatever this call was for, the next leader redoes
     ++calls_in_flight;
     const auto type = call->type();
     const bool answers_offer = type == mesos::CallType::accept || type == mesos::CallType::decline;
@@ -131,43 +135,259 @@ void Runtime::Impl::arm_resends() {
           [this] { run_resends(); });
 }
 
+namespace {
+
+// A leader lock call's answer, from the lock's thread: when it was sent, and
+// a copy of the lock connection's socket for the loop to watch (-1: none).
+struct LockAnswer {
+    std::chrono::steady_clock::time_point sent;
+    Result<store::LeaderClaim> claim = Error{"not run"};
+    int socket = -1;
+};
+
+int dup_socket(const store::LeaderLock& lock) {
+    const int fd = lock.socket();
+    return fd >= 0 ? ::dup(fd) : -1;
+}
+
+}  // namespace
+
 void Runtime::Impl::acquire_leadership() {
     if (stopping())
         return;
-    db_job([this] { return leader->try_acquire(); },
-           [this](const Result<bool>& r) {
-               if (stopping())
-                   return;
-               if (!r && r.error().permanent()) {
-                   // Another framework's database, a missing schema or
-                   // privileges: retrying cannot help, and saying so at once
-                   // beats standing by for ever.
-                   metrics.db_errors++;
-                   log::error("leadership_refused", "framework={} error={}",
-                              log::quote(cfg.framework_name), log::quote(r.error().message));
-                   fail(kExitFailure);
-                   return;
-               }
-               if (!db_ok(r, "leader_lock")) {
-                   retry_leadership();
-                   return;
-               }
-               if (!*r) {
-                   move_to(scheduler::PhaseEvent::lock_held_elsewhere);
-                   log::info("standby", "framework={} retry_ms={}", cfg.framework_name,
-                             kStandbyRetryInterval.count());
-                   retry_leadership();
-                   return;
-               }
-               move_to(scheduler::PhaseEvent::leader_lock_taken);
-               metrics.leader = 1;
-               log::info("leading", "framework={} identity={}", cfg.framework_name, identity);
-               load_framework_id();
-           });
+    lease_worker->submit(
+        [this] {
+            LockAnswer out{std::chrono::steady_clock::now()};
+            out.claim = leader->try_acquire();
+            if (out.claim && out.claim->leading)
+                out.socket = dup_socket(*leader);
+            return out;
+        },
+        [this](LockAnswer a) {
+            auto& r = a.claim;
+            if (stopping()) {
+                if (a.socket >= 0)
+                    ::close(a.socket);
+                return;
+            }
+            if (!r && r.error().permanent()) {
+                // Another framework's database, a missing schema or
+                // privileges: retrying cannot help, and saying so at once
+                // beats standing by for ever.
+                metrics.db_errors++;
+                log::error("leadership_refused", "framework={} error={}",
+                           log::quote(cfg.framework_name), log::quote(r.error().message));
+                fail(kExitFailure);
+                return;
+            }
+            if (!db_ok(r, "leader_lock")) {
+                retry_leadership();
+                return;
+            }
+            {
+                std::lock_guard lock(snapshot_mutex);
+                snapshot_role = r->leading ? "leader" : "standby";
+                snapshot_leader = r->leader;
+                snapshot_leader_since_us = r->leader_since_us;
+            }
+            metrics.standby = r->leading ? 0 : 1;
+            if (!r->leading) {
+                if (phase != scheduler::Phase::standby) {
+                    log::info("standby", "framework={} leader={} retry_ms={}",
+                              log::quote(cfg.framework_name), log::quote(r->leader),
+                              kStandbyRetryInterval.count());
+                }
+                move_to(scheduler::PhaseEvent::lock_held_elsewhere);
+                retry_leadership();
+                return;
+            }
+            took_leadership(*r, a.sent);
+            watch_lock(a.socket);
+        });
 }
 
 void Runtime::Impl::retry_leadership() {
     after(leader_timer, kStandbyRetryInterval, [this] { acquire_leadership(); });
+}
+
+// The lock is ours: the lease runs from the statement that took it, the
+// stores' claims and placements go behind the new epoch (set on their own
+// threads, ahead of any claim or placement), and scheduling starts.
+void Runtime::Impl::took_leadership(const store::LeaderClaim& claim,
+                                    std::chrono::steady_clock::time_point sent) {
+    move_to(scheduler::PhaseEvent::leader_lock_taken);
+    leader_epoch = claim.epoch;
+    lease.renewed(sent);
+    const store::Fence fence{cfg.framework_name, claim.epoch, leader->backend_pid()};
+    db->submit(
+        [this, fence] {
+            store->set_fence(fence);
+            return 0;
+        },
+        [](int) {});
+    placer->submit(
+        [this, fence] {
+            placer_store->set_fence(fence);
+            return 0;
+        },
+        [](int) {});
+    metrics.leader = 1;
+    metrics.leadership_terms++;
+    metrics.leader_epoch = claim.epoch;
+    metrics.leader_since_us = claim.leader_since_us.value_or(time.wall_us());
+    log::info("leading", "framework={} identity={} epoch={} lease_ms={} term={}",
+              log::quote(cfg.framework_name), log::quote(identity), claim.epoch,
+              lease.length().count(), term);
+    if (!claim.lease_enforced_by_server) {
+        log::warn("leader_lease_unenforced", "reason={}",
+                  log::quote("PostgreSQL before 14 cannot end an idle session: a "
+                             "frozen leader keeps the lock until its connection "
+                             "dies; this process still stops sending when its "
+                             "lease runs out"));
+    }
+    arm_lease_expiry();
+    schedule_renewal();
+    load_framework_id();
+}
+
+// Renewals go every quarter of the lease on the lock's own thread; the lease
+// counts from when each was sent. A renewal that fails ends the term.
+void Runtime::Impl::schedule_renewal() {
+    after(lease_timer, lease.renew_every(), [this] { renew_lease(); });
+}
+
+void Runtime::Impl::renew_lease() {
+    if (fenced || renewal_running)
+        return;
+    renewal_running = true;
+    lease_worker->submit(
+        [this] {
+            LockAnswer out{std::chrono::steady_clock::now()};
+            auto held = leader->renew();
+            if (!held) {
+                out.claim = held.error();
+            } else if (!*held) {
+                out.claim = Error{"the lock's connection ended"};
+            } else {
+                out.claim = store::LeaderClaim{};
+                out.socket = dup_socket(*leader);
+            }
+            return out;
+        },
+        [this](LockAnswer a) {
+            renewal_running = false;
+            if (fenced) {
+                if (a.socket >= 0)
+                    ::close(a.socket);
+                return;
+            }
+            if (!a.claim) {
+                end_term("lock_lost", a.claim.error().message);
+                return;
+            }
+            lease.renewed(a.sent);
+            arm_lease_expiry();
+            watch_lock(a.socket);
+            schedule_renewal();
+        });
+}
+
+// The lock connection's socket turns readable only when the server says
+// something unasked: that it ends the session (shutdown, restart, a
+// terminated backend, the idle limit). A renewal then goes at once, so a
+// lost lock ends the term within a round trip rather than a renewal period.
+// Each watch is a fresh copy of the socket (taken on the lock's thread after
+// its last answer was read), so an answer already read never wakes it.
+void Runtime::Impl::watch_lock(int socket) {
+    lock_watch.reset();
+    if (socket < 0 || fenced)
+        return;
+    lock_watch = std::make_unique<asio::posix::stream_descriptor>(loop, socket);
+    lock_watch->async_wait(
+        asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+            if (ec || fenced)
+                return;
+            lock_watch.reset();
+            log::warn("leader_lock_connection_readable", "action=renew_now framework={}",
+                      log::quote(cfg.framework_name));
+            renew_lease();
+        });
+}
+
+void Runtime::Impl::arm_lease_expiry() {
+    const auto until = lease.valid_until();
+    if (!until)
+        return;
+    const auto left = lease.remaining(std::chrono::steady_clock::now());
+    metrics.lease_valid_until_us =
+        time.wall_us() + std::chrono::duration_cast<std::chrono::microseconds>(left).count();
+    expiry_timer.expires_at(*until);
+    expiry_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || fenced)
+            return;
+        if (!lease.valid(std::chrono::steady_clock::now()))
+            end_term("lease_expired", "no renewal answered within the lease");
+    });
+}
+
+bool Runtime::Impl::may_send() {
+    if (fenced)
+        return false;
+    if (lease.valid(std::chrono::steady_clock::now()))
+        return true;
+    // Woken after the lease ran out (frozen, or the renewals stalled): not
+    // one more call. The term ends from the loop, outside whatever asked.
+    asio::post(loop,
+               [this] { end_term("lease_expired", "found out of its lease before sending"); });
+    return false;
+}
+
+void Runtime::Impl::end_term(std::string_view reason, const std::string& detail) {
+    if (fenced)
+        return;
+    fenced = true;
+    lease.end();
+    metrics.leadership_lost++;
+    for (auto* g : {&metrics.leader, &metrics.leader_epoch, &metrics.leader_since_us,
+                    &metrics.lease_valid_until_us, &metrics.subscribed, &metrics.offers_held,
+                    &metrics.claims_held, &metrics.updates_waiting, &metrics.update_lanes_stuck,
+                    &metrics.update_lane_stall_us, &metrics.suppressed})
+        g->store(0);
+    {
+        std::lock_guard lock(snapshot_mutex);
+        snapshot_role = "stepped_down";
+    }
+    log::error("leadership_lost", "framework={} identity={} epoch={} reason={} detail={}",
+               log::quote(cfg.framework_name), log::quote(identity), leader_epoch, reason,
+               log::quote(detail));
+    // A stop under way ends as it was asked to; otherwise a new term.
+    if (!stopping())
+        exit_code = kTermEnded;
+    move_to(scheduler::PhaseEvent::stop);
+    // Nothing more goes out: no DECLINE, no release of claims (the next
+    // leader reconciles them), no wait for commits in flight (what the
+    // lanes commit is true; Mesos redelivers what is left unacknowledged).
+    for (auto* t :
+         {&hold_timer, &revive_timer, &save_timer, &kill_timer, &poll_timer, &reconcile_timer,
+          &implicit_timer, &leader_timer, &wake_timer, &reconcile_tick_timer, &resend_timer,
+          &lease_timer, &expiry_timer, &stop_timer, &lag_timer})
+        t->cancel();
+    for (auto& lane : lanes) {
+        lane->retry_timer.cancel();
+        lane->kept_timer.cancel();
+    }
+    signals.cancel();
+    lock_watch.reset();
+    if (master)
+        master->stop();
+    listener_fd.reset();
+    lease_worker->submit(
+        [this] {
+            leader->release();
+            return 0;
+        },
+        [](int) {});
+    loop.stop();
 }
 
 void Runtime::Impl::load_framework_id() {
@@ -219,7 +439,6 @@ void Runtime::Impl::start_scheduling() {
     start_master();
     schedule_kill_scan();
     schedule_poll(milliseconds(0));
-    schedule_leader_check();
     schedule_implicit_reconcile();
 }
 
@@ -235,6 +454,7 @@ void Runtime::Impl::start_master() {
     };
     h.on_record = [this](std::string_view record) { on_record(record); };
     h.on_disconnected = [this](const std::string& reason) { on_disconnected(reason); };
+    h.may_send = [this] { return may_send(); };
     h.on_refused = [this](int status, const std::string& body) {
         log::error("subscribe_refused", "status={} body={}", status, log::quote(body));
         fail(kExitFrameworkError);
@@ -440,6 +660,15 @@ void Runtime::Impl::handle(mesos::Event::Error& e) {
                                   log::quote(st.error().message));
                    fail(kExitFrameworkError);
                });
+        return;
+    }
+    if (e.message.find("failed over") != std::string::npos &&
+        scheduler::on_failed_over(lease.valid(std::chrono::steady_clock::now())) ==
+            scheduler::FailedOver::step_down) {
+        // Our lease had run out: a standby took leadership, as it should.
+        asio::post(loop, [this] {
+            end_term("failed_over", "the master failed the framework over to another scheduler");
+        });
         return;
     }
     if (e.message.find("failed over") != std::string::npos) {

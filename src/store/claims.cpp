@@ -42,6 +42,15 @@ pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
 
 }  // namespace
 
+pg::Statement fence_statement(const Fence& fence) {
+    return pg::Statement{"fence", "SELECT mesoflow.fence($1, $2, $3)",
+                         pg::Params().add(fence.framework).add(fence.epoch).add(fence.lock_pid)};
+}
+
+void TaskStore::set_fence(std::optional<Fence> fence) {
+    fence_ = std::move(fence);
+}
+
 pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) {
     // Only placement columns change: the attempt's status updates may have
     // committed first on another connection, and they own state, started_at
@@ -223,11 +232,21 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     params.add(std::clamp(limit, 0, kMaxPageSize));
     add_allowed(params, policy.users);
     add_allowed(params, policy.roles);
-    if (!policy.refuse) {
+    if (!policy.refuse && !fence_) {
         auto res = db_->exec_prepared("claim_window", sql.c_str(), params);
         if (!res)
             return res.error();
         return read_claimed_window(res->get());
+    }
+    std::vector<pg::Statement> first;
+    if (fence_)
+        first.push_back(fence_statement(*fence_));
+    first.push_back(pg::Statement{"claim_window", sql.c_str(), std::move(params)});
+    if (!policy.refuse) {
+        auto res = db_->transaction(std::move(first));
+        if (!res)
+            return res.error();
+        return read_claimed_window(res->back().get());
     }
     // The policy judges what was claimed before it commits: the claim and
     // the refusals are one transaction, so a refused task is never left
@@ -236,12 +255,10 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
         db_->abort_transaction();
         return error;
     };
-    std::vector<pg::Statement> first;
-    first.push_back(pg::Statement{"claim_window", sql.c_str(), std::move(params)});
     auto begun = db_->begin_with(std::move(first));
     if (!begun)
         return fail(begun.error());
-    ClaimedWindow out = read_claimed_window(begun->front().get());
+    ClaimedWindow out = read_claimed_window(begun->back().get());
     std::vector<RefusedTask> refused;
     std::vector<task::TaskSpec> kept;
     kept.reserve(out.tasks.size());
@@ -307,7 +324,18 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND u.id NOT IN (SELECT id FROM placed)"
         ")"
         " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
-    auto res = db_->exec_prepared("place_attempts", sql, placement_params(placements));
+    Result<pg::ResultSet> res = Error{"not run"};
+    if (fence_) {
+        std::vector<pg::Statement> statements;
+        statements.push_back(fence_statement(*fence_));
+        statements.push_back(pg::Statement{"place_attempts", sql, placement_params(placements)});
+        auto done = db_->transaction(std::move(statements));
+        if (!done)
+            return done.error();
+        res = std::move(done->back());
+    } else {
+        res = db_->exec_prepared("place_attempts", sql, placement_params(placements));
+    }
     if (!res)
         return res.error();
     Placement out;

@@ -19,6 +19,10 @@ struct PlacementsWritten {
     std::set<std::int64_t> locked;  // task ids whose rows another session held: not written
 };
 
+// SELECT mesoflow.fence(framework, epoch): first in a leader's claim or
+// placement transaction (schemas/0007_leader_epoch.sql).
+pg::Statement fence_statement(const Fence& fence);
+
 // The statement that records `placements` (not empty), skipping rows another
 // session holds locked; read its answer with read_placements_written.
 pg::Statement placements_statement(const std::vector<LaunchRecord>& placements);

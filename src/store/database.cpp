@@ -9,8 +9,11 @@
 
 namespace mesoflow::store {
 
-Database::Database(std::string dsn, std::string application_name)
-    : dsn_(std::move(dsn)), application_name_(std::move(application_name)) {}
+Database::Database(std::string dsn, std::string application_name,
+                   std::chrono::milliseconds session_limit)
+    : dsn_(std::move(dsn)),
+      application_name_(std::move(application_name)),
+      session_limit_(session_limit) {}
 
 Result<PGconn*> Database::get() {
     if (in_transaction_) {
@@ -48,6 +51,8 @@ Result<PGconn*> Database::get() {
     defaults.application_name = application_name_;
     defaults.statement_timeout_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+    defaults.idle_in_transaction_timeout_ms = session_limit_.count();
+    defaults.tcp_user_timeout_ms = session_limit_.count();
     auto conn = pg::connect(dsn_, defaults);
     if (!conn)
         return fail(conn.error());
@@ -123,6 +128,28 @@ Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statem
     if (std::string_view(PQcmdStatus(res->back().get())) != "COMMIT")
         return Error{"the transaction was rolled back"};
     res->pop_back();
+    return res;
+}
+
+Result<std::vector<pg::ResultSet>> Database::transaction(std::vector<pg::Statement> statements) {
+    statements.insert(statements.begin(), pg::Statement{nullptr, "BEGIN", {}});
+    statements.push_back(pg::Statement{nullptr, "COMMIT", {}});
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    in_transaction_ = true;
+    auto res = pipeline(statements);
+    if (!res) {
+        // An error inside the block skipped the rest, COMMIT included, and
+        // left the block open and failed.
+        abort_transaction();
+        return res.error();
+    }
+    in_transaction_ = false;
+    if (std::string_view(PQcmdStatus(res->back().get())) != "COMMIT")
+        return Error{"the transaction was rolled back"};
+    res->pop_back();
+    res->erase(res->begin());
     return res;
 }
 

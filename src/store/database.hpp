@@ -19,7 +19,11 @@ namespace mesoflow::store {
 
 class Database {
   public:
-    Database(std::string dsn, std::string application_name);
+    // session_limit (0: none): the server ends a session idle inside a
+    // transaction this long, and unacknowledged data fails the connection
+    // after it (pg::SessionDefaults).
+    Database(std::string dsn, std::string application_name,
+             std::chrono::milliseconds session_limit = {});
 
     // The live connection, connecting first when needed.
     Result<PGconn*> get();
@@ -39,6 +43,9 @@ class Database {
     // outside it on a fresh connection.
     Result<std::vector<pg::ResultSet>> begin_with(std::vector<pg::Statement> statements);
     Result<std::vector<pg::ResultSet>> commit_after(std::vector<pg::Statement> statements);
+    // BEGIN, the statements and COMMIT in one round trip; a failure rolls
+    // the transaction back (abort_transaction) before it is returned.
+    Result<std::vector<pg::ResultSet>> transaction(std::vector<pg::Statement> statements);
     // Ends a failed transaction: ROLLBACK when the connection still stands.
     void abort_transaction();
     bool connected() const { return static_cast<bool>(conn_); }
@@ -51,6 +58,7 @@ class Database {
 
     std::string dsn_;
     std::string application_name_;
+    std::chrono::milliseconds session_limit_;
     pg::Connection conn_;
     std::unordered_set<std::string> prepared_;  // on conn_
     bool in_transaction_ = false;

@@ -45,9 +45,13 @@ Number parse_number(std::string_view text) {
 
 Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaults) {
     std::string options;
-    if (defaults.statement_timeout_ms > 0) {
+    if (defaults.statement_timeout_ms > 0)
         options = fmt::format("-c statement_timeout={}", defaults.statement_timeout_ms);
+    if (defaults.idle_in_transaction_timeout_ms > 0) {
+        options += fmt::format("{}-c idle_in_transaction_session_timeout={}",
+                               options.empty() ? "" : " ", defaults.idle_in_transaction_timeout_ms);
     }
+    const std::string user_timeout = std::to_string(defaults.tcp_user_timeout_ms);
     // Later keywords override earlier ones, and dbname expands to the whole
     // DSN: putting it last lets the operator's DSN override every default.
     std::vector<const char*> keys = {"application_name", "connect_timeout",     "keepalives",
@@ -55,6 +59,10 @@ Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaul
     std::vector<const char*> values = {
         defaults.application_name.c_str(), kConnectTimeoutSeconds, "1", kKeepalivesIdleSeconds,
         kKeepalivesIntervalSeconds,        kKeepalivesCount};
+    if (defaults.tcp_user_timeout_ms > 0) {
+        keys.push_back("tcp_user_timeout");
+        values.push_back(user_timeout.c_str());
+    }
     if (!options.empty()) {
         keys.push_back("options");
         values.push_back(options.c_str());
@@ -187,6 +195,8 @@ ErrorKind error_kind(std::string_view state) {
         return ErrorKind::transient;
     if (state == "55P03")
         return ErrorKind::transient;
+    if (state == kFencedSqlstate)
+        return ErrorKind::fenced;
     const std::string_view cls = state.substr(0, 2);
     for (const std::string_view transient : {"08", "40", "53", "57", "58", "XX"}) {
         if (cls == transient)

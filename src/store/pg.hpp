@@ -32,6 +32,12 @@ struct SessionDefaults {
     std::string application_name = "mesoflow";
     // 0: no statement timeout (migrations may run long).
     std::int64_t statement_timeout_ms = 0;
+    // 0: none. The server ends a session idle inside a transaction this
+    // long (a frozen leader's transaction must not outlive its lease).
+    std::int64_t idle_in_transaction_timeout_ms = 0;
+    // 0: the system's. Data unacknowledged this long fails the connection
+    // (a cut-off server is noticed within the lease, not TCP's minutes).
+    std::int64_t tcp_user_timeout_ms = 0;
 };
 
 // Connects with mesoflow's defaults (connect timeout, TCP keepalives,
@@ -137,7 +143,8 @@ std::string sqlstate(const PGresult* res);
 // (lock not available: lock_timeout, NOWAIT). Every other SQLSTATE is
 // permanent: 22 data exception, 23 integrity constraint violation, 42
 // syntax error or undefined object, P0 raised by PL/pgSQL (a trigger's
-// RAISE), and the rest.
+// RAISE), and the rest; but MF001, mesoflow.fence's refusal, is fenced.
+inline constexpr std::string_view kFencedSqlstate = "MF001";
 ErrorKind error_kind(std::string_view sqlstate);
 // The Error for a failed result (null: for the connection's last failure):
 // describe_error's message, the kind of its SQLSTATE, and transient whatever

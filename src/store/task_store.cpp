@@ -29,8 +29,9 @@ std::vector<T> read_all(const PGresult* res, Reader read) {
 
 }  // namespace
 
-TaskStore::TaskStore(std::string dsn, std::string application_name)
-    : db_(std::make_unique<Database>(std::move(dsn), std::move(application_name))) {}
+TaskStore::TaskStore(std::string dsn, std::string application_name,
+                     std::chrono::milliseconds session_limit)
+    : db_(std::make_unique<Database>(std::move(dsn), std::move(application_name), session_limit)) {}
 TaskStore::~TaskStore() = default;
 TaskStore::TaskStore(TaskStore&&) noexcept = default;
 TaskStore& TaskStore::operator=(TaskStore&&) noexcept = default;
@@ -311,7 +312,7 @@ Result<std::vector<StateCount>> TaskStore::counts_by_state() {
 Result<std::optional<FrameworkRecord>> TaskStore::load_framework(const std::string& name) {
     auto res = db_->exec(
         "SELECT name, coalesce(framework_id, ''), coalesce(leader, ''),"
-        " (extract(epoch FROM leader_since) * 1000000)::bigint"
+        " (extract(epoch FROM leader_since) * 1000000)::bigint, leader_epoch"
         " FROM mesoflow.frameworks WHERE name = $1",
         pg::Params().add(name));
     if (!res)
@@ -323,6 +324,7 @@ Result<std::optional<FrameworkRecord>> TaskStore::load_framework(const std::stri
     f.framework_id = pg::text(res->get(), 0, 1);
     f.leader = pg::text(res->get(), 0, 2);
     f.leader_since_us = pg::opt_int64(res->get(), 0, 3);
+    f.leader_epoch = pg::to_int64(res->get(), 0, 4);
     return std::optional<FrameworkRecord>{std::move(f)};
 }
 

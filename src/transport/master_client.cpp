@@ -466,6 +466,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::mt19937 rng;
 
     void wake_workers() { queue_signal.cancel(); }
+    bool allowed() const { return !handlers.may_send || handlers.may_send(); }
 
     void fail_queued(const std::string& why) {
         auto drained = std::move(urgent);
@@ -577,6 +578,10 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
         MasterStream stream(io, target.https ? &tls : nullptr);
         if (auto st = co_await connect(stream, target); !st.ok()) {
             out.reason = st.error().message;
+            co_return out;
+        }
+        if (!allowed()) {
+            out.reason = "held back: not allowed to send";
             co_return out;
         }
         auto req = request(target, handlers.subscribe_body(), false);
@@ -820,7 +825,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     // the decision and the bytes reaching the kernel. Plain http only (a TLS
     // write goes through the engine on the line itself).
     void write_now() {
-        if (stopped || stream_id.empty() || !leader || urgent.empty())
+        if (stopped || stream_id.empty() || !leader || urgent.empty() || !allowed())
             return;
         for (auto& line : lines) {
             if (!line->urgent_only || !line->parked || !line->written.empty() || !line->conn ||
@@ -869,7 +874,18 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                 line->written.clear();
                 at = line->written_at;
                 written = true;
-                if (!line->unsent.empty()) {
+                if (!line->unsent.empty() && !allowed()) {
+                    // The rest of a write cut short is held back too: the
+                    // master never reads a request it does not wholly have.
+                    line->unsent.clear();
+                    conn.reset();
+                    keep_resendable(calls, line->written_ends, line->written_out,
+                                    "held back: not allowed to send", at, settled);
+                    for (auto it = calls.rbegin(); it != calls.rend(); ++it)
+                        urgent.push_front(std::move(*it));
+                    calls.clear();
+                    written = false;
+                } else if (!line->unsent.empty()) {
                     const std::string rest = std::move(line->unsent);
                     line->unsent.clear();
                     error_code ec;
@@ -913,7 +929,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
                     conn_generation = gen;
                     continue;
                 }
-                if (idle || stream_id.empty() || !leader) {
+                if (idle || stream_id.empty() || !leader || !allowed()) {
                     // The timer never expires (see the constructor): cancel() is the wake-up.
                     line->parked = true;
                     error_code ec;

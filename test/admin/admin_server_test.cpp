@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 
 #include "process.hpp"
 #include "prometheus_format.hpp"
@@ -66,6 +67,20 @@ TEST_CASE("ready is 503 naming what is missing until the runtime is ready, then 
     CHECK(res->status == 200);
 }
 
+TEST_CASE("a standby's ready names it a standby, a process without the lock not the leader") {
+    Endpoint e;
+    e.metrics.standby = 1;
+    auto res = e.get("/ready");
+    REQUIRE(res);
+    CHECK(res->status == 503);
+    CHECK_THAT(res->body, Catch::Contains("standby: another mesoflow leads (/state names it)") &&
+                              !Catch::Contains("not the leader"));
+    e.metrics.standby = 0;
+    res = e.get("/ready");
+    REQUIRE(res);
+    CHECK_THAT(res->body, Catch::Contains("not the leader") && !Catch::Contains("standby"));
+}
+
 TEST_CASE("metrics are served as Prometheus text and follow the counters") {
     Endpoint e;
     auto res = e.get("/metrics");
@@ -87,6 +102,36 @@ TEST_CASE("metrics are served as Prometheus text and follow the counters") {
     CHECK(page.samples.at("mesoflow_tasks_launched_total") == 3);
     CHECK(page.samples.at("mesoflow_offers_received_total") == 10);
     CHECK(page.samples.at("mesoflow_tasks{state=\"pending\"}") == 42);
+}
+
+TEST_CASE("the leadership metrics: epoch, since, the lease and what is left of it") {
+    Endpoint e;
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    e.metrics.leader = 1;
+    e.metrics.leader_epoch = 7;
+    e.metrics.leader_since_us = 1'700'000'000'000'000;
+    e.metrics.lease_ms = 15000;
+    e.metrics.lease_valid_until_us = now_us + 10'000'000;
+    e.metrics.leadership_terms = 2;
+    e.metrics.leadership_lost = 1;
+    auto page = mesoflow::testing::parse_prometheus(e.get("/metrics")->body);
+    INFO(page.error);
+    CHECK(page.samples.at("mesoflow_leader") == 1);
+    CHECK(page.samples.at("mesoflow_standby") == 0);
+    CHECK(page.samples.at("mesoflow_leader_epoch") == 7);
+    CHECK(page.samples.at("mesoflow_leader_since_seconds") == Approx(1'700'000'000.0));
+    CHECK(page.samples.at("mesoflow_leader_lease_seconds") == 15);
+    // Computed at the scrape: at most the 10 s left when it was set.
+    CHECK(page.samples.at("mesoflow_leader_lease_remaining_seconds") <= 10.0);
+    CHECK(page.samples.at("mesoflow_leader_lease_remaining_seconds") > 0.0);
+    CHECK(page.samples.at("mesoflow_leadership_terms_total") == 2);
+    CHECK(page.samples.at("mesoflow_leadership_lost_total") == 1);
+    // Run out: never negative.
+    e.metrics.lease_valid_until_us = now_us - 1'000'000;
+    page = mesoflow::testing::parse_prometheus(e.get("/metrics")->body);
+    CHECK(page.samples.at("mesoflow_leader_lease_remaining_seconds") == 0);
 }
 
 TEST_CASE("state returns the runtime's JSON snapshot") {

@@ -192,13 +192,13 @@ TEST_CASE("while the server is down calls fail fast with back-off, and succeed o
 TEST_CASE("after a restart the listener reconnects and the leader learns it lost the lock") {
     const std::string dsn = migrated_database();
     TaskListener listener(dsn);
-    LeaderLock leader(dsn, "mesoflow", "host-a:1");
+    LeaderLock leader(dsn, "mesoflow", "host-a:1", std::chrono::seconds(15));
     REQUIRE(listener.connect().ok());
     REQUIRE(listener.drain().ok());
-    REQUIRE(leader.try_acquire().value());
+    REQUIRE(leader.try_acquire().value().leading);
 
     TempPostgres::shared().restart();
-    CHECK_FALSE(leader.check().value());
+    CHECK_FALSE(leader.renew().value());
     CHECK_FALSE(leader.held());
     bool lost = false;
     for (int i = 0; i < 20 && !lost; ++i) {
@@ -209,7 +209,7 @@ TEST_CASE("after a restart the listener reconnects and the leader learns it lost
     CHECK(lost);
     REQUIRE(listener.connect().ok());
     CHECK(listener.drain()->pending);
-    CHECK(leader.try_acquire().value());
+    CHECK(leader.try_acquire().value().leading);
 }
 
 TEST_CASE("a connection lost while a claim's refusals are judged leaves every task pending") {

@@ -19,6 +19,10 @@ using namespace mesoflow::store;
 using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 
+namespace {
+constexpr std::chrono::milliseconds kLease{15000};
+}  // namespace
+
 TEST_CASE("fetch_pending returns a bounded window by priority, then age, then id") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
@@ -495,13 +499,15 @@ TEST_CASE("the framework id is stored, reused and forgotten; the leader is recor
 TEST_CASE(
     "only one mesoflow leads a framework; the lock passes on when the leader's connection ends") {
     const std::string dsn = migrated_database();
-    LeaderLock a(dsn, "mesoflow", "host-a:1");
-    LeaderLock b(dsn, "mesoflow", "host-b:2");
-    LeaderLock other(dsn, "another-framework", "host-b:2");
-    CHECK(a.try_acquire().value());
+    LeaderLock a(dsn, "mesoflow", "host-a:1", kLease);
+    LeaderLock b(dsn, "mesoflow", "host-b:2", kLease);
+    LeaderLock other(dsn, "another-framework", "host-b:2", kLease);
+    CHECK(a.try_acquire().value().leading);
     CHECK(a.held());
     CHECK(a.socket() >= 0);
-    CHECK_FALSE(b.try_acquire().value());
+    const auto standby = b.try_acquire().value();
+    CHECK_FALSE(standby.leading);
+    CHECK(standby.leader == "host-a:1");  // who leads, for operators
     CHECK_FALSE(b.held());
     // One database serves one framework name: a second name is refused,
     // with a permanent error that says whose database it is.
@@ -512,22 +518,22 @@ TEST_CASE(
                                             Catch::Contains("not 'another-framework'"));
     CHECK_FALSE(other.held());
     CHECK_FALSE(TaskStore(dsn).load_framework("another-framework").value());
-    CHECK(a.check().value());
+    CHECK(a.renew().value());
     CHECK(TaskStore(dsn).load_framework("mesoflow").value()->leader == "host-a:1");
 
     // The leader's session dies (crash, network): the lock is gone with it.
     TempPostgres::shared().kill_connections(database_name(dsn));
-    CHECK_FALSE(a.check().value());
+    CHECK_FALSE(a.renew().value());
     CHECK_FALSE(a.held());
-    CHECK(b.try_acquire().value());
+    CHECK(b.try_acquire().value().leading);
     CHECK(TaskStore(dsn).load_framework("mesoflow").value()->leader == "host-b:2");
-    CHECK_FALSE(a.try_acquire().value());
+    CHECK_FALSE(a.try_acquire().value().leading);
     // The server frees the lock when it has ended b's session, a moment
     // after b closed it: a standby polls.
     b.release();
     bool took_over = false;
     for (int i = 0; i < 100 && !took_over; ++i) {
-        took_over = a.try_acquire().value();
+        took_over = a.try_acquire().value().leading;
         if (!took_over)
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

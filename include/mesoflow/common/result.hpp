@@ -14,6 +14,9 @@
 //   check refusing the data, bad data (a value out of range, invalid text),
 //   an undefined table, column or function. Retrying as is cannot help;
 //   something must change first (the data, or the database by an operator).
+// - fenced: this process no longer leads (another took leadership; see
+//   schemas/0007_leader_epoch.sql): nothing of it was written, and nothing
+//   may be, by this leadership. Not worth retrying: the caller steps down.
 // Error{"message"} is transient; the store sets the kind from the server's
 // SQLSTATE. Code that wraps an Error into a new one carries its kind.
 #pragma once
@@ -24,13 +27,14 @@
 
 namespace mesoflow {
 
-enum class ErrorKind { transient, permanent };
+enum class ErrorKind { transient, permanent, fenced };
 
 struct Error {
     std::string message;
     ErrorKind kind = ErrorKind::transient;
 
     bool permanent() const { return kind == ErrorKind::permanent; }
+    bool fenced() const { return kind == ErrorKind::fenced; }
 };
 
 template <typename T>

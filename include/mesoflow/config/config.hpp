@@ -131,6 +131,9 @@ struct Config {
 
     // Connection to the master.
     double heartbeat_watchdog_factor = 3.0;  // heartbeat intervals without an event
+    // Leadership: a leader that does not renew within this loses it (the
+    // database ends its lock session) and a standby takes over.
+    double leader_lease_s = 15.0;
     double backoff_min_s = 0.5;
     double backoff_max_s = 30.0;
     std::string tls_ca_file;  // empty: the system trust store

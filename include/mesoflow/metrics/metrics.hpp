@@ -45,6 +45,8 @@ struct Metrics {
     // Status updates and placements a batch skipped because another session
     // held their task's row; kept back unacknowledged and tried again.
     Counter updates_row_locked{0};
+    Counter leadership_terms{0};  // times this process took leadership
+    Counter leadership_lost{0};   // times it lost it (lease, lock, fence, failed over)
     Counter db_batches{0};
     Counter db_time_us{0};         // total time spent in database batches
     Counter loop_lag_us_total{0};  // event-loop lag, summed over samples
@@ -53,6 +55,14 @@ struct Metrics {
     Gauge subscribed{0};
     Gauge leader{0};
     Gauge database_up{0};
+    // While leading: when this process took leadership, the epoch it holds,
+    // and until when its lease is valid (wall clock, microseconds; 0 when
+    // not leading). The lease's length, always.
+    Gauge leader_since_us{0};
+    Gauge standby{0};  // 1 while another process holds the leader lock
+    Gauge leader_epoch{0};
+    Gauge lease_valid_until_us{0};
+    Gauge lease_ms{0};
     // master = zk://...: 1 while ZooKeeper answers, 0 while it does not; -1
     // when the masters are listed. master_detected: 1 while ZooKeeper's last
     // word named a usable leading master.

@@ -15,16 +15,27 @@
 // admin endpoint, when enabled, reads metrics() and state_json() from its own
 // thread; both are safe to call from any thread.
 //
+// Leadership comes in terms: when this process loses it (its lease ran out,
+// the lock's connection ended with a database restart or outage, a new
+// leader's epoch fenced it, the master failed the framework over to a
+// standby), it stops sending at once, drops everything the term knew, and
+// starts again inside the same process: it takes the lock back when it is
+// free (resubscribing with the same framework id, reconciling) or stands by.
+//
 // run() returns an exit code: kExitOk after SIGTERM/SIGINT or request_stop()
 // (the framework stays registered, so its tasks keep running within
 // failover_timeout), kExitFailure when it cannot work (database or master
-// unusable at start, the database registered to another framework name,
-// leadership lost), kExitFrameworkError when the master
-// refuses or removes the framework, or another mesoflow took it over.
+// unusable at start, the database registered to another framework name),
+// kExitFrameworkError when the master refuses or removes the framework, or a
+// scheduler that is not a mesoflow leader took it over.
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "mesoflow/config/config.hpp"
 #include "mesoflow/metrics/metrics.hpp"
@@ -57,7 +68,16 @@ class Runtime {
 
   private:
     struct Impl;
+    config::Config config_;
+    std::string identity_;
+    Seams seams_;
+    Metrics metrics_;
+    std::atomic<bool> stop_requested_{false};
+    mutable std::mutex impl_mutex_;  // impl_ changes between terms; the admin thread reads
     std::unique_ptr<Impl> impl_;
+    // Terms that ended, taken apart beside the next (their threads may wait
+    // on a database that went away); joined when run() returns.
+    std::vector<std::thread> reapers_;
 };
 
 }  // namespace mesoflow::runtime

@@ -58,6 +58,18 @@ struct FrameworkRecord {
     std::string framework_id;  // empty: none yet
     std::string leader;        // empty: nobody has led
     std::optional<std::int64_t> leader_since_us;
+    std::int64_t leader_epoch = 0;  // taken leaderships so far
+};
+
+// A leader's fencing token: its framework, the epoch it took leadership at
+// and its lock session's backend pid (LeaderLock). A store given one runs its
+// claims and placements behind mesoflow.fence, which refuses them
+// (ErrorKind::fenced, nothing written) once another process has taken
+// leadership or the lock's session has ended.
+struct Fence {
+    std::string framework;
+    std::int64_t epoch = 0;
+    int lock_pid = 0;
 };
 
 // Why a claim ends a task instead of launching it.
@@ -121,7 +133,13 @@ class Database;
 class TaskStore {
   public:
     // `application_name` shows in pg_stat_activity.
-    explicit TaskStore(std::string dsn, std::string application_name = "mesoflow");
+    // session_limit (0: none): a leader passes its lease, so the server ends
+    // its sessions left idle inside a transaction that long (a frozen
+    // leader's open claim cannot hold rows, or a new leader's fence, past
+    // its lease), and a connection whose data goes unacknowledged that long
+    // fails.
+    explicit TaskStore(std::string dsn, std::string application_name = "mesoflow",
+                       std::chrono::milliseconds session_limit = {});
     ~TaskStore();
     TaskStore(TaskStore&&) noexcept;
     TaskStore& operator=(TaskStore&&) noexcept;
@@ -132,6 +150,9 @@ class TaskStore {
     Status connect();
     bool connected() const;
     void disconnect();
+    // Claims and placements from now on run behind `fence` (none: unfenced,
+    // for tools and tests).
+    void set_fence(std::optional<Fence> fence);
 
     // --- The scheduler's side -------------------------------------------
 
@@ -261,6 +282,7 @@ class TaskStore {
 
   private:
     std::unique_ptr<Database> db_;
+    std::optional<Fence> fence_;
 };
 
 }  // namespace mesoflow::store

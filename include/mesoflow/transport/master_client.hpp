@@ -25,6 +25,9 @@
 //   each time.
 // - A heartbeat watchdog: no record for heartbeat_factor x the heartbeat
 //   interval means the stream is dead: it is dropped and subscribed again.
+// - Handlers::may_send is asked right before every write: while it says
+//   no, nothing is written (calls wait in their queue, a subscription waits
+//   out its back-off), so a fenced leader sends nothing whatever was queued.
 // - A 4xx answer to SUBSCRIBE that retrying cannot fix (400, 401, 403, 405,
 //   406, 415) goes to Handlers::on_refused and the client stops trying.
 //
@@ -136,6 +139,10 @@ struct Handlers {
     std::function<void(std::string_view record)> on_record;
     std::function<void(const std::string& reason)> on_disconnected;
     std::function<void(int status, const std::string& body)> on_refused;
+    // Asked right before any request (SUBSCRIBE or calls) is written on a
+    // socket; false holds it back (a leader whose lease is in doubt sends
+    // nothing). Empty: always true.
+    std::function<bool()> may_send;
 };
 
 class MasterClient {
