@@ -59,8 +59,9 @@ struct Instance {
 Instance start_instance(Cluster& c, const std::string& test, const std::string& name) {
     Instance i;
     i.name = name;
-    i.log_path = std::string(MESOFLOW_TEST_LOG_DIR) + "/leader-failover-" + test + "-" + name +
-                 "." + std::to_string(::getpid()) + ".log";
+    // One file per case and instance, replaced by each run.
+    i.log_path =
+        std::string(MESOFLOW_TEST_LOG_DIR) + "/leader-failover-" + test + "-" + name + ".log";
     ::unlink(i.log_path.c_str());
     i.admin_port = free_loopback_port();
     const auto lease_s = std::chrono::duration_cast<std::chrono::seconds>(kLease).count();
@@ -249,6 +250,17 @@ void check_tasks_and_framework(Cluster& c, const std::string& prefix,
     CHECK(subscribed_framework_ids(c) == std::set<std::string>{framework_id});
 }
 
+// The reason= of the instance's first event=leadership_lost line ("" for none).
+std::string lost_reason(const Instance& i) {
+    const auto text = read_file(i.log_path);
+    const auto at = text.find("event=leadership_lost");
+    if (at == std::string::npos)
+        return "";
+    const auto line = text.substr(at, text.find('\n', at) - at);
+    const auto r = line.find(" reason=");
+    return r == std::string::npos ? "" : line.substr(r + 8, line.find(' ', r + 8) - r - 8);
+}
+
 // The instance's log has a line with `first`, and a later one with `then`.
 bool log_has_in_order(const Instance& i, const std::string& first, const std::string& then) {
     const auto text = read_file(i.log_path);
@@ -297,6 +309,7 @@ TEST_CASE("leader failover: the leader killed with SIGKILL and the standby takes
     CHECK(lb["role"] == "leader");
     CHECK(lb["leader"] == lb["identity"]);
     CHECK(lb["terms"] == 1);
+    CHECK(lb["lost"] == 0);
     CHECK(lb["epoch"].get<long long>() > a_leadership["epoch"].get<long long>());
     CHECK(ready_status(b) == 200);
     CHECK(metric_of(b, "mesoflow_leader") == 1.0);
@@ -370,13 +383,20 @@ TEST_CASE(
     CHECK(lb["leader"] == lb["identity"]);
     CHECK(lb["terms"] == 1);
     CHECK(lb["epoch"].get<long long>() > a_leadership["epoch"].get<long long>());
-    CHECK(la["epoch"] == lb["epoch"]);
+    CHECK(la["lost"] == 1);
+    CHECK(lb["lost"] == 0);
     CHECK(ready_status(a) != 200);
     CHECK(ready_status(b) == 200);
     CHECK(metric_of(a, "mesoflow_leader") == 0.0);
     CHECK(metric_of(b, "mesoflow_leader") == 1.0);
+    CHECK(metric_of(a, "mesoflow_standby") == 1.0);
+    CHECK(metric_of(b, "mesoflow_standby") == 0.0);
+    CHECK(metric_of(a, "mesoflow_leadership_lost_total") == 1.0);
     CHECK(metric_of(a, "mesoflow_leadership_terms_total") == 1.0);
     CHECK(metric_of(b, "mesoflow_leadership_terms_total") == 1.0);
+    const auto why = lost_reason(a);
+    std::cout << "leadership_lost sigstop reason=" << why << std::endl;
+    WARN("A's leadership_lost reason=" << why);
     CHECK(log_has_in_order(a, "event=leading", "event=leadership_lost"));
     CHECK(log_has_in_order(a, "event=leadership_lost", "event=standby"));
     CHECK(log_has_in_order(b, "event=standby", "event=leading"));
