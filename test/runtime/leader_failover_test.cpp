@@ -225,8 +225,8 @@ void lead_and_stand_by(Cluster& c, Instance& a, Instance& b, const std::string& 
 
 // What both cases check once every task ended: each finished, each Mesos
 // task id was launched once over both instances, each task ran on an attempt
-// the master saw launched, every acknowledgement was for a committed update,
-// and one framework throughout.
+// the master saw launched, every update was acknowledged and every
+// acknowledgement was for a committed update, and one framework throughout.
 void check_tasks_and_framework(Cluster& c, const std::string& prefix,
                                const std::string& framework_id) {
     CHECK(c.count_in(TaskState::finished) == kTasks);
@@ -244,6 +244,17 @@ void check_tasks_and_framework(Cluster& c, const std::string& prefix,
             CHECK(launches.count(row.mesos_task_id) == 1);
         }
     }
+    // Every update was acknowledged (none left for the agent to redeliver),
+    // each only once its state was committed.
+    CHECK(c.master().wait_until(
+        [&] {
+            for (const auto& t : c.master().tasks()) {
+                if (t.pending_updates > 0)
+                    return false;
+            }
+            return true;
+        },
+        60s));
     require_every_ack_committed(c);
     CHECK(c.master().frameworks().size() == 1);
     CHECK(c.master().frameworks().front().id == framework_id);
