@@ -457,6 +457,9 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds heartbeat = kDefaultHeartbeat;
     std::chrono::steady_clock::time_point last_record;
     beast::tcp_stream* subscription = nullptr;
+    // The subscription's connection while it is being made (connect, TLS,
+    // SUBSCRIBE, the answer's header): set_masters and stop() cut it short.
+    beast::tcp_stream* connecting = nullptr;
     std::size_t next_master = 0;
     bool masters_changed = false;  // set_masters: subscribe again without waiting
     // The entry of cfg.masters the live stream (or the subscription under
@@ -576,6 +579,11 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     awaitable<SubscribeOutcome> subscribe_once(const MasterEndpoint& target) {
         SubscribeOutcome out;
         MasterStream stream(io, target.https ? &tls : nullptr);
+        struct Connecting {
+            beast::tcp_stream*& slot;
+            ~Connecting() { slot = nullptr; }
+        } connecting_guard{connecting};
+        connecting = &stream.tcp();
         if (auto st = co_await connect(stream, target); !st.ok()) {
             out.reason = st.error().message;
             co_return out;
@@ -636,6 +644,7 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
             out.reason = "the leading master changed while subscribing";
             co_return out;
         }
+        connecting = nullptr;
         auto sid = parser.get()["Mesos-Stream-Id"];
         stream_id = std::string(sid.data(), sid.size());
         leader = target;
@@ -1073,6 +1082,8 @@ void MasterClient::stop() {
     impl_->stopped = true;
     if (impl_->subscription != nullptr)
         impl_->subscription->cancel();
+    if (impl_->connecting != nullptr)
+        impl_->connecting->cancel();
     impl_->pause_timer.cancel();
     impl_->wake_workers();
 }
@@ -1118,6 +1129,13 @@ void MasterClient::set_masters(std::vector<MasterEndpoint> masters) {
                                         *impl.stream_origin) != impl.cfg.masters.end();
     if (impl.leader && !current && !impl.cfg.masters.empty())
         reconnect("the leading master changed to " + impl.cfg.masters.front().to_string());
+    // A subscription still being made to a master no longer named is cut
+    // short rather than left to its connect timeout.
+    if (!impl.leader && impl.connecting != nullptr && !current) {
+        log::info("reconnect", "reason={}",
+                  log::quote("the masters changed while subscribing; giving that master up"));
+        impl.connecting->cancel();
+    }
 }
 
 void MasterClient::reconnect(const std::string& reason) {

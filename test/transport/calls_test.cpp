@@ -1,6 +1,9 @@
 // Calls on MasterClient's call connections, against the fake master over
 // plain HTTP on loopback: calls queued together go out back to back on one
 // connection (HTTP/1.1 pipelining) and their answers come back in order.
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -104,4 +107,62 @@ TEST_CASE("an answer to an offer is on the socket before send() returns, on a wa
             std::this_thread::sleep_for(20ms);
     }
     CHECK(before_return);
+}
+
+TEST_CASE("while may_send says no, nothing is written: no SUBSCRIBE, no queued call") {
+    fake::FakeMaster master(quick_master());
+    std::atomic<bool> allowed{false};
+    Client client(quick_transport(master.host(), master.port()), [&] { return allowed.load(); });
+    // Tried with back-off, never written: the master hears nothing.
+    std::this_thread::sleep_for(300ms);
+    CHECK(master.counters().subscriptions == 0);
+    allowed = true;
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
+    allowed = false;
+    std::atomic<int> answered{0};
+    const auto body = reconcile_calls(framework_id(client), 1).front();
+    client.on_loop([&](transport::MasterClient& c) {
+        c.send(
+            body, [&](const transport::CallResult&) { ++answered; }, false);
+        c.send(
+            body, [&](const transport::CallResult&) { ++answered; }, true);
+    });
+    const auto reconciles = [&] {
+        const auto by_type = master.counters().calls_by_type;
+        const auto it = by_type.find("RECONCILE");
+        return it == by_type.end() ? std::uint64_t{0} : it->second;
+    };
+    std::this_thread::sleep_for(300ms);
+    CHECK(reconciles() == 0);
+    CHECK(answered.load() == 0);  // held in the queue, not failed
+    allowed = true;
+    client.on_loop([&](transport::MasterClient& c) {
+        c.send(
+            body, [&](const transport::CallResult&) { ++answered; }, false);
+    });
+    REQUIRE(eventually([&] { return answered.load() == 3; }));
+    CHECK(reconciles() == 3);
+}
+
+TEST_CASE("a subscription still connecting to a master no longer named is given up at once") {
+    // A master that takes the connection and never answers: the SUBSCRIBE
+    // waits for its answer's header, up to connect_timeout.
+    boost::asio::io_context silent_io;
+    boost::asio::ip::tcp::acceptor silent(
+        silent_io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+    const int silent_port = silent.local_endpoint().port();
+    fake::FakeMaster master(quick_master());
+    auto cfg = quick_transport("127.0.0.1", silent_port);
+    cfg.connect_timeout = 60s;
+    Client client(cfg);
+    std::this_thread::sleep_for(200ms);  // connected to the silent one, waiting
+    transport::MasterEndpoint real;
+    real.host = master.host();
+    real.port = static_cast<std::uint16_t>(master.port());
+    const auto changed = std::chrono::steady_clock::now();
+    client.on_loop([&](transport::MasterClient& c) { c.set_masters({real}); });
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }, 20s));
+    // Far sooner than the 60 s the silent master would have held it.
+    CHECK(std::chrono::steady_clock::now() - changed < 20s);
+    CHECK(client.masters().size() == 1);
 }

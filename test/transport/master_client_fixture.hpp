@@ -48,9 +48,12 @@ inline mesoflow::transport::TransportConfig quick_transport(const std::string& h
 
 class Client {
   public:
-    explicit Client(mesoflow::transport::TransportConfig config)
+    // may_send: Handlers::may_send (empty: always).
+    explicit Client(mesoflow::transport::TransportConfig config,
+                    std::function<bool()> may_send = {})
         : work_(boost::asio::make_work_guard(io_)) {
         mesoflow::transport::Handlers h;
+        h.may_send = std::move(may_send);
         h.subscribe_body = [] {
             return nlohmann::json{
                 {"type", "SUBSCRIBE"},

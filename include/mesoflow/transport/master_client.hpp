@@ -40,8 +40,9 @@
 //   master. The call connections are verified the same way.
 //
 // - The masters may change (set_masters, from ZooKeeper's detection): a
-//   stream to a master no longer among them ends at once and the client
-//   subscribes to the new ones without waiting out its back-off. With no
+//   stream to a master no longer among them ends at once, a subscription
+//   still being made to one is cut short, and the client subscribes to the
+//   new ones without waiting out its back-off. With no
 //   masters it subscribes nowhere and waits for some.
 //
 // Single-threaded: every method and handler runs on the io_context's thread.
