@@ -6,71 +6,19 @@
 #include <csignal>
 
 #include <catch2/catch.hpp>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "cluster.hpp"
 #include "process.hpp"
+#include "run_checks.hpp"
 
 using namespace std::chrono_literals;
 using mesoflow::task::TaskState;
-using mesoflow::testing::ChildProcess;
 using mesoflow::testing::Cluster;
+using mesoflow::testing::launches_by_task_id;
 using mesoflow::testing::quick_master;
-using mesoflow::testing::SpawnOptions;
-namespace store = mesoflow::store;
-namespace task = mesoflow::task;
-
-namespace {
-
-// `mesoflow run` against the cluster's master and database, configured only
-// through the environment (MESOFLOW_CONFIG names no file, so nothing on the
-// machine is read), with the same short intervals as the in-process runtime.
-ChildProcess start_mesoflow(Cluster& c, const std::string& log_path) {
-    SpawnOptions o;
-    o.argv = {MESOFLOW_BINARY, "run"};
-    o.extra_env = {
-        "MESOFLOW_CONFIG=/dev/null",          "MESOFLOW_MASTER=" + c.master().address(),
-        "MESOFLOW_DATABASE=" + c.dsn(),       "MESOFLOW_FRAMEWORK_USER=nobody",
-        "MESOFLOW_FAILOVER_TIMEOUT=3600",     "MESOFLOW_REFUSE_SECONDS=0.2",
-        "MESOFLOW_IDLE_REFUSE_SECONDS=1",     "MESOFLOW_POLL_INTERVAL=0.2",
-        "MESOFLOW_RECONCILE_BACKOFF_MIN=0.5", "MESOFLOW_RECONCILE_BACKOFF_MAX=2",
-        "MESOFLOW_BACKOFF_MIN=0.05",          "MESOFLOW_BACKOFF_MAX=0.5",
-        "MESOFLOW_ADMIN_LISTEN=off",
-    };
-    o.output_path = log_path;
-    return ChildProcess::spawn(o);
-}
-
-// Mesos task id -> how many LAUNCH operations named it, over every ACCEPT
-// the master received.
-std::map<std::string, int> launches_by_task_id(Cluster& c) {
-    std::map<std::string, int> out;
-    for (const auto& call : c.master().calls_of_type("ACCEPT")) {
-        const auto body = nlohmann::json::parse(call.body);
-        for (const auto& op : body["accept"]["operations"]) {
-            if (!op.contains("launch"))
-                continue;
-            for (const auto& t : op["launch"]["task_infos"])
-                out[t["task_id"]["value"].get<std::string>()]++;
-        }
-    }
-    return out;
-}
-
-std::set<std::string> subscribed_framework_ids(Cluster& c) {
-    std::set<std::string> ids;
-    for (const auto& call : c.master().calls_of_type("SUBSCRIBE")) {
-        const auto body = nlohmann::json::parse(call.body);
-        const auto& info = body["subscribe"]["framework_info"];
-        if (info.contains("id"))
-            ids.insert(info["id"]["value"].get<std::string>());
-    }
-    return ids;
-}
-
-}  // namespace
+using mesoflow::testing::start_mesoflow;
+using mesoflow::testing::subscribed_framework_ids;
 
 TEST_CASE("mesoflow killed with SIGKILL while tasks run loses none and launches none twice") {
     constexpr int kTasks = 300;

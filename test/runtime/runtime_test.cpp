@@ -12,6 +12,7 @@
 #include "cluster.hpp"
 #include "mesoflow/mesos/recordio.hpp"
 #include "mesoflow/scheduler/offer_gate.hpp"
+#include "run_checks.hpp"
 #include "temp_postgres.hpp"
 #include "test_client.hpp"
 
@@ -19,6 +20,7 @@ using namespace std::chrono_literals;
 using mesoflow::task::TaskState;
 using mesoflow::testing::Cluster;
 using mesoflow::testing::quick_master;
+using mesoflow::testing::require_every_ack_committed;
 using mesoflow::testing::shell_task;
 using mesoflow::testing::sleep_runs_until_killed;
 namespace fake = mesoflow::fake;
@@ -29,25 +31,6 @@ namespace {
 
 bool all_terminal(Cluster& c, std::int64_t n) {
     return c.count_terminal() == n;
-}
-
-// Every acknowledgement the master received must be for an update whose
-// state was already committed: its uuid is in the task history.
-void require_every_ack_committed(Cluster& c) {
-    std::set<std::string> committed;
-    for (const auto& a : c.master().acks()) {
-        auto ids = task::parse_mesos_task_id(a.task_id);
-        REQUIRE(ids);
-        auto history = c.store().task_history(ids->first);
-        REQUIRE(history);
-        bool found = false;
-        for (const auto& h : *history) {
-            if (h.uuid == a.uuid)
-                found = true;
-        }
-        INFO("ack for " << a.task_id << " uuid " << a.uuid);
-        CHECK(found);
-    }
 }
 
 // DECLINE calls the master received (from the `from`-th on) whose filter
