@@ -478,8 +478,8 @@ void ride_out_database_outage(std::chrono::milliseconds down) {
     // The same process leads again and schedules: work queued after the
     // outage runs too.
     const auto& m = c.runtime().metrics();
-    REQUIRE(c.eventually(
-        [&] { return m.leader.load() == 1 && m.leadership_terms.load() >= 2; }, 60s));
+    REQUIRE(
+        c.eventually([&] { return m.leader.load() == 1 && m.leadership_terms.load() >= 2; }, 60s));
     // The test's own connection went with the server: the first use finds
     // that out, the next reconnects.
     (void)c.store().pending_count();
