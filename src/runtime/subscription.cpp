@@ -413,7 +413,10 @@ void Runtime::Impl::end_term(std::string_view reason, const std::string& detail)
 void Runtime::Impl::maybe_end_term_loop() {
     if (fenced && placements_running == 0 && unplacing == 0) {
         stop_timer.cancel();
-        loop.stop();
+        // Behind what the master client's cancellations queued: its streams
+        // and call connections unwind and close now, so the master sees
+        // this scheduler gone at once, not when the term is taken apart.
+        asio::post(loop, [this] { loop.stop(); });
     }
 }
 

@@ -467,12 +467,16 @@ void ride_out_database_outage(std::chrono::milliseconds down) {
         // Leadership ends with the lock's connection: well within the outage.
         const auto until = std::chrono::steady_clock::now() + down;
         bool fenced = false;
+        bool stream_closed = false;  // the master sees the scheduler gone
         while (std::chrono::steady_clock::now() < until) {
             fenced = fenced || c.runtime().metrics().leader.load() == 0;
+            const auto frameworks = c.master().frameworks();
+            stream_closed = stream_closed || (!frameworks.empty() && !frameworks.front().connected);
             CHECK(c.running());
             std::this_thread::sleep_for(100ms);
         }
         CHECK(fenced);
+        CHECK(stream_closed);
         mesoflow::testing::TempPostgres::shared().start();
     }
     // The same process leads again and schedules: work queued after the
