@@ -117,6 +117,22 @@ class EndToEndTest(unittest.TestCase):
                 pass
         return "\n".join(out)
 
+    def launch_history(self):
+        """Every line of both logs about launches, task states, leadership and the stream:
+        what a task that ran twice needs to be told apart."""
+        words = ("task_launched", "task_state", "fake_master_process_started", "leadership", "leading",
+                 "subscribed", "disconnected", "reconcil", "launch_", "never_launched", "unplace",
+                 "fake_master_task", "stream_")
+        out = []
+        for path in (self.mesoflow_log, self.fake_master_log):
+            try:
+                with open(path, errors="replace") as f:
+                    lines = [line for line in f if any(w in line for w in words)]
+                out.append(f"--- {os.path.basename(path)}: {len(lines)} lines ---\n" + "".join(lines[-400:]))
+            except OSError:
+                pass
+        return "\n".join(out)
+
     def agent_env(self):
         """What an agent's tasks find: Airflow (the stand-in: its CLI on PATH, its modules
         on PYTHONPATH) configured for the metadata database (Airflow 2). Not the
@@ -234,7 +250,7 @@ class EndToEndTest(unittest.TestCase):
         self.assertIn("exit status 3", events[exits_3.key][1])
         self.assertIn("boom", events[exits_3.key][1])
         sandbox_files = [os.path.join(d, "out.txt") for d, _, files in os.walk(self.work) if "out.txt" in files]
-        self.assertEqual(len(sandbox_files), 1)
+        self.assertEqual(len(sandbox_files), 1, f"{sandbox_files}\n{self.launch_history()}")
         with open(sandbox_files[0]) as f:
             self.assertEqual(f.read().strip(), "from-dag")
 
