@@ -40,11 +40,33 @@ pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
         .add(launched_at.str());
 }
 
+// The ids a statement returned (its first column), sorted.
+std::vector<std::int64_t> sorted_ids(const PGresult* res) {
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < PQntuples(res); ++i)
+        out.push_back(pg::to_int64(res, i, 0));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 }  // namespace
 
 pg::Statement fence_statement(const Fence& fence) {
     return pg::Statement{"fence", "SELECT mesoflow.fence($1, $2, $3)",
                          pg::Params().add(fence.framework).add(fence.epoch).add(fence.lock_pid)};
+}
+
+Result<pg::ResultSet> exec_fenced(Database& db, const std::optional<Fence>& fence,
+                                  pg::Statement statement) {
+    if (!fence)
+        return db.exec_prepared(statement.name, statement.sql, statement.params);
+    std::vector<pg::Statement> statements;
+    statements.push_back(fence_statement(*fence));
+    statements.push_back(std::move(statement));
+    auto done = db.transaction(std::move(statements));
+    if (!done)
+        return done.error();
+    return std::move(done->back());
 }
 
 void TaskStore::set_fence(std::optional<Fence> fence) {
@@ -232,8 +254,9 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     params.add(std::clamp(limit, 0, kMaxPageSize));
     add_allowed(params, policy.users);
     add_allowed(params, policy.roles);
-    if (!policy.refuse && !fence_) {
-        auto res = db_->exec_prepared("claim_window", sql.c_str(), params);
+    if (!policy.refuse) {
+        auto res = exec_fenced(*db_, fence_,
+                               pg::Statement{"claim_window", sql.c_str(), std::move(params)});
         if (!res)
             return res.error();
         return read_claimed_window(res->get());
@@ -242,12 +265,6 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     if (fence_)
         first.push_back(fence_statement(*fence_));
     first.push_back(pg::Statement{"claim_window", sql.c_str(), std::move(params)});
-    if (!policy.refuse) {
-        auto res = db_->transaction(std::move(first));
-        if (!res)
-            return res.error();
-        return read_claimed_window(res->back().get());
-    }
     // The policy judges what was claimed before it commits: the claim and
     // the refusals are one transaction, so a refused task is never left
     // claimed, whatever fails in between.
@@ -324,18 +341,8 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND u.id NOT IN (SELECT id FROM placed)"
         ")"
         " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
-    Result<pg::ResultSet> res = Error{"not run"};
-    if (fence_) {
-        std::vector<pg::Statement> statements;
-        statements.push_back(fence_statement(*fence_));
-        statements.push_back(pg::Statement{"place_attempts", sql, placement_params(placements)});
-        auto done = db_->transaction(std::move(statements));
-        if (!done)
-            return done.error();
-        res = std::move(done->back());
-    } else {
-        res = db_->exec_prepared("place_attempts", sql, placement_params(placements));
-    }
+    auto res = exec_fenced(*db_, fence_,
+                           pg::Statement{"place_attempts", sql, placement_params(placements)});
     if (!res)
         return res.error();
     Placement out;
@@ -366,11 +373,7 @@ Result<std::vector<std::int64_t>> TaskStore::unplace(const std::vector<LaunchRec
         "unplace", sql, pg::Params().add(ids.str()).add(attempts.str()).add(offers.str()));
     if (!res)
         return res.error();
-    std::vector<std::int64_t> out;
-    for (int i = 0; i < PQntuples(res->get()); ++i)
-        out.push_back(pg::to_int64(res->get(), i, 0));
-    std::sort(out.begin(), out.end());
-    return out;
+    return sorted_ids(res->get());
 }
 
 Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<ClaimRef>& claims) {
@@ -403,11 +406,7 @@ Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<Cl
         db_->exec_prepared("release_claims", sql, pg::Params().add(ids.str()).add(attempts.str()));
     if (!res)
         return res.error();
-    std::vector<std::int64_t> out;
-    for (int i = 0; i < PQntuples(res->get()); ++i)
-        out.push_back(pg::to_int64(res->get(), i, 0));
-    std::sort(out.begin(), out.end());
-    return out;
+    return sorted_ids(res->get());
 }
 
 namespace {
@@ -420,14 +419,6 @@ pg::Params unplaceable_params(const std::vector<UnplaceableNote>& notes) {
         messages.push(std::string_view(n.message));
     }
     return pg::Params().add(ids.str()).add(attempts.str()).add(messages.str());
-}
-
-std::vector<std::int64_t> sorted_ids(const PGresult* res) {
-    std::vector<std::int64_t> out;
-    for (int i = 0; i < PQntuples(res); ++i)
-        out.push_back(pg::to_int64(res, i, 0));
-    std::sort(out.begin(), out.end());
-    return out;
 }
 
 }  // namespace

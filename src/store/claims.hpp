@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct PlacementsWritten {
 // SELECT mesoflow.fence(framework, epoch): first in a leader's claim or
 // placement transaction (schemas/0007_leader_epoch.sql).
 pg::Statement fence_statement(const Fence& fence);
+
+// Runs `statement` (prepared under its name) behind the fence when there is
+// one: BEGIN, mesoflow.fence, the statement and COMMIT in one round trip;
+// without one, on its own. Its result.
+Result<pg::ResultSet> exec_fenced(Database& db, const std::optional<Fence>& fence,
+                                  pg::Statement statement);
 
 // The statement that records `placements` (not empty), skipping rows another
 // session holds locked; read its answer with read_placements_written.

@@ -338,32 +338,11 @@ Result<std::optional<std::string>> TaskStore::load_framework_id(const std::strin
     return std::optional<std::string>{(*f)->framework_id};
 }
 
-// Behind the fence when one is set: the statement in a transaction after
-// mesoflow.fence, so a leader that lost leadership cannot write its id over
-// the one a new leader registered.
-namespace {
-Status fenced_exec(Database& db, const std::optional<Fence>& fence, const char* name,
-                   const char* sql, pg::Params params) {
-    if (!fence) {
-        auto res = db.exec(sql, params);
-        if (!res)
-            return res.error();
-        return {};
-    }
-    std::vector<pg::Statement> statements;
-    statements.push_back(fence_statement(*fence));
-    statements.push_back(pg::Statement{name, sql, std::move(params)});
-    auto res = db.transaction(std::move(statements));
-    if (!res)
-        return res.error();
-    return {};
-}
-}  // namespace
-
+// Both behind the fence (exec_fenced): a leader that lost leadership cannot
+// write its id over the one a new leader registered.
 Status TaskStore::save_framework_id(const std::string& name, const std::string& framework_id,
                                     const std::string& leader) {
-    return fenced_exec(
-        *db_, fence_, "save_framework_id",
+    static const char* const sql =
         "INSERT INTO mesoflow.frameworks AS f (name, framework_id, leader, leader_since)"
         " VALUES ($1, nullif($2::text, ''), nullif($3::text, ''),"
         "         CASE WHEN $3::text = '' THEN NULL ELSE now() END)"
@@ -372,15 +351,24 @@ Status TaskStore::save_framework_id(const std::string& name, const std::string& 
         "   leader_since = CASE WHEN EXCLUDED.leader IS DISTINCT FROM f.leader"
         "                       AND EXCLUDED.leader IS NOT NULL"
         "                  THEN now() ELSE f.leader_since END,"
-        "   updated_at = now()",
-        pg::Params().add(name).add(framework_id).add(leader));
+        "   updated_at = now()";
+    auto res = exec_fenced(*db_, fence_,
+                           pg::Statement{"save_framework_id", sql,
+                                         pg::Params().add(name).add(framework_id).add(leader)});
+    if (!res)
+        return res.error();
+    return {};
 }
 
 Status TaskStore::forget_framework_id(const std::string& name) {
-    return fenced_exec(
-        *db_, fence_, "forget_framework_id",
-        "UPDATE mesoflow.frameworks SET framework_id = NULL, updated_at = now() WHERE name = $1",
-        pg::Params().add(name));
+    auto res = exec_fenced(*db_, fence_,
+                           pg::Statement{"forget_framework_id",
+                                         "UPDATE mesoflow.frameworks SET framework_id = NULL, "
+                                         "updated_at = now() WHERE name = $1",
+                                         pg::Params().add(name)});
+    if (!res)
+        return res.error();
+    return {};
 }
 
 }  // namespace mesoflow::store
