@@ -613,8 +613,11 @@ AVMESOS_CONFIG_KEYS: Dict[str, Tuple[str, Callable[[Any], Any]]] = {
     "image": ("image", _text),
     "container_type": ("containerizer", _container_type),
 }
-# Columns a row carries only when it uses them (they came with the Docker options).
-OPTIONAL_COLUMNS = ("volumes", "network", "network_name", "docker_parameters")
+# Columns a row carries only when it uses them (they came with the Docker options, and
+# with queues: a task instance in Airflow's default queue leaves `queue` out).
+OPTIONAL_COLUMNS = ("volumes", "network", "network_name", "docker_parameters", "queue")
+# Airflow's queue that maps to mesoflow's default queue ([operators] default_queue's default).
+DEFAULT_QUEUE = "default"
 
 
 def task_columns(executor_config: Any, defaults: Dict[str, Any]) -> Dict[str, Any]:
@@ -1001,7 +1004,7 @@ class MesoflowExecutor(BaseExecutor):
         except BadExecutorConfig as e:
             self._reject(key, e)
             return
-        self._accept(key, argv, executor_config, {})
+        self._accept(key, argv, executor_config, {}, queue)
 
     def _process_workloads(self, workloads):
         """Airflow 3: each ExecuteTask workload leaves queued_tasks, enters `running` and
@@ -1015,9 +1018,10 @@ class MesoflowExecutor(BaseExecutor):
             argv = workload_command(workload, self.settings.task_python)
             env = {"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": self.settings.execution_api_server_url}
             self._received[key] = self._clock()
-            self._accept(key, argv, getattr(ti, "executor_config", None), env)
+            self._accept(key, argv, getattr(ti, "executor_config", None), env, getattr(ti, "queue", None))
 
-    def _accept(self, key, argv: List[str], executor_config: Any, extra_env: Dict[str, Any]):
+    def _accept(self, key, argv: List[str], executor_config: Any, extra_env: Dict[str, Any],
+                queue: Optional[str] = None):
         previous = self._queue_key_of.get(key)
         if previous is not None or key in self._unsent:
             # Queued again while its last row is still known here: for Airflow that row
@@ -1036,6 +1040,9 @@ class MesoflowExecutor(BaseExecutor):
         if extra_env:
             row["env"] = {**extra_env, **row.get("env", {})}
         row["labels"] = {**_labels_of(key), **row.get("labels", {})}
+        if isinstance(queue, str) and queue and queue != DEFAULT_QUEUE:
+            # Airflow's queue is mesoflow's: its max_running, weight and defaults apply.
+            row["queue"] = queue
         self._unsent[key] = row
 
     def _reject(self, key, error: Exception):

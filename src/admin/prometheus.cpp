@@ -128,6 +128,44 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
     out += fmt::format("# HELP mesoflow_{} {}\n# TYPE mesoflow_{} {}\n", name, help, name, type);
 }
 
+// Per queue (names escaped as label values): settings, what its placed
+// tasks hold, and its tasks not launched yet by reason.
+void render_queues(std::string& out, const std::vector<QueueGauges>& queues) {
+    if (queues.empty())
+        return;
+    header(out, "queue_weight", "gauge", "Each queue's weight (README \"Queues\").");
+    for (const auto& q : queues)
+        out += fmt::format("mesoflow_queue_weight{{queue=\"{}\"}} {}\n", escape_label(q.queue),
+                           q.weight);
+    header(out, "queue_max_running", "gauge", "Each capped queue's max_running.");
+    for (const auto& q : queues) {
+        if (q.max_running)
+            out += fmt::format("mesoflow_queue_max_running{{queue=\"{}\"}} {}\n",
+                               escape_label(q.queue), *q.max_running);
+    }
+    header(out, "queue_tasks_placed", "gauge",
+           "Each queue's tasks placed on an agent and not ended, at the last poll.");
+    for (const auto& q : queues)
+        out += fmt::format("mesoflow_queue_tasks_placed{{queue=\"{}\"}} {}\n",
+                           escape_label(q.queue), q.placed);
+    header(out, "queue_cpus", "gauge", "CPUs each queue's placed tasks hold.");
+    for (const auto& q : queues)
+        out +=
+            fmt::format("mesoflow_queue_cpus{{queue=\"{}\"}} {}\n", escape_label(q.queue), q.cpus);
+    header(out, "queue_mem_bytes", "gauge", "Memory each queue's placed tasks hold.");
+    for (const auto& q : queues)
+        out += fmt::format("mesoflow_queue_mem_bytes{{queue=\"{}\"}} {}\n", escape_label(q.queue),
+                           q.mem_mb * 1024 * 1024);
+    header(out, "pending_tasks", "gauge",
+           "Tasks not launched yet, by queue and the reason they wait (mesoflow.pending_reasons), "
+           "at the last count.");
+    for (const auto& q : queues) {
+        for (const auto& [reason, n] : q.pending_by_reason)
+            out += fmt::format("mesoflow_pending_tasks{{queue=\"{}\",reason=\"{}\"}} {}\n",
+                               escape_label(q.queue), escape_label(reason), n);
+    }
+}
+
 double seconds(std::uint64_t micros) {
     return static_cast<double>(micros) / kMicrosPerSecond;
 }
@@ -150,6 +188,7 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
            "Pending tasks that could launch now, at the last look (absent before the first).");
     if (const auto pending = m.queue_pending.load(relaxed); pending >= 0)
         out += fmt::format("mesoflow_queue_pending {}\n", pending);
+    render_queues(out, m.queues());
 
     for (const auto& row : kCounters) {
         const std::string name = fmt::format("{}_total", row.name);

@@ -17,10 +17,11 @@ constexpr int kDefaultLimit = 50;
 
 const CommandSpec kSpec{
     .name = "status",
-    .usage = R"(usage: mesoflow status [--state STATE,...] [--key PREFIX] [--limit N]
+    .usage = R"(usage: mesoflow status [--state STATE,...] [--key PREFIX] [--queue NAME] [--limit N]
        mesoflow status KEY
 
-Without KEY: the newest tasks as a table, then the number of tasks in each state.
+Without KEY: the newest tasks as a table, the number of tasks in each state, and
+the queues (as `mesoflow queue list`).
 With KEY: that task's columns and its whole history (launches, status updates,
 kill requests, timeouts), oldest first.
 
@@ -29,11 +30,12 @@ kill requests, timeouts), oldest first.
                       killed, lost, error; `active` means every state before
                       finished, `done` every state from finished on
   --key PREFIX        only tasks whose key starts with PREFIX
+  --queue NAME        only tasks of the queue NAME
   --limit N           at most N tasks (default 50)
 
 Exit codes: 0 shown, 1 database error, 2 usage error, 4 no task with KEY.
 )",
-    .options = {{"state"}, {"key"}, {"limit"}},
+    .options = {{"state"}, {"key"}, {"queue"}, {"limit"}},
     .positional_name = "KEY",
     .max_positional = 1,
 };
@@ -88,7 +90,10 @@ int show_one(const Invocation& inv, store::TaskStore& store, const std::string& 
     auto history = store.task_history((*task)->id);
     if (!history)
         return fail(inv, kExitFailure, history.error().message);
-    std::fputs(render_task_detail(**task, *history).c_str(), stdout);
+    auto waiting = store.pending_reason((*task)->id);
+    if (!waiting)
+        return fail(inv, kExitFailure, waiting.error().message);
+    std::fputs(render_task_detail(**task, *history, *waiting).c_str(), stdout);
     return kExitOk;
 }
 
@@ -106,6 +111,7 @@ int command_status(const Args& args) {
         return usage_error(kSpec, wanted.error().message);
     filter.states = std::move(*wanted);
     filter.key_prefix = inv.value("key").value_or("");
+    filter.queue = inv.value("queue").value_or("");
     if (auto limit = inv.value("limit")) {
         auto n = integer_option("limit", *limit);
         if (!n || *n < 1 || *n > store::kMaxPageSize) {
@@ -114,8 +120,11 @@ int command_status(const Args& args) {
         }
         filter.limit = *n;
     }
-    if (!inv.positional.empty() && (inv.has("state") || inv.has("key") || inv.has("limit")))
-        return usage_error(kSpec, "KEY shows one task: --state, --key and --limit are for lists");
+    if (!inv.positional.empty() &&
+        (inv.has("state") || inv.has("key") || inv.has("queue") || inv.has("limit"))) {
+        return usage_error(kSpec,
+                           "KEY shows one task: --state, --key, --queue and --limit are for lists");
+    }
 
     const auto loaded = load_config(inv, {"database"});
     if (!loaded)
@@ -137,6 +146,14 @@ int command_status(const Args& args) {
     }
     std::printf("\n%zu shown (newest first); %s\n", tasks->size(),
                 render_counts(std::move(*counts)).c_str());
+    auto queues = store.queue_summaries();
+    if (!queues)
+        return fail(inv, kExitFailure, queues.error().message);
+    auto reasons = store.pending_reason_counts();
+    if (!reasons)
+        return fail(inv, kExitFailure, reasons.error().message);
+    if (!queues->empty())
+        std::printf("\n%s", render_queue_table(*queues, *reasons).c_str());
     return kExitOk;
 }
 

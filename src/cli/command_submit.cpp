@@ -60,6 +60,9 @@ Resources and placement:
 
 Scheduling:
   --key KEY                 unique name of the task (required)
+  --queue NAME              the queue it waits in (default: default); unset
+                            resources, role, constraints and image come from
+                            the queue's defaults (mesoflow queue set)
   --priority N              higher launches first (default 0)
   --attempts N              launches allowed in all (default 3)
   --retry-backoff SECONDS   wait before a retry, doubled per attempt (default 15)
@@ -92,7 +95,8 @@ Exit codes: 0 queued, 1 refused by the database (the message names the rule),
                 {"timeout"},
                 {"volume"},
                 {"network"},
-                {"docker-parameter"}},
+                {"docker-parameter"},
+                {"queue"}},
     .takes_command = true,
 };
 
@@ -102,35 +106,6 @@ Result<std::pair<std::string, std::string>> name_value(std::string_view option,
     if (eq == std::string::npos || eq == 0)
         return Error{fmt::format("--{}: expected NAME=VALUE, got '{}'", option, text)};
     return std::pair{text.substr(0, eq), text.substr(eq + 1)};
-}
-
-Result<task::Constraint> constraint(const std::string& text) {
-    const auto first = text.find(':');
-    if (first == std::string::npos || first == 0) {
-        return Error{fmt::format("--constraint: expected ATTRIBUTE:OP[:VALUE], got '{}'", text)};
-    }
-    const auto second = text.find(':', first + 1);
-    std::string op_text = text.substr(
-        first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-    for (char& c : op_text)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    const auto op = task::parse_constraint_op(op_text);
-    if (!op) {
-        return Error{fmt::format(
-            "--constraint: unknown operator '{}' in '{}' (EQUALS, NOT_EQUALS, LIKE, UNLIKE or "
-            "EXISTS)",
-            op_text, text)};
-    }
-    task::Constraint out{text.substr(0, first), *op, ""};
-    if (*op == task::Constraint::Op::exists) {
-        if (second != std::string::npos)
-            return Error{fmt::format("--constraint: EXISTS takes no value in '{}'", text)};
-    } else if (second == std::string::npos) {
-        return Error{fmt::format("--constraint: {} needs a value in '{}'", op_text, text)};
-    } else {
-        out.value = text.substr(second + 1);
-    }
-    return out;
 }
 
 // --volume HOST:CONTAINER[:ro|rw] (the paths the queue table takes hold no ':').
@@ -199,6 +174,8 @@ Result<store::NewTask> new_task(const Invocation& inv) {
             return pair.error();
         task.labels.push_back(std::move(*pair));
     }
+    if (auto text = inv.value("queue"))
+        task.queue = *text;
     for (const auto& text : inv.values("volume")) {
         auto v = volume(text);
         if (!v)
@@ -225,7 +202,7 @@ Result<store::NewTask> new_task(const Invocation& inv) {
         task.docker_parameters.push_back(std::move(*pair));
     }
     for (const auto& text : inv.values("constraint")) {
-        auto c = constraint(text);
+        auto c = constraint_option(text);
         if (!c)
             return c.error();
         task.constraints.push_back(std::move(*c));

@@ -22,6 +22,7 @@ int command_migrate(const Args& args);
 int command_submit(const Args& args);
 int command_status(const Args& args);
 int command_kill(const Args& args);
+int command_queue(const Args& args);
 int command_teardown(const Args& args);
 int command_config(const Args& args);
 int command_version(const Args& args);

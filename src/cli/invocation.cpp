@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -196,6 +197,35 @@ std::optional<config::LoadedConfig> load_config(
         return std::nullopt;
     }
     return std::move(*loaded);
+}
+
+Result<task::Constraint> constraint_option(const std::string& text) {
+    const auto first = text.find(':');
+    if (first == std::string::npos || first == 0) {
+        return Error{fmt::format("--constraint: expected ATTRIBUTE:OP[:VALUE], got '{}'", text)};
+    }
+    const auto second = text.find(':', first + 1);
+    std::string op_text = text.substr(
+        first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    for (char& c : op_text)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto op = task::parse_constraint_op(op_text);
+    if (!op) {
+        return Error{fmt::format(
+            "--constraint: unknown operator '{}' in '{}' (EQUALS, NOT_EQUALS, LIKE, UNLIKE or "
+            "EXISTS)",
+            op_text, text)};
+    }
+    task::Constraint out{text.substr(0, first), *op, ""};
+    if (*op == task::Constraint::Op::exists) {
+        if (second != std::string::npos)
+            return Error{fmt::format("--constraint: EXISTS takes no value in '{}'", text)};
+    } else if (second == std::string::npos) {
+        return Error{fmt::format("--constraint: {} needs a value in '{}'", op_text, text)};
+    } else {
+        out.value = text.substr(second + 1);
+    }
+    return out;
 }
 
 }  // namespace mesoflow::cli

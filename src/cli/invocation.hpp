@@ -22,6 +22,7 @@
 #include "mesoflow/config/config.hpp"
 #include "mesoflow/config/flags.hpp"
 #include "mesoflow/config/load.hpp"
+#include "mesoflow/task/task.hpp"
 
 namespace mesoflow::cli {
 
@@ -69,6 +70,8 @@ std::optional<config::LoadedConfig> load_config(const Invocation& invocation,
 // Option values: a finite number / a whole number, or an Error naming the option.
 Result<double> number_option(std::string_view name, const std::string& text);
 Result<int> integer_option(std::string_view name, const std::string& text);
+// --constraint ATTRIBUTE:OP[:VALUE] (OP in any case).
+Result<task::Constraint> constraint_option(const std::string& text);
 
 // "mesoflow <command>: <message>" on stderr; returns `code`.
 int fail(const Invocation& invocation, int code, std::string_view message);

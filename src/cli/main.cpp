@@ -21,6 +21,7 @@ Commands:
   submit     queue a task
   status     list tasks, or show one task with its history
   kill       kill a task
+  queue      list the queues, set or delete a queue's settings
   teardown   tear the framework down on the Mesos master (kills all its tasks)
   config     show the effective configuration and where each value came from
   version    print the version
@@ -32,7 +33,7 @@ Exit codes:
   1  failure: the database, the master or the network did not cooperate
   2  usage or configuration error
   3  framework error: the master refused or removed the framework
-  4  not found: no such task, or no framework to tear down
+  4  not found: no such task or queue, or no framework to tear down
 )";
 
 struct Command {
@@ -41,10 +42,11 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"run", mesoflow::cli::command_run},       {"migrate", mesoflow::cli::command_migrate},
-    {"submit", mesoflow::cli::command_submit}, {"status", mesoflow::cli::command_status},
-    {"kill", mesoflow::cli::command_kill},     {"teardown", mesoflow::cli::command_teardown},
-    {"config", mesoflow::cli::command_config}, {"version", mesoflow::cli::command_version},
+    {"run", mesoflow::cli::command_run},           {"migrate", mesoflow::cli::command_migrate},
+    {"submit", mesoflow::cli::command_submit},     {"status", mesoflow::cli::command_status},
+    {"kill", mesoflow::cli::command_kill},         {"queue", mesoflow::cli::command_queue},
+    {"teardown", mesoflow::cli::command_teardown}, {"config", mesoflow::cli::command_config},
+    {"version", mesoflow::cli::command_version},
 };
 
 }  // namespace

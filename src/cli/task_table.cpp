@@ -154,10 +154,12 @@ std::string render_task_table(const std::vector<store::TaskRow>& tasks, std::int
 }
 
 std::string render_task_detail(const store::TaskRow& t,
-                               const std::vector<store::HistoryEntry>& history) {
+                               const std::vector<store::HistoryEntry>& history,
+                               const std::optional<store::PendingReason>& waiting) {
     std::vector<Row> rows{
         {"key", t.key},
         {"id", std::to_string(t.id)},
+        {"queue", t.queue},
         {"state", fmt::format("{} (attempt {} of {}){}", task::to_string(t.state), t.attempt,
                               t.max_attempts, t.timed_out ? ", timed out" : "")},
         {"runs", what_runs(t)},
@@ -183,6 +185,10 @@ std::string render_task_detail(const store::TaskRow& t,
         {"finished", optional_time(t.finished_at_us)},
         {"updated", format_time_utc(t.updated_at_us)},
     };
+    if (waiting) {
+        rows.insert(rows.begin() + 4, Row{"waiting", fmt::format("{}: {}", waiting->reason,
+                                                                 one_line(waiting->detail, 0))});
+    }
     std::string out = table(rows);
     out += fmt::format("\nhistory ({} entries, oldest first):\n", history.size());
     if (history.empty())
@@ -225,6 +231,66 @@ std::string render_counts(std::vector<store::StateCount> counts) {
     if (total == 0)
         return "0 tasks in the queue";
     return fmt::format("{} task{} in the queue: {}", total, total == 1 ? "" : "s", parts);
+}
+
+namespace {
+
+std::string amount(double v) {
+    return fmt::format("{:g}", v);
+}
+
+std::string optional_amount(const std::optional<double>& v) {
+    return v ? amount(*v) : "-";
+}
+
+}  // namespace
+
+std::string render_queue_table(const std::vector<store::QueueSummary>& queues,
+                               const std::vector<store::ReasonCount>& reasons) {
+    std::vector<Row> rows = {{"QUEUE", "WEIGHT", "MAX_RUNNING", "PENDING", "BACKOFF", "CLAIMED",
+                              "LAUNCHED", "RUNNING", "CPUS", "MEM", "WAITING"}};
+    for (const auto& q : queues) {
+        // The reasons its tasks not launched yet wait for, most first.
+        std::vector<std::pair<std::int64_t, std::string>> why;
+        for (const auto& r : reasons) {
+            if (r.queue == q.settings.name)
+                why.emplace_back(-r.tasks, r.reason);
+        }
+        std::sort(why.begin(), why.end());
+        std::string waiting;
+        for (const auto& [minus_n, reason] : why)
+            waiting += fmt::format("{}{} {}", waiting.empty() ? "" : ", ", reason, -minus_n);
+        rows.push_back({one_line(q.settings.name, kListMessageWidth), amount(q.settings.weight),
+                        q.settings.max_running ? std::to_string(*q.settings.max_running) : "-",
+                        std::to_string(q.pending), std::to_string(q.backoff),
+                        std::to_string(q.claimed), std::to_string(q.launched),
+                        std::to_string(q.running + q.killing), amount(q.cpus), amount(q.mem_mb),
+                        or_dash(waiting)});
+    }
+    return table(std::move(rows));
+}
+
+std::string render_queue_settings(const store::QueueSettings& q) {
+    std::string constraints;
+    if (q.constraints) {
+        for (const auto& c : *q.constraints) {
+            constraints += (constraints.empty() ? "" : ", ") + c.attribute + ":" +
+                           std::string(task::to_string(c.op)) +
+                           (c.value.empty() ? "" : ":" + c.value);
+        }
+    }
+    return table({
+        {"queue", q.name},
+        {"weight", amount(q.weight)},
+        {"max_running", q.max_running ? std::to_string(*q.max_running) : "- (no cap)"},
+        {"default cpus", optional_amount(q.cpus)},
+        {"default mem", optional_amount(q.mem_mb)},
+        {"default disk", optional_amount(q.disk_mb)},
+        {"default gpus", optional_amount(q.gpus)},
+        {"default role", q.role.value_or("-")},
+        {"default constraints", q.constraints ? or_dash(constraints) : "-"},
+        {"default image", q.image.value_or("-")},
+    });
 }
 
 }  // namespace mesoflow::cli

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,17 @@ std::string format_time_utc(std::int64_t us);
 std::string format_age(std::int64_t now_us, std::int64_t then_us);
 
 std::string render_task_table(const std::vector<store::TaskRow>& tasks, std::int64_t now_us);
+// `waiting`: why it has not launched yet (mesoflow.pending_reasons), if so.
 std::string render_task_detail(const store::TaskRow& task,
-                               const std::vector<store::HistoryEntry>& history);
+                               const std::vector<store::HistoryEntry>& history,
+                               const std::optional<store::PendingReason>& waiting = {});
 // "12 tasks: 3 pending, 2 running, 7 finished" (states with none left out).
 std::string render_counts(std::vector<store::StateCount> counts);
+// The queues, one line each: settings, tasks by where they stand, usage,
+// and why the ones not launched yet wait (`reasons`, of every queue).
+std::string render_queue_table(const std::vector<store::QueueSummary>& queues,
+                               const std::vector<store::ReasonCount>& reasons);
+// One queue's settings, one line each.
+std::string render_queue_settings(const store::QueueSettings& queue);
 
 }  // namespace mesoflow::cli

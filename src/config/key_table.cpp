@@ -209,9 +209,11 @@ std::vector<KeySpec> build_table() {
             "policy; if the agent comes back later, the old copy is killed. 0: at once.",
             kAnyDuration),
         row("unplaceable_after", "", K::duration, &C::unplaceable_after_s,
-            "How long a claimed task no offer could hold (too large, a role not offered, a "
-            "constraint no agent meets, gpus without gpu_resources) waits before its row says "
-            "reason 'unplaceable' and why, while it stays launching. 0: at the first offers.",
+            "How long a claimed task waits before its row says why (reason and message, while it "
+            "stays launching): 'unplaceable' when offers came and none could hold it (too large, "
+            "a role not offered, a constraint no agent meets, gpus without gpu_resources), "
+            "'no_offers' when none came, 'launch_window_full' when the launch window kept them "
+            "from it. Written again when the reason changes. 0: at once.",
             kAnyDuration),
         row("unplaceable_timeout", "", K::duration, &C::unplaceable_timeout_s,
             "How long such a task waits before it ends failed, reason 'unplaceable', leaving "

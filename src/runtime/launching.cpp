@@ -65,10 +65,14 @@ void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::C
     metrics.claim_batches++;
     // Refused rows were taken from the queue too: more may be pending. A
     // short claim read the queue before any work that came while it ran.
-    claims_exhausted =
-        static_cast<int>(r->tasks.size() + r->refused.size()) < asked && epoch == work_epoch;
-    for (auto& spec : r->tasks)
+    claims_exhausted = static_cast<int>(r->tasks.size() + r->refused.size()) < asked &&
+                       epoch == work_epoch && !r->more_due;
+    queue_at_cap = r->queue_at_cap;
+    const auto now = time.now();
+    for (auto& spec : r->tasks) {
+        waiting_reasons.claimed(spec.id, spec.attempt + 1, now);
         claimed.push_back(std::move(spec));
+    }
     metrics.claims_held = static_cast<std::int64_t>(claimed.size());
     if (stopping()) {
         release_all_claims();
@@ -77,6 +81,10 @@ void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::C
     if (claimed.empty() && claims_exhausted) {
         metrics.queue_pending = 0;
         apply_gate(gate.on_pending(0, time.now()));
+    } else if (!r->tasks.empty()) {
+        // Claimed after a queue's task ended (no NOTIFY, no poll): offers
+        // may be suppressed.
+        apply_gate(gate.on_pending(static_cast<std::int64_t>(claimed.size()), time.now()));
     }
     place_offers();
 }
@@ -92,6 +100,11 @@ void Runtime::Impl::place_offers() {
     const auto decision = pacer.on_offers(pacer_inputs());
     if (decision.claim)
         maybe_claim();
+    if (decision.action != scheduler::OfferAction::match && !decision.claim) {
+        // Offers came and the window keeps them from the claimed attempts.
+        for (const auto& spec : claimed)
+            waiting_reasons.window_full(spec.id);
+    }
     switch (decision.action) {
         case scheduler::OfferAction::hold:
             hold_offers();
@@ -109,21 +122,75 @@ void Runtime::Impl::place_offers() {
     launch(std::move(round), decision.room);
 }
 
+void Runtime::Impl::set_queue_usage(const std::vector<store::QueueUsage>& queues) {
+    queue_shares.clear();
+    std::map<std::string, QueueGauges, std::less<>> gauges;
+    for (const auto& q : queues) {
+        queue_shares[q.queue] =
+            scheduler::QueueShare{q.weight, {q.cpus, q.mem_mb, q.disk_mb, q.gpus}};
+        gauges[q.queue] =
+            QueueGauges{q.queue, q.weight, q.max_running, q.active, q.cpus, q.mem_mb, q.gpus, {}};
+    }
+    for (const auto& c : reason_counts) {
+        auto& g = gauges[c.queue];
+        g.queue = c.queue;
+        g.pending_by_reason.emplace_back(c.reason, c.tasks);
+    }
+    std::vector<QueueGauges> out;
+    out.reserve(gauges.size());
+    for (auto& [name, g] : gauges)
+        out.push_back(std::move(g));
+    metrics.set_queues(std::move(out));
+}
+
+// The claimed window in the order fair shares give (claim order within a
+// queue). The capacity shares are measured against: what the queues use
+// and what this round offers.
+void Runtime::Impl::order_claimed_fairly(const std::vector<mesos::Offer>& round) {
+    const bool one_queue = std::all_of(claimed.begin(), claimed.end(), [&](const auto& t) {
+        return t.queue == claimed.front().queue;
+    });
+    if (one_queue)
+        return;
+    scheduler::Demand capacity;
+    for (const auto& [name, share] : queue_shares)
+        capacity += share.used;
+    for (const auto& offer : round) {
+        capacity += scheduler::Demand{
+            mesos::scalar_sum(offer.resources, "cpus"), mesos::scalar_sum(offer.resources, "mem"),
+            mesos::scalar_sum(offer.resources, "disk"), mesos::scalar_sum(offer.resources, "gpus")};
+    }
+    std::vector<scheduler::ClaimedDemand> demands;
+    demands.reserve(claimed.size());
+    for (const auto& t : claimed)
+        demands.push_back({t.queue, {t.cpus, t.mem_mb, t.disk_mb, t.gpus}});
+    const auto order = scheduler::fair_order(demands, queue_shares, capacity);
+    std::vector<task::TaskSpec> ordered;
+    ordered.reserve(claimed.size());
+    for (const auto i : order)
+        ordered.push_back(std::move(claimed[i]));
+    claimed = std::move(ordered);
+}
+
 // Matches a round of offers against the claimed attempts, at most `room`
 // launches, records the placements and then sends the ACCEPTs
 // (place_then_accept), and declines what is left. Every claimed attempt may
 // be looked at: one no offer can hold never keeps a later one out; the
 // UnplaceableTracker learns why it waits.
 void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
+    order_claimed_fairly(round);
     auto options = match_options();
     options.max_launches = room;
     auto match = matcher.match(round, claimed, options);
     const auto defaults = task_defaults();
     const auto sent_at = time.wall_us();
     const auto now = time.now();
+    std::vector<bool> looked_at(claimed.size(), false);
     for (const auto& u : match.unplaced) {
         const auto& spec = claimed[u.index];
         unplaceable.not_placed(spec.id, spec.attempt + 1, u, now);
+        waiting_reasons.looked_at(spec.id, u.why == scheduler::UnplacedWhy::crowded);
+        looked_at[u.index] = true;
     }
     std::vector<bool> launched(claimed.size(), false);
     const bool more_after =
@@ -151,8 +218,11 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
                                     task::clean_text(plan.hostname, task::kMaxNameBytes),
                                     plan.offer_ids.front(), sent_at});
             pending->specs.push_back(spec);
+            queue_shares[spec.queue].used +=
+                scheduler::Demand{spec.cpus, spec.mem_mb, spec.disk_mb, spec.gpus};
             pacer.launched(l.mesos_task_id, now);
             unplaceable.forget(spec.id);
+            waiting_reasons.forget(spec.id);
             launched[l.index] = true;
         }
         // Decision time starts at the later of the offer's arrival and
@@ -172,6 +242,8 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     for (std::size_t i = 0; i < claimed.size(); ++i) {
         if (launched[i])
             continue;
+        if (!looked_at[i] && match.limited)
+            waiting_reasons.window_full(claimed[i].id);  // the round's room ran out first
         if (kept != i)
             claimed[kept] = std::move(claimed[i]);
         ++kept;
@@ -327,6 +399,7 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
             log::info("launch_withdrawn", "task={} why=row ended, killed or changed", id);
             metrics.claims_given_up++;
             unplaceable.forget(spec.id);
+            waiting_reasons.forget(spec.id);
             given_up.push_back({spec.id, spec.attempt + 1});
             continue;
         }
@@ -438,6 +511,7 @@ void Runtime::Impl::release_all_claims() {
         refs.push_back({spec.id, spec.attempt + 1});
     claimed.clear();
     unplaceable.clear();
+    waiting_reasons.clear();
     metrics.claims_held = 0;
     release_claims(std::move(refs), "stopping");
 }
@@ -454,8 +528,10 @@ scheduler::MatchOptions Runtime::Impl::match_options() const {
 void Runtime::Impl::check_unplaceable() {
     if (claimed.empty()) {
         unplaceable.clear();
+        waiting_reasons.clear();
         return;
     }
+    note_waiting();
     auto due = unplaceable.due(time.now());
     if (due.note.empty() && due.fail.empty())
         return;
@@ -470,6 +546,7 @@ void Runtime::Impl::check_unplaceable() {
             const auto it = at.find(a.task_id);
             if (it == at.end() || claimed[it->second].attempt + 1 != a.attempt) {
                 unplaceable.forget(a.task_id);
+                waiting_reasons.forget(a.task_id);
                 continue;
             }
             out.push_back({a.task_id, a.attempt,
@@ -522,6 +599,46 @@ void Runtime::Impl::check_unplaceable() {
                // left launching without a claim.
                if (!back.empty())
                    release_claims(std::move(back), "unplaceable_not_ended");
+           });
+}
+
+// Writes why claimed attempts that waited a while still wait (no offers,
+// the launch window), one statement for all that changed since the last
+// check; `unplaceable` is check_unplaceable's.
+void Runtime::Impl::note_waiting() {
+    auto due = waiting_reasons.due(time.now());
+    if (due.empty())
+        return;
+    std::vector<store::WaitingNote> notes;
+    notes.reserve(due.size());
+    for (const auto& d : due) {
+        store::WaitingNote n{d.task_id, d.attempt, std::nullopt, std::nullopt};
+        switch (d.why) {
+            case scheduler::Waiting::no_offers:
+                n.reason = "no_offers";
+                n.message =
+                    "no offer came since it was claimed: offers suppressed, no agent of its role, "
+                    "or the master offers the agents to others";
+                break;
+            case scheduler::Waiting::launch_window_full:
+                n.reason = "launch_window_full";
+                n.message = fmt::format(
+                    "offers came while the launch window was full ({} launches and updates on "
+                    "their way to a commit)",
+                    cfg.launch_window);
+                break;
+            case scheduler::Waiting::claimed:
+            case scheduler::Waiting::unplaceable:
+                break;
+        }
+        notes.push_back(std::move(n));
+    }
+    db_job([this, notes] { return store->note_waiting(notes); },
+           [this, notes](Result<std::vector<std::int64_t>> r) {
+               if (db_ok(r, "note_waiting"))
+                   return;
+               for (const auto& n : notes)
+                   waiting_reasons.note_failed(n.task_id, n.attempt);
            });
 }
 

@@ -16,7 +16,13 @@ struct PollResult {
     std::int64_t pending = 0;
     std::optional<std::int64_t> next_retry_us;
     std::vector<store::StateCount> counts;
+    std::vector<store::QueueUsage> queues;
+    std::optional<std::vector<store::ReasonCount>> reasons;  // read at a lower rate
 };
+
+// Counting the tasks not launched yet by reason reads every pending row:
+// at most this often (for /metrics), not at every poll.
+constexpr std::chrono::seconds kReasonCountInterval{15};
 
 }  // namespace
 
@@ -42,8 +48,12 @@ void Runtime::Impl::run_poll() {
     }
     poll_running = true;
     poll_again = false;
+    const bool count_reasons =
+        !reasons_counted_at || time.now() - *reasons_counted_at >= kReasonCountInterval;
+    if (count_reasons)
+        reasons_counted_at = time.now();
     db_job(
-        [this]() -> Result<PollResult> {
+        [this, count_reasons]() -> Result<PollResult> {
             PollResult p;
             auto n = store->pending_count();
             if (!n)
@@ -57,6 +67,16 @@ void Runtime::Impl::run_poll() {
             if (!counts)
                 return counts.error();
             p.counts = std::move(*counts);
+            auto queues = store->queue_usage();
+            if (!queues)
+                return queues.error();
+            p.queues = std::move(*queues);
+            if (count_reasons) {
+                auto reasons = store->pending_reason_counts();
+                if (!reasons)
+                    return reasons.error();
+                p.reasons = std::move(*reasons);
+            }
             return p;
         },
         [this, epoch = work_epoch](Result<PollResult> r) {
@@ -74,6 +94,9 @@ void Runtime::Impl::run_poll() {
                 for (const auto& c : r->counts) {
                     metrics.tasks_by_state[static_cast<std::size_t>(c.state)] = c.count;
                 }
+                if (r->reasons)
+                    reason_counts = std::move(*r->reasons);
+                set_queue_usage(r->queues);
                 // Claimed tasks wait for offers too: never suppress them.
                 const auto pending = r->pending + static_cast<std::int64_t>(claimed.size());
                 if (pending > 0 || !stale)

@@ -28,6 +28,8 @@ Runtime::Impl::Impl(config::Config c, std::string id, Seams seams, Metrics& m, i
       unplaceable(scheduler::UnplaceableLimits{
           std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_after_s * 1e6)),
           std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_timeout_s * 1e6))}),
+      waiting_reasons(
+          std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_after_s * 1e6))),
       lease(milliseconds(static_cast<std::int64_t>(cfg.leader_lease_s * 1000))),
       call_sink(seams.calls) {}
 

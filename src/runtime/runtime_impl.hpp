@@ -41,6 +41,7 @@
 #include "mesoflow/runtime/seams.hpp"
 #include "mesoflow/scheduler/call_repair.hpp"
 #include "mesoflow/scheduler/commit_reactions.hpp"
+#include "mesoflow/scheduler/fair_share.hpp"
 #include "mesoflow/scheduler/kill_tracker.hpp"
 #include "mesoflow/scheduler/launch_pacer.hpp"
 #include "mesoflow/scheduler/lease.hpp"
@@ -51,6 +52,7 @@
 #include "mesoflow/scheduler/reconciler.hpp"
 #include "mesoflow/scheduler/task_info_builder.hpp"
 #include "mesoflow/scheduler/unplaceable.hpp"
+#include "mesoflow/scheduler/waiting.hpp"
 #include "mesoflow/store/leader_lock.hpp"
 #include "mesoflow/store/task_listener.hpp"
 #include "mesoflow/store/task_store.hpp"
@@ -124,6 +126,7 @@ struct Runtime::Impl {
     scheduler::Reconciler reconciler;
     scheduler::KillTracker kills;
     scheduler::UnplaceableTracker unplaceable;
+    scheduler::WaitingTracker waiting_reasons;
 
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
@@ -248,10 +251,18 @@ struct Runtime::Impl {
     // Claimed attempts waiting for an offer, in queue order; a spec's claimed
     // attempt is its attempt + 1.
     std::vector<task::TaskSpec> claimed;
+    // Each queue's weight and what its launched, unfinished tasks use: read
+    // by the poll, and the launches since added (fair_order's input).
+    std::map<std::string, scheduler::QueueShare, std::less<>> queue_shares;
+    // Tasks not launched yet by queue and reason, at the last count.
+    std::vector<store::ReasonCount> reason_counts;
+    std::optional<TimePoint> reasons_counted_at;
     bool claim_running = false;
     // The last claim found fewer tasks than it asked for: claim again only
     // when new work may have come (a notification, a poll, a retry).
     bool claims_exhausted = false;
+    // The last claim found a queue held at its max_running.
+    bool queue_at_cap = false;
     int releases_running = 0;
 
     // Bumped whenever work may have become pending (a notification, a
@@ -400,6 +411,8 @@ struct Runtime::Impl {
     void maybe_claim();
     void finish_claim(int asked, std::uint64_t epoch, Result<store::ClaimedWindow>& r);
     void place_offers();
+    void set_queue_usage(const std::vector<store::QueueUsage>& queues);
+    void order_claimed_fairly(const std::vector<mesos::Offer>& round);
     void launch(std::vector<mesos::Offer> round, std::size_t room);
     void place_then_accept(std::shared_ptr<PendingLaunch> pending);
     void accept_placed(PendingLaunch& pending, Placed result);
@@ -413,6 +426,7 @@ struct Runtime::Impl {
     void release_all_claims();
     // Writes what the UnplaceableTracker says is due: reasons, ended tasks.
     void check_unplaceable();
+    void note_waiting();
     scheduler::MatchOptions match_options() const;
     scheduler::TaskDefaults task_defaults() const;
     store::LaunchPolicy launch_policy() const;

@@ -270,8 +270,15 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         }
     }
     reconcile_tasks(unsettled);
-    if (reaction.repoll)
+    if (reaction.repoll) {
         on_work_may_be_pending();
+    } else if (reaction.ended && queue_at_cap) {
+        // A queue held at its max_running may claim again: a claim, not a
+        // poll of the whole queue, at each end.
+        ++work_epoch;
+        claims_exhausted = false;
+        maybe_claim();
+    }
 }
 
 }  // namespace mesoflow::runtime

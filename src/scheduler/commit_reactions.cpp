@@ -38,6 +38,7 @@ CommitReaction react_to_commit(std::span<const task::StatusUpdate> batch,
             r.log = ended ? UpdateLog::state : UpdateLog::quiet;
             r.forget_kill = ended;
             out.repoll = out.repoll || res.retry_in_s.has_value();
+            out.ended = out.ended || ended;
         } else if (res.outcome != task::UpdateOutcome::duplicate) {
             r.log = UpdateLog::ignored;
         }

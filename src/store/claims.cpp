@@ -144,12 +144,18 @@ pg::Params& add_allowed(pg::Params& params, const std::optional<std::vector<std:
     return params.add(array.str());
 }
 
-// The rows of claim_window's statement: claimed specs, then refused rows.
+// The rows of claim_window's statement: claimed specs, then refused rows,
+// each with what the claim saw of the queues (one row of NULLs but those
+// when it took nothing).
 ClaimedWindow read_claimed_window(const PGresult* rows) {
-    const int refused_col = PQnfields(rows) - 3;
+    const int refused_col = PQnfields(rows) - 5;
     ClaimedWindow out;
     out.tasks.reserve(static_cast<std::size_t>(PQntuples(rows)));
     for (int i = 0; i < PQntuples(rows); ++i) {
+        out.more_due = pg::to_bool(rows, i, refused_col + 3);
+        out.queue_at_cap = pg::to_bool(rows, i, refused_col + 4);
+        if (pg::is_null(rows, i, 0))
+            continue;
         if (pg::to_bool(rows, i, refused_col)) {
             out.refused.push_back(RefusedTask{pg::to_int64(rows, i, 0),
                                               std::string(pg::text(rows, i, 1)),
@@ -210,14 +216,57 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     // same statement, so it never reaches an offer.
     static const std::string sql =
         std::string(
-            "WITH picked AS ("
+            // The queues with pending rows, one index probe each; their
+            // settings; how many each may claim (max_running less its
+            // launched and unfinished tasks, claimed ones included); their
+            // candidates in queue order; the room taken by weighted turns
+            // (a queue of weight w gets its n-th row at turn n / w), then
+            // locked, skipping rows another transaction holds.
+            "WITH RECURSIVE queues AS ("
+            "  (SELECT queue FROM mesoflow.tasks WHERE state = 'pending' ORDER BY queue LIMIT 1)"
+            "  UNION ALL"
+            "  SELECT (SELECT t.queue FROM mesoflow.tasks t WHERE t.state = 'pending'"
+            "          AND t.queue > q.queue ORDER BY t.queue LIMIT 1)"
+            "  FROM queues q WHERE q.queue IS NOT NULL"
+            "), settings AS ("
+            "  SELECT q.queue, coalesce(s.weight, 1) AS weight,"
+            "    CASE WHEN s.max_running IS NULL THEN $1"
+            "      ELSE least($1, greatest(0, s.max_running - ("
+            "        SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.queue"
+            "          AND a.state IN ('launching', 'staging', 'starting', 'running', 'killing'))))"
+            "    END AS room, s.max_running IS NOT NULL AS capped"
+            "  FROM queues q LEFT JOIN mesoflow.queues s ON s.name = q.queue"
+            "  WHERE q.queue IS NOT NULL"
+            "), candidates AS ("
+            "  SELECT c.id, st.queue, st.room, st.capped,"
+            "    row_number() OVER (PARTITION BY st.queue"
+            "                       ORDER BY c.priority DESC, c.created_at, c.id) AS n,"
+            "    st.weight"
+            "  FROM settings st CROSS JOIN LATERAL ("
+            "    SELECT id, priority, created_at FROM mesoflow.tasks"
+            "    WHERE state = 'pending' AND queue = st.queue AND not_before <= now()"
+            "      AND NOT kill_requested"
+            "    ORDER BY priority DESC, created_at, id LIMIT st.room) c"
+            "), chosen AS ("
+            "  SELECT id FROM candidates ORDER BY n / weight, queue, n LIMIT $1"
+            "), held AS ("
+            // Whether a queue may hold more due rows than it gave (it filled
+            // a room the claim's size set), and whether one is held at its
+            // max_running (it filled a room its cap set).
+            "  SELECT coalesce(bool_or(k = st.room AND st.room > 0"
+            "                          AND NOT (st.capped AND st.room < $1)), false) AS more,"
+            "         coalesce(bool_or(st.capped AND k = st.room AND st.room < $1), false)"
+            "           AS at_cap"
+            "  FROM settings st LEFT JOIN LATERAL ("
+            "    SELECT count(*) AS k FROM candidates c WHERE c.queue = st.queue) ck ON true"
+            "), picked AS ("
             "  SELECT id,"
             "    coalesce(run_as_user, '') = '' OR $2::text[] IS NULL"
             "      OR run_as_user = ANY($2::text[]) AS user_ok,"
             "    coalesce(role, '') = '' OR $3::text[] IS NULL OR role = ANY($3::text[]) AS role_ok"
             "  FROM mesoflow.tasks"
-            "  WHERE state = 'pending' AND not_before <= now() AND NOT kill_requested"
-            "  ORDER BY priority DESC, created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED"
+            "  WHERE id IN (SELECT id FROM chosen) AND state = 'pending'"
+            "  FOR UPDATE SKIP LOCKED"
             "), claimed AS ("
             "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
             "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
@@ -247,8 +296,8 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
             "  FROM refused"
             ") SELECT ") +
         kTaskSpecColumns +
-        ", state = 'failed', reason, message FROM ("
-        "  SELECT * FROM claimed UNION ALL SELECT * FROM refused) w"
+        ", state = 'failed', reason, message, held.more, held.at_cap FROM ("
+        "  SELECT * FROM claimed UNION ALL SELECT * FROM refused) w RIGHT JOIN held ON true"
         " ORDER BY state = 'failed', priority DESC, created_at, id";
     pg::Params params;
     params.add(std::clamp(limit, 0, kMaxPageSize));
@@ -440,6 +489,35 @@ Result<std::vector<std::int64_t>> TaskStore::note_unplaceable(
         "                ORDER BY id FOR UPDATE SKIP LOCKED)"
         " RETURNING t.id";
     auto res = db_->exec_prepared("note_unplaceable", sql, unplaceable_params(notes));
+    if (!res)
+        return res.error();
+    return sorted_ids(res->get());
+}
+
+Result<std::vector<std::int64_t>> TaskStore::note_waiting(const std::vector<WaitingNote>& notes) {
+    if (notes.empty())
+        return std::vector<std::int64_t>{};
+    // As note_unplaceable: only attempts still claimed and never placed.
+    static const char* const sql =
+        "UPDATE mesoflow.tasks t SET reason = u.reason, message = u.message, updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[])"
+        "   AS u(id, attempt, reason, message)"
+        " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
+        "   AND t.agent_id IS NULL AND t.offer_id IS NULL"
+        "   AND t.reason IS DISTINCT FROM u.reason"
+        "   AND t.id IN (SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
+        "                ORDER BY id FOR UPDATE SKIP LOCKED)"
+        " RETURNING t.id";
+    pg::ArrayLiteral ids, attempts, reasons, messages;
+    for (const auto& n : notes) {
+        ids.push(n.task_id);
+        attempts.push(n.attempt);
+        reasons.push(n.reason);
+        messages.push(n.message);
+    }
+    auto res = db_->exec_prepared(
+        "note_waiting", sql,
+        pg::Params().add(ids.str()).add(attempts.str()).add(reasons.str()).add(messages.str()));
     if (!res)
         return res.error();
     return sorted_ids(res->get());

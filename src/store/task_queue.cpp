@@ -108,6 +108,8 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
     b.set("timeout_s", task.timeout_s);
     if (task.kill_requested)
         b.set("kill_requested", true);
+    if (!task.queue.empty())
+        b.set("queue", task.queue);
     auto res = db_->exec(b.sql().c_str(), b.params());
     if (!res)
         return Error{"task " + task.key + " refused: " + res.error().message, res.error().kind};
@@ -158,6 +160,10 @@ Result<std::vector<TaskRow>> TaskStore::list_tasks(const TaskFilter& filter) {
     if (!filter.key_prefix.empty()) {
         params.add(like_prefix(filter.key_prefix));
         sql += " AND key LIKE $" + std::to_string(params.size());
+    }
+    if (!filter.queue.empty()) {
+        params.add(filter.queue);
+        sql += " AND queue = $" + std::to_string(params.size());
     }
     if (filter.before_id > 0) {
         params.add(filter.before_id);

@@ -54,7 +54,7 @@ const char* const kTaskSpecColumns =
     // measures decision times from here.
     MESOFLOW_MICROS("least(created_at, now())") ", timeout_s, "
     "coalesce(volumes::text, '[]'), coalesce(network, ''), coalesce(network_name, ''), "
-    "coalesce(docker_parameters::text, '[]')";
+    "coalesce(docker_parameters::text, '[]'), queue";
 
 task::TaskSpec read_task_spec(const PGresult* res, int row) {
     task::TaskSpec t;
@@ -84,6 +84,7 @@ task::TaskSpec read_task_spec(const PGresult* res, int row) {
     t.network = task::parse_network_mode(pg::text(res, row, 23)).value_or(task::NetworkMode::unset);
     t.network_name = pg::text(res, row, 24);
     t.docker_parameters = parse_json_parameters(pg::text(res, row, 25));
+    t.queue = pg::text(res, row, 26);
     return t;
 }
 
@@ -97,7 +98,7 @@ const char* const kTaskRowColumns =
     MESOFLOW_MICROS("not_before") ", " MESOFLOW_MICROS("launched_at") ", "
     MESOFLOW_MICROS("started_at") ", " MESOFLOW_MICROS("finished_at") ", "
     "coalesce(volumes::text, '[]'), coalesce(network, ''), coalesce(network_name, ''), "
-    "coalesce(docker_parameters::text, '[]')";
+    "coalesce(docker_parameters::text, '[]'), queue";
 
 TaskRow read_task_row(const PGresult* res, int row) {
     TaskRow t;
@@ -137,6 +138,7 @@ TaskRow read_task_row(const PGresult* res, int row) {
     t.network = task::parse_network_mode(pg::text(res, row, 33)).value_or(task::NetworkMode::unset);
     t.network_name = pg::text(res, row, 34);
     t.docker_parameters = parse_json_parameters(pg::text(res, row, 35));
+    t.queue = pg::text(res, row, 36);
     return t;
 }
 

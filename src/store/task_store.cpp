@@ -275,11 +275,47 @@ Result<std::vector<LiveAttempt>> TaskStore::active_attempts(std::int64_t after_t
     return read_all<LiveAttempt>(res->get(), read_live_attempt);
 }
 
+Result<std::vector<QueueUsage>> TaskStore::queue_usage() {
+    auto res = db_->exec_prepared(
+        "queue_usage",
+        "SELECT coalesce(u.queue, s.name), coalesce(s.weight, 1), s.max_running,"
+        "  coalesce(u.n, 0), coalesce(u.cpus, 0), coalesce(u.mem, 0), coalesce(u.disk, 0),"
+        "  coalesce(u.gpus, 0)"
+        // Placed attempts only: a claimed one holds nothing on the cluster yet.
+        " FROM (SELECT queue, count(*) AS n, sum(cpus) AS cpus, sum(mem) AS mem,"
+        "         sum(disk) AS disk, sum(gpus) AS gpus FROM mesoflow.tasks"
+        "       WHERE state IN ('launching', 'staging', 'starting', 'running', 'killing')"
+        "         AND agent_id IS NOT NULL"
+        "       GROUP BY queue) u"
+        " FULL JOIN mesoflow.queues s ON s.name = u.queue ORDER BY 1");
+    if (!res)
+        return res.error();
+    std::vector<QueueUsage> out;
+    for (int i = 0; i < PQntuples(res->get()); ++i) {
+        QueueUsage q;
+        q.queue = pg::text(res->get(), i, 0);
+        q.weight = pg::to_double(res->get(), i, 1);
+        q.max_running = pg::opt_int(res->get(), i, 2);
+        q.active = pg::to_int64(res->get(), i, 3);
+        q.cpus = pg::to_double(res->get(), i, 4);
+        q.mem_mb = pg::to_double(res->get(), i, 5);
+        q.disk_mb = pg::to_double(res->get(), i, 6);
+        q.gpus = pg::to_double(res->get(), i, 7);
+        out.push_back(std::move(q));
+    }
+    return out;
+}
+
 Result<std::int64_t> TaskStore::pending_count() {
     auto res = db_->exec_prepared(
         "pending_count",
-        "SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND not_before <= now()"
-        " AND NOT kill_requested");
+        // Rows of a queue at its max_running wait for it, not for offers.
+        "WITH at_cap AS ("
+        "  SELECT q.name FROM mesoflow.queues q WHERE q.max_running IS NOT NULL"
+        "    AND q.max_running <= (SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.name"
+        "      AND a.state IN ('launching', 'staging', 'starting', 'running', 'killing'))"
+        ") SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND not_before <= now()"
+        " AND NOT kill_requested AND queue NOT IN (SELECT name FROM at_cap)");
     if (!res)
         return res.error();
     return pg::to_int64(res->get(), 0, 0);

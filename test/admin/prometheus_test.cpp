@@ -153,6 +153,30 @@ TEST_CASE("the queue depth is absent until the runtime has looked at the queue")
     CHECK(parse_prometheus(render_prometheus(m, "x")).samples.at("mesoflow_queue_pending") == 0);
 }
 
+TEST_CASE("queues: weights, caps, what they hold and their pending tasks by reason") {
+    Metrics m;
+    CHECK(parse_prometheus(render_prometheus(m, "x")).types.count("mesoflow_pending_tasks") == 0);
+    m.set_queues({
+        {"default", 3, std::nullopt, 12, 6, 3072, 0, {{"in_line", 40}, {"retry_backoff", 2}}},
+        // A producer's queue name: escaped as a label value.
+        {"gpu \"a\"\\", 1, 4, 4, 16, 65536, 4, {{"queue_at_max_running", 7}}},
+    });
+    const auto page = parse_prometheus(render_prometheus(m, "x"));
+    INFO(page.error);
+    REQUIRE(page.error.empty());
+    const auto& s = page.samples;
+    CHECK(s.at("mesoflow_queue_weight{queue=\"default\"}") == 3);
+    CHECK(s.count("mesoflow_queue_max_running{queue=\"default\"}") == 0);
+    CHECK(s.at("mesoflow_queue_max_running{queue=\"gpu \\\"a\\\"\\\\\"}") == 4);
+    CHECK(s.at("mesoflow_queue_tasks_placed{queue=\"default\"}") == 12);
+    CHECK(s.at("mesoflow_queue_cpus{queue=\"default\"}") == 6);
+    CHECK(s.at("mesoflow_queue_mem_bytes{queue=\"default\"}") == 3072.0 * 1024 * 1024);
+    CHECK(s.at("mesoflow_pending_tasks{queue=\"default\",reason=\"in_line\"}") == 40);
+    CHECK(s.at("mesoflow_pending_tasks{queue=\"default\",reason=\"retry_backoff\"}") == 2);
+    CHECK(s.at("mesoflow_pending_tasks{queue=\"gpu "
+               "\\\"a\\\"\\\\\",reason=\"queue_at_max_running\"}") == 7);
+}
+
 TEST_CASE("a version with quotes cannot break the label syntax") {
     const auto page = parse_prometheus(render_prometheus(Metrics{}, "1.0 \"dev\"\\"));
     INFO(page.error);

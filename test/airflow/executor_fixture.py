@@ -45,7 +45,7 @@ EXECUTOR_GRANTS = (
     "GRANT INSERT (key, command, argv, image, containerizer, force_pull, volumes, network, network_name, "
     "docker_parameters, cpus, mem, disk, gpus, ports, env, "
     "uris, run_as_user, labels, role, constraints, priority, max_attempts, retry_backoff_s, retry_on_failure, "
-    f"timeout_s, kill_requested, not_before) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
+    f"timeout_s, kill_requested, not_before, queue) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT UPDATE (kill_requested) ON mesoflow.tasks TO {EXECUTOR_ROLE}",
     f"GRANT USAGE ON SEQUENCE mesoflow.tasks_id_seq TO {EXECUTOR_ROLE}",
     f"GRANT INSERT ON mesoflow.task_history TO {EXECUTOR_ROLE}",

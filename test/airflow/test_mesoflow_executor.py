@@ -43,9 +43,10 @@ only_airflow_3 = unittest.skipUnless(AIRFLOW_3, "Airflow 3's interface")
 only_airflow_2 = unittest.skipIf(AIRFLOW_3, "Airflow 2's interface")
 
 
-def ti(task_id, try_number=1, executor_config=None, dag_id="etl", run_id=RUN_ID, map_index=-1, command=None):
+def ti(task_id, try_number=1, executor_config=None, dag_id="etl", run_id=RUN_ID, map_index=-1, command=None,
+       queue="default"):
     return StandInTaskInstance(dag_id, task_id, run_id, try_number=try_number, map_index=map_index,
-                               executor_config=executor_config, command=command)
+                               executor_config=executor_config, command=command, queue=queue)
 
 
 class QueueTestCase(unittest.TestCase):
@@ -200,6 +201,21 @@ class QueueRowTest(QueueTestCase):
                                          "airflow.run_id": RUN_ID, "airflow.try_number": "1"})
         self.assertEqual((row["state"], row["kill_requested"]), ("pending", False))
         self.assertEqual(s.executor.running, {t.key})
+
+    def test_airflows_queue_is_mesoflows_queue_and_its_defaults_apply(self):
+        self.pg.execute(self.db, "INSERT INTO mesoflow.queues (name, cpus, mem, max_running) "
+                                 "VALUES ('gpu', 4, 2048, 2)")
+        s = self.new_scheduler()
+        s.start()
+        s.enqueue(ti("train", queue="gpu"), ti("load"), ti("small", queue="gpu",
+                                                           executor_config={"mesos": {"cpus": 1}}))
+        s.loop_once()
+        train = self.row(f"airflow/etl/train/{RUN_ID}/1/-1")
+        self.assertEqual((train["queue"], train["cpus"], train["mem"]), ("gpu", 4.0, 2048.0))
+        small = self.row(f"airflow/etl/small/{RUN_ID}/1/-1")
+        self.assertEqual((small["queue"], small["cpus"], small["mem"]), ("gpu", 1.0, 2048.0))
+        load = self.row(f"airflow/etl/load/{RUN_ID}/1/-1")
+        self.assertEqual((load["queue"], load["cpus"], load["mem"]), ("default", 1.0, 256.0))
 
     def test_mesos_section_gives_the_defaults_as_the_old_mesos_executor_read_them(self):
         with conf_vars({("mesos", "task_cpu"): "2", ("mesos", "task_memory"): "1024",

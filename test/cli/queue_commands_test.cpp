@@ -249,12 +249,16 @@ TEST_CASE("status lists tasks newest first with totals, and filters by state, ke
 
     auto r = mesoflow_db(dsn, {"status"});
     REQUIRE(r.code == 0);
-    CHECK_THAT(r.output,
-               Matches("ID +KEY +STATE +ATTEMPT +HOST +EXIT +UPDATED +MESSAGE\n"
-                       "[0-9]+ +b\\.three +pending +0/3 +- +- +[0-9]+s ago +-\n"
-                       "[0-9]+ +a\\.two +killed +0/3 [\\s\\S]*\n"
-                       "[0-9]+ +a\\.one +pending [\\s\\S]*\n\n"
-                       "3 shown \\(newest first\\); 3 tasks in the queue: 2 pending, 1 killed\n"));
+    CHECK_THAT(
+        r.output,
+        Matches("ID +KEY +STATE +ATTEMPT +HOST +EXIT +UPDATED +MESSAGE\n"
+                "[0-9]+ +b\\.three +pending +0/3 +- +- +[0-9]+s ago +-\n"
+                "[0-9]+ +a\\.two +killed +0/3 [\\s\\S]*\n"
+                "[0-9]+ +a\\.one +pending [\\s\\S]*\n\n"
+                "3 shown \\(newest first\\); 3 tasks in the queue: 2 pending, 1 killed\n"
+                "\nQUEUE +WEIGHT +MAX_RUNNING +PENDING +BACKOFF +CLAIMED +LAUNCHED +RUNNING +CPUS"
+                " +MEM +WAITING\n"
+                "default +1 +- +2 +0 +0 +0 +0 +0 +0 +in_line 2\n"));
     r = mesoflow_db(dsn, {"status", "--state", "killed"});
     CHECK_THAT(r.output, Contains("a.two") && !Contains("a.one") && !Contains("b.three"));
     r = mesoflow_db(dsn, {"status", "--state", "done"});
@@ -349,4 +353,109 @@ TEST_CASE("status shows a producer's key and an agent's message with their contr
     }
     const auto detail = mesoflow_db(dsn, {"status", key});
     CHECK_THAT(detail.output, Contains("/bin/sh -c 'printf '\\''\\x1b[2J'\\'''"));
+}
+
+TEST_CASE("queue set, list and delete manage a queue's settings, and submit --queue uses them") {
+    const std::string dsn = migrated_database();
+    auto r = mesoflow_db(dsn, {"queue", "set", "gpu", "--weight", "3", "--max-running", "2",
+                               "--cpus", "4", "--mem", "8192", "--gpus", "1", "--constraint",
+                               "rack:EQUALS:r7", "--image", "registry.local/train:1"});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.output, Contains("weight") && Contains("3") && Contains("rack:EQUALS:r7"));
+
+    // A task that sets none takes the queue's defaults; one that sets some keeps its own.
+    submitted_id(mesoflow_db(dsn, {"submit", "--key", "train-1", "--queue", "gpu", "--", "train"}));
+    submitted_id(mesoflow_db(
+        dsn, {"submit", "--key", "train-2", "--queue", "gpu", "--cpus", "1", "--", "train"}));
+    Sql sql(dsn);
+    CHECK(sql.one("SELECT cpus || ' ' || mem || ' ' || gpus || ' ' || image || ' ' ||"
+                  " constraints::text FROM mesoflow.tasks WHERE key = 'train-1'") ==
+          R"(4 8192 1 registry.local/train:1 [["rack", "EQUALS", "r7"]])");
+    CHECK(sql.one("SELECT cpus || ' ' || mem FROM mesoflow.tasks WHERE key = 'train-2'") ==
+          "1 8192");
+    // Other queues keep the table's defaults.
+    submitted_id(mesoflow_db(dsn, {"submit", "--key", "plain", "--shell", "true"}));
+    CHECK(sql.one("SELECT queue || ' ' || cpus || ' ' || mem || ' ' || coalesce(image, '-')"
+                  " FROM mesoflow.tasks WHERE key = 'plain'") == "default 1 256 -");
+
+    r = mesoflow_db(dsn, {"queue", "list"});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Matches("(?:.|\n)*QUEUE +WEIGHT +MAX_RUNNING +PENDING(?:.|\n)*"));
+    CHECK_THAT(r.output, Matches("(?:.|\n)*\ndefault +1 +- +1 (?:.|\n)*"));
+    CHECK_THAT(r.output, Matches("(?:.|\n)*\ngpu +3 +2 +2 (?:.|\n)*"));
+    // status lists the queues too, and filters by one.
+    r = mesoflow_db(dsn, {"status", "--queue", "gpu"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Contains("train-1") && Contains("train-2") && !Contains("plain  "));
+    CHECK_THAT(r.output, Contains("QUEUE"));
+    // One task says why it waits.
+    r = mesoflow_db(dsn, {"status", "train-1"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.output, Matches("(?:.|\n)*\nqueue +gpu\n(?:.|\n)*"));
+    CHECK_THAT(r.output, Contains("in_line: in line in its queue"));
+
+    // none clears a setting; the weight goes back to 1.
+    r = mesoflow_db(dsn, {"queue", "set", "gpu", "--max-running", "none", "--weight", "none",
+                          "--constraint", "none"});
+    CHECK(r.code == 0);
+    CHECK(sql.one("SELECT weight || ' ' || coalesce(max_running::text, 'null') || ' ' ||"
+                  " coalesce(constraints::text, 'null') || ' ' || cpus FROM mesoflow.queues") ==
+          "1 null null 4");
+
+    // What the table refuses comes back with the rule's name.
+    r = mesoflow_db(dsn, {"queue", "set", "gpu", "--weight", "0"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("weight_must_be_positive"));
+    r = mesoflow_db(dsn, {"queue", "set", "gpu", "--max-running", "-1"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("max_running_must_not_be_negative"));
+    r = mesoflow_db(dsn, {"queue", "set", " gpu", "--weight", "2"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.output, Contains("queue_must_not_start_or_end_with_spaces"));
+
+    r = mesoflow_db(dsn, {"queue", "delete", "gpu"});
+    CHECK(r.code == 0);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.queues") == 0);
+    r = mesoflow_db(dsn, {"queue", "delete", "gpu"});
+    CHECK(r.code == 4);
+    // Its tasks stay.
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE queue = 'gpu'") == 2);
+
+    // Usage errors.
+    CHECK(mesoflow_db(dsn, {"queue", "frobnicate"}).code == 2);
+    CHECK(mesoflow_db(dsn, {"queue", "set"}).code == 2);
+    CHECK(mesoflow_db(dsn, {"queue", "list", "--weight", "2"}).code == 2);
+    CHECK(mesoflow_db(dsn, {"queue", "set", "q", "--weight", "lots"}).code == 2);
+}
+
+TEST_CASE("a careless producer's queue name is refused with the rule, and nothing else is lost") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    struct Row {
+        std::string queue_sql;
+        std::string rule;
+    };
+    const std::vector<Row> rows = {
+        {"''", "queue_must_not_be_empty"},
+        {"'   '", "queue_must_not_be_empty"},
+        {"repeat('q', 201)", "queue_must_be_at_most_200_bytes"},
+        {"E'evil\\x1b[31m'", "queue_must_not_contain_control_characters"},
+        {"E'a\\nb'", "queue_must_not_contain_control_characters"},
+        {"' padded'", "queue_must_not_start_or_end_with_spaces"},
+        {"NULL", "null value in column \"queue\""},
+    };
+    for (const auto& r : rows) {
+        INFO(r.queue_sql);
+        CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('k', "
+                                "'true', " +
+                                r.queue_sql + ")"),
+                   Contains(r.rule));
+    }
+    // Moving a task to a bad queue is refused the same way.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('ok', 'true', 'etl')");
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET queue = '' WHERE key = 'ok'"),
+               Contains("queue_must_not_be_empty"));
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 1);
 }

@@ -365,3 +365,190 @@ TEST_CASE(
                     " AND reason = 'unplaceable'") == 1);
     CHECK(sql.one("SELECT state FROM mesoflow.tasks WHERE key = 'kill'") == "launching");
 }
+
+TEST_CASE("a claim takes from each queue by weighted turns, each queue in its own order") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, weight) VALUES ('a', 3)");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, priority)"
+        " SELECT 'a-' || i, 'x', 'a', 0 FROM generate_series(1, 100) i");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, priority)"
+        " SELECT 'b-' || i, 'x', 'b', i FROM generate_series(1, 100) i");
+    auto window = store.claim_window(40, {});
+    REQUIRE(window.ok());
+    REQUIRE(window->tasks.size() == 40);
+    int a = 0, b = 0, best_b = 0;
+    for (const auto& t : window->tasks) {
+        (t.queue == "a" ? a : b)++;
+        if (t.queue == "b")
+            best_b = std::max(best_b, t.priority);
+    }
+    CHECK(a == 30);
+    CHECK(b == 10);
+    // Queue b's ten are its highest priorities.
+    CHECK(best_b == 100);
+    CHECK(sql.count("SELECT min(priority) FROM mesoflow.tasks WHERE queue = 'b'"
+                    " AND state = 'launching'") == 91);
+    // Both queues hold more: the claim says so.
+    CHECK(window->more_due);
+    CHECK_FALSE(window->queue_at_cap);
+
+    // A queue with nothing due leaves its turns to the others.
+    sql.exec(
+        "UPDATE mesoflow.tasks SET not_before = now() + interval '1 hour'"
+        " WHERE queue = 'b' AND state = 'pending'");
+    window = store.claim_window(40, {});
+    REQUIRE(window.ok());
+    CHECK(window->tasks.size() == 40);
+    CHECK(std::all_of(window->tasks.begin(), window->tasks.end(),
+                      [](const auto& t) { return t.queue == "a"; }));
+}
+
+TEST_CASE("max_running caps a queue's claimed and launched tasks exactly, and 0 pauses it") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, max_running) VALUES ('capped', 5)");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue)"
+        " SELECT 'c-' || i, 'x', 'capped' FROM generate_series(1, 20) i");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command)"
+        " SELECT 'd-' || i, 'x' FROM generate_series(1, 20) i");
+    // Two of the queue's tasks already run (as after a restart).
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1', agent_id = 'S1'"
+        " WHERE key IN ('c-1', 'c-2')");
+    auto window = store.claim_window(100, {});
+    REQUIRE(window.ok());
+    const auto capped = std::count_if(window->tasks.begin(), window->tasks.end(),
+                                      [](const auto& t) { return t.queue == "capped"; });
+    CHECK(capped == 3);
+    CHECK(window->tasks.size() == 23);
+    CHECK(window->queue_at_cap);
+    CHECK_FALSE(window->more_due);
+    // At the cap: nothing more, and the queue's pending rows are not counted
+    // as launchable (no REVIVE for them).
+    window = store.claim_window(100, {});
+    REQUIRE(window.ok());
+    CHECK(window->tasks.empty());
+    CHECK(window->queue_at_cap);
+    CHECK(store.pending_count().value() == 0);
+
+    // One ends: exactly one more.
+    sql.exec("UPDATE mesoflow.tasks SET state = 'finished' WHERE key = 'c-1'");
+    CHECK(store.pending_count().value() == 15);
+    window = store.claim_window(100, {});
+    REQUIRE(window.ok());
+    CHECK(window->tasks.size() == 1);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE queue = 'capped'"
+                    " AND state IN ('launching', 'running')") == 5);
+
+    // 0 pauses the queue; NULL lifts the cap.
+    sql.exec("UPDATE mesoflow.queues SET max_running = 0");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'finished' WHERE queue = 'capped'"
+        " AND state <> 'pending'");
+    CHECK(store.claim_window(100, {})->tasks.empty());
+    sql.exec("UPDATE mesoflow.queues SET max_running = NULL");
+    CHECK(store.claim_window(100, {})->tasks.size() == 14);
+}
+
+TEST_CASE("queue usage counts placed attempts only, by queue, with the settings") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, weight, max_running) VALUES ('idle', 2, 7)");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem) VALUES"
+        " ('p', 'x', 'q', 2, 100), ('c', 'x', 'q', 3, 100), ('r', 'x', 'q', 4, 100)");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'launching', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1' WHERE key = 'c'");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1,"
+        " mesos_task_id = 'mf-' || id || '-1', agent_id = 'S1' WHERE key = 'r'");
+    auto usage = store.queue_usage();
+    REQUIRE(usage.ok());
+    REQUIRE(usage->size() == 2);
+    CHECK(usage->at(0).queue == "idle");
+    CHECK(usage->at(0).weight == 2);
+    CHECK(usage->at(0).max_running == 7);
+    CHECK(usage->at(0).active == 0);
+    CHECK(usage->at(1).queue == "q");
+    CHECK(usage->at(1).active == 1);
+    CHECK(usage->at(1).cpus == 4);
+    CHECK(usage->at(1).mem_mb == 100);
+
+    auto summaries = store.queue_summaries();
+    REQUIRE(summaries.ok());
+    REQUIRE(summaries->size() == 2);
+    const auto& q = summaries->at(1);
+    CHECK(q.settings.name == "q");
+    CHECK_FALSE(q.configured);
+    CHECK(q.pending == 1);
+    CHECK(q.claimed == 1);
+    CHECK(q.running == 1);
+    CHECK(q.cpus == 7);
+}
+
+TEST_CASE("every task not launched yet has a reason: back-off, its queue's cap, in line, claimed") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, max_running) VALUES ('capped', 1)");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, not_before) VALUES"
+        " ('later', 'x', 'default', now() + interval '1 hour'),"
+        " ('capped-1', 'x', 'capped', now()), ('capped-2', 'x', 'capped', now()),"
+        " ('free', 'x', 'default', now())");
+    // One claim: capped-1 and free become claimed; capped-2 waits for the cap.
+    auto window = store.claim_window(10, {});
+    REQUIRE(window.ok());
+    REQUIRE(window->tasks.size() == 2);
+    auto reason_of = [&](const std::string& key) {
+        return sql.one(
+            "SELECT reason || ': ' || detail FROM mesoflow.pending_reasons"
+            " WHERE key = '" +
+            key + "'");
+    };
+    CHECK_THAT(reason_of("later"), Catch::StartsWith("retry_backoff: retry back-off: not before "));
+    CHECK(reason_of("capped-2") ==
+          "queue_at_max_running: its queue runs 1 tasks, its max_running is 1");
+    CHECK_THAT(reason_of("free"), Catch::StartsWith("claimed: "));
+    // mesoflow writes why a claimed task waits; the view shows it.
+    const auto free_id = sql.count("SELECT id FROM mesoflow.tasks WHERE key = 'free'");
+    auto written = store.note_waiting({WaitingNote{free_id, 1, "no_offers", "no offer came"}});
+    REQUIRE(written.ok());
+    CHECK(*written == std::vector<std::int64_t>{free_id});
+    CHECK(reason_of("free") == "no_offers: no offer came");
+    // The same reason again writes nothing; NULL clears it.
+    CHECK(store.note_waiting({WaitingNote{free_id, 1, "no_offers", "no offer came"}})->empty());
+    CHECK(store.note_waiting({WaitingNote{free_id, 1, std::nullopt, std::nullopt}})->size() == 1);
+    CHECK_THAT(reason_of("free"), Catch::StartsWith("claimed: "));
+    // A placed task has no reason: it is not in the view.
+    sql.exec("UPDATE mesoflow.tasks SET agent_id = 'S1' WHERE key = 'free'");
+    CHECK(reason_of("free").empty());
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'pending', attempt = 0, mesos_task_id = NULL"
+        " WHERE key = 'capped-1'");
+    CHECK(reason_of("capped-2") ==
+          "in_line: in line in its queue: claimed as the tasks ahead"
+          " of it launch");
+
+    auto counts = store.pending_reason_counts();
+    REQUIRE(counts.ok());
+    std::map<std::string, std::int64_t> by;
+    for (const auto& c : *counts)
+        by[c.queue + "/" + c.reason] = c.tasks;
+    CHECK(by ==
+          std::map<std::string, std::int64_t>{{"capped/in_line", 2}, {"default/retry_backoff", 1}});
+    auto one = store.pending_reason(sql.count("SELECT id FROM mesoflow.tasks WHERE key = 'later'"));
+    REQUIRE(one.ok());
+    REQUIRE(one->has_value());
+    CHECK((*one)->reason == "retry_backoff");
+}

@@ -114,7 +114,7 @@ struct Config {
     // A claimed task no offer could hold for this long gets reason
     // "unplaceable" and the why on its row; after the timeout (0: never) it
     // ends failed.
-    double unplaceable_after_s = 300.0;
+    double unplaceable_after_s = 60.0;
     double unplaceable_timeout_s = 0.0;
     // A placed attempt not RUNNING after this is killed and retried; 0: never.
     double launch_timeout_s = 300.0;

@@ -7,12 +7,30 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mesoflow/common/latency_histogram.hpp"
 #include "mesoflow/task/task.hpp"
 
 namespace mesoflow {
+
+// One queue at the last look: its settings, what its placed tasks hold and
+// its tasks not launched yet by reason (mesoflow.pending_reasons).
+struct QueueGauges {
+    std::string queue;
+    double weight = 1;
+    std::optional<int> max_running;
+    std::int64_t placed = 0;  // placed, not ended
+    double cpus = 0;
+    double mem_mb = 0;
+    double gpus = 0;
+    std::vector<std::pair<std::string, std::int64_t>> pending_by_reason;
+};
 
 struct Metrics {
     using Counter = std::atomic<std::uint64_t>;
@@ -88,6 +106,21 @@ struct Metrics {
     LatencyHistogram update_to_commit;   // per status update: received -> its batch committed
     LatencyHistogram update_to_ack;      // per status update: received -> ACKNOWLEDGE
     LatencyHistogram update_batch_time;  // per batch: apply_updates, BEGIN to COMMIT
+
+    // The queues, replaced whole at each look (a mutex, not atomics: a
+    // list of names).
+    void set_queues(std::vector<QueueGauges> queues) {
+        std::lock_guard lock(queues_mutex_);
+        queues_ = std::move(queues);
+    }
+    std::vector<QueueGauges> queues() const {
+        std::lock_guard lock(queues_mutex_);
+        return queues_;
+    }
+
+  private:
+    mutable std::mutex queues_mutex_;
+    std::vector<QueueGauges> queues_;
 };
 
 // The latency histograms, as /state names them (`key`, in its "latency"

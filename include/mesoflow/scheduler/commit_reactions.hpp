@@ -70,6 +70,7 @@ struct CommitReaction {
     std::size_t ignored = 0;  // duplicates, stale and unknown
     std::size_t kept = 0;     // row locked: not written, to be tried again
     bool repoll = false;      // a task went back to pending: look at the queue now
+    bool ended = false;       // an attempt ended: a queue at max_running has room again
 };
 
 // results[i] is what the store made of batch[i]; the two have the same size.

@@ -1,6 +1,6 @@
 // NewTask: one task as a producer queues it (`mesoflow submit`, tests). Unset
-// optionals take the queue table's defaults, so those live in one place: the
-// schema (schemas/0001_initial.sql, README "The queue table").
+// optionals take the queue's defaults, then the table's, so those live in one
+// place: the schema (schemas/0008_queues.sql, README "The queue table").
 #pragma once
 
 #include <optional>
@@ -41,6 +41,7 @@ struct NewTask {
     bool retry_on_failure = false;
     std::optional<double> timeout_s;
     bool kill_requested = false;
+    std::string queue;  // empty: the table's default, "default"
 };
 
 }  // namespace mesoflow::store

@@ -116,9 +116,23 @@ struct UnplaceableNote {
     std::string message;
 };
 
+// Why a claimed attempt waits, for its row: reason NULL clears it.
+struct WaitingNote {
+    std::int64_t task_id = 0;
+    int attempt = 0;  // the claimed attempt
+    std::optional<std::string> reason;
+    std::optional<std::string> message;
+};
+
 struct ClaimedWindow {
     std::vector<task::TaskSpec> tasks;  // as claim_pending returns them
     std::vector<RefusedTask> refused;   // by priority, then age, then id
+    // A queue filled the room the claim's size gave it: it may hold more
+    // due rows, whatever the claim took after skipping locked rows.
+    bool more_due = false;
+    // A queue filled the room its max_running left: a task of it that ends
+    // makes room again.
+    bool queue_at_cap = false;
 };
 
 // What apply_updates made of a batch.
@@ -207,6 +221,10 @@ class TaskStore {
     // that attempt and never placed; they stay launching. One statement.
     // Returns the ids written.
     Result<std::vector<std::int64_t>> note_unplaceable(const std::vector<UnplaceableNote>& notes);
+    // Claimed attempts that wait for other reasons (WaitingTracker): sets
+    // reason and message (NULL clears them) on rows still launching at that
+    // attempt and never placed. One statement. Returns the ids written.
+    Result<std::vector<std::int64_t>> note_waiting(const std::vector<WaitingNote>& notes);
     // Ends such attempts: failed, reason 'unplaceable', the why in message,
     // the attempt given back (it never reached Mesos), a 'refused' history
     // row. One statement. Returns the ids ended.
@@ -255,7 +273,12 @@ class TaskStore {
     // Live attempts with task id > after_task_id, by task id: page through
     // them for explicit reconciliation.
     Result<std::vector<LiveAttempt>> active_attempts(std::int64_t after_task_id, int limit);
-    // Pending tasks that could launch now.
+    // Each queue's weight, cap and placed, unfinished tasks (claimed ones
+    // waiting for an offer hold nothing yet): what fair shares are measured
+    // by. Reads the active rows only.
+    Result<std::vector<QueueUsage>> queue_usage();
+    // Pending tasks that could launch now (not those of a queue at its
+    // max_running).
     Result<std::int64_t> pending_count();
     // The earliest not_before among pending tasks still in back-off, if any:
     // when the runtime should look again without a notification.
@@ -284,6 +307,22 @@ class TaskStore {
     Result<std::optional<TaskRow>> find_task(const std::string& key);
     Result<std::vector<TaskRow>> list_tasks(const TaskFilter& filter);
     Result<std::vector<HistoryEntry>> task_history(std::int64_t task_id);
+
+    // --- Queues (`mesoflow queue`, `status`) ----------------------------
+
+    // Every queue with a settings row or a task that has not ended, by name.
+    Result<std::vector<QueueSummary>> queue_summaries();
+    // Creates the queue's settings row or changes it; an Error names the
+    // rule a value breaks.
+    Result<QueueSettings> set_queue(const QueueChange& change);
+    // Deletes the settings row (its tasks stay, under the defaults); false
+    // when there was none.
+    Result<bool> delete_queue(const std::string& name);
+    // Why the task waits, if it has not launched yet (nullopt otherwise).
+    Result<std::optional<PendingReason>> pending_reason(std::int64_t task_id);
+    // The tasks not launched yet, by queue and reason. Reads every pending
+    // row: for a low rate (metrics, the CLI, the status page).
+    Result<std::vector<ReasonCount>> pending_reason_counts();
 
   private:
     std::unique_ptr<Database> db_;

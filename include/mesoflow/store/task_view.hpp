@@ -50,12 +50,14 @@ struct TaskRow {
     std::optional<std::int64_t> launched_at_us;
     std::optional<std::int64_t> started_at_us;
     std::optional<std::int64_t> finished_at_us;
+    std::string queue;
 };
 
 // Newest first. Page with before_id = the smallest id of the previous page.
 struct TaskFilter {
     std::vector<task::TaskState> states;  // empty: every state
     std::string key_prefix;               // empty: every key
+    std::string queue;                    // empty: every queue
     std::int64_t before_id = 0;           // 0: from the newest
     int limit = 100;
 };
@@ -81,6 +83,82 @@ struct HistoryEntry {
     std::string note;
     std::optional<bool> healthy;
     std::optional<std::int64_t> status_time_us;
+};
+
+// A queue's settings and its placed, unfinished tasks: every queue with a
+// row in mesoflow.queues or such a task.
+struct QueueUsage {
+    std::string queue;
+    double weight = 1;
+    std::optional<int> max_running;
+    std::int64_t active = 0;
+    double cpus = 0;
+    double mem_mb = 0;
+    double disk_mb = 0;
+    double gpus = 0;
+};
+
+// A queue's row in mesoflow.queues. Unset optionals are NULL: no cap, no
+// default.
+struct QueueSettings {
+    std::string name;
+    double weight = 1;
+    std::optional<int> max_running;
+    std::optional<double> cpus;
+    std::optional<double> mem_mb;
+    std::optional<double> disk_mb;
+    std::optional<double> gpus;
+    std::optional<std::string> role;
+    std::optional<std::vector<task::Constraint>> constraints;
+    std::optional<std::string> image;
+};
+
+// What `mesoflow queue set` changes: an outer nullopt keeps the setting, an
+// inner one clears it (the weight back to 1).
+struct QueueChange {
+    std::string name;
+    std::optional<std::optional<double>> weight;
+    std::optional<std::optional<int>> max_running;
+    std::optional<std::optional<double>> cpus;
+    std::optional<std::optional<double>> mem_mb;
+    std::optional<std::optional<double>> disk_mb;
+    std::optional<std::optional<double>> gpus;
+    std::optional<std::optional<std::string>> role;
+    std::optional<std::optional<std::vector<task::Constraint>>> constraints;
+    std::optional<std::optional<std::string>> image;
+};
+
+// A queue with its settings (configured: it has a row) and its tasks that
+// have not ended, by where they stand.
+struct QueueSummary {
+    QueueSettings settings;
+    bool configured = false;
+    std::int64_t pending = 0;   // due now
+    std::int64_t backoff = 0;   // pending, not before a later time (retry back-off)
+    std::int64_t claimed = 0;   // claimed, waiting for an offer
+    std::int64_t launched = 0;  // placed, not running yet
+    std::int64_t running = 0;
+    std::int64_t killing = 0;
+    // Resources of its launched, unfinished tasks (claimed ones included).
+    double cpus = 0;
+    double mem_mb = 0;
+    double disk_mb = 0;
+    double gpus = 0;
+
+    std::int64_t active() const { return claimed + launched + running + killing; }
+};
+
+// Why a task that has not launched yet waits (mesoflow.pending_reasons).
+struct PendingReason {
+    std::string reason;  // retry_backoff, queue_at_max_running, in_line, claimed, no_offers,
+                         // unplaceable, launch_window_full
+    std::string detail;
+};
+
+struct ReasonCount {
+    std::string queue;
+    std::string reason;
+    std::int64_t tasks = 0;
 };
 
 struct StateCount {

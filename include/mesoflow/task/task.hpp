@@ -101,6 +101,7 @@ struct TaskSpec {
     int priority = 0;
     std::int64_t created_at_us = 0;  // microseconds since the epoch
     std::optional<double> timeout_s;
+    std::string queue = "default";  // mesoflow.tasks.queue
 };
 
 // The Mesos task id of one attempt of one task: "mf-<id>-<attempt>".
