@@ -172,6 +172,88 @@ void Runtime::Impl::order_claimed_fairly(const std::vector<mesos::Offer>& round)
     claimed = std::move(ordered);
 }
 
+namespace {
+
+scheduler::Demand demand_of(const std::vector<mesos::Resource>& resources) {
+    return {mesos::scalar_sum(resources, "cpus"), mesos::scalar_sum(resources, "mem"),
+            mesos::scalar_sum(resources, "disk"), mesos::scalar_sum(resources, "gpus")};
+}
+
+scheduler::Demand demand_of(const task::TaskSpec& t) {
+    return {t.cpus, t.mem_mb, t.disk_mb, t.gpus};
+}
+
+}  // namespace
+
+// A large task that no offer had room for during unplaceable_after gets an
+// agent held for it (agent_hold.hpp): nothing else launches there, the
+// agent's offers go back with a short filter until one holds the task, and
+// then the task is tried first.
+void Runtime::Impl::hold_agent_for_starving(std::vector<mesos::Offer>& round) {
+    std::map<std::string, scheduler::Demand, std::less<>> together;
+    for (const auto& o : round)
+        together[o.agent_id] += demand_of(o.resources);
+    last_round_agents = together.size();
+    for (const auto& [agent, d] : together)
+        agent_room.offered(agent, d);
+    const auto index_of = [&](std::int64_t task_id, int attempt) -> std::optional<std::size_t> {
+        for (std::size_t i = 0; i < claimed.size(); ++i) {
+            if (claimed[i].id == task_id && claimed[i].attempt + 1 == attempt)
+                return i;
+        }
+        return std::nullopt;
+    };
+    if (held_agent && !index_of(held_agent->task_id, held_agent->attempt)) {
+        log::info("agent_released", "task={} agent={}",
+                  task::mesos_task_id(held_agent->task_id, held_agent->attempt),
+                  held_agent->agent_id);
+        held_agent.reset();
+    }
+    if (!held_agent) {
+        // Of the tasks that waited for room, the largest: small ones find
+        // room as others end.
+        std::vector<scheduler::UnplacedAttempt> candidates;
+        std::vector<scheduler::Demand> needs;
+        std::vector<std::size_t> indices;
+        for (const auto& s : unplaceable.starving(time.now())) {
+            const auto i = index_of(s.task_id, s.attempt);
+            // Constraints may rule the agent out: such tasks wait as they are.
+            if (!i || !claimed[*i].constraints.empty())
+                continue;
+            candidates.push_back(s);
+            needs.push_back(demand_of(claimed[*i]));
+            indices.push_back(*i);
+        }
+        const auto pick = scheduler::largest_of(needs, agent_room);
+        if (!pick)
+            return;
+        const auto agent = scheduler::agent_to_hold(needs[*pick], agent_room);
+        if (!agent)
+            return;
+        const auto& s = candidates[*pick];
+        held_agent = HeldAgent{s.task_id, s.attempt, *agent};
+        log::info("agent_held", "task={} agent={} why={}",
+                  task::mesos_task_id(s.task_id, s.attempt), *agent,
+                  log::quote(scheduler::explain(s.why, claimed[indices[*pick]])));
+    }
+    const auto i = *index_of(held_agent->task_id, held_agent->attempt);
+    const auto offered = together.find(held_agent->agent_id);
+    if (offered != together.end() && scheduler::holds(offered->second, demand_of(claimed[i]))) {
+        // Its turn: first in the round.
+        std::rotate(claimed.begin(), claimed.begin() + static_cast<std::ptrdiff_t>(i),
+                    claimed.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        return;
+    }
+    std::vector<std::string> ids;
+    std::erase_if(round, [&](const mesos::Offer& o) {
+        if (o.agent_id != held_agent->agent_id)
+            return false;
+        ids.push_back(o.id);
+        return true;
+    });
+    decline_ids(std::move(ids), scheduler::kReserveRefuseS);
+}
+
 // Matches a round of offers against the claimed attempts, at most `room`
 // launches, records the placements and then sends the ACCEPTs
 // (place_then_accept), and declines what is left. Every claimed attempt may
@@ -179,6 +261,7 @@ void Runtime::Impl::order_claimed_fairly(const std::vector<mesos::Offer>& round)
 // UnplaceableTracker learns why it waits.
 void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     order_claimed_fairly(round);
+    hold_agent_for_starving(round);
     auto options = match_options();
     options.max_launches = room;
     auto match = matcher.match(round, claimed, options);
@@ -550,8 +633,11 @@ void Runtime::Impl::check_unplaceable() {
                 continue;
             }
             out.push_back({a.task_id, a.attempt,
-                           task::clean_text(scheduler::explain(a.why, claimed[it->second]),
-                                            task::kMaxMessageBytes)});
+                           task::clean_text(
+                               scheduler::explain(a.why, claimed[it->second]) +
+                                   fmt::format(", in the offers of {} agent{}", last_round_agents,
+                                               last_round_agents == 1 ? "" : "s"),
+                               task::kMaxMessageBytes)});
         }
         return out;
     };

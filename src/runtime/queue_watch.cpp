@@ -97,8 +97,11 @@ void Runtime::Impl::run_poll() {
                 if (r->reasons)
                     reason_counts = std::move(*r->reasons);
                 set_queue_usage(r->queues);
-                // Claimed tasks wait for offers too: never suppress them.
-                const auto pending = r->pending + static_cast<std::int64_t>(claimed.size());
+                // Claimed tasks wait for offers too: never suppress them;
+                // nor while launches are on their way (the count read the
+                // queue without them, and they may come back to it).
+                const auto pending = r->pending + static_cast<std::int64_t>(claimed.size()) +
+                                     static_cast<std::int64_t>(pacer.launches_in_flight());
                 if (pending > 0 || !stale)
                     apply_gate(gate.on_pending(pending, time.now()));
                 if (r->pending > 0) {

@@ -39,6 +39,7 @@
 #include "mesoflow/runtime/database_worker.hpp"
 #include "mesoflow/runtime/runtime.hpp"
 #include "mesoflow/runtime/seams.hpp"
+#include "mesoflow/scheduler/agent_hold.hpp"
 #include "mesoflow/scheduler/call_repair.hpp"
 #include "mesoflow/scheduler/commit_reactions.hpp"
 #include "mesoflow/scheduler/fair_share.hpp"
@@ -127,6 +128,17 @@ struct Runtime::Impl {
     scheduler::KillTracker kills;
     scheduler::UnplaceableTracker unplaceable;
     scheduler::WaitingTracker waiting_reasons;
+    // The most each agent offered at once, and the agent held for a large
+    // task that waited too long (agent_hold.hpp).
+    scheduler::AgentRoom agent_room;
+    struct HeldAgent {
+        std::int64_t task_id = 0;
+        int attempt = 0;
+        std::string agent_id;
+    };
+    std::optional<HeldAgent> held_agent;
+    // Agents whose offers the last round held (an unplaceable task's note).
+    std::size_t last_round_agents = 0;
 
     // Used on the db thread only (inside DatabaseWorker jobs).
     std::unique_ptr<store::TaskStore> store;
@@ -413,6 +425,7 @@ struct Runtime::Impl {
     void place_offers();
     void set_queue_usage(const std::vector<store::QueueUsage>& queues);
     void order_claimed_fairly(const std::vector<mesos::Offer>& round);
+    void hold_agent_for_starving(std::vector<mesos::Offer>& round);
     void launch(std::vector<mesos::Offer> round, std::size_t room);
     void place_then_accept(std::shared_ptr<PendingLaunch> pending);
     void accept_placed(PendingLaunch& pending, Placed result);

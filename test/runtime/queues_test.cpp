@@ -202,3 +202,39 @@ TEST_CASE("a claimed task no offer came for says no_offers once it waited, and m
     }));
     CHECK(c.stop() == 0);
 }
+
+TEST_CASE("a large task a stream of small ones keeps out gets an agent held and runs before them") {
+    mesoflow::runtime::ManualTime clock;
+    auto mc = quick_master(0);
+    mesoflow::fake::AgentSpec four;
+    four.cpus = 4;
+    mc.agents = mesoflow::fake::uniform_agents(2, four);
+    mc.default_task.run_time = 300ms;
+    Cluster c(mc);
+    c.seams().time = &clock;
+    c.config().unplaceable_after_s = 60;
+    Sql sql(c.dsn());
+    // 300 small tasks ahead of the large one (priority), which needs a whole agent.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, cpus, mem, priority)"
+        " SELECT 'small-' || i, 'true', 1, 64, 1 FROM generate_series(1, 300) i");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, cpus, mem, priority)"
+        " VALUES ('large', 'true', 4, 64, 0)");
+    c.start();
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) >= 8; }));
+    // It has waited past unplaceable_after: an agent is held for it.
+    clock.advance(61s);
+    REQUIRE(c.eventually([&] { return c.task("large").state == TaskState::finished; }, 120s));
+    const auto large = c.task("large");
+    REQUIRE(large.launched_at_us);
+    // Most of the small ones launched after it: it did not wait for the stream to end.
+    const auto after = sql.count(
+        "SELECT count(*) FROM mesoflow.tasks WHERE key LIKE 'small-%' AND (launched_at IS NULL"
+        " OR launched_at > (SELECT launched_at FROM mesoflow.tasks WHERE key = 'large'))");
+    INFO(after << " small tasks launched after the large one");
+    CHECK(after >= 100);
+    REQUIRE(c.eventually([&] { return c.count_in(TaskState::finished) == 301; }, 120s));
+    CHECK(c.master().counters().tasks_launched == 301);
+    CHECK(c.stop() == 0);
+}
