@@ -10,10 +10,11 @@
 namespace mesoflow::store {
 
 Database::Database(std::string dsn, std::string application_name,
-                   std::chrono::milliseconds session_limit)
+                   std::chrono::milliseconds session_limit, SessionLimits limits)
     : dsn_(std::move(dsn)),
       application_name_(std::move(application_name)),
-      session_limit_(session_limit) {}
+      session_limit_(session_limit),
+      limits_(limits) {}
 
 Result<PGconn*> Database::get() {
     if (in_transaction_) {
@@ -50,7 +51,10 @@ Result<PGconn*> Database::get() {
     pg::SessionDefaults defaults;
     defaults.application_name = application_name_;
     defaults.statement_timeout_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+        limits_.statement_timeout.count() > 0
+            ? limits_.statement_timeout.count()
+            : std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+    defaults.connect_timeout_s = limits_.connect_timeout.count();
     defaults.idle_in_transaction_timeout_ms = session_limit_.count();
     defaults.tcp_user_timeout_ms = session_limit_.count();
     auto conn = pg::connect(dsn_, defaults);
