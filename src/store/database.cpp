@@ -63,6 +63,13 @@ Result<PGconn*> Database::get() {
     if (auto schema = require_current_schema(conn->get()); !schema) {
         return fail(schema.error());
     }
+    // A statement limit set for this reader holds whatever the DSN's options say.
+    if (limits_.statement_timeout.count() > 0) {
+        const auto sql =
+            "SET statement_timeout = " + std::to_string(limits_.statement_timeout.count());
+        if (auto set = pg::exec(conn->get(), sql.c_str()); !set)
+            return fail(set.error());
+    }
     log::info("database_connected", "application={} backoff_ms={}", application_name_,
               backoff_.count());
     backoff_ = std::chrono::milliseconds{0};

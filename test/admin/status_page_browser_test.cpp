@@ -2,7 +2,9 @@
 // chromium package) loads /status and a task's page from the real
 // `mesoflow run`, against the fake master and a real PostgreSQL, and the
 // test reads the DOM Chromium rendered. A screenshot of /status stays under
-// the build folder (MESOFLOW_TEST_OUTPUT_DIR/status-page.png).
+// the build folder (MESOFLOW_TEST_OUTPUT_DIR/status-page.png). And the page
+// against a database that never answers: /ready, on the same admin thread,
+// waits no longer than the page's connect timeout.
 #include <httplib.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,13 +18,18 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../store/store_fixture.hpp"
 #include "cluster.hpp"
+#include "mesoflow/admin/admin_server.hpp"
 #include "mesoflow/admin/status_page.hpp"
+#include "mesoflow/admin/status_routes.hpp"
+#include "pg_proxy.hpp"
 #include "process.hpp"
 #include "run_checks.hpp"
+#include "temp_postgres.hpp"
 
 using namespace std::chrono_literals;
 using mesoflow::store::testing::Sql;
@@ -255,4 +262,55 @@ TEST_CASE("headless Chromium renders the status page and a task's page from meso
                                                                   started)
                      .count()
               << " s\n";
+}
+
+TEST_CASE("a database that never answers costs /status and /ready at most the connect timeout") {
+    // The proxy relays every connection but the status page's, which it
+    // accepts and never answers; the DSN asks for no connect timeout.
+    mesoflow::testing::PgProxy proxy(mesoflow::testing::TempPostgres::shared().port(),
+                                     "mesoflow status page");
+    mesoflow::testing::ReleaseHeld release(proxy);
+    const std::string dsn = "host=127.0.0.1 port=" + std::to_string(proxy.port()) +
+                            " dbname=postgres sslmode=disable connect_timeout=0";
+    auto routes = std::make_shared<mesoflow::admin::StatusRoutes>(
+        dsn, [] { return std::string(R"({"framework_id":"fw-unanswered"})"); });
+    mesoflow::Metrics metrics;
+    mesoflow::admin::AdminSources sources;
+    sources.metrics = &metrics;
+    sources.ready = [] { return true; };
+    sources.state_json = [] { return std::string("{}"); };
+    sources.page = [routes](std::string_view path, std::string_view query) {
+        return routes->serve(path, query);
+    };
+    auto server = mesoflow::admin::AdminServer::start("127.0.0.1", 0, std::move(sources));
+    REQUIRE(server);
+    const int port = (*server)->port();
+
+    std::string status_body;
+    int status_code = 0;
+    std::chrono::steady_clock::duration status_took{};
+    std::thread page([&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (auto r = admin_get(port, "/status")) {
+            status_code = r->status;
+            status_body = r->body;
+        }
+        status_took = std::chrono::steady_clock::now() - t0;
+    });
+    // The page's connection is held unanswered; /ready waits behind it.
+    const auto held_by = std::chrono::steady_clock::now() + 10s;
+    while (proxy.held() == 0 && std::chrono::steady_clock::now() < held_by)
+        std::this_thread::sleep_for(10ms);
+    CHECK(proxy.held() == 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto ready = admin_get(port, "/ready");
+    const auto ready_took = std::chrono::steady_clock::now() - t0;
+    page.join();
+    REQUIRE(ready);
+    CHECK(ready->status == 200);
+    CHECK(ready_took < 4s);
+    CHECK(status_code == 200);
+    CHECK(status_took < 4s);
+    CHECK_THAT(status_body,
+               Catch::Contains("The database did not answer") && Catch::Contains("fw-unanswered"));
 }

@@ -44,7 +44,8 @@ inline constexpr std::chrono::milliseconds kReconnectBackoffMax{5000};
 // stalling the database thread.
 inline constexpr std::chrono::seconds kStatementTimeout{60};
 // Shorter limits for a reader that must answer quickly or not at all (the
-// status page, served on the admin thread): 0 keeps the default.
+// status page, served on the admin thread): 0 keeps the default; a limit
+// set holds whatever the DSN says.
 struct SessionLimits {
     std::chrono::seconds connect_timeout{0};         // default 10 s
     std::chrono::milliseconds statement_timeout{0};  // default kStatementTimeout
