@@ -162,6 +162,7 @@ step "mesoflow run (log: $work/mesoflow.log)"
 mesoflow_pid=$!
 wait_until "mesoflow to be ready (/ready)" "$START_TIMEOUT" http_get "http://127.0.0.1:$admin_port/ready"
 echo "subscribed; /ready says: $(http_get "http://127.0.0.1:$admin_port/ready")"
+echo "status page (read-only; open it in a browser while the demo runs): http://127.0.0.1:$admin_port/status"
 
 is_running() { mesoflow status demo.killed | grep -Eq '^state +running'; }
 killed=no

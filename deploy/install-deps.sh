@@ -12,6 +12,7 @@ packages=(
   zookeeper libzookeeper-mt-dev
   python3 python3-psycopg2 python3-pip python3-setuptools python3-wheel
   systemd
+  chromium fonts-dejavu-core
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -93,6 +93,31 @@ struct AdminServer::Impl {
         server.Get("/state", [this](const httplib::Request&, httplib::Response& res) {
             res.set_content(sources.state_json() + "\n", "application/json");
         });
+        if (sources.page) {
+            // Registered last: the fixed paths above match first.
+            server.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
+                const std::string_view target = req.target;
+                const auto mark = target.find('?');
+                const std::string_view query =
+                    mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
+                std::optional<HttpAnswer> answer;
+                try {
+                    answer = sources.page(req.path, query);
+                } catch (const std::exception& e) {
+                    log::error("admin_page_failed", "path={} error={}", log::quote(req.path),
+                               log::quote(e.what()));
+                    res.status = 500;
+                    res.set_content("the page failed: see mesoflow's log\n", "text/plain");
+                    return;
+                }
+                if (!answer) {
+                    res.status = 404;
+                    return;
+                }
+                res.status = answer->status;
+                res.set_content(std::move(answer->body), answer->content_type);
+            });
+        }
     }
 
     void serve() {

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/invocation.hpp"
 #include "mesoflow/admin/admin_server.hpp"
+#include "mesoflow/admin/status_routes.hpp"
 #include "mesoflow/common/log.hpp"
 #ifdef MESOFLOW_HAVE_RUNTIME
 #include "mesoflow/runtime/runtime.hpp"
@@ -29,7 +30,7 @@ const CommandSpec kSpec{
 Runs the scheduler: subscribes to the Mesos master as a framework, launches
 the tasks queued in the database on the offers it receives, records every
 status update, and serves the admin endpoint (/health, /ready, /metrics,
-/state) on admin_listen. Stops on SIGTERM or SIGINT; the framework stays
+/state, and the status page /status) on admin_listen. Stops on SIGTERM or SIGINT; the framework stays
 registered, so its tasks keep running until the next `mesoflow run`
 re-attaches (within failover_timeout). Needs master and database.
 
@@ -95,6 +96,12 @@ int command_run(const Args& args) {
             sources.ready = [&rt] { return rt.ready(); };
             sources.state_json = [&rt] { return rt.state_json(); };
             sources.version = MESOFLOW_VERSION;
+            // The status page reads the database on a connection of its own.
+            auto pages = std::make_shared<admin::StatusRoutes>(config.database,
+                                                               [&rt] { return rt.state_json(); });
+            sources.page = [pages](std::string_view path, std::string_view query) {
+                return pages->serve(path, query);
+            };
             auto started = admin::AdminServer::start(config.admin_listen.host,
                                                      config.admin_listen.port, std::move(sources));
             if (!started) {

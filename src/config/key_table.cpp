@@ -270,8 +270,8 @@ std::vector<KeySpec> build_table() {
             "certificate (warned about at start)."),
         // Operations.
         row("admin_listen", "", K::listen_address, &C::admin_listen,
-            "Address of the admin endpoint (/health, /ready, /metrics, /state); off disables "
-            "it."),
+            "Address of the admin endpoint (/health, /ready, /metrics, /state and the status "
+            "page /status); off disables it."),
         row("log_level", "", K::log_level, &C::log_level,
             "Least severe level logged: debug, info, warn or error."),
     };

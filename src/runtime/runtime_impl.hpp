@@ -317,6 +317,8 @@ struct Runtime::Impl {
     std::string snapshot_leader;
     std::optional<std::int64_t> snapshot_leader_since_us;
     std::int64_t snapshot_epoch = 0;  // the framework's, as last read
+    // When the current subscription began; unset while not subscribed.
+    std::optional<std::int64_t> snapshot_subscribed_since_us;
 
     // ---------------------------------------------------------------- phase
     bool stopping() const { return phase == scheduler::Phase::stopping; }

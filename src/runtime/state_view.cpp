@@ -12,6 +12,9 @@ std::string Runtime::Impl::state_json() const {
         std::lock_guard lock(snapshot_mutex);
         j["framework_id"] = snapshot_framework_id;
         j["master"] = snapshot_master;
+        j["subscribed_since_us"] = snapshot_subscribed_since_us
+                                       ? nlohmann::json(*snapshot_subscribed_since_us)
+                                       : nlohmann::json();
         // How the master is found: the list, or ZooKeeper and what it says.
         if (cfg.master_zookeeper) {
             nlohmann::json zk = {{"url", cfg.master_zookeeper->display()}};

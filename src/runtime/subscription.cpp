@@ -583,6 +583,10 @@ void Runtime::Impl::on_disconnected(const std::string& reason) {
         log::warn("disconnected", "master={} reason={}", master_name, log::quote(reason));
     move_to(scheduler::PhaseEvent::disconnected);
     metrics.subscribed = 0;
+    {
+        std::lock_guard lock(snapshot_mutex);
+        snapshot_subscribed_since_us.reset();
+    }
     // Offers die with the subscription; the master rescinds them.
     book.clear();
     metrics.offers_held = 0;
@@ -606,6 +610,7 @@ void Runtime::Impl::handle(mesos::Event::Subscribed& s) {
     {
         std::lock_guard lock(snapshot_mutex);
         snapshot_framework_id = s.framework_id;
+        snapshot_subscribed_since_us = time.wall_us();
     }
     log::info("subscribed", "framework_id={} master={} heartbeat_s={}", s.framework_id, master_name,
               s.heartbeat_interval_seconds.value_or(0));
@@ -705,6 +710,10 @@ void Runtime::Impl::handle(mesos::Event::Error& e) {
     log::error("framework_error", "message={}", log::quote(e.message));
     move_to(scheduler::PhaseEvent::disconnected);
     metrics.subscribed = 0;
+    {
+        std::lock_guard lock(snapshot_mutex);
+        snapshot_subscribed_since_us.reset();
+    }
     if (e.message.find("removed") != std::string::npos) {
         // The id can never be used again: the next start registers anew and
         // reconciliation sends the old attempts through the retry policy.

@@ -10,10 +10,11 @@
 namespace mesoflow::store {
 
 Database::Database(std::string dsn, std::string application_name,
-                   std::chrono::milliseconds session_limit)
+                   std::chrono::milliseconds session_limit, SessionLimits limits)
     : dsn_(std::move(dsn)),
       application_name_(std::move(application_name)),
-      session_limit_(session_limit) {}
+      session_limit_(session_limit),
+      limits_(limits) {}
 
 Result<PGconn*> Database::get() {
     if (in_transaction_) {
@@ -50,7 +51,10 @@ Result<PGconn*> Database::get() {
     pg::SessionDefaults defaults;
     defaults.application_name = application_name_;
     defaults.statement_timeout_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+        limits_.statement_timeout.count() > 0
+            ? limits_.statement_timeout.count()
+            : std::chrono::duration_cast<std::chrono::milliseconds>(kStatementTimeout).count();
+    defaults.connect_timeout_s = limits_.connect_timeout.count();
     defaults.idle_in_transaction_timeout_ms = session_limit_.count();
     defaults.tcp_user_timeout_ms = session_limit_.count();
     auto conn = pg::connect(dsn_, defaults);
@@ -58,6 +62,13 @@ Result<PGconn*> Database::get() {
         return fail(conn.error());
     if (auto schema = require_current_schema(conn->get()); !schema) {
         return fail(schema.error());
+    }
+    // A statement limit set for this reader holds whatever the DSN's options say.
+    if (limits_.statement_timeout.count() > 0) {
+        const auto sql =
+            "SET statement_timeout = " + std::to_string(limits_.statement_timeout.count());
+        if (auto set = pg::exec(conn->get(), sql.c_str()); !set)
+            return fail(set.error());
     }
     log::info("database_connected", "application={} backoff_ms={}", application_name_,
               backoff_.count());

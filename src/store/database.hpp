@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "mesoflow/common/result.hpp"
+#include "mesoflow/store/task_store.hpp"
 #include "pg.hpp"
 
 namespace mesoflow::store {
@@ -22,8 +23,9 @@ class Database {
     // session_limit (0: none): the server ends a session idle inside a
     // transaction this long, and unacknowledged data fails the connection
     // after it (pg::SessionDefaults).
+    // limits: shorter connect and statement timeouts (SessionLimits).
     Database(std::string dsn, std::string application_name,
-             std::chrono::milliseconds session_limit = {});
+             std::chrono::milliseconds session_limit = {}, SessionLimits limits = {});
 
     // The live connection, connecting first when needed.
     Result<PGconn*> get();
@@ -59,6 +61,7 @@ class Database {
     std::string dsn_;
     std::string application_name_;
     std::chrono::milliseconds session_limit_;
+    SessionLimits limits_;
     pg::Connection conn_;
     std::unordered_set<std::string> prepared_;  // on conn_
     bool in_transaction_ = false;

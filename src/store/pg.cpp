@@ -52,6 +52,7 @@ Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaul
                                options.empty() ? "" : " ", defaults.idle_in_transaction_timeout_ms);
     }
     const std::string user_timeout = std::to_string(defaults.tcp_user_timeout_ms);
+    const std::string connect_timeout = std::to_string(defaults.connect_timeout_s);
     // Later keywords override earlier ones, and dbname expands to the whole
     // DSN: putting it last lets the operator's DSN override every default.
     std::vector<const char*> keys = {"application_name", "connect_timeout",     "keepalives",
@@ -69,6 +70,11 @@ Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaul
     }
     keys.push_back("dbname");
     values.push_back(dsn.c_str());
+    // A connect timeout the caller insists on comes after the DSN.
+    if (defaults.connect_timeout_s > 0) {
+        keys.push_back("connect_timeout");
+        values.push_back(connect_timeout.c_str());
+    }
     keys.push_back(nullptr);
     values.push_back(nullptr);
     Connection conn(PQconnectdbParams(keys.data(), values.data(), 1));

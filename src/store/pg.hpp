@@ -38,6 +38,9 @@ struct SessionDefaults {
     // 0: the system's. Data unacknowledged this long fails the connection
     // (a cut-off server is noticed within the lease, not TCP's minutes).
     std::int64_t tcp_user_timeout_ms = 0;
+    // 0: mesoflow's default connect timeout (10 s), which the DSN may
+    // override; set: this one, whatever the DSN says.
+    std::int64_t connect_timeout_s = 0;
 };
 
 // Connects with mesoflow's defaults (connect timeout, TCP keepalives,

@@ -31,8 +31,9 @@ std::vector<T> read_all(const PGresult* res, Reader read) {
 }  // namespace
 
 TaskStore::TaskStore(std::string dsn, std::string application_name,
-                     std::chrono::milliseconds session_limit)
-    : db_(std::make_unique<Database>(std::move(dsn), std::move(application_name), session_limit)) {}
+                     std::chrono::milliseconds session_limit, SessionLimits limits)
+    : db_(std::make_unique<Database>(std::move(dsn), std::move(application_name), session_limit,
+                                     limits)) {}
 TaskStore::~TaskStore() = default;
 TaskStore::TaskStore(TaskStore&&) noexcept = default;
 TaskStore& TaskStore::operator=(TaskStore&&) noexcept = default;

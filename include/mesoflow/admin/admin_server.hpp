@@ -4,7 +4,9 @@
 //   GET /ready    200 when sources.ready() holds, else 503 naming what is missing
 //   GET /metrics  Prometheus text format (prometheus.hpp)
 //   GET /state    sources.state_json(), application/json
-// Anything else is 404; HEAD works wherever GET does.
+// Any other GET goes to sources.page when set (the status page,
+// status_routes.hpp), which answers or declines; what nobody answers is 404.
+// HEAD works wherever GET does.
 //
 // Threads: start() binds at once and serves on one thread of its own, named
 // "admin", which handles connections one at a time (one request per
@@ -19,18 +21,33 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "mesoflow/common/result.hpp"
 #include "mesoflow/metrics/metrics.hpp"
 
 namespace mesoflow::admin {
 
+// One answer of a page source.
+struct HttpAnswer {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+};
+
+// Given a request's path and its raw query string (after '?', still
+// %-encoded), an answer, or nullopt when the path is not the source's.
+using PageSource =
+    std::function<std::optional<HttpAnswer>(std::string_view path, std::string_view query)>;
+
 struct AdminSources {
     const Metrics* metrics = nullptr;         // required
     std::function<bool()> ready;              // required
     std::function<std::string()> state_json;  // required
     std::string version;                      // for mesoflow_build_info
+    PageSource page;                          // optional: other GET paths
 };
 
 class AdminServer {

@@ -43,6 +43,14 @@ inline constexpr std::chrono::milliseconds kReconnectBackoffMax{5000};
 // A statement that runs longer fails (and its batch is retried) instead of
 // stalling the database thread.
 inline constexpr std::chrono::seconds kStatementTimeout{60};
+// Shorter limits for a reader that must answer quickly or not at all (the
+// status page, served on the admin thread): 0 keeps the default; a limit
+// set holds whatever the DSN says.
+struct SessionLimits {
+    std::chrono::seconds connect_timeout{0};         // default 10 s
+    std::chrono::milliseconds statement_timeout{0};  // default kStatementTimeout
+};
+
 // Upper bound on one fetch_pending/active_attempts/pending_kills page.
 inline constexpr int kMaxPageSize = 10000;
 
@@ -153,7 +161,7 @@ class TaskStore {
     // its lease), and a connection whose data goes unacknowledged that long
     // fails.
     explicit TaskStore(std::string dsn, std::string application_name = "mesoflow",
-                       std::chrono::milliseconds session_limit = {});
+                       std::chrono::milliseconds session_limit = {}, SessionLimits limits = {});
     ~TaskStore();
     TaskStore(TaskStore&&) noexcept;
     TaskStore& operator=(TaskStore&&) noexcept;
