@@ -20,6 +20,8 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN octet_length(name) > 200 THEN 'queue_must_be_at_most_200_bytes'
         WHEN name ~ '[[:cntrl:]]' THEN 'queue_must_not_contain_control_characters'
         WHEN btrim(name) <> name THEN 'queue_must_not_start_or_end_with_spaces'
+        WHEN name ~ '[\u00a0\u00ad\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff]'
+            THEN 'queue_must_not_contain_invisible_or_bidi_characters'
     END
 $$;
 
@@ -94,6 +96,14 @@ BEGIN
                   HINT = 'a queue name is 1 to 200 bytes, without control characters or '
                          'leading or trailing spaces';
     END IF;
+    -- A launched task stays in its queue: its max_running counts it there.
+    IF TG_OP = 'UPDATE' AND NEW.queue IS DISTINCT FROM OLD.queue AND OLD.state <> 'pending' THEN
+        RAISE EXCEPTION 'new row for relation "tasks" violates check constraint "%"',
+            'queue_changes_only_while_pending'
+            USING ERRCODE = 'check_violation', SCHEMA = 'mesoflow', TABLE = 'tasks',
+                  CONSTRAINT = 'queue_changes_only_while_pending',
+                  HINT = 'a task claimed or launched counts against its queue''s max_running';
+    END IF;
     IF TG_OP = 'INSERT' AND (NEW.cpus IS NULL OR NEW.mem IS NULL OR NEW.disk IS NULL
                              OR NEW.gpus IS NULL OR NEW.constraints IS NULL OR NEW.role IS NULL
                              OR NEW.image IS NULL) THEN
@@ -104,13 +114,20 @@ BEGIN
         NEW.gpus := coalesce(NEW.gpus, q.gpus, 0);
         NEW.constraints := coalesce(NEW.constraints, q.constraints, '[]'::jsonb);
         NEW.role := coalesce(NEW.role, q.role);
-        -- An image is a default only for a task that runs a command of its
-        -- own or none; the containerizer stays the producer's (NULL: docker).
+        -- The containerizer stays the producer's (NULL: docker).
         NEW.image := coalesce(NEW.image, q.image);
+    END IF;
+    -- An empty image says "no image, whatever the queue's default".
+    IF NEW.image = '' THEN
+        NEW.image := NULL;
     END IF;
     RETURN NEW;
 END
 $$;
+
+-- A trigger function only: no one calls it directly (a trigger fires it
+-- whatever its EXECUTE grants).
+REVOKE EXECUTE ON FUNCTION mesoflow.apply_queue_defaults() FROM PUBLIC;
 
 ALTER TABLE mesoflow.tasks
     ALTER COLUMN cpus DROP DEFAULT,
@@ -123,6 +140,19 @@ ALTER TABLE mesoflow.tasks
 -- order of their names), which judge the filled row.
 CREATE TRIGGER tasks_apply_queue_defaults BEFORE INSERT OR UPDATE OF queue ON mesoflow.tasks
     FOR EACH ROW EXECUTE FUNCTION mesoflow.apply_queue_defaults();
+
+-- A queue's settings changed (a cap raised, a queue resumed, a weight):
+-- mesoflow looks at the queue at once, as for new tasks.
+CREATE FUNCTION mesoflow.notify_queue_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mesoflow_tasks', 'pending');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER queues_notify_change AFTER INSERT OR UPDATE OR DELETE ON mesoflow.queues
+    FOR EACH STATEMENT EXECUTE FUNCTION mesoflow.notify_queue_change();
 
 -- The claim reads each queue's pending tasks in its order; the per-queue
 -- index also answers the one queue order, and replaces the global one.

@@ -642,8 +642,9 @@ def task_columns(executor_config: Any, defaults: Dict[str, Any]) -> Dict[str, An
     given += [(f'executor_config["mesos"]["{n}"]', n, v) for n, v in mesos.items()]
     for where, name, value in given:
         if name == "image" and value is None:
-            # No image for this task, whatever the default: it runs on the agent's host.
-            columns.pop("image", None)
+            # No image for this task, whatever the default (the executor's or its queue's):
+            # it runs on the agent's host. The table reads an empty image as "none".
+            columns["image"] = ""
             continue
         if name in MESOS_CONFIG_KEYS:
             column, check = MESOS_CONFIG_KEYS[name]
@@ -663,7 +664,7 @@ def task_columns(executor_config: Any, defaults: Dict[str, Any]) -> Dict[str, An
         asked.add(column)
     # A default containerizer only applies to tasks that run an image; the table refuses
     # a containerizer without one (containerizer_needs_an_image).
-    if "containerizer" in columns and "image" not in columns:
+    if "containerizer" in columns and not columns.get("image"):
         if "containerizer" in asked:
             raise BadExecutorConfig('executor_config["mesos"]["containerizer"] needs an "image"')
         del columns["containerizer"]

@@ -37,8 +37,17 @@ void Runtime::Impl::maybe_claim() {
     if (!size)
         return;
     claim_running = true;
-    db_job([this, room = *size,
-            policy = launch_policy()] { return store->claim_window(room, policy); },
+    // What each queue holds, for the claim's turns between queues.
+    store::ClaimShares shares;
+    if (last_capacity.cpus > 0 && last_capacity.mem_mb > 0) {
+        shares.capacity_cpus = last_capacity.cpus;
+        shares.capacity_mem_mb = last_capacity.mem_mb;
+        const scheduler::Demand cpus_mem{last_capacity.cpus, last_capacity.mem_mb, 0, 0};
+        for (const auto& [queue, share] : queue_shares)
+            shares.used.emplace_back(queue, scheduler::dominant_share(share.used, cpus_mem));
+    }
+    db_job([this, room = *size, policy = launch_policy(),
+            shares = std::move(shares)] { return store->claim_window(room, policy, shares); },
            [this, room = *size, epoch = work_epoch](Result<store::ClaimedWindow> r) {
                finish_claim(room, epoch, r);
            });
@@ -65,8 +74,10 @@ void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::C
     metrics.claim_batches++;
     // Refused rows were taken from the queue too: more may be pending. A
     // short claim read the queue before any work that came while it ran.
-    claims_exhausted = static_cast<int>(r->tasks.size() + r->refused.size()) < asked &&
-                       epoch == work_epoch && !r->more_due;
+    // A queue that filled its room may hold more; a claim that took
+    // nothing never claims again at once (no loop on rows others hold).
+    const auto taken = static_cast<int>(r->tasks.size() + r->refused.size());
+    claims_exhausted = taken < asked && epoch == work_epoch && !(r->more_due && taken > 0);
     queue_at_cap = r->queue_at_cap;
     const auto now = time.now();
     for (auto& spec : r->tasks) {
@@ -98,6 +109,7 @@ void Runtime::Impl::place_offers() {
     if (!subscribed() || !framework_id)
         return;
     const auto decision = pacer.on_offers(pacer_inputs());
+    waiting_reasons.offers_seen(time.now());
     if (decision.claim)
         maybe_claim();
     if (decision.action != scheduler::OfferAction::match && !decision.claim) {
@@ -209,16 +221,42 @@ void Runtime::Impl::hold_agent_for_starving(std::vector<mesos::Offer>& round) {
                   held_agent->agent_id);
         held_agent.reset();
     }
+    // A hold that did not drain its agent in time (its tasks run long,
+    // another framework took what was declined, the agent went away) ends,
+    // and is not taken again for that task: one agent is not idled for ever.
+    const auto hold_limit = std::chrono::microseconds(
+        static_cast<std::int64_t>(kHoldLimitFactor * cfg.unplaceable_after_s * 1e6));
+    if (held_agent && time.now() - held_agent->since >=
+                          std::max<std::chrono::microseconds>(hold_limit, kHoldLimitMin)) {
+        log::warn("agent_hold_expired", "task={} agent={}",
+                  task::mesos_task_id(held_agent->task_id, held_agent->attempt),
+                  held_agent->agent_id);
+        hold_given_up.insert(held_agent->task_id);
+        agent_room.forget(held_agent->agent_id);
+        held_agent.reset();
+    }
+    if (hold_given_up.size() > claimed.size()) {
+        std::erase_if(hold_given_up, [&](std::int64_t id) {
+            return std::none_of(claimed.begin(), claimed.end(),
+                                [&](const auto& t) { return t.id == id; });
+        });
+    }
     if (!held_agent) {
         // Of the tasks that waited for room, the largest: small ones find
         // room as others end.
-        std::vector<scheduler::UnplacedAttempt> candidates;
+        std::vector<scheduler::WaitingNote> candidates;
         std::vector<scheduler::Demand> needs;
         std::vector<std::size_t> indices;
-        for (const auto& s : unplaceable.starving(time.now())) {
+        for (const auto& s : waiting_reasons.wanting_room(time.now())) {
             const auto i = index_of(s.task_id, s.attempt);
-            // Constraints may rule the agent out: such tasks wait as they are.
-            if (!i || !claimed[*i].constraints.empty())
+            // Constraints and roles may rule the agent's resources out: such
+            // tasks wait as they are. So does one no agent ever had room for,
+            // and one whose hold already ran out.
+            if (!i || !claimed[*i].constraints.empty() || !claimed[*i].role.empty())
+                continue;
+            if (hold_given_up.contains(s.task_id))
+                continue;
+            if (!scheduler::agent_to_hold(demand_of(claimed[*i]), agent_room))
                 continue;
             candidates.push_back(s);
             needs.push_back(demand_of(claimed[*i]));
@@ -231,10 +269,10 @@ void Runtime::Impl::hold_agent_for_starving(std::vector<mesos::Offer>& round) {
         if (!agent)
             return;
         const auto& s = candidates[*pick];
-        held_agent = HeldAgent{s.task_id, s.attempt, *agent};
-        log::info("agent_held", "task={} agent={} why={}",
-                  task::mesos_task_id(s.task_id, s.attempt), *agent,
-                  log::quote(scheduler::explain(s.why, claimed[indices[*pick]])));
+        held_agent = HeldAgent{s.task_id, s.attempt, *agent, time.now()};
+        const auto& spec = claimed[indices[*pick]];
+        log::info("agent_held", "task={} agent={} cpus={} mem={}",
+                  task::mesos_task_id(s.task_id, s.attempt), *agent, spec.cpus, spec.mem_mb);
     }
     const auto i = *index_of(held_agent->task_id, held_agent->attempt);
     const auto offered = together.find(held_agent->agent_id);
@@ -268,11 +306,26 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     const auto defaults = task_defaults();
     const auto sent_at = time.wall_us();
     const auto now = time.now();
+    // The smallest task the round placed: a larger one left out was passed
+    // over (a candidate for an agent held for it).
+    std::optional<scheduler::Demand> smallest;
+    for (const auto& plan : match.plans) {
+        for (const auto& l : plan.launches) {
+            const auto& t = claimed[l.index];
+            if (!smallest || t.cpus + t.mem_mb / 1024 < smallest->cpus + smallest->mem_mb / 1024)
+                smallest = scheduler::Demand{t.cpus, t.mem_mb, t.disk_mb, t.gpus};
+        }
+    }
     std::vector<bool> looked_at(claimed.size(), false);
     for (const auto& u : match.unplaced) {
         const auto& spec = claimed[u.index];
         unplaceable.not_placed(spec.id, spec.attempt + 1, u, now);
-        waiting_reasons.looked_at(spec.id, u.why == scheduler::UnplacedWhy::crowded);
+        const bool passed_over =
+            smallest && (spec.cpus > smallest->cpus || spec.mem_mb > smallest->mem_mb);
+        waiting_reasons.looked_at(spec.id, u.why == scheduler::UnplacedWhy::crowded,
+                                  u.why == scheduler::UnplacedWhy::too_large ||
+                                      u.why == scheduler::UnplacedWhy::not_together,
+                                  passed_over);
         looked_at[u.index] = true;
     }
     std::vector<bool> launched(claimed.size(), false);
@@ -692,6 +745,11 @@ void Runtime::Impl::check_unplaceable() {
 // the launch window), one statement for all that changed since the last
 // check; `unplaceable` is check_unplaceable's.
 void Runtime::Impl::note_waiting() {
+    std::unordered_set<std::int64_t> ids;
+    ids.reserve(claimed.size());
+    for (const auto& spec : claimed)
+        ids.insert(spec.id);
+    waiting_reasons.retain(ids);  // released, ended or killed meanwhile
     auto due = waiting_reasons.due(time.now());
     if (due.empty())
         return;

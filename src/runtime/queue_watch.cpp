@@ -22,7 +22,7 @@ struct PollResult {
 
 // Counting the tasks not launched yet by reason reads every pending row:
 // at most this often (for /metrics), not at every poll.
-constexpr std::chrono::seconds kReasonCountInterval{15};
+constexpr std::chrono::seconds kReasonCountInterval{60};
 
 }  // namespace
 

@@ -135,8 +135,14 @@ struct Runtime::Impl {
         std::int64_t task_id = 0;
         int attempt = 0;
         std::string agent_id;
+        TimePoint since;
     };
     std::optional<HeldAgent> held_agent;
+    // Tasks whose hold ran out: not held for again while claimed.
+    std::unordered_set<std::int64_t> hold_given_up;
+    // A hold lasts at most this many unplaceable_after (at least a minute).
+    static constexpr double kHoldLimitFactor = 10;
+    static constexpr std::chrono::seconds kHoldLimitMin{60};
     // Agents whose offers the last round held (an unplaceable task's note).
     std::size_t last_round_agents = 0;
 
@@ -266,6 +272,8 @@ struct Runtime::Impl {
     // Each queue's weight and what its launched, unfinished tasks use: read
     // by the poll, and the launches since added (fair_order's input).
     std::map<std::string, scheduler::QueueShare, std::less<>> queue_shares;
+    // What the queues held and the last round offered (the claim's turns).
+    scheduler::Demand last_capacity;
     // Tasks not launched yet by queue and reason, at the last count.
     std::vector<store::ReasonCount> reason_counts;
     std::optional<TimePoint> reasons_counted_at;

@@ -55,20 +55,6 @@ void UnplaceableTracker::note_failed(std::int64_t task_id, int attempt) {
         it->second.noted = false;
 }
 
-std::vector<UnplacedAttempt> UnplaceableTracker::starving(TimePoint now) const {
-    std::vector<UnplacedAttempt> out;
-    for (const auto& [id, e] : entries_) {
-        if (e.why.why != UnplacedWhy::too_large && e.why.why != UnplacedWhy::not_together)
-            continue;
-        if (now - e.since >= limits_.after)
-            out.push_back({id, e.attempt, e.why});
-    }
-    std::sort(out.begin(), out.end(), [](const UnplacedAttempt& a, const UnplacedAttempt& b) {
-        return a.task_id < b.task_id;
-    });
-    return out;
-}
-
 std::size_t UnplaceableTracker::noted() const {
     return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(),
                                                   [](const auto& kv) { return kv.second.noted; }));

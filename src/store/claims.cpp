@@ -12,6 +12,9 @@
 #include "pg.hpp"
 #include "task_rows.hpp"
 
+// The reasons a claimed attempt's row says it waits: a placement clears them.
+#define MESOFLOW_WAITING_REASONS "'unplaceable', 'no_offers', 'launch_window_full'"
+
 namespace mesoflow::store {
 
 namespace {
@@ -88,8 +91,10 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
         "  UPDATE mesoflow.tasks t SET agent_id = coalesce(t.agent_id, u.agent_id),"
         "    hostname = coalesce(u.hostname, t.hostname), offer_id = u.offer_id,"
         "    launched_at = coalesce(to_timestamp(u.launched_at), now()), updated_at = now(),"
-        "    reason = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.reason END,"
-        "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END"
+        "    reason = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL ELSE t.reason END,"
+        "    message = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL ELSE t.message END"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
         "  JOIN locked l ON l.id = u.id"
@@ -209,7 +214,8 @@ Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
     return std::move(window->tasks);
 }
 
-Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& policy) {
+Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& policy,
+                                              const ClaimShares& shares) {
     // The window is picked and locked in queue order, skipping rows another
     // transaction holds; the claim clears what the previous attempt left. A
     // row naming a user or role the policy does not allow ends failed in the
@@ -217,11 +223,14 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     static const std::string sql =
         std::string(
             // The queues with pending rows, one index probe each; their
-            // settings; how many each may claim (max_running less its
-            // launched and unfinished tasks, claimed ones included); their
-            // candidates in queue order; the room taken by weighted turns
-            // (a queue of weight w gets its n-th row at turn n / w), then
-            // locked, skipping rows another transaction holds.
+            // settings and what each holds now ($4: queues, $5: their
+            // dominant shares, in the units of $6/$7); how many each may
+            // claim (max_running less its launched and unfinished tasks,
+            // claimed ones included, and about twice its weight's part of
+            // the claim, so many queues cost little); its candidates in its
+            // order, locked, skipping rows another transaction holds; the
+            // room taken by turns of weighted dominant share: a queue's
+            // share with its earlier candidates added, over its weight.
             "WITH RECURSIVE queues AS ("
             "  (SELECT queue FROM mesoflow.tasks WHERE state = 'pending' ORDER BY queue LIMIT 1)"
             "  UNION ALL"
@@ -230,35 +239,45 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
             "  FROM queues q WHERE q.queue IS NOT NULL"
             "), settings AS ("
             "  SELECT q.queue, coalesce(s.weight, 1) AS weight,"
-            "    CASE WHEN s.max_running IS NULL THEN $1"
-            "      ELSE least($1, greatest(0, s.max_running - ("
+            "    CASE WHEN s.max_running IS NOT NULL THEN greatest(0, s.max_running - ("
             "        SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.queue"
-            "          AND a.state IN ('launching', 'staging', 'starting', 'running', 'killing'))))"
-            "    END AS room, s.max_running IS NOT NULL AS capped"
+            "          AND a.state IN ('launching', 'staging', 'starting', 'running', 'killing')))"
+            "    END AS cap_room,"
+            "    coalesce(u.share, 0) AS share"
             "  FROM queues q LEFT JOIN mesoflow.queues s ON s.name = q.queue"
+            "  LEFT JOIN unnest($4::text[], $5::float8[]) AS u(queue, share) ON u.queue = q.queue"
             "  WHERE q.queue IS NOT NULL"
+            "), rooms AS ("
+            "  SELECT st.*, least($1::bigint, coalesce(st.cap_room, $1::bigint),"
+            "    ceil(2.0 * $1 * st.weight / sum(st.weight) OVER ())::bigint + 1) AS room"
+            "  FROM settings st"
             "), candidates AS ("
-            "  SELECT c.id, st.queue, st.room, st.capped,"
-            "    row_number() OVER (PARTITION BY st.queue"
-            "                       ORDER BY c.priority DESC, c.created_at, c.id) AS n,"
-            "    st.weight"
-            "  FROM settings st CROSS JOIN LATERAL ("
-            "    SELECT id, priority, created_at FROM mesoflow.tasks"
-            "    WHERE state = 'pending' AND queue = st.queue AND not_before <= now()"
+            "  SELECT c.id, r.queue,"
+            "    (r.share + sum(c.unit) OVER (PARTITION BY r.queue"
+            "       ORDER BY c.priority DESC, c.created_at, c.id)) / r.weight AS turn"
+            "  FROM rooms r CROSS JOIN LATERAL ("
+            "    SELECT id, priority, created_at,"
+            "      CASE WHEN $6::float8 > 0 AND $7::float8 > 0"
+            "        THEN greatest(cpus / $6::float8, mem / $7::float8) ELSE 1 END AS unit"
+            "    FROM mesoflow.tasks"
+            "    WHERE state = 'pending' AND queue = r.queue AND not_before <= now()"
             "      AND NOT kill_requested"
-            "    ORDER BY priority DESC, created_at, id LIMIT st.room) c"
+            "    ORDER BY priority DESC, created_at, id LIMIT r.room"
+            "    FOR UPDATE SKIP LOCKED) c"
             "), chosen AS ("
-            "  SELECT id FROM candidates ORDER BY n / weight, queue, n LIMIT $1"
+            "  SELECT id FROM candidates ORDER BY turn, queue, id LIMIT $1"
+            "), counted AS ("
+            "  SELECT queue, count(*) AS k FROM candidates GROUP BY queue"
             "), held AS ("
             // Whether a queue may hold more due rows than it gave (it filled
-            // a room the claim's size set), and whether one is held at its
-            // max_running (it filled a room its cap set).
-            "  SELECT coalesce(bool_or(k = st.room AND st.room > 0"
-            "                          AND NOT (st.capped AND st.room < $1)), false) AS more,"
-            "         coalesce(bool_or(st.capped AND k = st.room AND st.room < $1), false)"
-            "           AS at_cap"
-            "  FROM settings st LEFT JOIN LATERAL ("
-            "    SELECT count(*) AS k FROM candidates c WHERE c.queue = st.queue) ck ON true"
+            // a room its cap did not set), and whether one is held at its
+            // max_running (it filled the room its cap left).
+            "  SELECT coalesce(bool_or(coalesce(c.k, 0) = r.room AND r.room > 0"
+            "                          AND (r.cap_room IS NULL OR r.room < r.cap_room)), false)"
+            "           AS more,"
+            "         coalesce(bool_or(r.cap_room IS NOT NULL AND coalesce(c.k, 0) = r.cap_room),"
+            "                  false) AS at_cap"
+            "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
             "), picked AS ("
             "  SELECT id,"
             "    coalesce(run_as_user, '') = '' OR $2::text[] IS NULL"
@@ -266,7 +285,6 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
             "    coalesce(role, '') = '' OR $3::text[] IS NULL OR role = ANY($3::text[]) AS role_ok"
             "  FROM mesoflow.tasks"
             "  WHERE id IN (SELECT id FROM chosen) AND state = 'pending'"
-            "  FOR UPDATE SKIP LOCKED"
             "), claimed AS ("
             "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
             "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
@@ -303,6 +321,12 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
     params.add(std::clamp(limit, 0, kMaxPageSize));
     add_allowed(params, policy.users);
     add_allowed(params, policy.roles);
+    pg::ArrayLiteral queues, used;
+    for (const auto& [queue, share] : shares.used) {
+        queues.push(std::string_view(queue));
+        used.push(share);
+    }
+    params.add(queues.str()).add(used.str()).add(shares.capacity_cpus).add(shares.capacity_mem_mb);
     if (!policy.refuse) {
         auto res = exec_fenced(*db_, fence_,
                                pg::Statement{"claim_window", sql.c_str(), std::move(params)});
@@ -368,8 +392,10 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "), placed AS ("
         "  UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
         "    offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
-        "    reason = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.reason END,"
-        "    message = CASE WHEN t.reason = 'unplaceable' THEN NULL ELSE t.message END,"
+        "    reason = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL ELSE t.reason END,"
+        "    message = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL ELSE t.message END,"
         "    updated_at = now()"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
         "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
@@ -442,8 +468,12 @@ Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<Cl
         "  attempt = t.attempt - 1,"
         "  mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
         "                  ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
-        "  reason = CASE WHEN t.kill_requested THEN 'killed_before_launch' ELSE t.reason END,"
+        "  reason = CASE WHEN t.kill_requested THEN 'killed_before_launch'"
+        "           WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL ELSE t.reason END,"
         "  message = CASE WHEN t.kill_requested THEN 'kill requested before launch'"
+        "            WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        ") THEN NULL"
         "            ELSE t.message END,"
         "  finished_at = CASE WHEN t.kill_requested THEN now() ELSE t.finished_at END,"
         "  updated_at = now()"

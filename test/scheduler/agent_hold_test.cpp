@@ -3,16 +3,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "mesoflow/scheduler/unplaceable.hpp"
+#include "mesoflow/scheduler/waiting.hpp"
 
 using mesoflow::scheduler::agent_to_hold;
 using mesoflow::scheduler::AgentRoom;
 using mesoflow::scheduler::Demand;
 using mesoflow::scheduler::holds;
-using mesoflow::scheduler::UnplaceableLimits;
-using mesoflow::scheduler::UnplaceableTracker;
-using mesoflow::scheduler::Unplaced;
-using mesoflow::scheduler::UnplacedWhy;
 using std::chrono::seconds;
 
 TEST_CASE("an offer holds a task when every amount fits, to Mesos' three decimals") {
@@ -58,25 +54,34 @@ TEST_CASE("the agent held is the one whose largest offer holds the task with lea
     }
 }
 
-TEST_CASE("the task an agent is held for: waited longest, for want of room, past the limit") {
-    using TP = UnplaceableTracker::TimePoint;
-    UnplaceableTracker t(UnplaceableLimits{seconds(60), seconds(0)});
-    Unplaced large{0, UnplacedWhy::too_large, 0, 8000, 4000, 0};
-    Unplaced apart{0, UnplacedWhy::not_together, 0, 0, 0, 0};
-    Unplaced role{0, UnplacedWhy::role_not_offered, 0, 0, 0, 0};
-    t.not_placed(5, 1, large, TP(seconds(10)));
-    t.not_placed(3, 1, apart, TP(seconds(20)));
-    t.not_placed(1, 1, role, TP(seconds(0)));  // an agent cannot help it
+TEST_CASE("the tasks an agent may be held for: left out for want of room, claimed long enough") {
+    using mesoflow::scheduler::WaitingTracker;
+    using TP = WaitingTracker::TimePoint;
+    WaitingTracker w(seconds(60));
+    w.claimed(5, 1, TP(seconds(10)));
+    w.claimed(3, 1, TP(seconds(20)));
+    w.claimed(1, 1, TP(seconds(0)));
+    w.claimed(8, 1, TP(seconds(0)));
+    w.looked_at(5, false, true, true);   // too large for every offer, smaller ones placed
+    w.looked_at(3, true);                // crowded: fits, the room went to others
+    w.looked_at(1, false, false, true);  // a role or constraint: an agent cannot help
+    // 8 was never looked at (no round came): not a candidate.
     auto ids = [&](int s) {
         std::vector<std::int64_t> out;
-        for (const auto& a : t.starving(TP(seconds(s))))
+        for (const auto& a : w.wanting_room(TP(seconds(s))))
             out.push_back(a.task_id);
         return out;
     };
     CHECK(ids(69).empty());
     CHECK(ids(70) == std::vector<std::int64_t>{5});
+    // Crowded by tasks of its own size: never passed over, not a candidate.
+    CHECK(ids(80) == std::vector<std::int64_t>{5});
+    // Passed over once by a smaller one; crowded again: its time does not
+    // restart.
+    w.looked_at(3, true, false, true);
+    w.looked_at(3, true);
     CHECK(ids(80) == std::vector<std::int64_t>{3, 5});
-    t.forget(5);
+    w.forget(5);
     CHECK(ids(80) == std::vector<std::int64_t>{3});
 }
 

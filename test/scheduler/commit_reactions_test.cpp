@@ -128,6 +128,10 @@ TEST_CASE("each committed update gets its acknowledgement, kill or log as its re
         REQUIRE(reaction.updates.size() == 1);
         CHECK(reaction.updates[0] == row.expected);
         CHECK(reaction.repoll == row.repoll);
+        // An attempt that ended (or went back to pending) frees room in a
+        // queue held at its max_running: exactly the updates that stop
+        // kill re-sends.
+        CHECK(reaction.ended == row.expected.forget_kill);
         CHECK(reaction.applied + reaction.ignored + reaction.kept == 1);
         CHECK(reaction.applied == (row.r.outcome == UpdateOutcome::applied ? 1u : 0u));
         CHECK(reaction.kept == (row.r.outcome == UpdateOutcome::row_locked ? 1u : 0u));

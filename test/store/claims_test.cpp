@@ -552,3 +552,87 @@ TEST_CASE("every task not launched yet has a reason: back-off, its queue's cap, 
     REQUIRE(one->has_value());
     CHECK((*one)->reason == "retry_backoff");
 }
+
+TEST_CASE("rows another session holds are skipped and the next ones claimed, in every queue") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command)"
+        " SELECT 'q-' || i, 'x' FROM generate_series(1, 100) i");
+    // A producer's open transaction holds the first 30 rows.
+    Sql other(dsn);
+    other.exec("BEGIN");
+    other.exec(
+        "SELECT id FROM mesoflow.tasks WHERE key IN (SELECT 'q-' || i FROM"
+        " generate_series(1, 30) i) FOR UPDATE");
+    auto window = store.claim_window(20, {});
+    REQUIRE(window.ok());
+    CHECK(window->tasks.size() == 20);
+    CHECK(std::none_of(window->tasks.begin(), window->tasks.end(),
+                       [](const auto& t) { return std::stoi(t.key.substr(2)) <= 30; }));
+    other.exec("ROLLBACK");
+}
+
+TEST_CASE("the claim's turns follow what each queue holds: one far below its share goes first") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    // Equal weights; tasks of 1 cpu; a cluster of 100 cpus of which queue a
+    // holds 60 and queue b none.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem)"
+        " SELECT q || '-' || i, 'x', q, 1, 64 FROM generate_series(1, 100) i,"
+        " (VALUES ('a'), ('b')) v(q)");
+    ClaimShares shares;
+    shares.capacity_cpus = 100;
+    shares.capacity_mem_mb = 1e6;
+    shares.used = {{"a", 0.6}, {"b", 0.0}};
+    auto window = store.claim_window(80, {}, shares);
+    REQUIRE(window.ok());
+    REQUIRE(window->tasks.size() == 80);
+    const auto b = std::count_if(window->tasks.begin(), window->tasks.end(),
+                                 [](const auto& t) { return t.queue == "b"; });
+    // b catches up to a's 60 (60 turns alone), then they alternate: 70 and 10.
+    CHECK(b == 70);
+    // Large tasks count by their size: a queue of 10-cpu tasks gets a tenth
+    // as many as one of 1-cpu tasks.
+    sql.exec("DELETE FROM mesoflow.tasks");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem)"
+        " SELECT 'big-' || i, 'x', 'big', 10, 64 FROM generate_series(1, 50) i");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem)"
+        " SELECT 'small-' || i, 'x', 'small', 1, 64 FROM generate_series(1, 200) i");
+    shares.used.clear();
+    window = store.claim_window(110, {}, shares);
+    REQUIRE(window.ok());
+    const auto big = std::count_if(window->tasks.begin(), window->tasks.end(),
+                                   [](const auto& t) { return t.queue == "big"; });
+    CHECK(big == 10);
+}
+
+TEST_CASE("a launched task cannot change queue; an empty image opts out of the queue's image") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, image) VALUES ('img', 'busybox')");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue) VALUES"
+        " ('in-image', 'true', 'img'), ('on-host', 'true', 'img')");
+    sql.exec("UPDATE mesoflow.tasks SET image = image WHERE false");
+    CHECK(sql.one("SELECT image FROM mesoflow.tasks WHERE key = 'in-image'") == "busybox");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, image) VALUES"
+        " ('host-2', 'true', 'img', '')");
+    CHECK(sql.one("SELECT coalesce(image, 'NULL') FROM mesoflow.tasks WHERE key = 'host-2'") ==
+          "NULL");
+    // Pending: it may move. Claimed: it may not.
+    sql.exec("UPDATE mesoflow.tasks SET queue = 'other' WHERE key = 'on-host'");
+    REQUIRE(store.claim_window(10, {})->tasks.size() == 3);
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET queue = 'img' WHERE key = 'on-host'"),
+               Catch::Contains("queue_changes_only_while_pending"));
+    // Producers may not call the trigger function themselves.
+    CHECK(sql.one("SELECT has_function_privilege('public', 'mesoflow.apply_queue_defaults()',"
+                  " 'EXECUTE')") == "f");
+}

@@ -58,11 +58,6 @@ class UnplaceableTracker {
     // The reason did not reach the row: due() answers it again.
     void note_failed(std::int64_t task_id, int attempt);
 
-    // The attempts that have waited at least `after` because no offer had
-    // room for them (too_large, not_together): candidates for an agent held
-    // for them (agent_hold.hpp). In task order.
-    std::vector<UnplacedAttempt> starving(TimePoint now) const;
-
     std::size_t size() const { return entries_.size(); }
     // Noted attempts still tracked (a gauge).
     std::size_t noted() const;

@@ -132,6 +132,15 @@ struct WaitingNote {
     std::optional<std::string> message;
 };
 
+// What the queues hold now, for the claim's turns between queues: each
+// queue's dominant share of the capacity (cpus, mem), or, with no capacity
+// known (zero), its count of placed tasks (each task then counts 1).
+struct ClaimShares {
+    std::vector<std::pair<std::string, double>> used;
+    double capacity_cpus = 0;
+    double capacity_mem_mb = 0;
+};
+
 struct ClaimedWindow {
     std::vector<task::TaskSpec> tasks;  // as claim_pending returns them
     std::vector<RefusedTask> refused;   // by priority, then age, then id
@@ -196,7 +205,8 @@ class TaskStore {
     // the tasks it refuses are one transaction (two round trips); those come
     // back in `refused` after the user and role refusals. claim_pending
     // allows any user and role and refuses nothing.
-    Result<ClaimedWindow> claim_window(int limit, const LaunchPolicy& policy);
+    Result<ClaimedWindow> claim_window(int limit, const LaunchPolicy& policy,
+                                       const ClaimShares& shares = {});
     // Records where claimed attempts were launched (agent, host, offer, the
     // time ACCEPT went out) and a launch history row for each. Leaves the
     // state alone, so it may commit before or after the attempt's first
