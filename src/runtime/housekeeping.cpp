@@ -38,15 +38,19 @@ void Runtime::Impl::reconcile_page(std::int64_t after) {
                    });
                    return;
                }
-               // Claims waiting here for an offer never went to Mesos:
-               // asking about them would only bring "unknown" back.
+               // Claims waiting here for an offer never went to Mesos, and
+               // launches of this subscription without an update yet may
+               // not have reached it (the page was read before they left):
+               // asking about either would bring an "unknown" back that
+               // sends a task launching now back to pending, to launch
+               // twice. A launch that fails is reconciled by its repair.
                std::unordered_set<std::int64_t> waiting;
                for (const auto& spec : claimed)
                    waiting.insert(spec.id);
                std::vector<scheduler::TaskRef> refs;
                refs.reserve(r->size());
                for (const auto& a : *r) {
-                   if (!waiting.contains(a.task_id))
+                   if (!waiting.contains(a.task_id) && !pacer.in_flight(a.mesos_task_id))
                        refs.push_back({a.mesos_task_id, a.agent_id});
                }
                const bool last = static_cast<int>(r->size()) < kReconcilePage;

@@ -122,6 +122,12 @@ class LaunchPacer {
     // A new subscription: launches of the last one are reconciled instead.
     void reset() { awaiting_.clear(); }
     std::size_t launches_in_flight() const { return awaiting_.size(); }
+    // Launched (placement on its way or ACCEPT sent) and no update yet: the
+    // master may not know it yet, so reconciling it now would bring back an
+    // "unknown" that is not true.
+    bool in_flight(const std::string& mesos_task_id) const {
+        return awaiting_.contains(mesos_task_id);
+    }
     std::size_t room(std::size_t updates_waiting) const;
 
     // --- claims
