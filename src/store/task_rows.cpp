@@ -27,8 +27,6 @@ std::optional<std::string> read_command(const PGresult* res, int row, int col) {
 
 }  // namespace
 
-const char* const kLiveStatesSql = "('launching', 'staging', 'starting', 'running', 'killing')";
-
 // An image without a containerizer means docker; a blank command is none.
 #define MESOFLOW_COMMAND_SQL "CASE WHEN btrim(command) = '' THEN NULL ELSE command END"
 #define MESOFLOW_CONTAINERIZER_SQL                                                        \

@@ -23,7 +23,4 @@ LiveAttempt read_live_attempt(const PGresult* res, int row);
 extern const char* const kHistoryColumns;
 HistoryEntry read_history_entry(const PGresult* res, int row);
 
-// SQL list of the states of a launched, not yet terminal attempt.
-extern const char* const kLiveStatesSql;
-
 }  // namespace mesoflow::store

@@ -55,7 +55,7 @@ void TaskStore::disconnect() {
 Result<std::vector<task::TaskSpec>> TaskStore::fetch_pending(int limit) {
     static const std::string sql = std::string("SELECT ") + kTaskSpecColumns +
                                    " FROM mesoflow.tasks"
-                                   " WHERE state = 'pending' AND not_before <= now()"
+                                   " WHERE phase = 'pending' AND not_before <= now()"
                                    " AND NOT kill_requested"
                                    " ORDER BY priority DESC, created_at, id LIMIT $1";
     auto res =
@@ -108,7 +108,7 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         "  SELECT t.id, t.state = 'pending' AS claimable, u.attempt, u.mesos_task_id,"
         "         u.agent_id, u.hostname, u.offer_id FROM mesoflow.tasks t"
         "  JOIN input u ON t.id = u.id"
-        "  WHERE (t.state = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested)"
+        "  WHERE (t.phase = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested)"
         "     OR (t.state = 'launching' AND t.attempt = u.attempt AND t.offer_id = u.offer_id)"
         "  ORDER BY t.id FOR UPDATE OF t SKIP LOCKED"
         // The claim takes the launch's values from `found`, not by joining
@@ -122,7 +122,7 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         "    source = NULL, exit_status = NULL, healthy = NULL, launched_at = now(),"
         "    started_at = NULL, finished_at = NULL, updated_at = now()"
         "  FROM found f"
-        "  WHERE t.id = f.id AND f.claimable AND t.state = 'pending'"
+        "  WHERE t.id = f.id AND f.claimable AND t.phase = 'pending'"
         "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
@@ -158,8 +158,7 @@ Result<std::vector<LiveAttempt>> TaskStore::pending_kills(int limit) {
         std::string("SELECT ") + kLiveAttemptColumns +
         " FROM mesoflow.tasks"
         " WHERE (kill_requested OR timed_out OR launch_timed_out_attempt = attempt)"
-        " AND state IN " +
-        kLiveStatesSql + " ORDER BY id LIMIT $1";
+        " AND phase = 'live' ORDER BY id LIMIT $1";
     auto res =
         db_->exec_prepared("pending_kills", sql.c_str(), pg::Params().add(clamp_page(limit)));
     if (!res)
@@ -169,8 +168,7 @@ Result<std::vector<LiveAttempt>> TaskStore::pending_kills(int limit) {
 
 Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us, int limit) {
     static const std::string sql =
-        std::string("SELECT ") + kLiveAttemptColumns + " FROM mesoflow.tasks WHERE state IN " +
-        kLiveStatesSql +
+        std::string("SELECT ") + kLiveAttemptColumns + " FROM mesoflow.tasks WHERE phase = 'live'" +
         " AND timeout_s IS NOT NULL AND NOT timed_out AND started_at IS NOT NULL"
         // The bound of timeout_must_be_at_most_3650_days: a longer timeout
         // (from before schema 3) is no interval at all.
@@ -187,7 +185,7 @@ Result<std::vector<LiveAttempt>> TaskStore::timed_out_tasks(std::int64_t now_us,
 Result<std::vector<LiveAttempt>> TaskStore::unreachable_expired(std::int64_t now_us, double grace_s,
                                                                 int limit) {
     static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
-                                   " FROM mesoflow.tasks WHERE state IN " + kLiveStatesSql +
+                                   " FROM mesoflow.tasks WHERE phase = 'live'" +
                                    " AND unreachable_since IS NOT NULL"
                                    " AND unreachable_since + make_interval(secs => $2::float8)"
                                    "     <= to_timestamp($1::bigint / 1000000.0)"
@@ -210,8 +208,7 @@ Result<std::vector<std::int64_t>> TaskStore::mark_timed_out(
         std::string(
             "WITH marked AS ("
             "  UPDATE mesoflow.tasks SET timed_out = true, updated_at = now()"
-            "  WHERE id = ANY($1::bigint[]) AND NOT timed_out AND state IN ") +
-        kLiveStatesSql +
+            "  WHERE id = ANY($1::bigint[]) AND NOT timed_out AND phase = 'live'") +
         "  RETURNING id, attempt, mesos_task_id, state"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
@@ -267,7 +264,7 @@ Result<std::vector<LiveAttempt>> TaskStore::mark_launch_timed_out(std::int64_t n
 
 Result<std::vector<LiveAttempt>> TaskStore::active_attempts(std::int64_t after_task_id, int limit) {
     static const std::string sql = std::string("SELECT ") + kLiveAttemptColumns +
-                                   " FROM mesoflow.tasks WHERE state IN " + kLiveStatesSql +
+                                   " FROM mesoflow.tasks WHERE phase = 'live'" +
                                    " AND id > $1 ORDER BY id LIMIT $2";
     auto res = db_->exec_prepared("active_attempts", sql.c_str(),
                                   pg::Params().add(after_task_id).add(clamp_page(limit)));
@@ -285,7 +282,7 @@ Result<std::vector<QueueUsage>> TaskStore::queue_usage() {
         // Placed attempts only: a claimed one holds nothing on the cluster yet.
         " FROM (SELECT queue, count(*) AS n, sum(cpus) AS cpus, sum(mem) AS mem,"
         "         sum(disk) AS disk, sum(gpus) AS gpus FROM mesoflow.tasks"
-        "       WHERE state IN ('launching', 'staging', 'starting', 'running', 'killing')"
+        "       WHERE phase = 'live'"
         "         AND agent_id IS NOT NULL"
         "       GROUP BY queue) u"
         " FULL JOIN mesoflow.queues s ON s.name = u.queue ORDER BY 1");
@@ -314,8 +311,8 @@ Result<std::int64_t> TaskStore::pending_count() {
         "WITH at_cap AS ("
         "  SELECT q.name FROM mesoflow.queues q WHERE q.max_running IS NOT NULL"
         "    AND q.max_running <= (SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.name"
-        "      AND a.state IN ('launching', 'staging', 'starting', 'running', 'killing'))"
-        ") SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending' AND not_before <= now()"
+        "      AND a.phase = 'live')"
+        ") SELECT count(*) FROM mesoflow.tasks WHERE phase = 'pending' AND not_before <= now()"
         " AND NOT kill_requested AND queue NOT IN (SELECT name FROM at_cap)");
     if (!res)
         return res.error();
@@ -326,7 +323,7 @@ Result<std::optional<std::int64_t>> TaskStore::next_retry_at_us() {
     auto res = db_->exec(
         "SELECT (extract(epoch FROM least(min(not_before), '9999-12-31 00:00:00+00'))"
         " * 1000000)::bigint FROM mesoflow.tasks"
-        " WHERE state = 'pending' AND not_before > now() AND NOT kill_requested");
+        " WHERE phase = 'pending' AND not_before > now() AND NOT kill_requested");
     if (!res)
         return res.error();
     return pg::opt_int64(res->get(), 0, 0);

@@ -93,6 +93,25 @@ RunningMaster start_fake_master(const Options& o, const std::string& log_path);
 void wait_for_output(const std::string& path, const std::string& text, testing::ChildProcess& child,
                      std::chrono::milliseconds timeout);
 
+// What the database server has done so far: WAL written (the insert
+// position, exact), full-page images (pg_stat_wal), rows written to
+// mesoflow's tables (pg_stat_user_tables) and the CPU of the server's
+// processes (the postmaster, its live children and those it has reaped,
+// from /proc). Differences of two readings are the cost of what ran between.
+struct DbCounters {
+    std::string wal_lsn;
+    double wal_fpi = 0;
+    double inserted = 0, updated = 0, hot_updated = 0, deleted = 0;
+    double cpu_s = 0;
+};
+DbCounters read_db_counters(Sql& sql);
+// After the backends that wrote have ended: waits until the table
+// statistics stop moving (a backend flushes them as it exits), then reads.
+DbCounters read_db_counters_settled(Sql& sql);
+// Writes the cost per task between two readings as flat keys PREFIX_*.
+void add_db_cost(Sql& sql, const DbCounters& before, const DbCounters& after, std::size_t tasks,
+                 const std::string& prefix, json& to);
+
 // user + system CPU seconds of a live process, from /proc/PID/stat.
 double process_cpu_seconds(pid_t pid);
 // Peak resident set (VmHWM) of a live process in MiB, from /proc/PID/status.

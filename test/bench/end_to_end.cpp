@@ -5,6 +5,7 @@
 // here does not blur it; latencies are the master's view (GET /fake/latency).
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -27,7 +28,7 @@ constexpr std::chrono::seconds kAckWait{30};
 // each time, and showed up in the latencies measured).
 bool work_left(Sql& sql) {
     return sql.row(
-                  "SELECT EXISTS (SELECT 1 FROM mesoflow.tasks WHERE state = 'pending')"
+                  "SELECT EXISTS (SELECT 1 FROM mesoflow.tasks WHERE phase = 'pending')"
                   " OR EXISTS (SELECT 1 FROM mesoflow.tasks WHERE state IN"
                   " ('launching', 'staging', 'starting', 'running', 'killing'))")
                .at(0) == "t";
@@ -59,7 +60,24 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     migrate.extra_env = {"MESOFLOW_DATABASE=" + dsn};
     if (testing::run_program(migrate, &migrate_output) != 0)
         throw std::runtime_error("mesoflow migrate failed: " + migrate_output);
+    Sql sql(dsn);
+    const DbCounters before_fill = read_db_counters(sql);
     fill_queue(dsn, tasks, o);
+    const DbCounters filled = read_db_counters_settled(sql);
+    // What an operator waits for with the whole queue pending: `mesoflow
+    // status` (the summary), as its own process, the median of three.
+    std::vector<double> status_ms;
+    for (int i = 0; i < 3; ++i) {
+        testing::SpawnOptions status;
+        status.argv = {o.mesoflow_binary, "status"};
+        status.extra_env = {"MESOFLOW_DATABASE=" + dsn};
+        std::string status_output;
+        const auto asked = Clock::now();
+        if (testing::run_program(status, &status_output) != 0)
+            throw std::runtime_error("mesoflow status failed: " + status_output);
+        status_ms.push_back(seconds_since(asked) * 1000.0);
+    }
+    std::sort(status_ms.begin(), status_ms.end());
 
     RunningMaster master = start_fake_master(o, log_dir + "-fake-master.log");
     const int admin_port = testing::free_loopback_port();
@@ -76,7 +94,6 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     auto mesoflow = testing::ChildProcess::spawn(run);
     const auto started = Clock::now();
 
-    Sql sql(dsn);
     while (work_left(sql)) {
         if (!mesoflow.running())
             throw std::runtime_error("mesoflow run exited early; see " + run.output_path);
@@ -112,6 +129,7 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     const json& own = state.at("latency");
     const int stopped = mesoflow.stop(SIGTERM, kStopGrace);
     master.process.stop(SIGTERM, kStopGrace);
+    const DbCounters ran = read_db_counters_settled(sql);
 
     const auto span = sql.row(
         "SELECT extract(epoch FROM max(finished_at) - min(launched_at)),"
@@ -128,6 +146,10 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     f["cpu_s_per_1000_tasks"] = cpu_s / (static_cast<double>(tasks) / 1000.0);
     f["peak_rss_mb"] = peak_rss_mb;
     f["exit_status"] = stopped;
+    f["status_ms"] = status_ms.at(1);
+    // The database's side: the producer's insert, then mesoflow's run.
+    add_db_cost(sql, before_fill, filled, tasks, "producer", f);
+    add_db_cost(sql, filled, ran, tasks, "db", f);
     const auto& counters = master_state.at("counters");
     f["offers_sent"] = counters.value("offers_sent", 0);
     f["offers_accepted"] = counters.value("offers_accepted", 0);

@@ -52,6 +52,8 @@ constexpr double kTargetDecisionP99Ms = 5;
 constexpr double kTargetAckP99Ms = 20;
 constexpr double kTargetPeakRssMb = 100;
 constexpr double kTargetMatchMs = 10;
+constexpr double kTargetWalBytesPerTask = 2000;
+constexpr double kTargetStatusMs = 200;
 
 [[noreturn]] void usage_error(const std::string& message) {
     std::cerr << "mesoflow-bench: " << message << "\n(see --help)\n";
@@ -174,6 +176,19 @@ void print_table(const Options& o, const json& f) {
          fmt::format(">= {:.0f}", kTargetTasksPerS), verdict(tps >= kTargetTasksPerS));
     line("mesoflow CPU (user+sys) per 1,000 tasks",
          fmt::format("{:.3f} s", num(f, "cpu_s_per_1000_tasks")), "", "");
+    const double wal = num(f, "db_wal_bytes_per_task");
+    line("database per task, mesoflow's run: WAL", fmt::format("{:.0f} bytes", wal),
+         fmt::format("<= {:.0f}", kTargetWalBytesPerTask), verdict(wal <= kTargetWalBytesPerTask));
+    line("  rows inserted / updated (HOT share)",
+         fmt::format("{:.2f} / {:.2f} ({:.0f}%)", num(f, "db_rows_inserted_per_task"),
+                     num(f, "db_rows_updated_per_task"), 100 * num(f, "db_hot_update_share")),
+         "", "");
+    line("  PostgreSQL CPU (all its processes)",
+         fmt::format("{:.3f} ms", num(f, "db_cpu_ms_per_task")), "", "");
+    line("  the producer's insert, for scale: WAL / CPU",
+         fmt::format("{:.0f} bytes / {:.3f} ms", num(f, "producer_wal_bytes_per_task"),
+                     num(f, "producer_cpu_ms_per_task")),
+         "", "");
     if (f.contains("db_ceiling_tasks_per_s")) {
         line("ceiling 1: database alone, mesoflow's batches",
              fmt::format("{:.0f} tasks/s", num(f, "db_ceiling_tasks_per_s")), "", "");
@@ -211,6 +226,9 @@ void print_table(const Options& o, const json& f) {
     line("the master's view: offer sent -> ACCEPT read", lat("master_decision") + " ms", "", "");
     line("  offer sent -> DECLINE read", lat("master_decline") + " ms", "", "");
     line("  update sent -> ACKNOWLEDGE read", lat("master_ack") + " ms", "", "");
+    line(fmt::format("`mesoflow status`, {} pending (median of 3)", o.tasks),
+         fmt::format("{:.0f} ms", num(f, "status_ms")), fmt::format("<= {:.0f}", kTargetStatusMs),
+         verdict(num(f, "status_ms") <= kTargetStatusMs));
     line(fmt::format("peak RSS, {} pending", o.small_tasks),
          fmt::format("{:.1f} MB", num(f, "peak_rss_small_mb")), "", "");
     line(fmt::format("peak RSS, {} pending", o.tasks),

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -21,6 +22,52 @@ namespace {
 constexpr std::chrono::milliseconds kOutputPoll{20};
 constexpr std::chrono::seconds kMasterStartTimeout{20};
 constexpr std::size_t kHttpReadChunk = 64 * 1024;
+constexpr std::chrono::milliseconds kStatsSettle{300};
+constexpr int kStatsSettleTries = 40;
+
+// Fields 4 (ppid) and 14 to 17 (utime, stime, cutime, cstime) of
+// /proc/PID/stat, in clock ticks; false when the process is gone.
+struct ProcStat {
+    long ppid = 0;
+    double own_ticks = 0;       // utime + stime
+    double children_ticks = 0;  // cutime + cstime: children it has reaped
+};
+
+bool read_proc_stat(const std::string& path, ProcStat& out) {
+    const std::string stat = read_text(path);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos)
+        return false;
+    std::istringstream in(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 17 && in >> field; ++i) {
+        if (i == 4)
+            out.ppid = std::stol(field);
+        if (i == 14 || i == 15)
+            out.own_ticks += std::stod(field);
+        if (i == 16 || i == 17)
+            out.children_ticks += std::stod(field);
+    }
+    return true;
+}
+
+// The server's CPU so far: the postmaster's own and its reaped children's,
+// and every live child's own.
+double server_cpu_seconds(long postmaster) {
+    ProcStat master;
+    if (!read_proc_stat(fmt::format("/proc/{}/stat", postmaster), master))
+        throw std::runtime_error("cannot read the postmaster's /proc/PID/stat");
+    double ticks = master.own_ticks + master.children_ticks;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        ProcStat child;
+        if (read_proc_stat(entry.path().string() + "/stat", child) && child.ppid == postmaster)
+            ticks += child.own_ticks;
+    }
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 }  // namespace
 
@@ -114,6 +161,58 @@ double process_cpu_seconds(pid_t pid) {
             stime = std::stod(field);
     }
     return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+DbCounters read_db_counters(Sql& sql) {
+    DbCounters c;
+    const auto row = sql.row(
+        "SELECT pg_current_wal_lsn(), (SELECT wal_fpi FROM pg_stat_wal),"
+        " coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0),"
+        " coalesce(sum(n_tup_hot_upd), 0), coalesce(sum(n_tup_del), 0), pg_backend_pid()"
+        " FROM pg_stat_user_tables WHERE schemaname = 'mesoflow'");
+    c.wal_lsn = row.at(0);
+    c.wal_fpi = std::stod(row.at(1));
+    c.inserted = std::stod(row.at(2));
+    c.updated = std::stod(row.at(3));
+    c.hot_updated = std::stod(row.at(4));
+    c.deleted = std::stod(row.at(5));
+    ProcStat backend;
+    if (!read_proc_stat("/proc/" + row.at(6) + "/stat", backend))
+        throw std::runtime_error("cannot read the backend's /proc/PID/stat");
+    c.cpu_s = server_cpu_seconds(backend.ppid);
+    return c;
+}
+
+DbCounters read_db_counters_settled(Sql& sql) {
+    DbCounters last = read_db_counters(sql);
+    for (int i = 0; i < kStatsSettleTries; ++i) {
+        std::this_thread::sleep_for(kStatsSettle);
+        sql.exec("SELECT pg_stat_clear_snapshot()");
+        DbCounters now = read_db_counters(sql);
+        const bool moved = now.inserted != last.inserted || now.updated != last.updated ||
+                           now.deleted != last.deleted;
+        last = std::move(now);
+        if (!moved)
+            break;
+    }
+    return last;
+}
+
+void add_db_cost(Sql& sql, const DbCounters& before, const DbCounters& after, std::size_t tasks,
+                 const std::string& prefix, json& to) {
+    const double n = static_cast<double>(tasks);
+    const double wal = std::stod(
+        sql.row(fmt::format("SELECT pg_wal_lsn_diff('{}', '{}')", after.wal_lsn, before.wal_lsn))
+            .at(0));
+    to[prefix + "_wal_bytes_per_task"] = wal / n;
+    to[prefix + "_wal_fpi_per_task"] = (after.wal_fpi - before.wal_fpi) / n;
+    to[prefix + "_rows_inserted_per_task"] = (after.inserted - before.inserted) / n;
+    to[prefix + "_rows_updated_per_task"] = (after.updated - before.updated) / n;
+    const double updated = after.updated - before.updated;
+    to[prefix + "_hot_update_share"] =
+        updated > 0 ? (after.hot_updated - before.hot_updated) / updated : 0.0;
+    to[prefix + "_rows_deleted_per_task"] = (after.deleted - before.deleted) / n;
+    to[prefix + "_cpu_ms_per_task"] = (after.cpu_s - before.cpu_s) * 1000.0 / n;
 }
 
 double process_peak_rss_mb(pid_t pid) {

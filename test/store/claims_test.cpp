@@ -526,6 +526,38 @@ TEST_CASE("every task not launched yet has a reason: back-off, its queue's cap, 
     REQUIRE(written.ok());
     CHECK(*written == std::vector<std::int64_t>{free_id});
     CHECK(reason_of("free") == "no_offers: no offer came");
+    // The counts (taken by groups, from the indexes) are the view's, grouped.
+    auto counted = [&] {
+        auto counts = store.pending_reason_counts();
+        REQUIRE(counts.ok());
+        std::map<std::string, std::int64_t> by;
+        for (const auto& c : *counts)
+            by[c.queue + "/" + c.reason] = c.tasks;
+        return by;
+    };
+    auto viewed = [&] {
+        std::map<std::string, std::int64_t> by;
+        const auto text = sql.one(
+            "SELECT coalesce(string_agg(queue || '/' || reason || '=' || n, ','"
+            " ORDER BY queue, reason), '') FROM (SELECT queue, reason, count(*) AS n"
+            " FROM mesoflow.pending_reasons GROUP BY 1, 2) g");
+        std::size_t at = 0;
+        while (at < text.size()) {
+            auto end = text.find(',', at);
+            if (end == std::string::npos)
+                end = text.size();
+            const auto item = text.substr(at, end - at);
+            const auto eq = item.rfind('=');
+            by[item.substr(0, eq)] = std::stoll(item.substr(eq + 1));
+            at = end + 1;
+        }
+        return by;
+    };
+    CHECK(counted() == std::map<std::string, std::int64_t>{{"capped/claimed", 1},
+                                                           {"capped/queue_at_max_running", 1},
+                                                           {"default/no_offers", 1},
+                                                           {"default/retry_backoff", 1}});
+    CHECK(counted() == viewed());
     // The same reason again writes nothing; NULL clears it.
     CHECK(store.note_waiting({WaitingNote{free_id, 1, "no_offers", "no offer came"}})->empty());
     CHECK(store.note_waiting({WaitingNote{free_id, 1, std::nullopt, std::nullopt}})->size() == 1);
@@ -547,6 +579,7 @@ TEST_CASE("every task not launched yet has a reason: back-off, its queue's cap, 
         by[c.queue + "/" + c.reason] = c.tasks;
     CHECK(by ==
           std::map<std::string, std::int64_t>{{"capped/in_line", 2}, {"default/retry_backoff", 1}});
+    CHECK(counted() == viewed());
     auto one = store.pending_reason(sql.count("SELECT id FROM mesoflow.tasks WHERE key = 'later'"));
     REQUIRE(one.ok());
     REQUIRE(one->has_value());

@@ -439,3 +439,34 @@ TEST_CASE(
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
                     std::to_string(held)) == 3);
 }
+
+// Schema 9: the indexes name phase, not state, so a placement and the status
+// updates of a live attempt rewrite the row in place (HOT): no index gains an
+// entry. The claim and the end change phase and add one each. Read off the
+// primary key's only page with pageinspect, so it does not wait for
+// statistics.
+TEST_CASE("a placement and the updates of a live attempt add no index entries") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("CREATE EXTENSION IF NOT EXISTS pageinspect");
+    auto entries = [&] {
+        return sql.count("SELECT count(*) FROM bt_page_items('mesoflow.tasks_pkey', 1)");
+    };
+    const auto id = store.insert_task(shell_task("in-place")).value();
+    CHECK(entries() == 1);
+    auto window = store.claim_window(10, {});
+    REQUIRE(window.ok());
+    REQUIRE(window->tasks.size() == 1);
+    CHECK(entries() == 2);  // pending -> live: a new version in every index
+    REQUIRE(store.place_attempts({launch_of(id, 1)}).ok());
+    for (const auto state : {S::starting, S::running}) {
+        auto applied = store.apply_updates({update_of(id, 1, state)});
+        REQUIRE(applied.ok());
+        REQUIRE(applied->updates.at(0).outcome == UpdateOutcome::applied);
+    }
+    CHECK(entries() == 2);  // placed, starting, running: in place
+    REQUIRE(store.apply_updates({update_of(id, 1, S::finished)}).ok());
+    CHECK(entries() == 3);  // live -> ended
+    CHECK(store.find_task("in-place").value().value().state == TaskState::finished);
+}
