@@ -248,7 +248,8 @@ json Master::state() const {
               {"unavailable",
                faults_.unavailable_until.has_value() && Clock::now() < *faults_.unavailable_until},
               {"update_delay_ms", faults_.update_delay.count()},
-              {"drop_updates", faults_.drop_updates}}},
+              {"drop_updates", faults_.drop_updates},
+              {"held_calls", held_calls_.size()}}},
             {"counters", counters},
             {"frameworks", frameworks},
             {"agents", agents},
@@ -328,6 +329,11 @@ HttpReply Master::handle_control(HttpRequest& request) {
             delay_status_updates(ms(body, "ms", 0));
         } else if (fault == "drop-updates") {
             drop_status_updates(body.value("count", 1));
+        } else if (fault == "hold-calls") {
+            fail_calls(body.value("type", "ACCEPT"), body.value("count", 1),
+                       CallFault{CallFaultKind::hold});
+        } else if (fault == "release-calls") {
+            return json_reply(200, {{"ok", true}, {"released", release_held_calls()}});
         } else if (fault == "clear-faults") {
             clear_faults();
         } else if (fault == "task-rules") {

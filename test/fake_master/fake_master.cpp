@@ -185,6 +185,12 @@ void FakeMaster::drop_status_updates(int count) {
 void FakeMaster::fail_calls(std::string type, int count, CallFault fault) {
     impl_->run([&] { impl_->master->fail_calls(std::move(type), count, std::move(fault)); });
 }
+std::size_t FakeMaster::release_held_calls() {
+    return impl_->run([this] { return impl_->master->release_held_calls(); });
+}
+std::size_t FakeMaster::held_calls() const {
+    return impl_->run([this] { return impl_->master->held_calls(); });
+}
 void FakeMaster::clear_faults() {
     impl_->run([this] { impl_->master->clear_faults(); });
 }

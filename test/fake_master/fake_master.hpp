@@ -235,6 +235,11 @@ enum class CallFaultKind {
     // offer-rescind race): an ACCEPT finds them gone and its tasks are
     // dropped (REASON_INVALID_OFFERS).
     rescind_first,
+    // Answered 202 at once, as a real master answers a call before it has
+    // processed it, and carried out only at release_held_calls(): until
+    // then the master knows nothing of it (an ACCEPT's tasks are unknown to
+    // RECONCILE, its offers stay outstanding).
+    hold,
 };
 
 struct CallFault {
@@ -305,7 +310,13 @@ class FakeMaster {
     // The next `count` scheduler calls of `type` ("REVIVE", "ACCEPT", ...)
     // that would be carried out meet `fault` instead.
     void fail_calls(std::string type, int count, CallFault fault = {});
-    // Ends every fault above that is still in force.
+    // Carries out the calls a `hold` fault kept back, in the order they came
+    // (a call whose framework is gone is dropped); returns how many it
+    // carried out.
+    std::size_t release_held_calls();
+    // Calls a `hold` fault keeps back now.
+    std::size_t held_calls() const;
+    // Ends every fault above that is still in force; calls held are carried out.
     void clear_faults();
 
     // ---- ZooKeeper -----------------------------------------------------

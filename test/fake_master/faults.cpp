@@ -1,6 +1,7 @@
 // Faults under test control: broken and silent streams, 503 and 307 answers,
 // master failover, corrupt RecordIO, rescinded offers, lost agents, late or
-// lost status updates, calls of one type refused, unanswered or repeated.
+// lost status updates, calls of one type refused, unanswered, repeated or
+// held back.
 #include <fmt/core.h>
 
 #include "encoding.hpp"
@@ -218,11 +219,32 @@ void Master::fail_calls(std::string type, int count, CallFault fault) {
     faults_.calls[std::move(type)] = Faults::CallFaults{count, std::move(fault)};
 }
 
+std::size_t Master::release_held_calls() {
+    std::vector<HeldCall> held;
+    held.swap(held_calls_);
+    log::info("fake_master_fault", "fault=release_held_calls calls={}", held.size());
+    std::size_t carried_out = 0;
+    for (auto& h : held) {
+        Framework* framework = find_framework(h.framework_id);
+        if (framework == nullptr) {
+            log::info("fake_master_held_call_dropped", "type={} framework={}", h.type,
+                      h.framework_id);
+            continue;
+        }
+        dispatch(*framework, h.call, h.type);
+        ++carried_out;
+    }
+    changed();
+    return carried_out;
+}
+
 void Master::clear_faults() {
     log::info("fake_master_fault", "fault=clear");
     if (faults_.silent)
         set_silent(false);
     faults_ = Faults{};
+    if (!held_calls_.empty())
+        release_held_calls();
 }
 
 void Master::set_task_rules(std::vector<TaskRule> rules, TaskBehavior default_task) {

@@ -1,6 +1,6 @@
 // Faults under test control: broken and silent streams, master failover,
-// corrupt RecordIO, calls of one type refused or carried out twice, and the
-// wait_until helper.
+// corrupt RecordIO, calls of one type refused, carried out twice or held
+// back, and the wait_until helper.
 #include <catch2/catch.hpp>
 
 #include "fake_master.hpp"
@@ -155,4 +155,58 @@ TEST_CASE("fail_calls refuses, or carries out twice, the next calls of one type"
     CHECK((*update)["reason"] == "REASON_INVALID_OFFERS");
     CHECK(master.counters().tasks_launched == 1);
     CHECK(master.calls_of_type("ACCEPT").size() == 1);
+}
+
+TEST_CASE(
+    "a held ACCEPT is answered 202 at once and carried out only when released: until then "
+    "its task is unknown") {
+    FakeMaster master(quick_config(1));
+    Scheduler s(master.port(), Scheduler::framework_info("held", {"PARTITION_AWARE"}));
+    master.fail_calls("ACCEPT", 1, CallFault{CallFaultKind::hold});
+    const auto offers = s.offers();
+    REQUIRE(offers.size() == 1);
+    const json agent_id = offers[0]["agent_id"];
+    // What the task leaves of the offer comes back at the next allocation.
+    const json no_filter = {{"refuse_seconds", 0}};
+    CHECK(s.launch(offers[0], {Scheduler::command_task(offers[0], "held", "true")}, no_filter)
+              .status == 202);
+    CHECK(master.held_calls() == 1);
+    CHECK(master.counters().tasks_launched == 0);
+    CHECK_FALSE(master.task("held"));
+    CHECK(master.offers().size() == 1);  // still outstanding
+    // Asked about it, the master answers as for a task it never heard of.
+    const json asked = {{"tasks", {{{"task_id", {{"value", "held"}}}, {"agent_id", agent_id}}}}};
+    CHECK(s.call("RECONCILE", asked).status == 202);
+    const auto answer = s.update_for("held");
+    REQUIRE(answer);
+    CHECK((*answer)["state"] == "TASK_GONE");
+    CHECK((*answer)["reason"] == "REASON_RECONCILIATION");
+    // Released: launched, on the offer it named.
+    CHECK(master.release_held_calls() == 1);
+    CHECK(master.held_calls() == 0);
+    CHECK(master.counters().tasks_launched == 1);
+    CHECK(master.offers().empty());
+    const auto launched = s.update_for("held");
+    REQUIRE(launched);
+    CHECK((*launched)["state"] == "TASK_STARTING");
+    // Only the next call was held.
+    const auto more = s.offers();
+    REQUIRE(more.size() == 1);
+    CHECK(s.launch(more[0], {Scheduler::command_task(more[0], "not-held", "true")}).status == 202);
+    CHECK(master.held_calls() == 0);
+    CHECK(master.task("not-held"));
+}
+
+TEST_CASE("clear_faults carries out the calls held") {
+    FakeMaster master(quick_config(1));
+    Scheduler s(master.port(), Scheduler::framework_info());
+    master.fail_calls("ACCEPT", 2, CallFault{CallFaultKind::hold});
+    const auto offers = s.offers();
+    REQUIRE(offers.size() == 1);
+    CHECK(s.launch(offers[0], {Scheduler::command_task(offers[0], "t1", "true")}).status == 202);
+    REQUIRE(master.held_calls() == 1);
+    master.clear_faults();
+    CHECK(master.held_calls() == 0);
+    CHECK(master.task("t1"));
+    CHECK(master.counters().tasks_launched == 1);
 }

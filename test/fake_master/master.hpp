@@ -207,6 +207,8 @@ class Master {
     void delay_status_updates(std::chrono::milliseconds delay);
     void drop_status_updates(int count);
     void fail_calls(std::string type, int count, CallFault fault);
+    std::size_t release_held_calls();
+    std::size_t held_calls() const { return held_calls_.size(); }
     void clear_faults();
 
     void set_task_rules(std::vector<TaskRule> rules, TaskBehavior default_task);
@@ -372,6 +374,13 @@ class Master {
     bool allocation_requested_ = false;
     Reactor::TimerId allocation_timer_ = 0;
     Faults faults_;
+    // Calls a `hold` fault answered and keeps back, in the order they came.
+    struct HeldCall {
+        std::string framework_id;
+        std::string type;
+        json call;
+    };
+    std::vector<HeldCall> held_calls_;
     std::deque<RecordedCall> calls_;
     std::deque<RecordedAck> acks_;
     Counters counters_;

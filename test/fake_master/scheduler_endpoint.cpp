@@ -415,6 +415,11 @@ HttpReply Master::scheduler_call(HttpRequest& request, RecordedCall& rec) {
                     remove_offer(id.value("value", ""), true);
                 break;
             }
+            case CallFaultKind::hold:
+                log::info("fake_master_call_held", "type={} framework={} held={}", type,
+                          framework->id, held_calls_.size() + 1);
+                held_calls_.push_back({framework->id, type, std::move(call)});
+                return text_reply(202, "");
         }
     }
     return dispatch(*framework, call, type);
