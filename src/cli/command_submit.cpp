@@ -391,10 +391,12 @@ int submit_from(const Invocation& inv, const std::string& path) {
     auto result = store.insert_tasks(next, inv.has("skip-existing"));
     if (!result) {
         std::string message = result.error().message;
+        if (message.rfind("line ", 0) == 0)
+            message = name + ": " + message;
+        message += "; nothing was queued";
         if (message.find("task_key_must_be_unique") != std::string::npos)
-            message += "; --skip-existing skips keys already queued";
-        return fail(inv, kExitFailure,
-                    fmt::format("{} (from {}); nothing was queued", message, name));
+            message += " (--skip-existing skips keys already queued)";
+        return fail(inv, kExitFailure, message);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
