@@ -338,7 +338,7 @@ std::string grouped(std::int64_t n) {
 int submit_from(const Invocation& inv, const std::string& path) {
     for (const auto& [name, value] : inv.options) {
         if (name != "from" && name != "skip-existing") {
-            return usage_error(kSpec, fmt::format("--{} does not go with --from: give it as the "
+            return usage_error(kSpec, fmt::format("--{} does not go with --from: give it as a "
                                                   "field of each line",
                                                   name));
         }
