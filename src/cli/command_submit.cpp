@@ -1,12 +1,19 @@
 // mesoflow submit: queues one task (store::NewTask) and prints its id.
 // Whatever the options leave out takes the queue table's defaults.
+// `submit --from FILE` queues a file of JSON lines (task_json.hpp) in one
+// transaction through COPY (TaskStore::insert_tasks).
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
 #include "cli/invocation.hpp"
+#include "cli/task_json.hpp"
 #include "mesoflow/store/task_store.hpp"
 
 namespace mesoflow::cli {
@@ -18,10 +25,31 @@ const CommandSpec kSpec{
         R"(usage: mesoflow submit --key KEY [OPTIONS] -- PROGRAM [ARGS...]
        mesoflow submit --key KEY [OPTIONS] --shell 'COMMAND'
        mesoflow submit --key KEY [OPTIONS] --image IMAGE
+       mesoflow submit --from FILE [--skip-existing]
 
 Queues a task in mesoflow.tasks and prints its id. `mesoflow run` launches it
 on the first offer that fits. Options left out take the queue table's defaults
 (1 cpu, 256 MB, 3 attempts; README "The queue table").
+
+Many tasks at once:
+  --from FILE               queue one task per line of FILE (- for stdin), each a
+                            JSON object whose fields are the queue table's
+                            columns: {"key": "etl.1", "argv": ["etl", "1"],
+                            "cpus": 0.5}; also command (or shell), image,
+                            containerizer, force_pull, volumes, network,
+                            network_name, docker_parameters, mem, disk, gpus,
+                            ports, env, uris, run_as_user (or user), labels,
+                            role, constraints, priority, max_attempts (or
+                            attempts), retry_backoff_s, retry_on_failure,
+                            timeout_s, queue, not_before. All or nothing: a
+                            line that is not such an object, or that the table
+                            refuses, fails the whole file with its line number,
+                            and nothing is queued. Blank lines are skipped; a
+                            line longer than 1 MiB is refused. Prints how many
+                            were queued, and how fast.
+  --skip-existing           with --from: skip a task whose key is already queued
+                            (or earlier in the file) and count it, instead of
+                            failing the file
 
 What to run:
   -- PROGRAM ARGS...        run PROGRAM with ARGS, without a shell
@@ -69,8 +97,8 @@ Scheduling:
   --retry-on-failure        also retry when the command fails (lost tasks always are)
   --timeout SECONDS         kill the task this long after it started running
 
-Exit codes: 0 queued, 1 refused by the database (the message names the rule),
-2 usage error.
+Exit codes: 0 queued, 1 refused by the database (the message names the rule)
+or a line of --from FILE refused, 2 usage error.
 )",
     .options = {{"key"},
                 {"shell"},
@@ -96,7 +124,9 @@ Exit codes: 0 queued, 1 refused by the database (the message names the rule),
                 {"volume"},
                 {"network"},
                 {"docker-parameter"},
-                {"queue"}},
+                {"queue"},
+                {"from"},
+                {"skip-existing", false}},
     .takes_command = true,
 };
 
@@ -236,6 +266,152 @@ Result<store::NewTask> new_task(const Invocation& inv) {
     return task;
 }
 
+// Lines of a file, read in blocks; a line longer than the limit is refused
+// before it is held whole.
+class LineReader {
+  public:
+    static constexpr std::size_t kMaxLine = 1024 * 1024;
+    enum class Got { line, end, too_long, failed };
+
+    explicit LineReader(std::FILE* file) : file_(file), block_(64 * 1024) {}
+
+    Got next(std::string& line) {
+        line.clear();
+        for (;;) {
+            if (pos_ == len_) {
+                len_ = std::fread(block_.data(), 1, block_.size(), file_);
+                pos_ = 0;
+                if (len_ == 0) {
+                    if (std::ferror(file_))
+                        return Got::failed;
+                    return partial_ ? ended() : Got::end;  // the last line may lack its '\n'
+                }
+            }
+            const char* start = block_.data() + pos_;
+            const auto* nl = static_cast<const char*>(std::memchr(start, '\n', len_ - pos_));
+            const std::size_t take =
+                nl != nullptr ? static_cast<std::size_t>(nl - start) : len_ - pos_;
+            if (line.size() + take > kMaxLine)
+                return Got::too_long;
+            line.append(start, take);
+            pos_ += take;
+            partial_ = true;
+            if (nl != nullptr) {
+                ++pos_;
+                return ended();
+            }
+        }
+    }
+
+  private:
+    Got ended() {
+        partial_ = false;
+        return Got::line;
+    }
+    std::FILE* file_;
+    std::vector<char> block_;
+    std::size_t pos_ = 0;
+    std::size_t len_ = 0;
+    bool partial_ = false;  // part of a line was read
+};
+
+bool blank(const std::string& line) {
+    for (const char c : line) {
+        if (c != ' ' && c != '\t' && c != '\r')
+            return false;
+    }
+    return true;
+}
+
+// 61700 -> "61,700".
+std::string grouped(std::int64_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0)
+            out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+int submit_from(const Invocation& inv, const std::string& path) {
+    for (const auto& [name, value] : inv.options) {
+        if (name != "from" && name != "skip-existing") {
+            return usage_error(kSpec, fmt::format("--{} does not go with --from: give it as a "
+                                                  "field of each line",
+                                                  name));
+        }
+    }
+    if (inv.has_command)
+        return usage_error(kSpec, "--from takes its tasks from the file, not after '--'");
+    const auto loaded = load_config(inv, {"database"});
+    if (!loaded)
+        return kExitUsage;
+    const bool from_stdin = path == "-";
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> owned(nullptr, &std::fclose);
+    if (!from_stdin) {
+        owned.reset(std::fopen(path.c_str(), "rb"));
+        if (!owned)
+            return fail(inv, kExitFailure,
+                        fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    }
+    const std::string name = from_stdin ? "stdin" : path;
+    LineReader reader(from_stdin ? stdin : owned.get());
+    std::string line;
+    std::int64_t number = 0;
+    const store::BulkSource next = [&]() -> Result<std::optional<store::BulkTask>> {
+        for (;;) {
+            const auto got = reader.next(line);
+            if (got == LineReader::Got::end)
+                return std::optional<store::BulkTask>{};
+            ++number;
+            if (got == LineReader::Got::failed) {
+                return Error{fmt::format("cannot read {} at line {}: {}", name, number,
+                                         std::strerror(errno)),
+                             ErrorKind::permanent};
+            }
+            if (got == LineReader::Got::too_long) {
+                return Error{
+                    fmt::format("line {}: longer than {} bytes", number, LineReader::kMaxLine),
+                    ErrorKind::permanent};
+            }
+            if (blank(line))
+                continue;
+            auto task = task_from_json(line);
+            if (!task) {
+                return Error{fmt::format("line {}: {}", number, task.error().message),
+                             ErrorKind::permanent};
+            }
+            return std::optional<store::BulkTask>{store::BulkTask{std::move(*task), number}};
+        }
+    };
+    const auto started = std::chrono::steady_clock::now();
+    store::TaskStore store(loaded->config.database, "mesoflow submit");
+    auto result = store.insert_tasks(next, inv.has("skip-existing"));
+    if (!result) {
+        std::string message = result.error().message;
+        if (message.rfind("line ", 0) == 0)
+            message = name + ": " + message;
+        message += "; nothing was queued";
+        if (message.find("task_key_must_be_unique") != std::string::npos)
+            message += " (--skip-existing skips keys already queued)";
+        return fail(inv, kExitFailure, message);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto rate = seconds > 0
+                          ? static_cast<std::int64_t>(
+                                static_cast<double>(result->queued + result->skipped) / seconds)
+                          : 0;
+    std::string skipped;
+    if (inv.has("skip-existing"))
+        skipped = fmt::format(", skipped {} already queued", grouped(result->skipped));
+    std::printf("queued %s tasks from %s%s in %.2f s (%s/s)\n", grouped(result->queued).c_str(),
+                name.c_str(), skipped.c_str(), seconds, grouped(rate).c_str());
+    return kExitOk;
+}
+
 }  // namespace
 
 int command_submit(const Args& args) {
@@ -243,6 +419,10 @@ int command_submit(const Args& args) {
     if (const int* code = std::get_if<int>(&parsed))
         return *code;
     const auto& inv = std::get<Invocation>(parsed);
+    if (auto from = inv.value("from"))
+        return submit_from(inv, *from);
+    if (inv.has("skip-existing"))
+        return usage_error(kSpec, "--skip-existing goes with --from FILE");
     auto task = new_task(inv);
     if (!task)
         return usage_error(kSpec, task.error().message);

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "database.hpp"
-#include "json_columns.hpp"
 #include "mesoflow/store/task_store.hpp"
 #include "pg.hpp"
+#include "task_columns.hpp"
 #include "task_rows.hpp"
 
 namespace mesoflow::store {
@@ -24,11 +24,6 @@ class InsertBuilder {
         placeholders_ +=
             (placeholders_.empty() ? "$" : ", $") + std::to_string(params_.size()) + cast;
     }
-    template <typename T>
-    void set(const char* column, const std::optional<T>& value, const char* cast = "") {
-        if (value)
-            set(column, *value, cast);
-    }
     std::string sql() const {
         return "INSERT INTO mesoflow.tasks (" + columns_ + ") VALUES (" + placeholders_ +
                ") RETURNING id";
@@ -40,13 +35,6 @@ class InsertBuilder {
     std::string placeholders_;
     pg::Params params_;
 };
-
-std::string text_array(const std::vector<std::string>& values) {
-    pg::ArrayLiteral a;
-    for (const auto& v : values)
-        a.push(v);
-    return a.str();
-}
 
 std::string like_prefix(const std::string& prefix) {
     std::string out;
@@ -61,55 +49,13 @@ std::string like_prefix(const std::string& prefix) {
 }  // namespace
 
 Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
+    TaskColumnValues values;
+    task_column_values(task, values);
     InsertBuilder b;
-    b.set("key", task.key);
-    b.set("command", task.command);
-    if (!task.argv.empty())
-        b.set("argv", text_array(task.argv), "::text[]");
-    if (!task.image.empty())
-        b.set("image", task.image);
-    if (task.containerizer != task::Containerizer::none) {
-        b.set("containerizer", std::string(to_string(task.containerizer)));
+    for (std::size_t i = 0; i < kNewTaskColumns.size(); ++i) {
+        if (values[i])
+            b.set(kNewTaskColumns[i].name, *values[i], kNewTaskColumns[i].cast);
     }
-    if (task.force_pull)
-        b.set("force_pull", true);
-    if (!task.volumes.empty())
-        b.set("volumes", json_volumes(task.volumes), "::jsonb");
-    if (task.network != task::NetworkMode::unset)
-        b.set("network", std::string(to_string(task.network)));
-    if (!task.network_name.empty())
-        b.set("network_name", task.network_name);
-    if (!task.docker_parameters.empty()) {
-        b.set("docker_parameters", json_parameters(task.docker_parameters), "::jsonb");
-    }
-    b.set("cpus", task.cpus);
-    b.set("mem", task.mem_mb);
-    b.set("disk", task.disk_mb);
-    b.set("gpus", task.gpus);
-    b.set("ports", task.ports);
-    if (!task.env.empty())
-        b.set("env", json_object(task.env), "::jsonb");
-    if (!task.uris.empty())
-        b.set("uris", text_array(task.uris), "::text[]");
-    if (!task.user.empty())
-        b.set("run_as_user", task.user);
-    if (!task.labels.empty())
-        b.set("labels", json_object(task.labels), "::jsonb");
-    if (!task.role.empty())
-        b.set("role", task.role);
-    if (!task.constraints.empty()) {
-        b.set("constraints", json_constraints(task.constraints), "::jsonb");
-    }
-    b.set("priority", task.priority);
-    b.set("max_attempts", task.max_attempts);
-    b.set("retry_backoff_s", task.retry_backoff_s);
-    if (task.retry_on_failure)
-        b.set("retry_on_failure", true);
-    b.set("timeout_s", task.timeout_s);
-    if (task.kill_requested)
-        b.set("kill_requested", true);
-    if (!task.queue.empty())
-        b.set("queue", task.queue);
     auto res = db_->exec(b.sql().c_str(), b.params());
     if (!res)
         return Error{"task " + task.key + " refused: " + res.error().message, res.error().kind};

@@ -9,6 +9,7 @@
 //                    Mesos in the loop; (2) mesoflow-fake-master driven by
 //                    mesoflow-fake-master-bench (accepts and acks only)
 //   match_timing.cpp the scheduling core alone: 1,000 offers x 10,000 tasks
+//   bulk_submit.cpp  `mesoflow submit --from` of 200,000 JSON lines
 //   support.cpp      queue filling, SQL, child processes, /proc readings
 //
 // Every part throws std::runtime_error when it cannot finish (a child died,
@@ -61,6 +62,8 @@ json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t c
                       std::size_t update_size);
 json master_ceiling(const Options& o);
 json match_timing();
+// `mesoflow submit --from` of `lines` JSON lines into a fresh database: tasks/s.
+double bulk_submit_per_s(testing::TempPostgres& pg, const Options& o, std::size_t lines);
 
 // ------------------------------------------------------------- support
 // Inserts `count` pending tasks (`command` true, the task size of `o`) in one

@@ -54,6 +54,7 @@ constexpr double kTargetPeakRssMb = 100;
 constexpr double kTargetMatchMs = 10;
 constexpr double kTargetWalBytesPerTask = 2000;
 constexpr double kTargetStatusMs = 200;
+constexpr double kTargetBulkSubmitPerS = 50000;
 
 [[noreturn]] void usage_error(const std::string& message) {
     std::cerr << "mesoflow-bench: " << message << "\n(see --help)\n";
@@ -235,6 +236,10 @@ void print_table(const Options& o, const json& f) {
          fmt::format("{:.1f} MB", num(f, "peak_rss_mb")),
          fmt::format("<= {:.0f}", kTargetPeakRssMb),
          verdict(num(f, "peak_rss_mb") <= kTargetPeakRssMb));
+    line("submit --from, 200,000 JSON lines",
+         fmt::format("{:.0f} tasks/s", num(f, "bulk_submit_per_s")),
+         fmt::format(">= {:.0f}", kTargetBulkSubmitPerS),
+         verdict(num(f, "bulk_submit_per_s") >= kTargetBulkSubmitPerS));
     line("match 1,000 offers x 10,000 tasks (warm)", fmt::format("{:.2f} ms", num(f, "match_ms")),
          fmt::format("<= {:.0f}", kTargetMatchMs), verdict(num(f, "match_ms") <= kTargetMatchMs));
     line("  the same, first call (cold)",
@@ -334,6 +339,9 @@ int main(int argc, char** argv) {
             f["lower_ceiling_tasks_per_s"] = lower;
             f["ceiling_ratio"] = num(f, "tasks_per_s") / lower;
         }
+
+        std::cerr << "mesoflow-bench: submit --from, 200,000 lines\n";
+        f["bulk_submit_per_s"] = mesoflow::bench::bulk_submit_per_s(pg, o, 200000);
 
         std::cerr << "mesoflow-bench: matching alone\n";
         const json match = mesoflow::bench::match_timing();

@@ -47,7 +47,7 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
          {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms", "peak_rss_mb",
           "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks", "db_ceiling_tasks_per_s",
           "master_ceiling_tasks_per_s", "db_full_batches_tasks_per_s", "mean_update_batch",
-          "mean_claim_batch"}) {
+          "mean_claim_batch", "bulk_submit_per_s"}) {
         INFO(key);
         REQUIRE(f.contains(key));
         CHECK(f.at(key).is_number());

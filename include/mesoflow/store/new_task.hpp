@@ -42,6 +42,9 @@ struct NewTask {
     std::optional<double> timeout_s;
     bool kill_requested = false;
     std::string queue;  // empty: the table's default, "default"
+    // Not before this time (timestamptz text, e.g. "2026-01-31T12:00:00Z");
+    // unset: now.
+    std::optional<std::string> not_before;
 };
 
 }  // namespace mesoflow::store

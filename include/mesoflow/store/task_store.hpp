@@ -159,6 +159,19 @@ struct BatchResult {
     std::vector<LaunchRecord> placements_locked;
 };
 
+// One task of a bulk submit (insert_tasks) and the line of the producer's
+// file it came from, which errors name.
+struct BulkTask {
+    NewTask task;
+    std::int64_t line = 0;
+};
+// The next task, nullopt at the end, or an Error that ends the submit.
+using BulkSource = std::function<Result<std::optional<BulkTask>>()>;
+struct BulkResult {
+    std::int64_t queued = 0;
+    std::int64_t skipped = 0;  // keys already queued (skip_existing)
+};
+
 class Database;
 
 class TaskStore {
@@ -319,6 +332,13 @@ class TaskStore {
     // Returns the new task's id; a row the table refuses comes back as an
     // Error naming the violated constraint.
     Result<std::int64_t> insert_task(const NewTask& task);
+    // Queues every task `next` yields in one transaction, streamed through
+    // COPY: all of them, or none when one is refused (by the source or by
+    // the table; the Error starts with "line N: " for the task's line).
+    // Columns a task leaves unset take the same defaults as insert_task's.
+    // skip_existing: a key already queued (or earlier in the same source)
+    // is skipped and counted, instead of failing the whole submit.
+    Result<BulkResult> insert_tasks(const BulkSource& next, bool skip_existing);
     // Sets kill_requested; returns the task's state after the request
     // (killed at once when it was still pending), nullopt for an unknown key.
     Result<std::optional<task::TaskState>> request_kill(const std::string& key);
