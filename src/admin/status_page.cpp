@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mesoflow/common/text.hpp"
+#include "mesoflow/store/what_runs.hpp"
 
 namespace mesoflow::admin {
 namespace {
@@ -80,34 +81,6 @@ std::string number(double v) {
 
 std::string percent(double fraction) {
     return fmt::format("{:.0f}%", fraction * 100);
-}
-
-// Shell-style quoting for showing an argv, not for running it.
-std::string shell_quoted(const std::string& word) {
-    if (!word.empty() && word.find_first_of(" \t\n'\"\\$`*?[]{}()<>|&;#~") == std::string::npos)
-        return word;
-    std::string out = "'";
-    for (char c : word)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string what_runs(const store::TaskRow& t) {
-    std::string out;
-    if (t.command) {
-        out = "/bin/sh -c " + shell_quoted(*t.command);
-    } else {
-        for (const auto& word : t.argv)
-            out += (out.empty() ? "" : " ") + shell_quoted(word);
-    }
-    if (!t.image.empty()) {
-        const auto containerizer = t.containerizer == task::Containerizer::none
-                                       ? task::Containerizer::docker
-                                       : t.containerizer;
-        out += fmt::format("{}image {} ({} containerizer)", out.empty() ? "" : " in ", t.image,
-                           task::to_string(containerizer));
-    }
-    return out;
 }
 
 std::string task_link(const std::string& key) {
@@ -545,7 +518,7 @@ std::string render_task_page(const TaskPageData& data, std::int64_t now_us) {
     }
     row("attempt", fmt::format("{} of {}", t.attempt, t.max_attempts));
     row("priority", std::to_string(t.priority));
-    row("runs", "<code>" + or_dash(what_runs(t)) + "</code>");
+    row("runs", "<code>" + or_dash(store::what_runs(t)) + "</code>");
     row("resources",
         fmt::format("cpus {}, mem {} MB, disk {} MB, gpus {}, ports {}", number(t.cpus),
                     number(t.mem_mb), number(t.disk_mb), number(t.gpus), t.ports));

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "mesoflow/common/text.hpp"
+#include "mesoflow/store/what_runs.hpp"
 
 namespace mesoflow::cli {
 namespace {
@@ -56,34 +57,6 @@ std::string one_line(std::string text, std::size_t width) {
 
 std::string or_dash(const std::string& text) {
     return text.empty() ? "-" : text;
-}
-
-// Shell-style quoting for showing an argv, not for running it.
-std::string shell_quoted(const std::string& word) {
-    if (!word.empty() && word.find_first_of(" \t\n'\"\\$`*?[]{}()<>|&;#~") == std::string::npos)
-        return word;
-    std::string out = "'";
-    for (char c : word)
-        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-std::string what_runs(const store::TaskRow& t) {
-    std::string out;
-    if (t.command) {
-        out = "/bin/sh -c " + shell_quoted(*t.command);
-    } else if (!t.argv.empty()) {
-        for (const auto& word : t.argv)
-            out += (out.empty() ? "" : " ") + shell_quoted(word);
-    }
-    if (!t.image.empty()) {
-        const auto containerizer = t.containerizer == task::Containerizer::none
-                                       ? task::Containerizer::docker
-                                       : t.containerizer;
-        out += fmt::format("{}image {} ({} containerizer)", out.empty() ? "" : " in ", t.image,
-                           task::to_string(containerizer));
-    }
-    return out;
 }
 
 // Volumes, network and Docker parameters, as `mesoflow submit` takes them.
@@ -162,7 +135,7 @@ std::string render_task_detail(const store::TaskRow& t,
         {"queue", t.queue},
         {"state", fmt::format("{} (attempt {} of {}){}", task::to_string(t.state), t.attempt,
                               t.max_attempts, t.timed_out ? ", timed out" : "")},
-        {"runs", what_runs(t)},
+        {"runs", store::what_runs(t)},
         {"container", or_dash(container_options(t))},
         {"resources",
          fmt::format("cpus {}, mem {} MB, disk {} MB, gpus {}, ports {}", number(t.cpus),

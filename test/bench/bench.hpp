@@ -48,6 +48,7 @@ struct Options {
     std::string json_path;
     std::string work_dir;  // logs of the children; default a new temp dir
     bool skip_ceilings = false;
+    bool skip_bulk_submit = false;
     std::string mesoflow_binary;
     std::string fake_master_binary;
     std::string fake_master_bench_binary;
