@@ -234,7 +234,7 @@ Result<std::vector<LiveAttempt>> TaskStore::mark_launch_timed_out(std::int64_t n
         std::string(
             "WITH due AS ("
             "  SELECT id FROM mesoflow.tasks"
-            "  WHERE state IN ('launching', 'staging', 'starting')"
+            "  WHERE phase = 'live' AND state IN ('launching', 'staging', 'starting')"
             "    AND launched_at IS NOT NULL AND agent_id IS NOT NULL AND started_at IS NULL"
             "    AND NOT kill_requested AND NOT timed_out"
             "    AND launch_timed_out_attempt IS DISTINCT FROM attempt"
