@@ -98,9 +98,10 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     auto mesoflow = testing::ChildProcess::spawn(run);
     const auto started = Clock::now();
 
-    const bool by_phase = sql.row("SELECT count(*) FROM information_schema.columns"
-                                  " WHERE table_schema = 'mesoflow' AND table_name = 'tasks'"
-                                  " AND column_name = 'phase'")
+    const bool by_phase = sql.row(
+                                 "SELECT count(*) FROM information_schema.columns"
+                                 " WHERE table_schema = 'mesoflow' AND table_name = 'tasks'"
+                                 " AND column_name = 'phase'")
                               .at(0) == "1";
     while (work_left(sql, by_phase)) {
         if (!mesoflow.running())

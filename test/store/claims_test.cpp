@@ -143,6 +143,8 @@ TEST_CASE("a row with an infinite time does not stop other rows being claimed, p
         "ALTER TABLE mesoflow.tasks DROP CONSTRAINT IF EXISTS created_at_must_be_finite,"
         " DROP CONSTRAINT IF EXISTS not_before_must_be_finite,"
         " DROP CONSTRAINT IF EXISTS timeout_must_be_at_most_3650_days");
+    // Since schema 9 the timeout's bound is a rule of the tasks_check_values trigger.
+    sql.exec("ALTER TABLE mesoflow.tasks DISABLE TRIGGER tasks_check_values");
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command, created_at) VALUES"
         " ('early', 'x', '-infinity'), ('late', 'x', 'infinity'), ('future', 'x', '5000-01-01')");

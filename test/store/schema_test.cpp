@@ -162,6 +162,8 @@ TEST_CASE("rows that make no sense are refused with the name of the broken rule"
         {"command, retry_backoff_s", "'true', -1", "retry_backoff_must_not_be_negative"},
         {"command, timeout_s", "'true', 0", "timeout_must_be_positive"},
         {"command, state", "'true', 'done'", "state_must_be_known"},
+        {"argv", "'{python3,NULL}'", "argv_must_not_contain_nulls"},
+        {"command, uris", "'true', '{http://x/a,NULL}'", "uris_must_not_contain_nulls"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.columns, c.values);
@@ -170,6 +172,35 @@ TEST_CASE("rows that make no sense are refused with the name of the broken rule"
     CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command) VALUES (' ', 'true')"),
                Catch::Contains("key_must_not_be_empty"));
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 0);
+}
+
+// Since schema 9 the rules on a producer's columns are a trigger on INSERT and
+// on UPDATE of those columns, not CHECKs that every UPDATE evaluates.
+TEST_CASE("a producer's update that breaks a rule is refused; mesoflow's updates do not run them") {
+    Sql sql(migrated_database());
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('t', 'true')");
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET cpus = -1 WHERE key = 't'"),
+               Catch::Contains("cpus_must_be_positive"));
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET command = NULL WHERE key = 't'"),
+               Catch::Contains("command_or_image_required"));
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET network = 'bridge' WHERE key = 't'"),
+               Catch::Contains("network_needs_an_image"));
+    // The first rule broken, by name, as CHECKs were tested.
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET cpus = 0, mem = 0 WHERE key = 't'"),
+               Catch::Contains("cpus_must_be_positive"));
+    CHECK(sql.one("SELECT cpus FROM mesoflow.tasks WHERE key = 't'") == "1");
+    // A row that breaks a rule (written with the trigger off) still takes
+    // mesoflow's writes of its own columns: they run no rule.
+    sql.exec("ALTER TABLE mesoflow.tasks DISABLE TRIGGER tasks_check_values");
+    sql.exec("UPDATE mesoflow.tasks SET cpus = -1 WHERE key = 't'");
+    sql.exec("ALTER TABLE mesoflow.tasks ENABLE TRIGGER tasks_check_values");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'launching', attempt = 1, mesos_task_id = 'mf-' || id"
+        " || '-1', updated_at = now() WHERE key = 't'");
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', last_mesos_state = 'TASK_RUNNING',"
+        " started_at = now(), not_before = now() WHERE key = 't'");
+    CHECK(sql.one("SELECT state FROM mesoflow.tasks WHERE key = 't'") == "running");
 }
 
 TEST_CASE("sensible rows are accepted with the documented defaults") {
