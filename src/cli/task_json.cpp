@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -190,21 +191,22 @@ constexpr std::size_t kNewTaskFieldSlots = 64;
 
 using Setter = std::function<Status(store::NewTask&, const json&)>;
 
+// `parse` takes the field's name and value, or the value alone (the parsers
+// of structured fields name their own parts in their errors).
 template <typename T, typename Parse>
 Setter setter(std::string_view field, Parse parse, T store::NewTask::*member) {
     return [field, parse, member](store::NewTask& task, const json& value) -> Status {
-        auto parsed = parse(field, value);
+        auto parsed = [&] {
+            if constexpr (std::is_invocable_v<Parse, const json&>)
+                return parse(value);
+            else
+                return parse(field, value);
+        }();
         if (!parsed)
             return parsed.error();
         task.*member = std::move(*parsed);
         return {};
     };
-}
-
-template <typename Parse>
-Setter setter_of(Parse parse) {
-    return
-        [parse](store::NewTask& task, const json& value) -> Status { return parse(task, value); };
 }
 
 // Every field, under each of its names; aliases name the same column.
@@ -217,18 +219,11 @@ const std::unordered_map<std::string, std::pair<std::string_view, Setter>>& fiel
                 t[std::string(name)] = {column, s};
         };
         add("key", {"key"}, setter("key", text, &store::NewTask::key));
-        add("command", {"command", "shell"},
-            setter_of([](store::NewTask& task, const json& v) -> Status {
-                auto s = text("command", v);
-                if (!s)
-                    return s.error();
-                task.command = std::move(*s);
-                return {};
-            }));
+        add("command", {"command", "shell"}, setter("command", text, &store::NewTask::command));
         add("argv", {"argv"}, setter("argv", texts, &store::NewTask::argv));
         add("image", {"image"}, setter("image", text, &store::NewTask::image));
         add("containerizer", {"containerizer"},
-            setter_of([](store::NewTask& task, const json& v) -> Status {
+            Setter([](store::NewTask& task, const json& v) -> Status {
                 auto s = text("containerizer", v);
                 if (!s)
                     return s.error();
@@ -240,14 +235,8 @@ const std::unordered_map<std::string, std::pair<std::string_view, Setter>>& fiel
             }));
         add("force_pull", {"force_pull"},
             setter("force_pull", boolean, &store::NewTask::force_pull));
-        add("volumes", {"volumes"}, setter_of([](store::NewTask& task, const json& v) -> Status {
-                auto parsed = volumes(v);
-                if (!parsed)
-                    return parsed.error();
-                task.volumes = std::move(*parsed);
-                return {};
-            }));
-        add("network", {"network"}, setter_of([](store::NewTask& task, const json& v) -> Status {
+        add("volumes", {"volumes"}, setter("volumes", volumes, &store::NewTask::volumes));
+        add("network", {"network"}, Setter([](store::NewTask& task, const json& v) -> Status {
                 auto s = text("network", v);
                 if (!s)
                     return s.error();
@@ -260,13 +249,7 @@ const std::unordered_map<std::string, std::pair<std::string_view, Setter>>& fiel
         add("network_name", {"network_name"},
             setter("network_name", text, &store::NewTask::network_name));
         add("docker_parameters", {"docker_parameters"},
-            setter_of([](store::NewTask& task, const json& v) -> Status {
-                auto parsed = docker_parameters(v);
-                if (!parsed)
-                    return parsed.error();
-                task.docker_parameters = std::move(*parsed);
-                return {};
-            }));
+            setter("docker_parameters", docker_parameters, &store::NewTask::docker_parameters));
         add("cpus", {"cpus"}, setter("cpus", number, &store::NewTask::cpus));
         add("mem", {"mem"}, setter("mem", number, &store::NewTask::mem_mb));
         add("disk", {"disk"}, setter("disk", number, &store::NewTask::disk_mb));
@@ -279,13 +262,7 @@ const std::unordered_map<std::string, std::pair<std::string_view, Setter>>& fiel
         add("labels", {"labels"}, setter("labels", string_object, &store::NewTask::labels));
         add("role", {"role"}, setter("role", text, &store::NewTask::role));
         add("constraints", {"constraints"},
-            setter_of([](store::NewTask& task, const json& v) -> Status {
-                auto parsed = constraints(v);
-                if (!parsed)
-                    return parsed.error();
-                task.constraints = std::move(*parsed);
-                return {};
-            }));
+            setter("constraints", constraints, &store::NewTask::constraints));
         add("priority", {"priority"}, setter("priority", integer, &store::NewTask::priority));
         add("max_attempts", {"max_attempts", "attempts"},
             setter("max_attempts", integer, &store::NewTask::max_attempts));
