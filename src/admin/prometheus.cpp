@@ -97,6 +97,10 @@ constexpr GaugeRow kGauges[] = {
      &Metrics::master_detected},
     {"offers_held", "Offers held, neither accepted nor declined yet.", &Metrics::offers_held},
     {"claims_held", "Claimed attempts waiting for an offer.", &Metrics::claims_held},
+    {"launch_window",
+     "The launch window's size now (it adapts between launch_window and "
+     "launch_window_max).",
+     &Metrics::launch_window},
     {"status_updates_waiting", "Status updates received and not yet committed.",
      &Metrics::updates_waiting},
     {"offers_suppressed", "1 while offers are suppressed (nothing pending).", &Metrics::suppressed},

@@ -231,11 +231,23 @@ std::vector<KeySpec> build_table() {
             kAnyDuration),
         // Batching and polling.
         row("launch_window", "", K::integer, &C::launch_window,
-            "Most launches without a first status update plus status updates not yet "
-            "committed; launching pauses while it is full.",
+            "The launch window at start and at least: launches without a first status update "
+            "plus status updates not yet committed; launching pauses while it is full. It "
+            "doubles after a round of offers it cut short that came 100 ms or more after the "
+            "last launch with at most a quarter of it in use (a slow allocation interval), up to "
+            "launch_window_max, and halves when offers find it full.",
             Bounds{1, false, kMaxLaunchWindow}),
+        row("launch_window_max", "", K::integer, &C::launch_window_max,
+            "The most the launch window grows to (a slow allocation interval, a fast "
+            "database); at or below launch_window the window is fixed at launch_window.",
+            Bounds{1, false, kMaxLaunchWindow}),
+        row("commit_latency_target", "", K::duration, &C::commit_latency_target_s,
+            "A status update that waits longer than this for its commit halves the launch "
+            "window (at most once per this long, never below launch_window).",
+            kPositiveDuration),
         row("claim_batch", "", K::integer, &C::claim_batch,
-            "Most pending tasks claimed ahead of offers (one query claims up to this many).",
+            "Pending tasks claimed ahead of offers, at least (one query claims up to this many; "
+            "twice the launch window when that is more).",
             Bounds{1, false, kMaxBatch}),
         row("update_batch", "", K::integer, &C::update_batch,
             "Most status updates committed in one transaction.", Bounds{1, false, kMaxBatch}),

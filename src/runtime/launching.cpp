@@ -110,6 +110,8 @@ void Runtime::Impl::place_offers() {
         return;
     const auto decision = pacer.on_offers(pacer_inputs());
     waiting_reasons.offers_seen(time.now());
+    if (decision.window_full)
+        window_changed(pacer.full(time.now()), "offers came while the window was full");
     if (decision.claim)
         maybe_claim();
     if (decision.action != scheduler::OfferAction::match && !decision.claim) {
@@ -300,9 +302,20 @@ void Runtime::Impl::hold_agent_for_starving(std::vector<mesos::Offer>& round) {
 void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     order_claimed_fairly(round);
     hold_agent_for_starving(round);
+    const auto room_at_start = pacer.room(updates_waiting());
     auto options = match_options();
     options.max_launches = room;
     auto match = matcher.match(round, claimed, options);
+    // Offers left over although the round launched all its room allowed:
+    // the window, or the claims ahead that follow it, cut it short (not a
+    // queue with nothing more).
+    const bool cut_short = !match.unused_offer_ids.empty() && match.launch_count() >= room &&
+                           (room < claimed.size() || !claims_exhausted);
+    log::debug("launch_round",
+               "offers={} claimed={} room={} window_room={} launched={} cut_short={}", round.size(),
+               claimed.size(), room, room_at_start, match.launch_count(), cut_short);
+    window_changed(pacer.round_done(room_at_start, cut_short, time.now()),
+                   "a round of offers cut short while the window was nearly empty");
     const auto defaults = task_defaults();
     const auto sent_at = time.wall_us();
     const auto now = time.now();
@@ -329,6 +342,7 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
         looked_at[u.index] = true;
     }
     std::vector<bool> launched(claimed.size(), false);
+    scheduler::Demand round_demand{};  // what the round launched, summed
     const bool more_after =
         scheduler::LaunchPacer::more_after(claimed.size() - match.launch_count(), claims_exhausted);
     // An ACCEPT's filter covers what it leaves of its offers.
@@ -354,8 +368,9 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
                                     task::clean_text(plan.hostname, task::kMaxNameBytes),
                                     plan.offer_ids.front(), sent_at});
             pending->specs.push_back(spec);
-            queue_shares[spec.queue].used +=
-                scheduler::Demand{spec.cpus, spec.mem_mb, spec.disk_mb, spec.gpus};
+            const scheduler::Demand demand{spec.cpus, spec.mem_mb, spec.disk_mb, spec.gpus};
+            queue_shares[spec.queue].used += demand;
+            round_demand += demand;
             pacer.launched(l.mesos_task_id, now);
             unplaceable.forget(spec.id);
             waiting_reasons.forget(spec.id);
@@ -388,13 +403,18 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     metrics.claims_held = static_cast<std::int64_t>(claimed.size());
     // Offers the window could not fill are answered now rather than held:
     // the master offers them again, fresh, once the filter passes or their
-    // agent's resources change.
-    const bool window_limited = match.limited;
+    // agent's resources change. After a round cut short, enough of them for
+    // the next window come back soon.
+    std::optional<scheduler::Demand> per_task;
+    if (cut_short && match.launch_count() > 0) {
+        const auto n = static_cast<double>(match.launch_count());
+        per_task = scheduler::Demand{round_demand.cpus / n, round_demand.mem_mb / n, 0, 0};
+    }
     // The rest waits its turn on the event loop, behind the call connections
     // that write the ACCEPTs just queued.
     asio::post(loop, [this, round = std::move(round), unused = std::move(match.unused_offer_ids),
-                      window_limited, more_after] {
-        decline_unused(round, unused, window_limited, more_after);
+                      per_task, more_after] {
+        decline_unused(round, unused, per_task, more_after);
         flush_all_updates();
         maybe_claim();
     });
@@ -590,8 +610,8 @@ void Runtime::Impl::decline_ids(std::vector<std::string> ids, double refuse_s) {
 
 // Declines a round's unused offers as the pacer splits them.
 void Runtime::Impl::decline_unused(const std::vector<mesos::Offer>& round,
-                                   const std::vector<std::string>& unused, bool window_limited,
-                                   bool more_after) {
+                                   const std::vector<std::string>& unused,
+                                   std::optional<scheduler::Demand> per_task, bool more_after) {
     if (unused.empty())
         return;
     double want_cpus = 0;
@@ -600,6 +620,11 @@ void Runtime::Impl::decline_unused(const std::vector<mesos::Offer>& round,
         want_cpus += spec.cpus;
         want_mem += spec.mem_mb;
     }
+    if (per_task) {
+        std::tie(want_cpus, want_mem) = pacer.want_next_round(want_cpus, want_mem, claimed.size(),
+                                                              per_task->cpus, per_task->mem_mb);
+    }
+    const bool window_limited = per_task.has_value();
     std::unordered_map<std::string_view, const mesos::Offer*> by_id;
     for (const auto& o : round)
         by_id.emplace(o.id, &o);

@@ -18,8 +18,13 @@ Runtime::Impl::Impl(config::Config c, std::string id, Seams seams, Metrics& m, i
       metrics(m),
       term(term_number),
       stop_requested(stop_flag),
-      pacer(scheduler::PacerOptions{cfg.launch_window, cfg.claim_batch, cfg.update_batch,
-                                    cfg.refuse_s, cfg.idle_refuse_s}),
+      pacer(scheduler::PacerOptions{.launch_window = cfg.launch_window,
+                                    .launch_window_max = cfg.launch_window_max,
+                                    .commit_latency_target_s = cfg.commit_latency_target_s,
+                                    .claim_batch = cfg.claim_batch,
+                                    .update_batch = cfg.update_batch,
+                                    .refuse_s = cfg.refuse_s,
+                                    .idle_refuse_s = cfg.idle_refuse_s}),
       reconciler(scheduler::ReconcilerOptions{
           milliseconds(static_cast<std::int64_t>(cfg.reconcile_backoff_min_s * 1000)),
           milliseconds(static_cast<std::int64_t>(cfg.reconcile_backoff_max_s * 1000)),
@@ -31,7 +36,16 @@ Runtime::Impl::Impl(config::Config c, std::string id, Seams seams, Metrics& m, i
       waiting_reasons(
           std::chrono::microseconds(static_cast<std::int64_t>(cfg.unplaceable_after_s * 1e6))),
       lease(milliseconds(static_cast<std::int64_t>(cfg.leader_lease_s * 1000))),
-      call_sink(seams.calls) {}
+      call_sink(seams.calls) {
+    metrics.launch_window = static_cast<std::int64_t>(pacer.window());
+}
+
+void Runtime::Impl::window_changed(scheduler::WindowChange change, std::string_view why) {
+    if (!change.changed())
+        return;
+    metrics.launch_window = static_cast<std::int64_t>(change.to);
+    log::info("launch_window_changed", "from={} to={} why={}", change.from, change.to, why);
+}
 
 void Runtime::Impl::move_to(scheduler::PhaseEvent event) {
     const auto before = phase;

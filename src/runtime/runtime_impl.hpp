@@ -437,14 +437,16 @@ struct Runtime::Impl {
     void order_claimed_fairly(const std::vector<mesos::Offer>& round);
     void hold_agent_for_starving(std::vector<mesos::Offer>& round);
     void launch(std::vector<mesos::Offer> round, std::size_t room);
+    // The pacer resized the launch window: the gauge and one log line.
+    void window_changed(scheduler::WindowChange change, std::string_view why);
     void place_then_accept(std::shared_ptr<PendingLaunch> pending);
     void accept_placed(PendingLaunch& pending, Placed result);
     void hold_offers();
     void decline_held(double refuse_s);
     void decline_ids(std::vector<std::string> ids, double refuse_s);
     void decline_unused(const std::vector<mesos::Offer>& round,
-                        const std::vector<std::string>& unused, bool window_limited,
-                        bool more_after);
+                        const std::vector<std::string>& unused,
+                        std::optional<scheduler::Demand> per_task, bool more_after);
     void release_claims(std::vector<store::ClaimRef> refs, std::string_view why);
     void release_all_claims();
     // Writes what the UnplaceableTracker says is due: reasons, ended tasks.

@@ -61,6 +61,7 @@ std::string Runtime::Impl::state_json() const {
     j["queue_pending"] = metrics.queue_pending.load();
     j["offers_held"] = metrics.offers_held.load();
     j["claims_held"] = metrics.claims_held.load();
+    j["launch_window"] = metrics.launch_window.load();
     j["tasks_claimed"] = metrics.tasks_claimed.load();
     j["claim_batches"] = metrics.claim_batches.load();
     j["updates_waiting"] = metrics.updates_waiting.load();

@@ -42,6 +42,9 @@ struct Options {
     int allocation_interval_ms = 20;
     // The memory comparison run (default K / 10).
     std::size_t small_tasks = 0;
+    // A run on a real master's clock: tasks, and the allocation interval.
+    std::size_t clock_tasks = 60000;
+    int clock_interval_ms = 1000;
     std::string log_level = "info";         // mesoflow's, as deployed
     std::vector<std::string> mesoflow_env;  // extra KEY=value for `mesoflow run`
     double timeout_s = 1200;                // per run

@@ -144,8 +144,16 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
         "SELECT extract(epoch FROM max(finished_at) - min(launched_at)),"
         " count(*) FILTER (WHERE state = 'finished'), max(attempt) FROM mesoflow.tasks");
     const double span_s = std::stod(span.at(0));
+    // A round of offers stamps its launches with one time: launches per
+    // round, the median over rounds and the largest.
+    const auto rounds = sql.row(
+        "SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY n), 0), coalesce(max(n), 0)"
+        " FROM (SELECT count(*) AS n FROM mesoflow.tasks WHERE launched_at IS NOT NULL"
+        " GROUP BY launched_at) r");
     json f;
     f["tasks"] = tasks;
+    f["tasks_per_round_p50"] = std::stod(rounds.at(0));
+    f["tasks_per_round_max"] = std::stod(rounds.at(1));
     f["finished"] = std::stoll(span.at(1));
     f["max_attempt"] = std::stoll(span.at(2));
     f["span_s"] = span_s;
@@ -161,6 +169,15 @@ json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tas
     add_db_cost(sql, filled, ran, tasks, "db", f);
     const auto& counters = master_state.at("counters");
     f["offers_sent"] = counters.value("offers_sent", 0);
+    // Per allocation that offered anything (one OFFERS event each), and the
+    // share of the cpus offered that tasks took.
+    const auto offer_events = counters.value("offer_events", 0.0);
+    const auto launched = counters.value("tasks_launched", 0.0);
+    const auto cpus_offered = counters.value("cpus_offered", 0.0);
+    f["offer_events"] = offer_events;
+    f["tasks_per_allocation"] = offer_events > 0 ? launched / offer_events : 0.0;
+    f["offered_cpus_used"] = cpus_offered > 0 ? launched * o.task_cpus / cpus_offered : 0.0;
+    f["launch_window_last"] = state.value("launch_window", 0);
     f["offers_accepted"] = counters.value("offers_accepted", 0);
     f["offers_declined"] = counters.value("offers_declined", 0);
     f["updates_redelivered"] = counters.value("updates_redelivered", 0);

@@ -34,6 +34,9 @@ mesoflow-fake-master, with the ceilings it is measured against.
   --small-tasks K           the second run, for memory against queue depth
                             (default K / 10)
   --allocation-interval MS  the fake master's offer cycle (default 20)
+  --clock-tasks N           the run on a real master's clock: N tasks
+                            (default 60000; 0: none)
+  --clock-interval MS       its offer cycle (default 1000, Mesos' default)
   --log-level LEVEL         mesoflow's log level (default info, as deployed)
   --env KEY=VALUE           more environment for `mesoflow run`, e.g.
                             MESOFLOW_CLAIM_BATCH=100 (repeatable)
@@ -105,6 +108,10 @@ Options parse(int argc, char** argv) {
             o.small_tasks = static_cast<std::size_t>(number());
         } else if (f == "--allocation-interval") {
             o.allocation_interval_ms = static_cast<int>(number());
+        } else if (f == "--clock-tasks") {
+            o.clock_tasks = static_cast<std::size_t>(number());
+        } else if (f == "--clock-interval") {
+            o.clock_interval_ms = static_cast<int>(number());
         } else if (f == "--log-level") {
             o.log_level = value();
         } else if (f == "--env") {
@@ -239,6 +246,25 @@ void print_table(const Options& o, const json& f) {
          fmt::format("{:.1f} MB", num(f, "peak_rss_mb")),
          fmt::format("<= {:.0f}", kTargetPeakRssMb),
          verdict(num(f, "peak_rss_mb") <= kTargetPeakRssMb));
+    if (f.contains("clock_tasks_per_s")) {
+        line(fmt::format("a real master's clock: {} tasks, {} ms allocations", o.clock_tasks,
+                         o.clock_interval_ms),
+             fmt::format("{:.0f} tasks/s", num(f, "clock_tasks_per_s")), "", "");
+        line("  tasks per allocation (mean) / cpus offered used",
+             fmt::format("{:.0f} / {:.0f}%", num(f, "clock_tasks_per_allocation"),
+                         100 * num(f, "clock_offered_cpus_used")),
+             "", "");
+        line("  tasks per round of offers (median / most)",
+             fmt::format("{:.0f} / {:.0f}", num(f, "clock_tasks_per_round_p50"),
+                         num(f, "clock_tasks_per_round_max")),
+             "", "");
+        line("  launch window at the end",
+             fmt::format("{:.0f}", num(f, "clock_launch_window_last")), "", "");
+        line("  decision p99 / update -> ACK p99",
+             fmt::format("{:.0f} / {:.0f} ms", num(f, "clock_decision_p99_ms"),
+                         num(f, "clock_ack_p99_ms")),
+             "", "");
+    }
     if (f.contains("bulk_submit_per_s")) {
         line("submit --from, 200,000 JSON lines",
              fmt::format("{:.0f} tasks/s", num(f, "bulk_submit_per_s")),
@@ -298,6 +324,22 @@ int main(int argc, char** argv) {
         const json small_run = mesoflow::bench::run_end_to_end(pg, o, o.small_tasks, "small");
         f["peak_rss_small_mb"] = small_run.at("peak_rss_mb");
         f["small_tasks_per_s"] = small_run.at("tasks_per_s");
+
+        if (o.clock_tasks > 0) {
+            // A real master allocates once a second: the launch window must
+            // take what each allocation offers.
+            std::cerr << fmt::format("mesoflow-bench: mesoflow, {} tasks, {} ms allocations\n",
+                                     o.clock_tasks, o.clock_interval_ms);
+            auto clock = o;
+            clock.allocation_interval_ms = o.clock_interval_ms;
+            const json run = mesoflow::bench::run_end_to_end(pg, clock, o.clock_tasks, "clock");
+            for (const char* key :
+                 {"tasks_per_s", "tasks_per_allocation", "tasks_per_round_p50",
+                  "tasks_per_round_max", "offered_cpus_used", "offer_events", "launch_window_last",
+                  "decision_p99_ms", "ack_p99_ms", "commit_p99_ms", "peak_rss_mb",
+                  "db_wal_bytes_per_task", "db_cpu_ms_per_task"})
+                f[std::string("clock_") + key] = run.at(key);
+        }
 
         if (!o.skip_ceilings) {
             // Ceiling 1 sends the batches mesoflow sent (their mean sizes),

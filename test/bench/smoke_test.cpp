@@ -33,10 +33,15 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
                 "--json",
                 json_path,
                 "--timeout",
-                "60"};
+                "60",
+                "--clock-tasks",
+                "600",
+                "--clock-interval",
+                "200"};
     std::string output;
-    REQUIRE(mesoflow::testing::run_program(run, &output) == 0);
+    const int status = mesoflow::testing::run_program(run, &output);
     INFO(output);
+    REQUIRE(status == 0);
     CHECK(output.find("mesoflow / lower ceiling") != std::string::npos);
 
     std::ifstream in(json_path);
@@ -47,7 +52,9 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
          {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms", "peak_rss_mb",
           "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks", "db_ceiling_tasks_per_s",
           "master_ceiling_tasks_per_s", "db_full_batches_tasks_per_s", "mean_update_batch",
-          "mean_claim_batch", "bulk_submit_per_s"}) {
+          "mean_claim_batch", "bulk_submit_per_s", "clock_tasks_per_s",
+          "clock_tasks_per_allocation", "clock_tasks_per_round_p50", "clock_offered_cpus_used",
+          "clock_launch_window_last"}) {
         INFO(key);
         REQUIRE(f.contains(key));
         CHECK(f.at(key).is_number());

@@ -141,6 +141,7 @@ void Master::allocate() {
                 offer.role = role;
                 offer.resources = available;
                 agent.offered += available;
+                counters_.cpus_milli_offered += static_cast<std::uint64_t>(available.cpus_milli);
                 framework.offers.insert(offer.id);
                 auto& batch = batches[&framework];
                 if (batch.is_null())

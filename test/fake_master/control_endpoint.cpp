@@ -219,6 +219,7 @@ json Master::state() const {
                      {"heartbeats", c.heartbeats},
                      {"events", c.events},
                      {"offers_sent", c.offers_sent},
+                     {"cpus_offered", static_cast<double>(c.cpus_milli_offered) / 1000.0},
                      {"offer_events", c.offer_events},
                      {"offers_rescinded", c.offers_rescinded},
                      {"offers_declined", c.offers_declined},

@@ -207,6 +207,7 @@ struct Counters {
     std::uint64_t heartbeats = 0;
     std::uint64_t events = 0;
     std::uint64_t offers_sent = 0;
+    std::uint64_t cpus_milli_offered = 0;  // the cpus of every offer sent, in thousandths
     std::uint64_t offer_events = 0;
     std::uint64_t offers_rescinded = 0;
     std::uint64_t offers_declined = 0;

@@ -1156,3 +1156,52 @@ TEST_CASE(
     CHECK(seen);
     c.stop();
 }
+
+namespace {
+
+// The most attempts one round of offers launched: a round stamps its
+// launches with one launched_at.
+std::int64_t most_launched_in_a_round(Cluster& c) {
+    mesoflow::store::testing::Sql sql(c.dsn());
+    return sql.count(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM mesoflow.tasks"
+        " WHERE launched_at IS NOT NULL GROUP BY launched_at) r");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "on a slow allocation clock the launch window grows past launch_window, up to "
+    "launch_window_max; fixed when they are equal") {
+    auto mc = quick_master(10);
+    // Offers every 500 ms: each allocation's work commits long before the next.
+    mc.allocation_interval = 500ms;
+    mc.default_task.run_time = 0ms;
+    SECTION("adaptive") {
+        Cluster c(mc);
+        c.config().launch_window = 4;
+        c.config().launch_window_max = 64;
+        c.config().claim_batch = 4;
+        c.submit_many(300, "grow-", "true");
+        c.start();
+        REQUIRE(c.eventually([&] { return all_terminal(c, 300); }, 60s));
+        CHECK(c.count_in(TaskState::finished) == 300);
+        // 4, 8, 16, 32, then 64 a round: never more than the most.
+        CHECK(c.runtime().metrics().launch_window.load() == 64);
+        CHECK(most_launched_in_a_round(c) == 64);
+        require_every_ack_committed(c);
+        c.stop();
+    }
+    SECTION("fixed") {
+        Cluster c(mc);
+        c.config().launch_window = 4;
+        c.config().launch_window_max = 4;
+        c.config().claim_batch = 4;
+        c.submit_many(24, "fixed-", "true");
+        c.start();
+        REQUIRE(c.eventually([&] { return all_terminal(c, 24); }, 60s));
+        CHECK(c.runtime().metrics().launch_window.load() == 4);
+        CHECK(most_launched_in_a_round(c) <= 4);
+        c.stop();
+    }
+}

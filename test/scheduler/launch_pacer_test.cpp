@@ -25,6 +25,21 @@ PacerInputs inputs(std::size_t claimed, bool claim_running, bool exhausted,
     return PacerInputs{claimed, claim_running, exhausted, updates_waiting, fullest_lane};
 }
 
+// A round `gap` after a launch whose first update came at once.
+WindowChange round_after_launch(LaunchPacer& pacer, std::size_t room, bool limited,
+                                Clock::duration gap = 1s) {
+    const Clock::time_point t{1h};
+    pacer.launched("previous", t);
+    pacer.first_update("previous");
+    return pacer.round_done(room, limited, t + gap);
+}
+
+// Rounds a second apart, each cut short on an empty window: a slow clock.
+void grow_to(LaunchPacer& pacer, std::size_t window) {
+    while (pacer.window() < window)
+        REQUIRE(round_after_launch(pacer, pacer.window(), true).changed());
+}
+
 }  // namespace
 
 TEST_CASE("offers are matched, held or declined as the counts say") {
@@ -66,7 +81,7 @@ TEST_CASE("offers are matched, held or declined as the counts say") {
         {"window full of updates: hold for a commit",
          inputs(50, false, false, 4),
          6,
-         {OfferAction::hold, 0, 0, false}},
+         {OfferAction::hold, 0, 0, false, false, true}},
         {"a lane has a full batch waiting: hold for its commit, room or not",
          inputs(50, false, false, 4, 4),
          0,
@@ -74,7 +89,7 @@ TEST_CASE("offers are matched, held or declined as the counts say") {
         {"window full of launches alone: decline with the backpressure filter",
          inputs(50, false, false, 0),
          10,
-         {OfferAction::decline, 0, 1.0, false}},
+         {OfferAction::decline, 0, 1.0, false, false, true}},
     };
     for (const auto& row : rows) {
         INFO(row.why);
@@ -133,7 +148,8 @@ TEST_CASE(
         CHECK(pacer.claim_size(row.in) == row.expected);
     }
     auto small = options();
-    small.claim_batch = 2;  // a quarter rounds to nothing: refill at one used
+    small.claim_batch = 2;    // a quarter rounds to nothing: refill at one used
+    small.launch_window = 1;  // claims fill the larger of the two
     CHECK(LaunchPacer(small).claim_size(inputs(1, false, false)) == 1);
 }
 
@@ -226,4 +242,190 @@ TEST_CASE(
     CHECK(LaunchPacer::more_after(0, true) == false);
     CHECK(LaunchPacer::more_after(1, true) == true);
     CHECK(LaunchPacer::more_after(0, false) == true);
+}
+
+TEST_CASE("the launch window doubles after a round it cut short while nearly empty") {
+    struct Row {
+        const char* why;
+        std::size_t window;  // before the round
+        std::size_t room_at_start;
+        bool limited;
+        Clock::duration gap;  // since the last launch
+        std::size_t expected;
+    };
+    // options(): launch_window 10; launch_window_max 35.
+    const std::vector<Row> rows = {
+        {"empty window, round cut short a second after the last launch: doubles", 10, 10, true, 1s,
+         20},
+        {"kSlowOffersAfter after the last launch is slow enough", 10, 10, true, kSlowOffersAfter,
+         20},
+        {"offers that come faster: it stays", 10, 10, true, kSlowOffersAfter - 1ms, 10},
+        {"a quarter in use is still nearly empty: doubles, up to the most", 20, 15, true, 1s, 35},
+        {"more than a quarter in use: the database is behind, it stays", 20, 14, true, 1s, 20},
+        {"not cut short (claims or offers ran out first): it stays", 10, 10, false, 1s, 10},
+        {"never past launch_window_max", 35, 35, true, 1s, 35},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        auto o = options();
+        o.launch_window_max = 35;
+        LaunchPacer pacer(o);
+        grow_to(pacer, row.window);
+        REQUIRE(pacer.window() == row.window);
+        const auto change = round_after_launch(pacer, row.room_at_start, row.limited, row.gap);
+        CHECK(change.from == row.window);
+        CHECK(change.to == row.expected);
+        CHECK(pacer.window() == row.expected);
+    }
+}
+
+TEST_CASE("the launch window halves when a commit took longer than the target, once per target") {
+    auto o = options();
+    o.launch_window_max = 80;
+    o.commit_latency_target_s = 1.0;
+    LaunchPacer pacer(o);
+    const Clock::time_point t0{};
+    // At the floor nothing shrinks it.
+    CHECK_FALSE(pacer.committed(5s, t0).changed());
+    grow_to(pacer, 80);
+    struct Row {
+        const char* why;
+        Clock::duration wait;
+        Clock::duration at;  // after t0
+        std::size_t expected;
+    };
+    const std::vector<Row> rows = {
+        {"within the target: unchanged", 1000ms, 0ms, 80},
+        {"past it: halved", 1001ms, 10ms, 40},
+        {"past it again within one target of the last halving: unchanged", 3s, 900ms, 40},
+        {"past it a target later: halved again", 3s, 1010ms, 20},
+        {"never below launch_window", 3s, 5s, 10},
+        {"at the floor: stays", 3s, 10s, 10},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        pacer.committed(row.wait, t0 + row.at);
+        CHECK(pacer.window() == row.expected);
+    }
+    // The room is the window's, now 10.
+    CHECK(pacer.room(0) == 10);
+}
+
+TEST_CASE("claims ahead fill the larger of claim_batch and two launch windows") {
+    auto o = options();  // claim_batch 100, launch_window 10
+    o.launch_window_max = 1000;
+    LaunchPacer pacer(o);
+    CHECK(pacer.claim_size(inputs(0, false, false)) == 100);
+    grow_to(pacer, 640);
+    CHECK(pacer.claim_size(inputs(0, false, false)) == 1280);
+    CHECK(pacer.claim_size(inputs(1000, false, false)) == std::nullopt);  // under a quarter used
+    CHECK(pacer.claim_size(inputs(960, false, false)) == 320);
+    CHECK(pacer.room(0) == 640);
+}
+
+TEST_CASE("a launch_window_max at or below launch_window fixes the window") {
+    auto o = options();
+    o.launch_window_max = 5;
+    LaunchPacer pacer(o);
+    CHECK(pacer.window() == 10);
+    CHECK_FALSE(round_after_launch(pacer, 10, true).changed());
+    CHECK(pacer.window() == 10);
+}
+
+TEST_CASE("after a round cut short, the offers wanted soon hold the next window") {
+    auto o = options();  // launch_window 10
+    o.launch_window_max = 100;
+    struct Row {
+        const char* why;
+        bool grew;  // the round doubled the window (10 -> 20)
+        double claimed_cpus, claimed_mem;
+        std::size_t claimed_left;
+        double want_cpus, want_mem;
+    };
+    const std::vector<Row> rows = {
+        {"nothing claimed left: a window of tasks like the round's", false, 0, 0, 0, 10 * 0.5,
+         10 * 64},
+        {"some claimed: those, and the rest of a window", false, 1.5, 96, 3, 1.5 + 7 * 0.5,
+         96 + 7 * 64},
+        {"a window claimed already: those alone", false, 8, 900, 12, 8, 900},
+        {"the window grew: offers for its most", true, 0, 0, 0, 100 * 0.5, 100 * 64},
+        {"the window grew, some claimed: those and the rest of its most", true, 1.5, 96, 3,
+         1.5 + 97 * 0.5, 96 + 97 * 64},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        LaunchPacer pacer(o);
+        if (row.grew)
+            grow_to(pacer, 20);
+        const auto [cpus, mem] =
+            pacer.want_next_round(row.claimed_cpus, row.claimed_mem, row.claimed_left, 0.5, 64);
+        CHECK(cpus == Approx(row.want_cpus));
+        CHECK(mem == Approx(row.want_mem));
+    }
+}
+
+TEST_CASE("once the window has grown, offers wanted soon go back without a filter") {
+    auto o = options();  // launch_window 10
+    o.launch_window_max = 40;
+    LaunchPacer pacer(o);
+    const std::vector<UnusedOffer> unused = {{"a", 1, 100}, {"b", 1, 100}};
+    CHECK(pacer.answer_unused(unused, 1, 10, true, true).soon_refuse_s == Approx(kReserveRefuseS));
+    grow_to(pacer, 20);
+    const auto grown = pacer.answer_unused(unused, 1, 10, true, true);
+    CHECK(grown.soon == std::vector<std::string>{"a"});
+    CHECK(grown.soon_refuse_s == 0);
+    CHECK(grown.later_refuse_s == Approx(5));
+    CHECK(pacer.stale_hold_refuse() == 0);
+    // Full of launches: declined, and without a filter.
+    for (int i = 0; i < 20; ++i)
+        pacer.launched("t" + std::to_string(i), Clock::time_point{});
+    const auto full = pacer.on_offers(inputs(50, false, false));
+    CHECK(full.action == OfferAction::decline);
+    CHECK(full.refuse_s == 0);
+}
+
+TEST_CASE("offers that find the window full halve it, at most once per kWindowShrinkEvery") {
+    auto o = options();  // launch_window 10
+    o.launch_window_max = 80;
+    LaunchPacer pacer(o);
+    const Clock::time_point t0{};
+    CHECK_FALSE(pacer.full(t0).changed());  // at the floor
+    grow_to(pacer, 80);
+    struct Row {
+        const char* why;
+        Clock::duration at;  // after t0
+        std::size_t expected;
+    };
+    const std::vector<Row> rows = {
+        {"full: halved", 1s, 40},
+        {"full again at once: unchanged", 1s + 99ms, 40},
+        {"full after kWindowShrinkEvery: halved", 1s + 100ms, 20},
+        {"never below launch_window", 2s, 10},
+    };
+    for (const auto& row : rows) {
+        INFO(row.why);
+        pacer.full(t0 + row.at);
+        CHECK(pacer.window() == row.expected);
+    }
+    // Halved, it no longer asks for offers for its most.
+    const auto [cpus, mem] = pacer.want_next_round(0, 0, 0, 1, 1);
+    CHECK(cpus == Approx(10));
+    CHECK(mem == Approx(10));
+}
+
+TEST_CASE("the first round, with no launch before it, may grow the window") {
+    LaunchPacer pacer(options());
+    CHECK(pacer.round_done(10, true, Clock::time_point{1h}).changed());
+    CHECK(pacer.window() == 20);
+}
+
+TEST_CASE("a grown window launches into its room although a lane has a full batch waiting") {
+    auto o = options();  // launch_window 10, update_batch 4
+    o.launch_window_max = 40;
+    LaunchPacer pacer(o);
+    CHECK(pacer.on_offers(inputs(50, false, false, 4, 4)).action == OfferAction::hold);
+    grow_to(pacer, 20);
+    const auto d = pacer.on_offers(inputs(50, false, false, 4, 4));
+    CHECK(d.action == OfferAction::match);
+    CHECK(d.room == 16);
 }

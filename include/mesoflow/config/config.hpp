@@ -124,10 +124,12 @@ struct Config {
 
     // Batching and polling.
     int launch_window = 320;       // launches without a first update + updates not committed
-    int claim_batch = 1000;        // pending tasks claimed ahead of offers
-    int update_batch = 256;        // status updates committed per transaction
-    int update_connections = 2;    // database connections committing status updates
-    double poll_interval_s = 5.0;  // queue polling when no NOTIFY arrives
+    int launch_window_max = 5000;  // the most the window grows to on a slow allocation clock
+    double commit_latency_target_s = 1.0;  // an update waiting longer halves the window
+    int claim_batch = 1000;                // pending tasks claimed ahead of offers
+    int update_batch = 256;                // status updates committed per transaction
+    int update_connections = 2;            // database connections committing status updates
+    double poll_interval_s = 5.0;          // queue polling when no NOTIFY arrives
 
     // Connection to the master.
     double heartbeat_watchdog_factor = 3.0;  // heartbeat intervals without an event

@@ -89,6 +89,7 @@ struct Metrics {
     Gauge queue_pending{-1};  // pending tasks at the last look, -1 before the first
     Gauge offers_held{0};
     Gauge claims_held{0};      // claimed attempts waiting for an offer
+    Gauge launch_window{0};    // the launch window's size now (it adapts)
     Gauge updates_waiting{0};  // received, not yet committed
     // Update lanes with work and no commit for scheduler::kLaneStuckAfter.
     Gauge update_lanes_stuck{0};
