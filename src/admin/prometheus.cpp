@@ -182,7 +182,9 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
     header(out, "build_info", "gauge", "The running mesoflow's version; always 1.");
     out += fmt::format("mesoflow_build_info{{version=\"{}\"}} 1\n", escape_label(version));
 
-    header(out, "tasks", "gauge", "Tasks in the queue table by state, at the last count.");
+    header(out, "tasks", "gauge",
+           "Tasks in the queue table by state, at the last poll (ended states estimated past "
+           "100,000 rows).");
     for (std::size_t i = 0; i < kTaskStates; ++i) {
         out += fmt::format("mesoflow_tasks{{state=\"{}\"}} {}\n",
                            task::to_string(static_cast<task::TaskState>(i)),

@@ -65,7 +65,7 @@ HttpAnswer StatusRoutes::status(std::string_view query) {
         failed(queues.error());
     } else {
         data.queues = std::move(*queues);
-        if (auto reasons = store_->pending_reason_counts(); !reasons) {
+        if (auto reasons = store_->pending_reason_counts(data.queues); !reasons) {
             failed(reasons.error());
         } else {
             data.reasons = std::move(*reasons);

@@ -149,7 +149,7 @@ int command_queue(const Args& args) {
         auto queues = store.queue_summaries();
         if (!queues)
             return fail(inv, kExitFailure, queues.error().message);
-        auto reasons = store.pending_reason_counts();
+        auto reasons = store.pending_reason_counts(*queues);
         if (!reasons)
             return fail(inv, kExitFailure, reasons.error().message);
         if (queues->empty()) {

@@ -136,9 +136,18 @@ int command_status(const Args& args) {
     auto tasks = store.list_tasks(filter);
     if (!tasks)
         return fail(inv, kExitFailure, tasks.error().message);
-    auto counts = store.counts_by_state();
+    // One pass over the pending rows (the queue summaries'); the state
+    // counts take the pending count from them.
+    auto queues = store.queue_summaries();
+    if (!queues)
+        return fail(inv, kExitFailure, queues.error().message);
+    auto counts = store.counts_by_state(store::kExactEndedUpTo, false);
     if (!counts)
         return fail(inv, kExitFailure, counts.error().message);
+    store::StateCount pending{task::TaskState::pending, 0, false};
+    for (const auto& q : *queues)
+        pending.count += q.pending + q.backoff;
+    counts->push_back(pending);
     if (tasks->empty()) {
         std::puts("no tasks match");
     } else {
@@ -146,10 +155,7 @@ int command_status(const Args& args) {
     }
     std::printf("\n%zu shown (newest first); %s\n", tasks->size(),
                 render_counts(std::move(*counts)).c_str());
-    auto queues = store.queue_summaries();
-    if (!queues)
-        return fail(inv, kExitFailure, queues.error().message);
-    auto reasons = store.pending_reason_counts();
+    auto reasons = store.pending_reason_counts(*queues);
     if (!reasons)
         return fail(inv, kExitFailure, reasons.error().message);
     if (!queues->empty())

@@ -193,17 +193,21 @@ std::string render_counts(std::vector<store::StateCount> counts) {
     std::sort(counts.begin(), counts.end(),
               [](const auto& a, const auto& b) { return a.state < b.state; });
     std::int64_t total = 0;
+    bool estimated = false;
     std::string parts;
     for (const auto& c : counts) {
         if (c.count == 0)
             continue;
         total += c.count;
-        parts +=
-            fmt::format("{}{} {}", parts.empty() ? "" : ", ", c.count, task::to_string(c.state));
+        estimated = estimated || c.estimated;
+        parts += fmt::format("{}{}{} {}", parts.empty() ? "" : ", ", c.estimated ? "~" : "",
+                             c.count, task::to_string(c.state));
     }
     if (total == 0)
         return "0 tasks in the queue";
-    return fmt::format("{} task{} in the queue: {}", total, total == 1 ? "" : "s", parts);
+    return fmt::format("{}{} task{} in the queue: {}{}", estimated ? "~" : "", total,
+                       total == 1 ? "" : "s", parts,
+                       estimated ? " (~: estimated from the table's statistics)" : "");
 }
 
 namespace {

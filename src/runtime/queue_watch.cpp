@@ -55,14 +55,11 @@ void Runtime::Impl::run_poll() {
     db_job(
         [this, count_reasons]() -> Result<PollResult> {
             PollResult p;
-            auto n = store->pending_count();
-            if (!n)
-                return n.error();
-            p.pending = *n;
-            auto next = store->next_retry_at_us();
-            if (!next)
-                return next.error();
-            p.next_retry_us = *next;
+            auto look = store->pending_look();
+            if (!look)
+                return look.error();
+            p.pending = look->due;
+            p.next_retry_us = look->next_retry_us;
             auto counts = store->counts_by_state();
             if (!counts)
                 return counts.error();

@@ -1,6 +1,8 @@
 // TaskStore, queues: their settings rows (mesoflow.queues) and what stands
 // in each, for `mesoflow queue` and `mesoflow status`.
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "database.hpp"
@@ -152,36 +154,41 @@ Result<std::optional<PendingReason>> TaskStore::pending_reason(std::int64_t task
 }
 
 Result<std::vector<ReasonCount>> TaskStore::pending_reason_counts() {
-    // The reasons of mesoflow.pending_reasons, counted by groups rather than
-    // row by row: pending rows by queue and by due or backing off, from
-    // tasks_pending_by_queue alone (a million in one index scan, where the
-    // view's per-row reasons took seconds); claimed ones by their row's reason.
+    auto queues = queue_summaries();
+    if (!queues)
+        return queues.error();
+    return pending_reason_counts(*queues);
+}
+
+Result<std::vector<ReasonCount>> TaskStore::pending_reason_counts(
+    const std::vector<QueueSummary>& queues) {
+    // Pending rows by reason follow from the queue summaries (due or backing
+    // off, and the queue's max_running against its live rows); only the
+    // claimed rows' own reasons are read, through tasks_active. The
+    // summaries' one pass over the pending rows is all a million of them
+    // cost (the view's per-row reasons took seconds).
     auto res = db_->exec(
-        "WITH live AS ("
-        "  SELECT queue, count(*) AS n FROM mesoflow.tasks WHERE phase = 'live' GROUP BY queue"
-        "), waiting AS ("
-        "  SELECT queue, not_before > now() AS backoff, count(*) AS n"
-        "  FROM mesoflow.tasks WHERE phase = 'pending' GROUP BY 1, 2"
-        "), reasons AS ("
-        "  SELECT w.queue,"
-        "    CASE WHEN w.backoff THEN 'retry_backoff'"
-        "      WHEN q.max_running IS NOT NULL AND coalesce(l.n, 0) >= q.max_running"
-        "        THEN 'queue_at_max_running'"
-        "      ELSE 'in_line' END AS reason, w.n"
-        "  FROM waiting w LEFT JOIN mesoflow.queues q ON q.name = w.queue"
-        "  LEFT JOIN live l ON l.queue = w.queue"
-        "  UNION ALL"
-        "  SELECT queue, coalesce(reason, 'claimed'), count(*) FROM mesoflow.tasks"
-        "  WHERE phase = 'live' AND state = 'launching' AND agent_id IS NULL GROUP BY 1, 2"
-        ") SELECT queue, reason, sum(n)::bigint FROM reasons GROUP BY 1, 2 ORDER BY 1, 2");
+        "SELECT queue, coalesce(reason, 'claimed'), count(*) FROM mesoflow.tasks"
+        " WHERE phase = 'live' AND state = 'launching' AND agent_id IS NULL GROUP BY 1, 2");
     if (!res)
         return res.error();
     std::vector<ReasonCount> out;
+    for (const auto& q : queues) {
+        const bool at_cap = q.settings.max_running && q.active() >= *q.settings.max_running;
+        if (q.backoff > 0)
+            out.push_back(ReasonCount{q.settings.name, "retry_backoff", q.backoff});
+        if (q.pending > 0)
+            out.push_back(ReasonCount{q.settings.name, at_cap ? "queue_at_max_running" : "in_line",
+                                      q.pending});
+    }
     for (int i = 0; i < PQntuples(res->get()); ++i) {
         out.push_back(ReasonCount{std::string(pg::text(res->get(), i, 0)),
                                   std::string(pg::text(res->get(), i, 1)),
                                   pg::to_int64(res->get(), i, 2)});
     }
+    std::sort(out.begin(), out.end(), [](const ReasonCount& a, const ReasonCount& b) {
+        return std::tie(a.queue, a.reason) < std::tie(b.queue, b.reason);
+    });
     return out;
 }
 

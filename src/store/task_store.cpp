@@ -304,40 +304,79 @@ Result<std::vector<QueueUsage>> TaskStore::queue_usage() {
     return out;
 }
 
-Result<std::int64_t> TaskStore::pending_count() {
+Result<PendingLook> TaskStore::pending_look() {
+    // One pass over tasks_pending_by_queue (it holds not_before and
+    // kill_requested): at a million pending rows each pass is a scan of a
+    // million index entries, and this ran every poll_interval.
     auto res = db_->exec_prepared(
-        "pending_count",
+        "pending_look",
         // Rows of a queue at its max_running wait for it, not for offers.
         "WITH at_cap AS ("
         "  SELECT q.name FROM mesoflow.queues q WHERE q.max_running IS NOT NULL"
         "    AND q.max_running <= (SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.name"
         "      AND a.phase = 'live')"
-        ") SELECT count(*) FROM mesoflow.tasks WHERE phase = 'pending' AND not_before <= now()"
-        " AND NOT kill_requested AND queue NOT IN (SELECT name FROM at_cap)");
+        ") SELECT count(*) FILTER (WHERE not_before <= now() AND NOT kill_requested"
+        "    AND queue NOT IN (SELECT name FROM at_cap)),"
+        "  (extract(epoch FROM least(min(not_before) FILTER (WHERE not_before > now()"
+        "    AND NOT kill_requested), '9999-12-31 00:00:00+00')) * 1000000)::bigint"
+        " FROM mesoflow.tasks WHERE phase = 'pending'");
     if (!res)
         return res.error();
-    return pg::to_int64(res->get(), 0, 0);
+    return PendingLook{pg::to_int64(res->get(), 0, 0), pg::opt_int64(res->get(), 0, 1)};
+}
+
+Result<std::int64_t> TaskStore::pending_count() {
+    auto look = pending_look();
+    if (!look)
+        return look.error();
+    return look->due;
 }
 
 Result<std::optional<std::int64_t>> TaskStore::next_retry_at_us() {
-    auto res = db_->exec(
-        "SELECT (extract(epoch FROM least(min(not_before), '9999-12-31 00:00:00+00'))"
-        " * 1000000)::bigint FROM mesoflow.tasks"
-        " WHERE phase = 'pending' AND not_before > now() AND NOT kill_requested");
-    if (!res)
-        return res.error();
-    return pg::opt_int64(res->get(), 0, 0);
+    auto look = pending_look();
+    if (!look)
+        return look.error();
+    return look->next_retry_us;
 }
 
-Result<std::vector<StateCount>> TaskStore::counts_by_state() {
-    auto res = db_->exec("SELECT state, count(*) FROM mesoflow.tasks GROUP BY state");
+Result<std::vector<StateCount>> TaskStore::counts_by_state(std::int64_t exact_ended_up_to,
+                                                           bool count_pending) {
+    // Pending rows from tasks_pending_by_queue alone (an index-only scan),
+    // live ones through tasks_active; ended ones, the bulk of a table that
+    // has run for a while, counted while the table holds at most $1 rows
+    // and otherwise estimated: the table's rows now (its statistics'
+    // density times its pages today) times each ended state's share in
+    // pg_stats. A table never analyzed is counted.
+    auto res = db_->exec(
+        "WITH est AS ("
+        "  SELECT CASE WHEN c.reltuples < 0 THEN NULL"
+        "    WHEN c.relpages > 0 THEN c.reltuples / c.relpages"
+        "      * (pg_relation_size(c.oid) / current_setting('block_size')::int)"
+        "    ELSE c.reltuples END AS n"
+        "  FROM pg_class c WHERE c.oid = 'mesoflow.tasks'::regclass"
+        "), ended_stats AS ("
+        "  SELECT s.state, s.share FROM pg_stats p,"
+        "    unnest(p.most_common_vals::text::text[], p.most_common_freqs) AS s(state, share)"
+        "  WHERE p.schemaname = 'mesoflow' AND p.tablename = 'tasks' AND p.attname = 'state'"
+        "), big AS ("
+        "  SELECT coalesce((SELECT n FROM est) > $1, false)"
+        "    AND EXISTS (SELECT 1 FROM ended_stats) AS yes"
+        ") SELECT 'pending', count(*), false FROM mesoflow.tasks WHERE phase = 'pending' AND $2"
+        " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks WHERE phase = 'live'"
+        "   GROUP BY state"
+        " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
+        "   WHERE phase = 'ended' AND NOT (SELECT yes FROM big) GROUP BY state"
+        " UNION ALL SELECT state, round(share * (SELECT n FROM est))::bigint, true"
+        "   FROM ended_stats WHERE (SELECT yes FROM big)"
+        "   AND state NOT IN ('pending', 'launching', 'staging', 'starting', 'running', 'killing')",
+        pg::Params().add(exact_ended_up_to).add(count_pending));
     if (!res)
         return res.error();
     std::vector<StateCount> out;
     for (int i = 0; i < PQntuples(res->get()); ++i) {
         const auto state = task::parse_task_state(pg::text(res->get(), i, 0));
-        if (state)
-            out.push_back({*state, pg::to_int64(res->get(), i, 1)});
+        if (state && (count_pending || *state != task::TaskState::pending))
+            out.push_back({*state, pg::to_int64(res->get(), i, 1), pg::to_bool(res->get(), i, 2)});
     }
     std::sort(out.begin(), out.end(),
               [](const StateCount& a, const StateCount& b) { return a.state < b.state; });

@@ -601,3 +601,60 @@ TEST_CASE("NOTIFY wakes the listener when tasks are queued and when kills are re
     CHECK(after->pending);
     CHECK(after->kill);
 }
+
+TEST_CASE("counts by state: ended rows estimated past the limit once analyzed, the rest counted") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    // No analyze but ours: the estimate's input is what this test made.
+    sql.exec("ALTER TABLE mesoflow.tasks SET (autovacuum_enabled = off)");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) SELECT 'c-' || g, 'true'"
+        " FROM generate_series(1, 40) g");
+    sql.exec("UPDATE mesoflow.tasks SET state = 'finished' WHERE id % 4 <> 0");  // 30
+    sql.exec(
+        "UPDATE mesoflow.tasks SET state = 'running', attempt = 1, mesos_task_id = 'mf-' || id"
+        " || '-1' WHERE key IN ('c-4', 'c-8')");
+    const auto by_state = [&](std::int64_t limit) {
+        auto counts = store.counts_by_state(limit);
+        REQUIRE(counts.ok());
+        std::map<TaskState, std::pair<std::int64_t, bool>> out;
+        for (const auto& c : *counts)
+            out[c.state] = {c.count, c.estimated};
+        return out;
+    };
+    using Counted = std::pair<std::int64_t, bool>;
+    // Never analyzed: counted, however small the limit.
+    auto counts = by_state(5);
+    CHECK(counts[TaskState::finished] == Counted{30, false});
+    CHECK(counts[TaskState::pending] == Counted{8, false});
+    CHECK(counts[TaskState::running] == Counted{2, false});
+    sql.exec("ANALYZE mesoflow.tasks");
+    // Within the limit: counted.
+    counts = by_state(kExactEndedUpTo);
+    CHECK(counts[TaskState::finished] == Counted{30, false});
+    // Past it: ended states estimated (a table this small is sampled whole,
+    // so the estimate is the count), pending and live ones still counted.
+    counts = by_state(5);
+    CHECK(counts[TaskState::finished] == Counted{30, true});
+    CHECK(counts[TaskState::pending] == Counted{8, false});
+    CHECK(counts[TaskState::running] == Counted{2, false});
+    // Rows that change after the analyze are counted where they are counted.
+    sql.exec("UPDATE mesoflow.tasks SET state = 'finished' WHERE key = 'c-12'");
+    counts = by_state(5);
+    CHECK(counts[TaskState::pending] == Counted{7, false});
+}
+
+TEST_CASE("counts by state without the pending count read no pending row and return none") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('p-1', 'true'), ('p-2', 'true')");
+    auto with = store.counts_by_state();
+    REQUIRE(with.ok());
+    REQUIRE(with->size() == 1);
+    CHECK(with->front().count == 2);
+    auto without = store.counts_by_state(kExactEndedUpTo, false);
+    REQUIRE(without.ok());
+    CHECK(without->empty());
+}

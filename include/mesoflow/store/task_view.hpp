@@ -161,9 +161,25 @@ struct ReasonCount {
     std::int64_t tasks = 0;
 };
 
+// The pending rows at one look: how many could launch now (not those of a
+// queue at its max_running), and the earliest not_before of those still in
+// retry back-off.
+struct PendingLook {
+    std::int64_t due = 0;
+    std::optional<std::int64_t> next_retry_us;
+};
+
 struct StateCount {
     task::TaskState state = task::TaskState::pending;
     std::int64_t count = 0;
+    // The planner's estimate rather than a count: ended states of a table
+    // past kExactEndedUpTo rows (pending and live ones are always counted).
+    bool estimated = false;
 };
+
+// Ended rows are counted exactly up to this many rows in the table, and
+// estimated beyond (from the table's statistics): counting them read the
+// whole table, 0.8-4.5 s at a million rows.
+inline constexpr std::int64_t kExactEndedUpTo = 100000;
 
 }  // namespace mesoflow::store
