@@ -233,9 +233,9 @@ std::vector<KeySpec> build_table() {
         row("launch_window", "", K::integer, &C::launch_window,
             "The launch window at start and at least: launches without a first status update "
             "plus status updates not yet committed; launching pauses while it is full. It "
-            "doubles after a round of offers it cut short that came 100 ms or more after the "
-            "last launch with at most a quarter of it in use (a slow allocation interval), up to "
-            "launch_window_max, and halves when offers find it full.",
+            "doubles after a round of offers it cut short with at most a quarter of it in use, "
+            "the second round in a row to come 100 ms or more after a launch (a slow allocation "
+            "interval), up to launch_window_max, and halves when offers find it full.",
             Bounds{1, false, kMaxLaunchWindow}),
         row("launch_window_max", "", K::integer, &C::launch_window_max,
             "The most the launch window grows to (a slow allocation interval, a fast "

@@ -405,8 +405,11 @@ void Runtime::Impl::launch(std::vector<mesos::Offer> round, std::size_t room) {
     // the master offers them again, fresh, once the filter passes or their
     // agent's resources change. After a round cut short, enough of them for
     // the next window come back soon.
+    // At the floor only the window itself holds offers back for the claimed
+    // attempts (a round the claims cut short let 20 ms allocations send
+    // 15-30% more offers); a grown window wants offers for the next one.
     std::optional<scheduler::Demand> per_task;
-    if (cut_short && match.launch_count() > 0) {
+    if (cut_short && (match.limited || pacer.grown()) && match.launch_count() > 0) {
         const auto n = static_cast<double>(match.launch_count());
         per_task = scheduler::Demand{round_demand.cpus / n, round_demand.mem_mb / n, 0, 0};
     }

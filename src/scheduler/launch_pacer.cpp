@@ -13,7 +13,8 @@ LaunchPacer::LaunchPacer(PacerOptions options) : options_(options) {
 WindowChange LaunchPacer::round_done(std::size_t room_at_start, bool limited, TimePoint now) {
     WindowChange c{window_, window_};
     const bool slow_offers = !last_launch_ || now - *last_launch_ >= kSlowOffersAfter;
-    if (limited && slow_offers && room_at_start * 4 >= window_ * 3)
+    slow_rounds_ = slow_offers ? slow_rounds_ + 1 : 0;
+    if (limited && slow_rounds_ >= kSlowRoundsToGrow && room_at_start * 4 >= window_ * 3)
         window_ = std::min(ceiling_, window_ * 2);
     grew_ = window_ > c.from;
     c.to = window_;
@@ -134,7 +135,9 @@ std::pair<double, double> LaunchPacer::want_next_round(double claimed_cpus, doub
     // the offers the last one kept close (those declined with refuse_s stay
     // away for seconds), so offers for a window alone left every round
     // using all it was offered and never learning it could launch more.
-    const auto next = grew_ ? ceiling_ : window_;
+    // At its floor, never grown: the attempts claimed alone, as a fixed
+    // window wants.
+    const auto next = grew_ ? ceiling_ : (window_ > floor_ ? window_ : 0);
     const auto more = next > claimed_left ? static_cast<double>(next - claimed_left) : 0.0;
     return {claimed_cpus + more * task_cpus, claimed_mem + more * task_mem};
 }

@@ -35,9 +35,12 @@ WindowChange round_after_launch(LaunchPacer& pacer, std::size_t room, bool limit
 }
 
 // Rounds a second apart, each cut short on an empty window: a slow clock.
+// The first of them only starts the run of slow rounds.
 void grow_to(LaunchPacer& pacer, std::size_t window) {
-    while (pacer.window() < window)
-        REQUIRE(round_after_launch(pacer, pacer.window(), true).changed());
+    for (int rounds = 0; pacer.window() < window; ++rounds) {
+        REQUIRE(rounds < 64);
+        round_after_launch(pacer, pacer.window(), true);
+    }
 }
 
 }  // namespace
@@ -272,6 +275,8 @@ TEST_CASE("the launch window doubles after a round it cut short while nearly emp
         LaunchPacer pacer(o);
         grow_to(pacer, row.window);
         REQUIRE(pacer.window() == row.window);
+        // A slow round before it, not cut short: the run of slow rounds.
+        REQUIRE_FALSE(round_after_launch(pacer, row.window, false).changed());
         const auto change = round_after_launch(pacer, row.room_at_start, row.limited, row.gap);
         CHECK(change.from == row.window);
         CHECK(change.to == row.expected);
@@ -343,11 +348,8 @@ TEST_CASE("after a round cut short, the offers wanted soon hold the next window"
         double want_cpus, want_mem;
     };
     const std::vector<Row> rows = {
-        {"nothing claimed left: a window of tasks like the round's", false, 0, 0, 0, 10 * 0.5,
-         10 * 64},
-        {"some claimed: those, and the rest of a window", false, 1.5, 96, 3, 1.5 + 7 * 0.5,
-         96 + 7 * 64},
-        {"a window claimed already: those alone", false, 8, 900, 12, 8, 900},
+        {"at the floor, never grown: the claimed alone", false, 1.5, 96, 3, 1.5, 96},
+        {"at the floor, nothing claimed: nothing", false, 0, 0, 0, 0, 0},
         {"the window grew: offers for its most", true, 0, 0, 0, 100 * 0.5, 100 * 64},
         {"the window grew, some claimed: those and the rest of its most", true, 1.5, 96, 3,
          1.5 + 97 * 0.5, 96 + 97 * 64},
@@ -362,6 +364,13 @@ TEST_CASE("after a round cut short, the offers wanted soon hold the next window"
         CHECK(cpus == Approx(row.want_cpus));
         CHECK(mem == Approx(row.want_mem));
     }
+    // Grown, and the last round did not grow it: a window's worth.
+    LaunchPacer pacer(o);
+    grow_to(pacer, 20);
+    REQUIRE_FALSE(round_after_launch(pacer, 20, false).changed());
+    const auto [cpus, mem] = pacer.want_next_round(1.5, 96, 3, 0.5, 64);
+    CHECK(cpus == Approx(1.5 + 17 * 0.5));
+    CHECK(mem == Approx(96 + 17 * 64));
 }
 
 TEST_CASE("once the window has grown, offers wanted soon go back without a filter") {
@@ -407,16 +416,25 @@ TEST_CASE("offers that find the window full halve it, at most once per kWindowSh
         pacer.full(t0 + row.at);
         CHECK(pacer.window() == row.expected);
     }
-    // Halved, it no longer asks for offers for its most.
+    // Halved to its floor, it no longer asks for offers for its most.
     const auto [cpus, mem] = pacer.want_next_round(0, 0, 0, 1, 1);
-    CHECK(cpus == Approx(10));
-    CHECK(mem == Approx(10));
+    CHECK(cpus == Approx(0));
+    CHECK(mem == Approx(0));
 }
 
-TEST_CASE("the first round, with no launch before it, may grow the window") {
+TEST_CASE("the window grows after two slow rounds in a row, the first counting as slow") {
     LaunchPacer pacer(options());
-    CHECK(pacer.round_done(10, true, Clock::time_point{1h}).changed());
+    // The first round, no launch before it: slow, but one alone.
+    CHECK_FALSE(pacer.round_done(10, true, Clock::time_point{1h}).changed());
+    // The second, a second after a launch: the window doubles.
+    CHECK(round_after_launch(pacer, 10, true).changed());
     CHECK(pacer.window() == 20);
+    // One fast round (20 ms after a launch) ends the run: the next slow
+    // round alone does not grow it, the one after does.
+    CHECK_FALSE(round_after_launch(pacer, 20, true, 20ms).changed());
+    CHECK_FALSE(round_after_launch(pacer, 20, true).changed());
+    CHECK(round_after_launch(pacer, 20, true).changed());
+    CHECK(pacer.window() == 40);
 }
 
 TEST_CASE("a grown window launches into its room although a lane has a full batch waiting") {

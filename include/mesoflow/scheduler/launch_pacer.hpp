@@ -19,7 +19,8 @@
 // between launch_window (where it starts, and its floor) and
 // launch_window_max. It doubles after a matching round that the window cut
 // short although at most a quarter of it was in use when the round began,
-// kSlowOffersAfter or more after the last launch (or before any): the work of the last
+// kSlowOffersAfter or more after the last launch (or before any), as the
+// round before it (kSlowRoundsToGrow): the work of the last
 // offers was committed long before these came, so the window, not the
 // database, held the round back (at a 1 s allocation
 // interval a fixed 320 launched 320 tasks a second whatever the cluster
@@ -83,6 +84,12 @@ inline constexpr double kReserveRefuseS = 0.02;
 // that grew whenever the pipeline happened to drain went up and down 92
 // times in 20 s, and acknowledgements waited three times longer at p99.
 inline constexpr std::chrono::milliseconds kSlowOffersAfter{100};
+// ... in this many rounds in a row (the first round counts as slow): at
+// 20 ms allocations one late round (the database stalled, the window full
+// for a while) grew the window about twice per 100,000 tasks, and each
+// such episode sent offers back without a filter until offers found the
+// window full and halved it again, 40-250 ms later.
+inline constexpr int kSlowRoundsToGrow = 2;
 // The window halves at most this often while offers find it full.
 inline constexpr std::chrono::milliseconds kWindowShrinkEvery{100};
 // A launch without a first update stops counting against the window.
@@ -172,8 +179,9 @@ class LaunchPacer {
         return awaiting_.contains(mesos_task_id);
     }
     std::size_t room(std::size_t updates_waiting) const;
-    // The window's size now.
+    // The window's size now, and whether it has grown past its floor.
     std::size_t window() const { return window_; }
+    bool grown() const { return window_ > floor_; }
     // A matching round ended: `room_at_start` was the room when it began,
     // `limited` says the room ran out with attempts and offers left.
     WindowChange round_done(std::size_t room_at_start, bool limited, TimePoint now);
@@ -205,7 +213,8 @@ class LaunchPacer {
     double stale_hold_refuse() const;
     // What the next round may launch, for answer_unused after a round cut
     // short: the attempts still claimed (their cpus and mem, their count),
-    // and up to a window (launch_window_max while the last round grew it)
+    // and up to a window (launch_window_max while the last round grew it;
+    // none at the floor, never grown)
     // of attempts like the round's (`task_cpus`, `task_mem`, its mean) that
     // the next claim brings. Declining all but
     // the claimed ones with refuse_s kept a growing window from the offers
@@ -230,6 +239,7 @@ class LaunchPacer {
     std::size_t window_ = 1;
     bool grew_ = false;  // the last round doubled the window
     std::optional<TimePoint> last_launch_;
+    int slow_rounds_ = 0;  // rounds in a row that came kSlowOffersAfter after a launch
     std::optional<TimePoint> last_halved_;                 // for commit latency
     std::optional<TimePoint> last_full_halved_;            // for a full window
     std::unordered_map<std::string, TimePoint> awaiting_;  // launched, no update yet
