@@ -242,8 +242,9 @@ std::vector<KeySpec> build_table() {
             "database); at or below launch_window the window is fixed at launch_window.",
             Bounds{1, false, kMaxLaunchWindow}),
         row("commit_latency_target", "", K::duration, &C::commit_latency_target_s,
-            "A status update that waits longer than this for its commit halves the launch "
-            "window (at most once per this long, never below launch_window).",
+            "A status update that waits longer than this from its receipt to its "
+            "acknowledgement (its commit included) halves the launch window (at most once per "
+            "this long, never below launch_window).",
             kPositiveDuration),
         row("claim_batch", "", K::integer, &C::claim_batch,
             "Pending tasks claimed ahead of offers, at least (one query claims up to this many; "

@@ -97,16 +97,12 @@ void Runtime::Impl::flush_updates(UpdateLane& lane) {
             lane.waiting_since.reset();
             const auto reaction = scheduler::react_to_commit(*converted, r->updates);
             const auto committed = std::chrono::steady_clock::now();
-            std::chrono::steady_clock::duration oldest{};
             for (std::size_t i = 0; i < batch->size(); ++i) {
                 if (reaction.updates[i].keep)
                     continue;
-                oldest = std::max(oldest, committed - (*batch)[i].received);
                 metrics.update_to_commit.record(committed - (*batch)[i].received);
                 forget_held(lane, (*batch)[i]);
             }
-            window_changed(pacer.committed(oldest, time.now()),
-                           "a status update waited longer than commit_latency_target");
             after_commit(*batch, r->updates, reaction);
             keep_locked(lane, *batch, reaction);
             note_updates_waiting();
@@ -268,8 +264,11 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
             metrics.acks_sent++;
             send(scheduler::make_acknowledge(*framework_id, s),
                  [this, received = batch[i].received](const transport::CallResult& r) {
-                     if (r.written)
+                     if (r.written) {
                          metrics.update_to_ack.record(*r.written - received);
+                         window_changed(pacer.acknowledged(*r.written - received, time.now()),
+                                        "a status update waited longer than commit_latency_target");
+                     }
                  });
         }
     }

@@ -21,12 +21,11 @@ WindowChange LaunchPacer::round_done(std::size_t room_at_start, bool limited, Ti
     return c;
 }
 
-WindowChange LaunchPacer::committed(std::chrono::steady_clock::duration oldest_wait,
-                                    TimePoint now) {
+WindowChange LaunchPacer::acknowledged(std::chrono::steady_clock::duration wait, TimePoint now) {
     WindowChange c{window_, window_};
     const auto target = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(std::max(0.0, options_.commit_latency_target_s)));
-    if (oldest_wait <= target || window_ == floor_)
+    if (wait <= target || window_ == floor_)
         return c;
     if (last_halved_ && now - *last_halved_ < target)
         return c;

@@ -284,14 +284,16 @@ TEST_CASE("the launch window doubles after a round it cut short while nearly emp
     }
 }
 
-TEST_CASE("the launch window halves when a commit took longer than the target, once per target") {
+TEST_CASE(
+    "the launch window halves when an acknowledgement took longer than the target, once per "
+    "target") {
     auto o = options();
     o.launch_window_max = 80;
     o.commit_latency_target_s = 1.0;
     LaunchPacer pacer(o);
     const Clock::time_point t0{};
     // At the floor nothing shrinks it.
-    CHECK_FALSE(pacer.committed(5s, t0).changed());
+    CHECK_FALSE(pacer.acknowledged(5s, t0).changed());
     grow_to(pacer, 80);
     struct Row {
         const char* why;
@@ -309,7 +311,7 @@ TEST_CASE("the launch window halves when a commit took longer than the target, o
     };
     for (const auto& row : rows) {
         INFO(row.why);
-        pacer.committed(row.wait, t0 + row.at);
+        pacer.acknowledged(row.wait, t0 + row.at);
         CHECK(pacer.window() == row.expected);
     }
     // The room is the window's, now 10.
