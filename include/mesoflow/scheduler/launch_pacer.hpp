@@ -15,27 +15,28 @@
 // behind them. A launch whose first update never comes stops counting after
 // kLaunchWindowExpiry (reconciliation takes over from there).
 //
-// The window's size adapts to the allocation clock and to commit latency,
-// between launch_window (where it starts, and its floor) and
-// launch_window_max. It doubles after a matching round that the window cut
-// short although at most a quarter of it was in use when the round began,
-// kSlowOffersAfter or more after the last launch (or before any), as the
-// round before it (kSlowRoundsToGrow): the work of the last
-// offers was committed long before these came, so the window, not the
-// database, held the round back (at a 1 s allocation
-// interval a fixed 320 launched 320 tasks a second whatever the cluster
-// held). It halves when a status update waited longer than
-// commit_latency_target for its commit and acknowledgement, at most once
-// per target (one late burst halves it once; the acknowledgements of 5,000
-// launches leave one call each, and measured at the commit alone they
-// waited up to 3.2 s at p99 behind the ACCEPTs while commits took 150-340 ms), and when offers find
-// it full (at most once per kWindowShrinkEvery): a database still busy with the last offers' work
-// when new ones come gains nothing from a larger window (at a 20 ms
-// allocation interval a window grown to 5,000 took acknowledgements from
-// 24 ms to 5 s at p99). Claims ahead follow it: claim_size() fills
-// max(claim_batch, 2 * window()): with one window, a round that launched a
-// whole window found the next allocation's offers with nothing claimed
-// while the claim ran (5,000 tasks every other second at 1 s).
+// The window's size adapts to the allocation clock, between launch_window
+// (where it starts, and its floor) and launch_window_max:
+// - It doubles after a matching round the window cut short although at
+//   most a quarter of it was in use when the round began, the second round
+//   in a row (kSlowRoundsToGrow) to come kSlowOffersAfter or more after a
+//   launch (the first round counts as such): the last offers' work was
+//   committed long before these came, so the window, not the database,
+//   held the round back. At a 1 s allocation interval a fixed 320 launched
+//   320 tasks a second whatever the cluster held.
+// - It halves when offers find it full (at most once per
+//   kWindowShrinkEvery): a database still busy with the last offers' work
+//   gains nothing from a larger window (at 20 ms allocations a window grown
+//   to 5,000 took acknowledgements from 24 ms to 5 s at p99).
+// - It halves when a status update waited longer than
+//   commit_latency_target from its receipt to its ACKNOWLEDGE, at most once
+//   per target (one late burst halves it once). Measured at the commit
+//   alone, the acknowledgements of 5,000 launches, one call each, waited up
+//   to 3.2 s at p99 behind the ACCEPTs while commits took 150-340 ms.
+// Claims ahead follow it: claim_size() fills max(claim_batch, 2 * window()).
+// With one window, a round that launched a whole window met the next
+// allocation's offers with nothing claimed while the claim ran (5,000 tasks
+// every other second at 1 s).
 //
 // on_offers() says, for the offers held now: nothing launches under a
 // framework id not yet committed (they are held, and go back with the short
