@@ -60,10 +60,12 @@ void Runtime::Impl::run_poll() {
                 return look.error();
             p.pending = look->due;
             p.next_retry_us = look->next_retry_us;
-            auto counts = store->counts_by_state();
+            // The pending count is the look's: one pass over the pending rows.
+            auto counts = store->counts_by_state(store::kExactEndedUpTo, false);
             if (!counts)
                 return counts.error();
             p.counts = std::move(*counts);
+            p.counts.push_back({task::TaskState::pending, look->total, false});
             auto queues = store->queue_usage();
             if (!queues)
                 return queues.error();

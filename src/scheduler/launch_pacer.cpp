@@ -8,6 +8,8 @@ LaunchPacer::LaunchPacer(PacerOptions options) : options_(options) {
     floor_ = static_cast<std::size_t>(std::max(1, options_.launch_window));
     ceiling_ = std::max(floor_, static_cast<std::size_t>(std::max(1, options_.launch_window_max)));
     window_ = floor_;
+    latency_target_ = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(std::max(0.0, options_.commit_latency_target_s)));
 }
 
 WindowChange LaunchPacer::round_done(std::size_t room_at_start, bool limited, TimePoint now) {
@@ -21,30 +23,26 @@ WindowChange LaunchPacer::round_done(std::size_t room_at_start, bool limited, Ti
     return c;
 }
 
-WindowChange LaunchPacer::acknowledged(std::chrono::steady_clock::duration wait, TimePoint now) {
+WindowChange LaunchPacer::halve(std::optional<TimePoint>& last, Clock::duration every,
+                                TimePoint now) {
     WindowChange c{window_, window_};
-    const auto target = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(std::max(0.0, options_.commit_latency_target_s)));
-    if (wait <= target || window_ == floor_)
+    if (window_ == floor_ || (last && now - *last < every))
         return c;
-    if (last_halved_ && now - *last_halved_ < target)
-        return c;
-    last_halved_ = now;
+    last = now;
     window_ = std::max(floor_, window_ / 2);
     grew_ = false;
     c.to = window_;
     return c;
 }
 
+WindowChange LaunchPacer::acknowledged(Clock::duration wait, TimePoint now) {
+    if (wait <= latency_target_)
+        return WindowChange{window_, window_};
+    return halve(last_halved_, latency_target_, now);
+}
+
 WindowChange LaunchPacer::full(TimePoint now) {
-    WindowChange c{window_, window_};
-    if (window_ == floor_ || (last_full_halved_ && now - *last_full_halved_ < kWindowShrinkEvery))
-        return c;
-    last_full_halved_ = now;
-    window_ = std::max(floor_, window_ / 2);
-    grew_ = false;
-    c.to = window_;
-    return c;
+    return halve(last_full_halved_, kWindowShrinkEvery, now);
 }
 
 void LaunchPacer::launched(const std::string& mesos_task_id, TimePoint now) {

@@ -319,10 +319,12 @@ Result<PendingLook> TaskStore::pending_look() {
         "    AND queue NOT IN (SELECT name FROM at_cap)),"
         "  (extract(epoch FROM least(min(not_before) FILTER (WHERE not_before > now()"
         "    AND NOT kill_requested), '9999-12-31 00:00:00+00')) * 1000000)::bigint"
+        "  , count(*)"
         " FROM mesoflow.tasks WHERE phase = 'pending'");
     if (!res)
         return res.error();
-    return PendingLook{pg::to_int64(res->get(), 0, 0), pg::opt_int64(res->get(), 0, 1)};
+    return PendingLook{pg::to_int64(res->get(), 0, 0), pg::opt_int64(res->get(), 0, 1),
+                       pg::to_int64(res->get(), 0, 2)};
 }
 
 Result<std::int64_t> TaskStore::pending_count() {

@@ -46,6 +46,10 @@ TEST_CASE("fetch_pending returns a bounded window by priority, then age, then id
     CHECK(keys == std::vector<std::string>{"old-high", "new-high", "old-low", "new-low"});
     CHECK(store.fetch_pending(2)->size() == 2);
     CHECK(store.pending_count().value() == 4);
+    // Every pending row, the one backing off too.
+    CHECK(store.pending_look().value().total ==
+          sql.count("SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending'"));
+    CHECK(store.pending_look().value().total >= 5);
     const auto retry_at = store.next_retry_at_us();
     REQUIRE(retry_at.ok());
     REQUIRE(retry_at->has_value());

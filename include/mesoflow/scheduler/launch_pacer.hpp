@@ -162,7 +162,8 @@ struct UnusedAnswer {
 
 class LaunchPacer {
   public:
-    using TimePoint = std::chrono::steady_clock::time_point;
+    using Clock = std::chrono::steady_clock;
+    using TimePoint = Clock::time_point;
 
     explicit LaunchPacer(PacerOptions options = {});
 
@@ -195,7 +196,7 @@ class LaunchPacer {
     WindowChange full(TimePoint now);
     // A status update's ACKNOWLEDGE was written `wait` after the update was
     // read (its commit included).
-    WindowChange acknowledged(std::chrono::steady_clock::duration wait, TimePoint now);
+    WindowChange acknowledged(Clock::duration wait, TimePoint now);
 
     // --- claims
     // How many attempts to claim now; nullopt: not now (one is running, the
@@ -235,12 +236,16 @@ class LaunchPacer {
   private:
     // A short filter, or none once the window has grown past its floor.
     double soon(double refuse_s) const;
+    // Halves the window (not below its floor) unless `last` halved it less
+    // than `every` ago; `last` becomes now when it does.
+    WindowChange halve(std::optional<TimePoint>& last, Clock::duration every, TimePoint now);
 
     PacerOptions options_;
     std::size_t floor_ = 1;
     std::size_t ceiling_ = 1;
     std::size_t window_ = 1;
-    bool grew_ = false;  // the last round doubled the window
+    Clock::duration latency_target_{};  // commit_latency_target
+    bool grew_ = false;                 // the last round doubled the window
     std::optional<TimePoint> last_launch_;
     int slow_rounds_ = 0;  // rounds in a row that came kSlowOffersAfter after a launch
     std::optional<TimePoint> last_halved_;                 // for commit latency

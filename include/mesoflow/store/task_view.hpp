@@ -162,11 +162,12 @@ struct ReasonCount {
 };
 
 // The pending rows at one look: how many could launch now (not those of a
-// queue at its max_running), and the earliest not_before of those still in
-// retry back-off.
+// queue at its max_running), the earliest not_before of those still in
+// retry back-off, and how many there are in all.
 struct PendingLook {
     std::int64_t due = 0;
     std::optional<std::int64_t> next_retry_us;
+    std::int64_t total = 0;  // every pending row, due or not
 };
 
 struct StateCount {
