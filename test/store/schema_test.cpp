@@ -402,6 +402,57 @@ TEST_CASE("deleting finished tasks deletes their history too") {
                     std::to_string(keep)) == 2);
 }
 
+TEST_CASE(
+    "schema 10: the history keeps one btree index (task_id), reads a task's rows in order, "
+    "and a database migrated from schema 9 keeps its history") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    Sql sql(dsn);
+    sql.exec(
+        "CREATE SCHEMA mesoflow; CREATE TABLE mesoflow.schema_version (version integer PRIMARY "
+        "KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : embedded_migrations()) {
+        if (m.version > 9)
+            break;
+        sql.exec(std::string(m.sql));
+        sql.exec("INSERT INTO mesoflow.schema_version (version, name) VALUES (" +
+                 std::to_string(m.version) + ", '" + std::string(m.name) + "')");
+    }
+    // A task of schema 9, launched and running, with its history.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, state, attempt, mesos_task_id, agent_id)"
+        " VALUES ('before', 'true', 'running', 1, 'mf-1-1', 'A1');"
+        "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, to_state)"
+        " VALUES (1, 1, 'mf-1-1', 'launch', 'launching');"
+        "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
+        " outcome, from_state, to_state) VALUES (1, 1, 'mf-1-1', 'update', 'TASK_RUNNING',"
+        " 'applied', 'launching', 'running')");
+    REQUIRE(migrate(dsn).ok());
+    TaskStore store(dsn);
+    const auto before = store.find_task("before").value().value().id;
+    REQUIRE(store.apply_updates({update_of(before, 1, MesosTaskState::finished)}).ok());
+    const auto history = store.task_history(before).value();
+    REQUIRE(history.size() == 3);
+    CHECK(history[0].kind == "launch");
+    CHECK(history[1].mesos_state == "TASK_RUNNING");
+    CHECK(history[2].mesos_state == "TASK_FINISHED");
+    CHECK(history[2].outcome == "applied");
+    CHECK(history[1].id > history[0].id);
+    CHECK(history[2].id > history[1].id);
+
+    // What each history row costs: one btree entry (task_id) and a BRIN
+    // summary of id; deletes replicate with the whole old row.
+    CHECK(sql.one("SELECT string_agg(c.relname || ' ' || am.amname || ' ' ||"
+                  " pg_get_indexdef(indexrelid, 1, true), '; ' ORDER BY c.relname)"
+                  " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                  " JOIN pg_am am ON am.oid = c.relam"
+                  " WHERE indrelid = 'mesoflow.task_history'::regclass") ==
+          "task_history_by_id brin id; task_history_by_task btree task_id");
+    CHECK(sql.one("SELECT relreplident FROM pg_class"
+                  " WHERE oid = 'mesoflow.task_history'::regclass") == "f");
+    CHECK_FALSE(sql.error_of("INSERT INTO mesoflow.task_history (id, kind) VALUES (NULL, 'launch')")
+                    .empty());
+}
+
 TEST_CASE("constraints are checked when a producer changes them, not on mesoflow's own updates") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
