@@ -187,9 +187,10 @@ std::string queues_section(const StatusData& data) {
             "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({})</td>"
             "<td>{}</td></tr>\n",
             h(name), queue_link(name), q.configured ? "" : " <span class=\"muted\">(no row)</span>",
-            q.pending, q.backoff, q.claimed, q.launched, q.running, q.killing, q.active(), cap,
-            number(q.cpus), number(q.mem_mb), percent(shares[i].placed), number(q.settings.weight),
-            percent(shares[i].weight), top.empty() ? "-" : top);
+            fmt::format("{}{}", q.pending, q.capped ? "+" : ""),
+            fmt::format("{}{}", q.backoff, q.capped ? "+" : ""), q.claimed, q.launched, q.running,
+            q.killing, q.active(), cap, number(q.cpus), number(q.mem_mb), percent(shares[i].placed),
+            number(q.settings.weight), percent(shares[i].weight), top.empty() ? "-" : top);
     }
     out += "</table>\n";
     return out;

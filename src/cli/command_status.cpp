@@ -136,8 +136,8 @@ int command_status(const Args& args) {
     auto tasks = store.list_tasks(filter);
     if (!tasks)
         return fail(inv, kExitFailure, tasks.error().message);
-    // One pass over the pending rows (the queue summaries'); the state
-    // counts take the pending count from them.
+    // The queue summaries read each queue's pending rows up to a cap; the
+    // state counts take the pending count from them.
     auto queues = store.queue_summaries();
     if (!queues)
         return fail(inv, kExitFailure, queues.error().message);
@@ -145,8 +145,17 @@ int command_status(const Args& args) {
     if (!counts)
         return fail(inv, kExitFailure, counts.error().message);
     store::StateCount pending{task::TaskState::pending, 0, false};
-    for (const auto& q : *queues)
+    for (const auto& q : *queues) {
         pending.count += q.pending + q.backoff;
+        pending.estimated = pending.estimated || q.capped;
+    }
+    if (pending.estimated) {
+        // A queue past the count's cap: the table's statistics say how many.
+        auto look = store.pending_look();
+        if (!look)
+            return fail(inv, kExitFailure, look.error().message);
+        pending.count = look->total;
+    }
     counts->push_back(pending);
     if (tasks->empty()) {
         std::puts("no tasks match");

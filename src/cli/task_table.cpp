@@ -234,12 +234,16 @@ std::string render_queue_table(const std::vector<store::QueueSummary>& queues,
                 why.emplace_back(-r.tasks, r.reason);
         }
         std::sort(why.begin(), why.end());
+        // Counts of a queue past the count's cap are lower bounds: "+".
+        const char* at_least = q.capped ? "+" : "";
         std::string waiting;
-        for (const auto& [minus_n, reason] : why)
-            waiting += fmt::format("{}{} {}", waiting.empty() ? "" : ", ", reason, -minus_n);
+        for (const auto& [minus_n, reason] : why) {
+            waiting += fmt::format("{}{} {}{}", waiting.empty() ? "" : ", ", reason, -minus_n,
+                                   reason == "claimed" ? "" : at_least);
+        }
         rows.push_back({one_line(q.settings.name, kListMessageWidth), amount(q.settings.weight),
                         q.settings.max_running ? std::to_string(*q.settings.max_running) : "-",
-                        std::to_string(q.pending), std::to_string(q.backoff),
+                        std::to_string(q.pending) + at_least, std::to_string(q.backoff) + at_least,
                         std::to_string(q.claimed), std::to_string(q.launched),
                         std::to_string(q.running + q.killing), amount(q.cpus), amount(q.mem_mb),
                         or_dash(waiting)});

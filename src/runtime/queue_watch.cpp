@@ -65,7 +65,7 @@ void Runtime::Impl::run_poll() {
             if (!counts)
                 return counts.error();
             p.counts = std::move(*counts);
-            p.counts.push_back({task::TaskState::pending, look->total, false});
+            p.counts.push_back({task::TaskState::pending, look->total, look->total_estimated});
             auto queues = store->queue_usage();
             if (!queues)
                 return queues.error();

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "counting.hpp"
 #include "database.hpp"
 #include "json_columns.hpp"
 #include "mesoflow/store/task_store.hpp"
@@ -52,16 +53,13 @@ void upsert_column(const char* column, const std::optional<std::optional<T>>& ch
 
 }  // namespace
 
-Result<std::vector<QueueSummary>> TaskStore::queue_summaries() {
-    auto res = db_->exec(
-        // Pending rows are counted from tasks_pending_by_queue alone (it
-        // holds not_before); launched ones are few, through tasks_active.
-        "WITH waiting AS ("
-        "  SELECT queue,"
-        "    count(*) FILTER (WHERE not_before <= now()) AS pending,"
-        "    count(*) FILTER (WHERE not_before > now()) AS backoff"
-        "  FROM mesoflow.tasks WHERE phase = 'pending' GROUP BY queue"
-        "), live AS ("
+Result<std::vector<QueueSummary>> TaskStore::queue_summaries(std::int64_t per_queue_up_to) {
+    // Pending rows are counted from tasks_pending_by_queue alone, up to
+    // per_queue_up_to a queue; launched ones are few, through
+    // tasks_active.
+    static const std::string sql =
+        "WITH RECURSIVE " + pending_by_queue_ctes(1) +
+        ", live AS ("
         "  SELECT queue,"
         "    count(*) FILTER (WHERE state = 'launching' AND agent_id IS NULL) AS claimed,"
         "    count(*) FILTER (WHERE (state = 'launching' AND agent_id IS NOT NULL)"
@@ -71,15 +69,17 @@ Result<std::vector<QueueSummary>> TaskStore::queue_summaries() {
         "    sum(cpus) AS cpus, sum(mem) AS mem, sum(disk) AS disk, sum(gpus) AS gpus"
         "  FROM mesoflow.tasks WHERE phase = 'live' GROUP BY queue"
         "), counts AS ("
-        "  SELECT coalesce(w.queue, l.queue) AS queue, w.pending, w.backoff, l.claimed,"
-        "    l.launched, l.running, l.killing, l.cpus, l.mem, l.disk, l.gpus"
+        "  SELECT coalesce(w.queue, l.queue) AS queue, w.pending, w.backoff, w.capped,"
+        "    l.claimed, l.launched, l.running, l.killing, l.cpus, l.mem, l.disk, l.gpus"
         "  FROM waiting w FULL JOIN live l ON l.queue = w.queue"
         ") SELECT coalesce(q.name, c.queue), coalesce(q.weight, 1), q.max_running, q.cpus, q.mem,"
         "  q.disk, q.gpus, q.role, q.constraints::text, q.image, q.name IS NOT NULL,"
         "  coalesce(c.pending, 0), coalesce(c.backoff, 0), coalesce(c.claimed, 0),"
         "  coalesce(c.launched, 0), coalesce(c.running, 0), coalesce(c.killing, 0),"
-        "  coalesce(c.cpus, 0), coalesce(c.mem, 0), coalesce(c.disk, 0), coalesce(c.gpus, 0)"
-        " FROM counts c FULL JOIN mesoflow.queues q ON q.name = c.queue ORDER BY 1");
+        "  coalesce(c.cpus, 0), coalesce(c.mem, 0), coalesce(c.disk, 0), coalesce(c.gpus, 0),"
+        "  coalesce(c.capped, false)"
+        " FROM counts c FULL JOIN mesoflow.queues q ON q.name = c.queue ORDER BY 1";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(per_queue_up_to));
     if (!res)
         return res.error();
     std::vector<QueueSummary> out;
@@ -98,6 +98,7 @@ Result<std::vector<QueueSummary>> TaskStore::queue_summaries() {
         s.mem_mb = pg::to_double(r, i, 18);
         s.disk_mb = pg::to_double(r, i, 19);
         s.gpus = pg::to_double(r, i, 20);
+        s.capped = pg::to_bool(r, i, 21);
         out.push_back(std::move(s));
     }
     return out;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "claims.hpp"
+#include "counting.hpp"
 #include "database.hpp"
 #include "pg.hpp"
 #include "task_rows.hpp"
@@ -304,27 +305,41 @@ Result<std::vector<QueueUsage>> TaskStore::queue_usage() {
     return out;
 }
 
-Result<PendingLook> TaskStore::pending_look() {
-    // One pass over tasks_pending_by_queue (it holds not_before and
-    // kill_requested): at a million pending rows each pass is a scan of a
-    // million index entries, and this ran every poll_interval.
-    auto res = db_->exec_prepared(
-        "pending_look",
+Result<PendingLook> TaskStore::pending_look(std::int64_t per_queue_up_to) {
+    // Each queue's first per_queue_up_to pending rows, from
+    // tasks_pending_by_queue alone: this runs every poll_interval, and a pass
+    // over a million pending rows took 0.3-0.5 s of the server's CPU each
+    // time. A queue counted to the cap with none due among those rows may
+    // have due ones further on: it counts as one due, so offers are never
+    // suppressed while it may have work. Its next retry is the earliest
+    // among the rows read; the poll every poll_interval finds later ones.
+    static const std::string sql =
+        "WITH RECURSIVE " + pending_by_queue_ctes(1) +
         // Rows of a queue at its max_running wait for it, not for offers.
-        "WITH at_cap AS ("
+        ", at_cap AS ("
         "  SELECT q.name FROM mesoflow.queues q WHERE q.max_running IS NOT NULL"
         "    AND q.max_running <= (SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.name"
         "      AND a.phase = 'live')"
-        ") SELECT count(*) FILTER (WHERE not_before <= now() AND NOT kill_requested"
-        "    AND queue NOT IN (SELECT name FROM at_cap)),"
-        "  (extract(epoch FROM least(min(not_before) FILTER (WHERE not_before > now()"
-        "    AND NOT kill_requested), '9999-12-31 00:00:00+00')) * 1000000)::bigint"
-        "  , count(*)"
-        " FROM mesoflow.tasks WHERE phase = 'pending'");
+        "), " +
+        std::string(kTableRowsEstimateCte) + ", " + column_shares_cte("phase") +
+        " SELECT coalesce(sum(w.due + CASE WHEN w.capped AND w.due = 0 THEN 1 ELSE 0 END)"
+        "    FILTER (WHERE w.queue NOT IN (SELECT name FROM at_cap)), 0)::bigint,"
+        "  (extract(epoch FROM least(min(w.next_retry), '9999-12-31 00:00:00+00')) * 1000000)"
+        "    ::bigint,"
+        "  coalesce(sum(w.seen), 0)::bigint, coalesce(bool_or(w.capped), false),"
+        "  (SELECT round(e.n * s.share)::bigint FROM est e, shares s WHERE s.value = 'pending')"
+        " FROM waiting w";
+    auto res = db_->exec_prepared("pending_look", sql.c_str(), pg::Params().add(per_queue_up_to));
     if (!res)
         return res.error();
-    return PendingLook{pg::to_int64(res->get(), 0, 0), pg::opt_int64(res->get(), 0, 1),
-                       pg::to_int64(res->get(), 0, 2)};
+    const PGresult* r = res->get();
+    PendingLook look{pg::to_int64(r, 0, 0), pg::opt_int64(r, 0, 1), pg::to_int64(r, 0, 2)};
+    if (pg::to_bool(r, 0, 3)) {
+        // Past the cap: the table's statistics, never less than the rows seen.
+        look.total_estimated = true;
+        look.total = std::max(look.total, pg::opt_int64(r, 0, 4).value_or(0));
+    }
+    return look;
 }
 
 Result<std::int64_t> TaskStore::pending_count() {
@@ -349,29 +364,23 @@ Result<std::vector<StateCount>> TaskStore::counts_by_state(std::int64_t exact_en
     // and otherwise estimated: the table's rows now (its statistics'
     // density times its pages today) times each ended state's share in
     // pg_stats. A table never analyzed is counted.
-    auto res = db_->exec(
-        "WITH est AS ("
-        "  SELECT CASE WHEN c.reltuples < 0 THEN NULL"
-        "    WHEN c.relpages > 0 THEN c.reltuples / c.relpages"
-        "      * (pg_relation_size(c.oid) / current_setting('block_size')::int)"
-        "    ELSE c.reltuples END AS n"
-        "  FROM pg_class c WHERE c.oid = 'mesoflow.tasks'::regclass"
-        "), ended_stats AS ("
-        "  SELECT s.state, s.share FROM pg_stats p,"
-        "    unnest(p.most_common_vals::text::text[], p.most_common_freqs) AS s(state, share)"
-        "  WHERE p.schemaname = 'mesoflow' AND p.tablename = 'tasks' AND p.attname = 'state'"
-        "), big AS ("
-        "  SELECT coalesce((SELECT n FROM est) > $1, false)"
-        "    AND EXISTS (SELECT 1 FROM ended_stats) AS yes"
-        ") SELECT 'pending', count(*), false FROM mesoflow.tasks WHERE phase = 'pending' AND $2"
-        " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks WHERE phase = 'live'"
-        "   GROUP BY state"
-        " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
-        "   WHERE phase = 'ended' AND NOT (SELECT yes FROM big) GROUP BY state"
-        " UNION ALL SELECT state, round(share * (SELECT n FROM est))::bigint, true"
-        "   FROM ended_stats WHERE (SELECT yes FROM big)"
-        "   AND state NOT IN ('pending', 'launching', 'staging', 'starting', 'running', 'killing')",
-        pg::Params().add(exact_ended_up_to).add(count_pending));
+    static const std::string sql = "WITH " + std::string(kTableRowsEstimateCte) + ", " +
+                                   column_shares_cte("state") +
+                                   ", big AS ("
+                                   "  SELECT coalesce((SELECT n FROM est) > $1, false)"
+                                   "    AND EXISTS (SELECT 1 FROM shares) AS yes"
+                                   ") SELECT 'pending', count(*), false FROM mesoflow.tasks"
+                                   "   WHERE phase = 'pending' AND $2"
+                                   " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
+                                   "   WHERE phase = 'live' GROUP BY state"
+                                   " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
+                                   "   WHERE phase = 'ended' AND NOT (SELECT yes FROM big)"
+                                   "   GROUP BY state"
+                                   " UNION ALL SELECT value, round(share * (SELECT n FROM est))"
+                                   "   ::bigint, true FROM shares WHERE (SELECT yes FROM big)"
+                                   "   AND value NOT IN ('pending', 'launching', 'staging',"
+                                   "     'starting', 'running', 'killing')";
+    auto res = db_->exec(sql.c_str(), pg::Params().add(exact_ended_up_to).add(count_pending));
     if (!res)
         return res.error();
     std::vector<StateCount> out;

@@ -216,6 +216,20 @@ TEST_CASE("the status page shows the framework, the queues and the tasks, escape
                          !Catch::Contains("<link"));
 }
 
+TEST_CASE("a queue counted only up to the cap shows its pending counts as lower bounds") {
+    mesoflow::admin::StatusData data;
+    auto deep = queue("deep", 1, std::nullopt, 0, 0);
+    deep.pending = 99990;
+    deep.backoff = 10;
+    deep.capped = true;
+    auto shallow = queue("shallow", 1, std::nullopt, 0, 0);
+    shallow.pending = 7;
+    data.queues = {deep, shallow};
+    const auto html = mesoflow::admin::render_status_page(data, {}, kNow);
+    CHECK_THAT(html, Catch::Contains("<td class=\"n\">99990+</td><td class=\"n\">10+</td>") &&
+                         Catch::Contains("<td class=\"n\">7</td><td class=\"n\">0</td>"));
+}
+
 TEST_CASE("the status page says when the database did not answer") {
     mesoflow::admin::StatusData data;
     data.database_error = "cannot connect to PostgreSQL: <refused>";

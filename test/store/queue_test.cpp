@@ -662,3 +662,55 @@ TEST_CASE("counts by state without the pending count read no pending row and ret
     REQUIRE(without.ok());
     CHECK(without->empty());
 }
+
+TEST_CASE(
+    "pending rows are read up to a cap per queue: past it the counts are lower bounds, the "
+    "total an estimate, and a queue with nothing due among the rows read still counts as due") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("ALTER TABLE mesoflow.tasks SET (autovacuum_enabled = off)");
+    // Queue big: 10 high-priority rows backing off ahead of 5 due ones;
+    // queue small: 3 due.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, priority, not_before)"
+        " SELECT 'b-' || g, 'true', 'big', 5, now() + interval '1 hour' + g * interval '1 s'"
+        " FROM generate_series(1, 10) g");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue) SELECT 'd-' || g, 'true', 'big'"
+        " FROM generate_series(1, 5) g");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue) SELECT 's-' || g, 'true', 'small'"
+        " FROM generate_series(1, 3) g");
+    sql.exec("ANALYZE mesoflow.tasks");
+
+    // Under the cap: counted.
+    const auto exact = store.pending_look(100).value();
+    CHECK(exact.due == 8);
+    CHECK(exact.total == 18);
+    CHECK_FALSE(exact.total_estimated);
+    auto queues = store.queue_summaries(100).value();
+    REQUIRE(queues.size() == 2);
+    CHECK(queues[0].settings.name == "big");
+    CHECK((queues[0].pending == 5 && queues[0].backoff == 10 && !queues[0].capped));
+
+    // Cap 10: big is read as far as its 10 rows backing off.
+    const auto capped = store.pending_look(10).value();
+    CHECK(capped.due == 3 + 1);  // small's 3, and big may hold due rows
+    CHECK(capped.total_estimated);
+    CHECK(capped.total == 18);  // the statistics' estimate (the table, sampled whole)
+    REQUIRE(capped.next_retry_us.has_value());
+    CHECK(*capped.next_retry_us > now_us() + 3500LL * 1000000);
+    queues = store.queue_summaries(10).value();
+    REQUIRE(queues.size() == 2);
+    CHECK((queues[0].pending == 0 && queues[0].backoff == 10 && queues[0].capped));
+    CHECK((queues[1].settings.name == "small" && queues[1].pending == 3 && !queues[1].capped));
+
+    // Never analyzed since (or ever): never less than the rows read.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue) SELECT 'n-' || g, 'true', 'small'"
+        " FROM generate_series(1, 40) g");
+    const auto grown = store.pending_look(10).value();
+    CHECK(grown.total_estimated);
+    CHECK(grown.total >= 10 + 10);
+}

@@ -308,8 +308,9 @@ class TaskStore {
     // waiting for an offer hold nothing yet): what fair shares are measured
     // by. Reads the active rows only.
     Result<std::vector<QueueUsage>> queue_usage();
-    // Both of the next two, in one pass over the pending rows.
-    Result<PendingLook> pending_look();
+    // Both of the next two, reading each queue's first `per_queue_up_to`
+    // pending rows (PendingLook::total_estimated past them).
+    Result<PendingLook> pending_look(std::int64_t per_queue_up_to = kExactPendingPerQueueUpTo);
     // Pending tasks that could launch now (not those of a queue at its
     // max_running).
     Result<std::int64_t> pending_count();
@@ -358,7 +359,8 @@ class TaskStore {
     // --- Queues (`mesoflow queue`, `status`) ----------------------------
 
     // Every queue with a settings row or a task that has not ended, by name.
-    Result<std::vector<QueueSummary>> queue_summaries();
+    Result<std::vector<QueueSummary>> queue_summaries(
+        std::int64_t per_queue_up_to = kExactPendingPerQueueUpTo);
     // Creates the queue's settings row or changes it; an Error names the
     // rule a value breaks.
     Result<QueueSettings> set_queue(const QueueChange& change);
