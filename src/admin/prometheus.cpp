@@ -76,7 +76,8 @@ constexpr CounterRow kCounters[] = {
      "leader, failed over); it stays up and stands by.",
      &Metrics::leadership_lost},
     {"updates_row_locked",
-     "Status updates and placements skipped because another session held their task's row; "
+     "Status updates and placements skipped because another session held or changed their "
+     "task's row; "
      "kept back unacknowledged and tried again.",
      &Metrics::updates_row_locked},
 };

@@ -1,12 +1,22 @@
 // TaskStore::apply_updates: one transaction per batch, in two round trips
 // (libpq pipeline mode). The first begins it, records the batch's
-// placements and locks the rows the batch names (in id order, SKIP LOCKED:
-// a row another session holds is skipped, never waited for, and its updates
-// come back as row_locked, unwritten, for the caller to try again); the pure
-// rules of transition.hpp then run every other update in arrival order; the
-// second writes the changed rows and one history row per update in a single
-// statement, and commits. Until COMMIT returns, nothing may be acknowledged;
-// a failure anywhere rolls the whole batch back.
+// placements and reads the rows the batch names; the pure rules of
+// transition.hpp then run every update in arrival order; the second writes
+// the changed rows and one history row per update in a single statement,
+// and commits. Until COMMIT returns, nothing may be acknowledged; a failure
+// anywhere rolls the whole batch back.
+//
+// The rows are read without a lock, and each is written only if it is still
+// the version read (its xmin): a row lock is a WAL record of its own, and
+// cost three of the nine records of a task's status updates. A row changed
+// by another session in between (a producer's kill request, a `mesoflow`
+// command) is not written, nor its updates' history: they come back as
+// row_locked, for the caller to try again. A row another session holds is
+// waited for at most update_lock_wait; past it the batch runs again with
+// row locks (in id order, SKIP LOCKED: a held row is skipped and its updates
+// come back row_locked), so one held row never stalls the updates.
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -33,6 +43,7 @@ struct RowChange {
     bool finishes = false;
     std::optional<double> retry_in_s;
     int unlaunched = 0;  // attempts found never to have reached Mesos
+    std::string xmin;    // the row version read; empty when the row is locked
 };
 
 struct HistoryRows {
@@ -40,31 +51,40 @@ struct HistoryRows {
         reason, source, message, agent_id, executor_id, status_time, uuid, healthy, note;
 };
 
-pg::Statement lock_statement(const std::vector<std::int64_t>& ids) {
+constexpr const char* kRowColumns =
+    "id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure, kill_requested,"
+    " timed_out, healthy, last_mesos_state, agent_id IS NOT NULL AS placed, unlaunched_attempts,"
+    " unreachable_since IS NOT NULL AS unreachable,"
+    " coalesce(launch_timed_out_attempt = attempt, false) AS launch_timed_out";
+
+// The rows the batch names: read as they are (with their version, xmin), or
+// locked.
+pg::Statement read_statement(const std::vector<std::int64_t>& ids, bool lock) {
     pg::ArrayLiteral literal;
     for (const auto id : ids)
         literal.push(id);
+    if (!lock) {
+        static const std::string read_sql =
+            std::string("SELECT ") + kRowColumns +
+            ", true, xmin::text FROM mesoflow.tasks WHERE id = ANY($1::bigint[])";
+        return pg::Statement{"read_task_rows", read_sql.c_str(), pg::Params().add(literal.str())};
+    }
     // The rows locked, then (marked false, read without a lock, which never
     // waits) the rows that exist but another session holds.
-    return pg::Statement{
-        "lock_task_rows",
-        "WITH locked AS ("
-        "  SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
-        "   kill_requested, timed_out, healthy, last_mesos_state, agent_id IS NOT NULL AS placed,"
-        "   unlaunched_attempts, unreachable_since IS NOT NULL AS unreachable,"
-        "   coalesce(launch_timed_out_attempt = attempt, false) AS launch_timed_out"
+    static const std::string lock_sql =
+        std::string("WITH locked AS (  SELECT ") + kRowColumns +
         "  FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
         "  ORDER BY id FOR UPDATE SKIP LOCKED"
         ")"
         " SELECT id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure,"
         "  kill_requested, timed_out, healthy, last_mesos_state, placed, unlaunched_attempts,"
-        "  true, unreachable, launch_timed_out FROM locked"
+        "  unreachable, launch_timed_out, true, NULL FROM locked"
         " UNION ALL"
-        " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL,"
-        "  NULL"
+        " SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        "  false, NULL"
         " FROM mesoflow.tasks t WHERE t.id = ANY($1::bigint[])"
-        "  AND NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = t.id)",
-        pg::Params().add(literal.str())};
+        "  AND NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = t.id)";
+    return pg::Statement{"lock_task_rows", lock_sql.c_str(), pg::Params().add(literal.str())};
 }
 
 struct LockedRows {
@@ -72,10 +92,10 @@ struct LockedRows {
     std::set<std::int64_t> held;  // rows another session holds
 };
 
-LockedRows read_locked_rows(const PGresult* r) {
+LockedRows read_rows(const PGresult* r) {
     LockedRows out;
     for (int i = 0; i < PQntuples(r); ++i) {
-        if (!pg::to_bool(r, i, 12)) {
+        if (!pg::to_bool(r, i, 14)) {
             out.held.insert(pg::to_int64(r, i, 0));
             continue;
         }
@@ -92,8 +112,10 @@ LockedRows read_locked_rows(const PGresult* r) {
             c.row.last_mesos_state = task::parse_mesos_task_state(pg::text(r, i, 9));
         c.row.placed = pg::to_bool(r, i, 10);
         c.row.unlaunched_attempts = pg::to_int(r, i, 11);
-        c.row.unreachable = pg::to_bool(r, i, 13);
-        c.row.launch_timed_out = pg::to_bool(r, i, 14);
+        c.row.unreachable = pg::to_bool(r, i, 12);
+        c.row.launch_timed_out = pg::to_bool(r, i, 13);
+        if (!pg::is_null(r, i, 15))
+            c.xmin = pg::text(r, i, 15);
         out.rows.emplace(pg::to_int64(r, i, 0), std::move(c));
     }
     return out;
@@ -141,20 +163,13 @@ std::vector<LaunchRecord> placements_held(const std::vector<LaunchRecord>& place
     return out;
 }
 
-}  // namespace
-
-Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdate>& updates,
-                                             const std::vector<LaunchRecord>& placements) {
+// The batch, its rows read (lock false: written only if unchanged since) or
+// locked (lock true: held rows skipped).
+Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpdate>& updates,
+                                const std::vector<LaunchRecord>& placements, bool lock) {
     BatchResult batch;
     batch.updates.resize(updates.size());
     auto& results = batch.updates;
-    if (updates.empty()) {
-        auto placed = write_placements(*db_, placements);
-        if (!placed)
-            return placed.error();
-        batch.placements_locked = placements_held(placements, placed->locked);
-        return batch;
-    }
 
     std::vector<std::int64_t> ids;
     for (std::size_t i = 0; i < updates.size(); ++i) {
@@ -168,23 +183,28 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
     auto fail = [&](const Error& error) -> Error {
-        db_->abort_transaction();
+        db.abort_transaction();
         return error;
     };
-    // Round trip 1: BEGIN, the placements, the row locks.
+    // Round trip 1: BEGIN, the wait allowed for a held row, the placements,
+    // the rows.
+    const std::string lock_wait =
+        fmt::format("SET LOCAL lock_timeout = {}", db.update_lock_wait().count());
     std::vector<pg::Statement> first;
+    if (!lock)
+        first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
     if (!placements.empty())
         first.push_back(placements_statement(placements));
     if (!ids.empty())
-        first.push_back(lock_statement(ids));
-    auto begun = db_->begin_with(std::move(first));
+        first.push_back(read_statement(ids, lock));
+    auto begun = db.begin_with(std::move(first));
     if (!begun)
         return fail(begun.error());
     if (!placements.empty()) {
-        batch.placements_locked =
-            placements_held(placements, read_placements_written(begun->front().get()).locked);
+        batch.placements_locked = placements_held(
+            placements, read_placements_written((*begun)[lock ? 0 : 1].get()).locked);
     }
-    auto locked = ids.empty() ? LockedRows{} : read_locked_rows(begun->back().get());
+    auto locked = ids.empty() ? LockedRows{} : read_rows(begun->back().get());
     auto& rows = locked.rows;
 
     HistoryRows history;
@@ -238,7 +258,7 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     }
 
     pg::ArrayLiteral id, state, last_state, message, reason, source, agent, exit_status, healthy,
-        starts, finishes, retry_in, unlaunched, unreachable;
+        starts, finishes, retry_in, unlaunched, unreachable, version;
     for (const auto& [task_id, c] : rows) {
         if (!c.changed)
             continue;
@@ -256,14 +276,18 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
         retry_in.push(c.retry_in_s);
         unlaunched.push(c.unlaunched);
         unreachable.push(c.row.unreachable);
+        version.push_text_or_null(c.xmin);
     }
+    // Rows are written only as the version read (none when they were
+    // locked); the updates of a row written since by another session are not
+    // applied, nor written to the history, and the statement names the row.
     static const char* const write_sql =
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
         "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
-        "    $12::float8[], $29::int[], $30::boolean[]) AS c(id, state, last_mesos_state, message,"
-        "    reason, source, agent_id, exit_status, healthy, starts, finishes, retry_in_s,"
-        "    unlaunched, unreachable)"
+        "    $12::float8[], $29::int[], $30::boolean[], $31::text[]) AS c(id, state,"
+        "    last_mesos_state, message, reason, source, agent_id, exit_status, healthy, starts,"
+        "    finishes, retry_in_s, unlaunched, unreachable, version)"
         "), updated AS ("
         "  UPDATE mesoflow.tasks t SET state = c.state, last_mesos_state = c.last_mesos_state,"
         "    message = coalesce(c.message, t.message), reason = coalesce(c.reason, t.reason),"
@@ -278,21 +302,27 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
         "    unreachable_since = CASE WHEN c.unreachable"
         "                        THEN coalesce(t.unreachable_since, now()) END,"
         "    updated_at = now()"
-        "  FROM changes c WHERE t.id = c.id"
-        ")"
-        " INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
-        "   outcome, from_state, to_state, reason, source, message, agent_id, executor_id,"
-        "   status_time, uuid, healthy, note)"
-        " SELECT h.task_id, h.attempt, h.mesos_task_id, 'update', h.mesos_state, h.outcome,"
-        "   h.from_state, h.to_state, h.reason, h.source, h.message, h.agent_id, h.executor_id,"
-        "   to_timestamp(h.status_time), h.uuid, h.healthy, h.note"
-        " FROM unnest($13::bigint[], $14::int[], $15::text[], $16::text[], $17::text[],"
-        "   $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],"
-        "   $24::text[], $25::float8[], $26::text[], $27::boolean[], $28::text[])"
-        "   WITH ORDINALITY AS h(task_id, attempt, mesos_task_id, mesos_state, outcome,"
-        "   from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
-        "   uuid, healthy, note, n)"
-        " ORDER BY h.n";
+        "  FROM changes c WHERE t.id = c.id AND (c.version IS NULL OR t.xmin = c.version::xid)"
+        "  RETURNING t.id"
+        "), changed_since AS ("
+        "  SELECT c.id FROM changes c WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = c.id)"
+        "), history AS ("
+        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
+        "    outcome, from_state, to_state, reason, source, message, agent_id, executor_id,"
+        "    status_time, uuid, healthy, note)"
+        "  SELECT h.task_id, h.attempt, h.mesos_task_id, 'update', h.mesos_state, h.outcome,"
+        "    h.from_state, h.to_state, h.reason, h.source, h.message, h.agent_id, h.executor_id,"
+        "    to_timestamp(h.status_time), h.uuid, h.healthy, h.note"
+        "  FROM unnest($13::bigint[], $14::int[], $15::text[], $16::text[], $17::text[],"
+        "    $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],"
+        "    $24::text[], $25::float8[], $26::text[], $27::boolean[], $28::text[])"
+        "    WITH ORDINALITY AS h(task_id, attempt, mesos_task_id, mesos_state, outcome,"
+        "    from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
+        "    uuid, healthy, note, n)"
+        "  WHERE h.task_id IS NULL OR h.task_id NOT IN (SELECT id FROM changed_since)"
+        "  ORDER BY h.n"
+        "  RETURNING 1"
+        ") SELECT id FROM changed_since";
     pg::Params params;
     for (const auto* a : {&id, &state, &last_state, &message, &reason, &source, &agent,
                           &exit_status, &healthy, &starts, &finishes, &retry_in}) {
@@ -307,11 +337,32 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     }
     params.add(unlaunched.str());
     params.add(unreachable.str());
+    params.add(version.str());
     // Round trip 2: the rows and their history, COMMIT.
     std::vector<pg::Statement> last;
     last.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});
-    if (auto committed = db_->commit_after(std::move(last)); !committed)
+    auto committed = db.commit_after(std::move(last));
+    if (!committed)
         return fail(committed.error());
+    std::set<std::int64_t> changed_since;
+    const PGresult* written = committed->front().get();
+    for (int i = 0; i < PQntuples(written); ++i)
+        changed_since.insert(pg::to_int64(written, i, 0));
+    if (!changed_since.empty()) {
+        for (auto& r : results) {
+            if (!changed_since.contains(r.task_id))
+                continue;
+            // Neither applied nor written: it goes again as it is.
+            r.outcome = task::UpdateOutcome::row_locked;
+            r.task_state.reset();
+            r.retry_in_s.reset();
+            r.note = "row changed by another session";
+        }
+        log::info("update_rows_changed", "rows={} updates_again={}", changed_since.size(),
+                  std::count_if(results.begin(), results.end(), [](const auto& r) {
+                      return r.outcome == task::UpdateOutcome::row_locked;
+                  }));
+    }
 
     for (const auto& r : results) {
         if (r.outcome == task::UpdateOutcome::stale_attempt_alive) {
@@ -320,6 +371,27 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
         }
     }
     return batch;
+}
+
+}  // namespace
+
+Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdate>& updates,
+                                             const std::vector<LaunchRecord>& placements) {
+    if (updates.empty()) {
+        BatchResult batch;
+        auto placed = write_placements(*db_, placements);
+        if (!placed)
+            return placed.error();
+        batch.placements_locked = placements_held(placements, placed->locked);
+        return batch;
+    }
+    auto batch = apply_batch(*db_, updates, placements, false);
+    if (batch || !pg::is_lock_not_available(batch.error()))
+        return batch;
+    // A row another session holds: again, with row locks (it is skipped).
+    log::info("update_batch_row_held", "updates={} waited_ms={}", updates.size(),
+              db_->update_lock_wait().count());
+    return apply_batch(*db_, updates, placements, true);
 }
 
 }  // namespace mesoflow::store

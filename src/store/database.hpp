@@ -51,6 +51,9 @@ class Database {
     // Ends a failed transaction: ROLLBACK when the connection still stands.
     void abort_transaction();
     bool connected() const { return static_cast<bool>(conn_); }
+    std::chrono::milliseconds update_lock_wait() const {
+        return limits_.update_lock_wait.count() > 0 ? limits_.update_lock_wait : kUpdateLockWait;
+    }
     void disconnect() { conn_.reset(); }
 
   private:

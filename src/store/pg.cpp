@@ -194,6 +194,12 @@ std::string sqlstate(const PGresult* res) {
     return state != nullptr ? state : "";
 }
 
+bool is_lock_not_available(const Error& error) {
+    constexpr std::string_view tag = "[SQLSTATE 55P03]";
+    return error.message.size() >= tag.size() &&
+           error.message.compare(error.message.size() - tag.size(), tag.size(), tag) == 0;
+}
+
 bool is_broken(const PGconn* conn) {
     return conn == nullptr || PQstatus(conn) != CONNECTION_OK;
 }

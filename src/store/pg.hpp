@@ -137,6 +137,8 @@ Result<std::vector<ResultSet>> exec_pipeline(PGconn* conn, const std::vector<Sta
 std::string describe_error(PGconn* conn, const PGresult* res);
 // SQLSTATE of a failed result ("" when none, e.g. a lost connection).
 std::string sqlstate(const PGresult* res);
+// An error of describe_error's with SQLSTATE 55P03 (lock_timeout, NOWAIT).
+bool is_lock_not_available(const Error& error);
 // Whether a failure with this SQLSTATE is worth retrying as is (see
 // result.hpp). Transient: none ("", the connection's own failure); classes
 // 08 (connection exception), 40 (transaction rollback: serialization

@@ -63,18 +63,17 @@ Result<std::int64_t> TaskStore::insert_task(const NewTask& task) {
 }
 
 Result<std::optional<task::TaskState>> TaskStore::request_kill(const std::string& key) {
-    // A terminal task is left alone; its state is reported as it is.
-    auto res = db_->exec(
-        "WITH k AS ("
-        "  UPDATE mesoflow.tasks SET kill_requested = true, updated_at = now()"
-        "  WHERE key = $1 AND NOT kill_requested"
-        "    AND state NOT IN ('finished', 'failed', 'killed', 'lost', 'error')"
-        "  RETURNING state"
-        ")"
-        " SELECT state FROM k"
-        " UNION ALL"
-        " SELECT state FROM mesoflow.tasks WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM k)",
+    // A terminal task is left alone. The state reported is the row's after
+    // the request: a pending task is killed by the request's trigger when
+    // the statement ends, after its own RETURNING.
+    auto requested = db_->exec(
+        "UPDATE mesoflow.tasks SET kill_requested = true, updated_at = now()"
+        " WHERE key = $1 AND NOT kill_requested"
+        "   AND state NOT IN ('finished', 'failed', 'killed', 'lost', 'error')",
         pg::Params().add(key));
+    if (!requested)
+        return requested.error();
+    auto res = db_->exec("SELECT state FROM mesoflow.tasks WHERE key = $1", pg::Params().add(key));
     if (!res)
         return res.error();
     if (PQntuples(res->get()) == 0)

@@ -175,7 +175,9 @@ TEST_CASE("rows that make no sense are refused with the name of the broken rule"
 }
 
 // Since schema 9 the rules on a producer's columns are a trigger on INSERT and
-// on UPDATE of those columns, not CHECKs that every UPDATE evaluates.
+// on UPDATE of those columns, not CHECKs that every UPDATE evaluates; since
+// schema 11 the UPDATE's is an AFTER trigger (a BEFORE UPDATE row trigger
+// makes every UPDATE lock its rows first, a WAL record each).
 TEST_CASE("a producer's update that breaks a rule is refused; mesoflow's updates do not run them") {
     Sql sql(migrated_database());
     sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('t', 'true')");
@@ -191,9 +193,9 @@ TEST_CASE("a producer's update that breaks a rule is refused; mesoflow's updates
     CHECK(sql.one("SELECT cpus FROM mesoflow.tasks WHERE key = 't'") == "1");
     // A row that breaks a rule (written with the trigger off) still takes
     // mesoflow's writes of its own columns: they run no rule.
-    sql.exec("ALTER TABLE mesoflow.tasks DISABLE TRIGGER tasks_check_values");
+    sql.exec("ALTER TABLE mesoflow.tasks DISABLE TRIGGER tasks_check_values_on_update");
     sql.exec("UPDATE mesoflow.tasks SET cpus = -1 WHERE key = 't'");
-    sql.exec("ALTER TABLE mesoflow.tasks ENABLE TRIGGER tasks_check_values");
+    sql.exec("ALTER TABLE mesoflow.tasks ENABLE TRIGGER tasks_check_values_on_update");
     sql.exec(
         "UPDATE mesoflow.tasks SET state = 'launching', attempt = 1, mesos_task_id = 'mf-' || id"
         " || '-1', updated_at = now() WHERE key = 't'");
@@ -201,6 +203,13 @@ TEST_CASE("a producer's update that breaks a rule is refused; mesoflow's updates
         "UPDATE mesoflow.tasks SET state = 'running', last_mesos_state = 'TASK_RUNNING',"
         " started_at = now(), not_before = now() WHERE key = 't'");
     CHECK(sql.one("SELECT state FROM mesoflow.tasks WHERE key = 't'") == "running");
+    // No BEFORE UPDATE row trigger on the queue table.
+    CHECK(sql.count("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'mesoflow.tasks'::regclass"
+                    " AND NOT tgisinternal AND tgtype & 1 = 1 AND tgtype & 2 = 2"
+                    " AND tgtype & 16 = 16") == 0);
+    // A producer's queue change of a launched task is refused as before.
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET queue = 'other' WHERE key = 't'"),
+               Catch::Contains("queue_changes_only_while_pending"));
 }
 
 TEST_CASE("sensible rows are accepted with the documented defaults") {

@@ -1,6 +1,8 @@
 // Applying status updates against a real database: replays, reordering,
 // terminal states, the retry policy with back-off, stale attempts, history.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
 
 #include "mesoflow/task/transition.hpp"
 #include "store_fixture.hpp"
@@ -438,6 +440,93 @@ TEST_CASE(
     CHECK(row.hostname == "agent-1.example");
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE task_id = " +
                     std::to_string(held)) == 3);
+}
+
+TEST_CASE(
+    "a row another session changes between the batch's read and its write is not written, nor "
+    "its updates' history: they come back row_locked and apply when tried again") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    // The wait for the held row outlasts the test's steps (a bound, not a pace).
+    SessionLimits limits;
+    limits.update_lock_wait = std::chrono::seconds(60);
+    TaskStore store(dsn, "changed-row-test", {}, limits);
+    std::vector<std::int64_t> ids;
+    for (const auto* key : {"changed", "same-1", "same-2"})
+        ids.push_back(queued_and_launched(store, shell_task(key)));
+    const auto changed = ids[0];
+    // Another session holds the row, so the batch's write waits for it
+    // after the batch has read it.
+    Sql other(dsn);
+    other.exec("BEGIN");
+    other.exec("SELECT 1 FROM mesoflow.tasks WHERE id = " + std::to_string(changed) +
+               " FOR UPDATE");
+    std::vector<StatusUpdate> updates;
+    for (const auto id : ids)
+        updates.push_back(update_of(id, 1, S::running));
+    auto pending = std::async(std::launch::async, [&] { return store.apply_updates(updates); });
+    // Waiting for the row: the batch has read it.
+    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                     " 'changed-row-test' AND wait_event_type = 'Lock'") == 0) {
+        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
+    }
+    // It changes, and lets go.
+    other.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE id = " +
+               std::to_string(changed));
+    other.exec("COMMIT");
+    auto batch = pending.get();
+    REQUIRE(batch.ok());
+    CHECK(batch->updates[0].outcome == UpdateOutcome::row_locked);
+    CHECK(batch->updates[0].note == "row changed by another session");
+    CHECK(batch->updates[1].outcome == UpdateOutcome::applied);
+    CHECK(batch->updates[2].outcome == UpdateOutcome::applied);
+    // Nothing of it was written: its state, and no update in its history.
+    CHECK(sql.one("SELECT state || ' ' || kill_requested FROM mesoflow.tasks WHERE id = " +
+                  std::to_string(changed)) == "launching true");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'update'"
+                    " AND task_id = " +
+                    std::to_string(changed)) == 0);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'update'") == 2);
+    // Tried again, it applies to the row as it is now.
+    auto again = store.apply_updates({updates[0]});
+    REQUIRE(again.ok());
+    CHECK(again->updates[0].outcome == UpdateOutcome::applied);
+    CHECK(store.find_task("changed").value().value().state == TaskState::running);
+}
+
+// A row lock is a WAL record of its own: the rows a batch of status updates
+// writes are read without one. Read off the WAL with pg_walinspect, for this
+// database's tasks table.
+TEST_CASE("a batch of status updates writes no row lock") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 20; ++i)
+        ids.push_back(queued_and_launched(store, shell_task("w-" + std::to_string(i))));
+    const std::string before = sql.one("SELECT pg_current_wal_lsn()");
+    for (const auto state : {S::starting, S::running, S::finished}) {
+        std::vector<StatusUpdate> updates;
+        for (const auto id : ids)
+            updates.push_back(update_of(id, 1, state));
+        REQUIRE(store.apply_updates(updates).ok());
+    }
+    const std::string records =
+        "SELECT count(*) FROM pg_get_wal_records_info('" + before +
+        "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap' AND record_type = '{}'"
+        " AND block_ref LIKE '%rel ' || (SELECT dattablespace FROM pg_database"
+        " WHERE datname = current_database()) || '/' || (SELECT oid FROM pg_database"
+        " WHERE datname = current_database()) || '/' || pg_relation_filenode('mesoflow.tasks')"
+        " || ' %'";
+    const auto count_of = [&](const std::string& type) {
+        std::string q = records;
+        q.replace(q.find("{}"), 2, type);
+        return sql.count(q);
+    };
+    // Every row written three times, none locked.
+    CHECK(count_of("UPDATE") + count_of("HOT_UPDATE") == 3 * 20);
+    CHECK(count_of("LOCK") == 0);
 }
 
 // Schema 9: the indexes name phase, not state, so a placement and the status

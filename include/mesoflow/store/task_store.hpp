@@ -18,7 +18,8 @@
 //
 // Rows another session holds locked (a producer's open transaction) are
 // skipped by the batches of the update lanes (apply_updates,
-// record_placements), never waited for: they report what they skipped.
+// record_placements), waited for at most update_lock_wait: they report what
+// they skipped.
 #pragma once
 
 #include <chrono>
@@ -49,7 +50,12 @@ inline constexpr std::chrono::seconds kStatementTimeout{60};
 struct SessionLimits {
     std::chrono::seconds connect_timeout{0};         // default 10 s
     std::chrono::milliseconds statement_timeout{0};  // default kStatementTimeout
+    std::chrono::milliseconds update_lock_wait{0};   // default kUpdateLockWait
 };
+
+// How long a batch of status updates waits for a row another session holds
+// before it runs again with row locks, skipping that row (apply_updates).
+inline constexpr std::chrono::milliseconds kUpdateLockWait{100};
 
 // Upper bound on one fetch_pending/active_attempts/pending_kills page.
 inline constexpr int kMaxPageSize = 10000;
@@ -272,9 +278,11 @@ class TaskStore {
     // `updates` is aligned with `updates`. Every update is written to the
     // history with its outcome. Once this returns, the updates may be
     // acknowledged, but for those whose outcome is row_locked: another
-    // session held their task's row, so they were neither applied nor
-    // written (the caller tries them again later). Rows are locked with SKIP
-    // LOCKED, so one held row never stalls the batch. `placements` are
+    // session held or changed their task's row, so they were neither applied
+    // nor written (the caller tries them again later). Rows are read without
+    // a lock and written only as read; a held row is waited for at most
+    // update_lock_wait, then the batch runs again with SKIP LOCKED, so one
+    // held row never stalls the batch. `placements` are
     // recorded first in the same transaction (see record_placements): one
     // commit for both; those whose row was held come back in
     // `placements_locked`, not written.
