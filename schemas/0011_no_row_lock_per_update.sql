@@ -12,7 +12,10 @@
 -- the same functions, raising the same errors, in the same order: as AFTER
 -- UPDATE row triggers (`<name>_on_update`), which end the producer's
 -- statement with the error before it is done. A producer's INSERT is
--- checked before the row is written, as before.
+-- checked before the row is written, as before. (An UPDATE OF queue no
+-- longer turns an image of '' into NULL: the launch reads '' as no image.)
+-- Triggers an operator added to the table are left as they are: one that
+-- fires BEFORE UPDATE brings the lock back.
 DO $$
 DECLARE
     t record;
@@ -21,7 +24,8 @@ BEGIN
     FOR t IN
         SELECT tg.tgname, pg_get_triggerdef(tg.oid) AS def FROM pg_trigger tg
         WHERE tg.tgrelid = 'mesoflow.tasks'::regclass AND NOT tg.tgisinternal
-          AND pg_get_triggerdef(tg.oid) LIKE '% BEFORE INSERT OR UPDATE OF % ON mesoflow.tasks %'
+          AND tg.tgname IN ('tasks_apply_queue_defaults', 'tasks_check_constraints',
+                            'tasks_check_container', 'tasks_check_sizes', 'tasks_check_values')
         ORDER BY tg.tgname
     LOOP
         -- "CREATE TRIGGER name BEFORE INSERT OR UPDATE OF columns ON table rest"

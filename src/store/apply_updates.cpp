@@ -389,6 +389,8 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     if (batch || !pg::is_lock_not_available(batch.error()))
         return batch;
     // A row another session holds: again, with row locks (it is skipped).
+    // Its updates are kept back and retried (100 ms doubling to 5 s), so a
+    // row held for long costs its lane one wait per retry.
     log::info("update_batch_row_held", "updates={} waited_ms={}", updates.size(),
               db_->update_lock_wait().count());
     return apply_batch(*db_, updates, placements, true);

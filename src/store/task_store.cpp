@@ -363,24 +363,31 @@ Result<std::vector<StateCount>> TaskStore::counts_by_state(std::int64_t exact_en
     // has run for a while, counted while the table holds at most $1 rows
     // and otherwise estimated: the table's rows now (its statistics'
     // density times its pages today) times each ended state's share in
-    // pg_stats. A table never analyzed is counted.
+    // pg_stats. A table never analyzed is counted. Which of the two is
+    // decided first, and passed to the count as a value: its plan then
+    // holds only the branch taken (planned for the whole table, the count
+    // of ended rows started parallel workers, 30-50 ms, even when skipped).
+    static const std::string big_sql = "WITH " + std::string(kTableRowsEstimateCte) + ", " +
+                                       column_shares_cte("state") +
+                                       " SELECT coalesce((SELECT n FROM est) > $1, false)"
+                                       "   AND EXISTS (SELECT 1 FROM shares)";
+    auto big = db_->exec(big_sql.c_str(), pg::Params().add(exact_ended_up_to));
+    if (!big)
+        return big.error();
+    const bool estimate_ended = pg::to_bool(big->get(), 0, 0);
     static const std::string sql = "WITH " + std::string(kTableRowsEstimateCte) + ", " +
                                    column_shares_cte("state") +
-                                   ", big AS ("
-                                   "  SELECT coalesce((SELECT n FROM est) > $1, false)"
-                                   "    AND EXISTS (SELECT 1 FROM shares) AS yes"
-                                   ") SELECT 'pending', count(*), false FROM mesoflow.tasks"
-                                   "   WHERE phase = 'pending' AND $2"
+                                   " SELECT 'pending', count(*), false FROM mesoflow.tasks"
+                                   "   WHERE phase = 'pending' AND $1"
                                    " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
                                    "   WHERE phase = 'live' GROUP BY state"
                                    " UNION ALL SELECT state, count(*), false FROM mesoflow.tasks"
-                                   "   WHERE phase = 'ended' AND NOT (SELECT yes FROM big)"
-                                   "   GROUP BY state"
+                                   "   WHERE phase = 'ended' AND NOT $2 GROUP BY state"
                                    " UNION ALL SELECT value, round(share * (SELECT n FROM est))"
-                                   "   ::bigint, true FROM shares WHERE (SELECT yes FROM big)"
+                                   "   ::bigint, true FROM shares WHERE $2"
                                    "   AND value NOT IN ('pending', 'launching', 'staging',"
                                    "     'starting', 'running', 'killing')";
-    auto res = db_->exec(sql.c_str(), pg::Params().add(exact_ended_up_to).add(count_pending));
+    auto res = db_->exec(sql.c_str(), pg::Params().add(count_pending).add(estimate_ended));
     if (!res)
         return res.error();
     std::vector<StateCount> out;
