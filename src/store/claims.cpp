@@ -3,11 +3,14 @@
 // each claimed attempt went once its ACCEPT is out, release_claims gives
 // back what was never placed. The placement statement is shared with
 // apply_updates, which records placements in its own transaction.
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <string>
 
 #include "claims.hpp"
 #include "database.hpp"
+#include "mesoflow/common/log.hpp"
 #include "mesoflow/store/task_store.hpp"
 #include "pg.hpp"
 #include "task_rows.hpp"
@@ -379,25 +382,24 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
 Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return Placement{};
-    // The rows are found by id (= ANY: the primary key's index) and locked
-    // in id order, skipping rows another session holds; the update walks the
-    // input (an index lookup each) and keeps the rows locked (a hashed
-    // subplan), as apply_updates writes its rows.
-    static const char* const sql =
-        "WITH locked AS ("
-        "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND state = 'launching'"
-        "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
-        "), placed AS ("
-        "  UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
-        "    offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
-        "    reason = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+    // Each row is written by one conditional UPDATE, which takes no lock of
+    // its own (a row lock is a WAL record), and waits at most
+    // update_lock_wait for a row another session holds; past that the
+    // placement runs again with the rows locked first, in id order,
+    // skipping those held. The rows are found by id (= ANY: the primary
+    // key's index); the update walks the input (an index lookup each).
+    static const std::string update =
+        "UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
+        "  offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
+        "  reason = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
         ") THEN NULL ELSE t.reason END,"
-        "    message = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+        "  message = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
         ") THEN NULL ELSE t.message END,"
-        "    updated_at = now()"
-        "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
-        "  WHERE t.id = u.id AND t.attempt = u.attempt AND t.id IN (SELECT id FROM locked)"
+        "  updated_at = now()"
+        " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
+        "             $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
+        " WHERE t.id = u.id AND t.attempt = u.attempt";
+    static const std::string rest =
         "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
         "), history AS ("
         "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
@@ -414,8 +416,33 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND u.id NOT IN (SELECT id FROM placed)"
         ")"
         " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
-    auto res = exec_fenced(*db_, fence_,
-                           pg::Statement{"place_attempts", sql, placement_params(placements)});
+    static const std::string unlocked_sql =
+        "WITH placed AS (" + update +
+        " AND t.state = 'launching' AND NOT t.kill_requested AND t.agent_id IS NULL" + rest;
+    static const std::string locked_sql =
+        "WITH locked AS ("
+        "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[]) AND state = 'launching'"
+        "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
+        "), placed AS (" +
+        update + " AND t.id IN (SELECT id FROM locked)" + rest;
+    const std::string lock_wait =
+        fmt::format("SET LOCAL lock_timeout = {}", db_->update_lock_wait().count());
+    std::vector<pg::Statement> statements;
+    statements.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
+    if (fence_)
+        statements.push_back(fence_statement(*fence_));
+    statements.push_back(
+        pg::Statement{"place_attempts", unlocked_sql.c_str(), placement_params(placements)});
+    auto done = db_->transaction(std::move(statements));
+    Result<pg::ResultSet> res =
+        done ? Result<pg::ResultSet>(std::move(done->back())) : Result<pg::ResultSet>(done.error());
+    if (!done && pg::is_lock_not_available(done.error())) {
+        log::info("placement_row_held", "placements={} waited_ms={}", placements.size(),
+                  db_->update_lock_wait().count());
+        res = exec_fenced(*db_, fence_,
+                          pg::Statement{"place_attempts_locked", locked_sql.c_str(),
+                                        placement_params(placements)});
+    }
     if (!res)
         return res.error();
     Placement out;

@@ -235,7 +235,8 @@ class TaskStore {
     // Records where claimed attempts go before their ACCEPT may leave: an
     // attempt is placed (agent, host, offer, the time) only once, while its
     // row is still launching at that attempt, not kill-requested and not held by
-    // another session (skipped, never waited for); a launch history row
+    // another session (waited for at most update_lock_wait, then skipped; the
+    // rows are written without a lock of their own); a launch history row
     // each. Returns the task ids placed: only those may be sent to Mesos, so
     // an attempt with no agent recorded provably never left. Also returns
     // the attempts that can never be placed (their row ended, killed, at
