@@ -1,5 +1,6 @@
 // mesoflow status: the tasks in the queue as a table (newest first), or one
 // task with its whole history.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -150,11 +151,12 @@ int command_status(const Args& args) {
         pending.estimated = pending.estimated || q.capped;
     }
     if (pending.estimated) {
-        // A queue past the count's cap: the table's statistics say how many.
-        auto look = store.pending_look();
-        if (!look)
-            return fail(inv, kExitFailure, look.error().message);
-        pending.count = look->total;
+        // A queue past the count's cap: the table's statistics say how many
+        // (never fewer than the rows counted).
+        auto estimate = store.pending_estimate();
+        if (!estimate)
+            return fail(inv, kExitFailure, estimate.error().message);
+        pending.count = std::max(pending.count, estimate->value_or(0));
     }
     counts->push_back(pending);
     if (tasks->empty()) {

@@ -15,8 +15,6 @@
 // waited for at most update_lock_wait; past it the batch runs again with
 // row locks (in id order, SKIP LOCKED: a held row is skipped and its updates
 // come back row_locked), so one held row never stalls the updates.
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -188,8 +186,7 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
     };
     // Round trip 1: BEGIN, the wait allowed for a held row, the placements,
     // the rows.
-    const std::string lock_wait =
-        fmt::format("SET LOCAL lock_timeout = {}", db.update_lock_wait().count());
+    const std::string lock_wait = db.update_lock_wait_sql();
     std::vector<pg::Statement> first;
     if (!lock)
         first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});

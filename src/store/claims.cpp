@@ -3,8 +3,6 @@
 // each claimed attempt went once its ACCEPT is out, release_claims gives
 // back what was never placed. The placement statement is shared with
 // apply_updates, which records placements in its own transaction.
-#include <fmt/core.h>
-
 #include <algorithm>
 #include <string>
 
@@ -425,8 +423,7 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS (" +
         update + " AND t.id IN (SELECT id FROM locked)" + rest;
-    const std::string lock_wait =
-        fmt::format("SET LOCAL lock_timeout = {}", db_->update_lock_wait().count());
+    const std::string lock_wait = db_->update_lock_wait_sql();
     std::vector<pg::Statement> statements;
     statements.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
     if (fence_)

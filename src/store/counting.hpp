@@ -67,4 +67,13 @@ inline std::string column_shares_cte(const char* column) {
         column);
 }
 
+// A CTE list `est, shares` and, over it, the pending rows the table's
+// statistics make: their rows now times the share of phase 'pending'
+// (NULL for a table never analyzed).
+inline std::string pending_estimate_ctes() {
+    return std::string(kTableRowsEstimateCte) + ", " + column_shares_cte("phase");
+}
+inline constexpr const char* kPendingEstimate =
+    "(SELECT round(e.n * s.share)::bigint FROM est e, shares s WHERE s.value = 'pending')";
+
 }  // namespace mesoflow::store

@@ -54,6 +54,12 @@ class Database {
     std::chrono::milliseconds update_lock_wait() const {
         return limits_.update_lock_wait.count() > 0 ? limits_.update_lock_wait : kUpdateLockWait;
     }
+    // SET LOCAL lock_timeout to update_lock_wait(): first in a transaction
+    // that writes rows without locking them first, so that a row another
+    // session holds fails it (SQLSTATE 55P03) instead of stalling it.
+    std::string update_lock_wait_sql() const {
+        return "SET LOCAL lock_timeout = " + std::to_string(update_lock_wait().count());
+    }
     void disconnect() { conn_.reset(); }
 
   private:

@@ -321,14 +321,13 @@ Result<PendingLook> TaskStore::pending_look(std::int64_t per_queue_up_to) {
         "    AND q.max_running <= (SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.name"
         "      AND a.phase = 'live')"
         "), " +
-        std::string(kTableRowsEstimateCte) + ", " + column_shares_cte("phase") +
+        pending_estimate_ctes() +
         " SELECT coalesce(sum(w.due + CASE WHEN w.capped AND w.due = 0 THEN 1 ELSE 0 END)"
         "    FILTER (WHERE w.queue NOT IN (SELECT name FROM at_cap)), 0)::bigint,"
         "  (extract(epoch FROM least(min(w.next_retry), '9999-12-31 00:00:00+00')) * 1000000)"
         "    ::bigint,"
-        "  coalesce(sum(w.seen), 0)::bigint, coalesce(bool_or(w.capped), false),"
-        "  (SELECT round(e.n * s.share)::bigint FROM est e, shares s WHERE s.value = 'pending')"
-        " FROM waiting w";
+        "  coalesce(sum(w.seen), 0)::bigint, coalesce(bool_or(w.capped), false), " +
+        kPendingEstimate + " FROM waiting w";
     auto res = db_->exec_prepared("pending_look", sql.c_str(), pg::Params().add(per_queue_up_to));
     if (!res)
         return res.error();
@@ -340,6 +339,15 @@ Result<PendingLook> TaskStore::pending_look(std::int64_t per_queue_up_to) {
         look.total = std::max(look.total, pg::opt_int64(r, 0, 4).value_or(0));
     }
     return look;
+}
+
+Result<std::optional<std::int64_t>> TaskStore::pending_estimate() {
+    static const std::string sql =
+        "WITH " + pending_estimate_ctes() + " SELECT " + kPendingEstimate;
+    auto res = db_->exec(sql.c_str());
+    if (!res)
+        return res.error();
+    return pg::opt_int64(res->get(), 0, 0);
 }
 
 Result<std::int64_t> TaskStore::pending_count() {

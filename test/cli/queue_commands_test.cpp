@@ -274,6 +274,26 @@ TEST_CASE("status lists tasks newest first with totals, and filters by state, ke
     CHECK_THAT(r.output, Contains("no tasks match"));
 }
 
+TEST_CASE(
+    "status past the per-queue count: the queue's counts as lower bounds, the pending total "
+    "estimated") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue) SELECT 'deep-' || g, 'true', 'deep'"
+        " FROM generate_series(1, 10005) g");
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('s', 'true', 'shallow')");
+    sql.exec("ANALYZE mesoflow.tasks");
+    const auto r = mesoflow_db(dsn, {"status", "--limit", "1"});
+    REQUIRE(r.code == 0);
+    // The statistics of a table this small are its rows: the estimate is exact.
+    CHECK_THAT(r.output, Contains("~10006 pending"));
+    CHECK_THAT(r.output, Matches("[\\s\\S]*\ndeep +1 +- +10000\\+ +0\\+ +0 +0 +0 +0 +0 +in_line "
+                                 "10000\\+\n[\\s\\S]*"));
+    CHECK_THAT(r.output, Matches("[\\s\\S]*\nshallow +1 +- +1 +0 +0 +0 +0 +0 +0 +in_line 1\n"
+                                 "[\\s\\S]*"));
+}
+
 TEST_CASE("status KEY shows the task's columns and its history through a run") {
     using namespace mesoflow::store::testing;
     const std::string dsn = migrated_database();

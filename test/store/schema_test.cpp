@@ -13,6 +13,28 @@ using namespace mesoflow::store;
 using namespace mesoflow::task;
 using namespace mesoflow::store::testing;
 
+namespace {
+
+// A new database migrated by hand up to schema `version` (the migrator
+// would take it to the latest).
+std::string database_at_schema(int version) {
+    const std::string dsn = TempPostgres::shared().create_database();
+    Sql sql(dsn);
+    sql.exec(
+        "CREATE SCHEMA mesoflow; CREATE TABLE mesoflow.schema_version (version integer PRIMARY "
+        "KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : embedded_migrations()) {
+        if (m.version > version)
+            break;
+        sql.exec(std::string(m.sql));
+        sql.exec("INSERT INTO mesoflow.schema_version (version, name) VALUES (" +
+                 std::to_string(m.version) + ", '" + std::string(m.name) + "')");
+    }
+    return dsn;
+}
+
+}  // namespace
+
 TEST_CASE("migrating an empty database creates the schema at the latest version") {
     const std::string dsn = TempPostgres::shared().create_database();
     CHECK(schema_version(dsn).value() == 0);
@@ -414,18 +436,8 @@ TEST_CASE("deleting finished tasks deletes their history too") {
 TEST_CASE(
     "schema 10: the history keeps one btree index (task_id), reads a task's rows in order, "
     "and a database migrated from schema 9 keeps its history") {
-    const std::string dsn = TempPostgres::shared().create_database();
+    const std::string dsn = database_at_schema(9);
     Sql sql(dsn);
-    sql.exec(
-        "CREATE SCHEMA mesoflow; CREATE TABLE mesoflow.schema_version (version integer PRIMARY "
-        "KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& m : embedded_migrations()) {
-        if (m.version > 9)
-            break;
-        sql.exec(std::string(m.sql));
-        sql.exec("INSERT INTO mesoflow.schema_version (version, name) VALUES (" +
-                 std::to_string(m.version) + ", '" + std::string(m.name) + "')");
-    }
     // A task of schema 9, launched and running, with its history.
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command, state, attempt, mesos_task_id, agent_id)"
@@ -540,18 +552,8 @@ TEST_CASE("times, resources and sizes beyond the table's limits are refused by n
 }
 
 TEST_CASE("schema 3 migrates a database whose rows break its rules without failing") {
-    const std::string dsn = TempPostgres::shared().create_database();
+    const std::string dsn = database_at_schema(2);
     Sql sql(dsn);
-    sql.exec(
-        "CREATE SCHEMA mesoflow; CREATE TABLE mesoflow.schema_version (version integer PRIMARY "
-        "KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-    for (const auto& m : embedded_migrations()) {
-        if (m.version > 2)
-            break;
-        sql.exec(std::string(m.sql));
-        sql.exec("INSERT INTO mesoflow.schema_version (version, name) VALUES (" +
-                 std::to_string(m.version) + ", '" + std::string(m.name) + "')");
-    }
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command, created_at, not_before, cpus, timeout_s, env)"
         " VALUES ('ok', 'x', now(), now(), 1, NULL, '{}'),"

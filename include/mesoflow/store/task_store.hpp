@@ -320,6 +320,10 @@ class TaskStore {
     // Both of the next two, reading each queue's first `per_queue_up_to`
     // pending rows (PendingLook::total_estimated past them).
     Result<PendingLook> pending_look(std::int64_t per_queue_up_to = kExactPendingPerQueueUpTo);
+    // The pending rows the table's statistics make, without reading them
+    // (nullopt for a table never analyzed): for a caller whose count
+    // stopped at the cap.
+    Result<std::optional<std::int64_t>> pending_estimate();
     // Pending tasks that could launch now (not those of a queue at its
     // max_running).
     Result<std::int64_t> pending_count();
