@@ -474,6 +474,52 @@ TEST_CASE(
                     .empty());
 }
 
+TEST_CASE(
+    "schema 12: the launch columns come after every column a status update changes, and a "
+    "database migrated from schema 11 keeps their values, its views and its grants") {
+    const std::string dsn = database_at_schema(11);
+    Sql sql(dsn);
+    const std::string role = "reader_" + database_name(dsn);
+    sql.exec("CREATE ROLE " + role);
+    sql.exec("GRANT SELECT ON mesoflow.pending_reasons TO " + role);
+    sql.exec("GRANT SELECT (id, agent_id) ON mesoflow.tasks TO " + role);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, state, attempt, mesos_task_id, agent_id,"
+        " hostname, offer_id) VALUES ('launched', 'true', 'running', 1, 'mf-1-1', 'A1', 'h1',"
+        " 'O1');"
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('waiting', 'true')");
+    REQUIRE(migrate(dsn).ok());
+
+    CHECK(sql.one("SELECT concat_ws(' ', mesos_task_id, agent_id, hostname, offer_id)"
+                  " FROM mesoflow.tasks WHERE key = 'launched'") == "mf-1-1 A1 h1 O1");
+    CHECK(sql.one("SELECT concat_ws(' ', mesos_task_id, agent_id, hostname, offer_id, 'none')"
+                  " FROM mesoflow.tasks WHERE key = 'waiting'") == "none");
+    // Where each column is: every column a status update or kill changes lies
+    // before the first launch column.
+    CHECK(sql.one("SELECT max(attnum) FILTER (WHERE attname IN ('state', 'phase', 'updated_at',"
+                  " 'started_at', 'finished_at', 'last_mesos_state', 'message', 'reason', 'source',"
+                  " 'exit_status', 'healthy', 'unreachable_since', 'timed_out'))"
+                  " < min(attnum) FILTER (WHERE attname IN ('mesos_task_id', 'agent_id',"
+                  " 'hostname', 'offer_id'))"
+                  " FROM pg_attribute WHERE attrelid = 'mesoflow.tasks'::regclass"
+                  " AND attnum > 0 AND NOT attisdropped") == "t");
+    CHECK(sql.one("SELECT obj_description('mesoflow.pending_reasons'::regclass, 'pg_class')") ==
+          "Why each task not launched yet waits (README \"Why a task is pending\").");
+    CHECK(sql.one("SELECT key FROM mesoflow.pending_reasons") == "waiting");
+    CHECK(sql.one("SELECT has_table_privilege('" + role +
+                  "', 'mesoflow.pending_reasons',"
+                  " 'SELECT')") == "t");
+    CHECK(sql.one("SELECT has_column_privilege('" + role +
+                  "', 'mesoflow.tasks', 'agent_id',"
+                  " 'SELECT')") == "t");
+    CHECK(sql.one("SELECT has_column_privilege('" + role +
+                  "', 'mesoflow.tasks', 'hostname',"
+                  " 'SELECT')") == "f");
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET mesos_task_id = 'mf-9-9'"
+                            " WHERE key = 'launched'"),
+               Catch::Contains("mesos_task_id_must_match_attempt"));
+}
+
 TEST_CASE("constraints are checked when a producer changes them, not on mesoflow's own updates") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
