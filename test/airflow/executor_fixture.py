@@ -105,7 +105,7 @@ def queue_database():
         _queue_database = name
     else:
         pg.kill_connections(_queue_database)
-        pg.execute(_queue_database, "TRUNCATE mesoflow.tasks, mesoflow.task_history RESTART IDENTITY")
+        pg.execute(_queue_database, "TRUNCATE mesoflow.tasks, mesoflow.task_events RESTART IDENTITY")
     return _queue_database, pg.dsn(_queue_database, user=EXECUTOR_ROLE)
 
 

@@ -31,10 +31,11 @@ TEST_CASE(
         "CREATE FUNCTION public.refuse_running() RETURNS trigger LANGUAGE plpgsql AS $$"
         " BEGIN RAISE EXCEPTION 'refused by the operator''s policy'; END $$");
     sql.exec(
-        "CREATE TRIGGER refuse_running BEFORE INSERT ON mesoflow.task_history"
-        " FOR EACH ROW WHEN (NEW.mesos_task_id = '" +
-        poison_id +
-        "' AND NEW.mesos_state = 'TASK_RUNNING')"
+        "CREATE TRIGGER refuse_running BEFORE INSERT ON mesoflow.task_events"
+        " FOR EACH ROW WHEN (NEW.task_id = " +
+        std::to_string(poison) +
+        " AND NEW.attempt = 1"
+        " AND NEW.mesos_state = array_position(mesoflow.history_names(), 'TASK_RUNNING'))"
         " EXECUTE FUNCTION public.refuse_running()");
     c.submit_many(30, "healthy-", "true");
     c.start();

@@ -71,7 +71,7 @@ void install_refusing_triggers(Sql& sql) {
         "CREATE FUNCTION refuse_history() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
         " PERFORM refuse(NEW.message); RETURN NEW; END $$");
     sql.exec(
-        "CREATE TRIGGER refuse_history BEFORE INSERT ON mesoflow.task_history"
+        "CREATE TRIGGER refuse_history BEFORE INSERT ON mesoflow.task_events"
         " FOR EACH ROW EXECUTE FUNCTION refuse_history()");
 }
 

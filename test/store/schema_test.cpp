@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "mesoflow/mesos/types.hpp"
 #include "process.hpp"
 #include "store_fixture.hpp"
 
@@ -466,10 +467,10 @@ TEST_CASE(
                   " pg_get_indexdef(indexrelid, 1, true), '; ' ORDER BY c.relname)"
                   " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                   " JOIN pg_am am ON am.oid = c.relam"
-                  " WHERE indrelid = 'mesoflow.task_history'::regclass") ==
+                  " WHERE indrelid = 'mesoflow.task_events'::regclass") ==
           "task_history_by_id brin id; task_history_by_task btree task_id");
     CHECK(sql.one("SELECT relreplident FROM pg_class"
-                  " WHERE oid = 'mesoflow.task_history'::regclass") == "f");
+                  " WHERE oid = 'mesoflow.task_events'::regclass") == "f");
     CHECK_FALSE(sql.error_of("INSERT INTO mesoflow.task_history (id, kind) VALUES (NULL, 'launch')")
                     .empty());
 }
@@ -518,6 +519,120 @@ TEST_CASE(
     CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET mesos_task_id = 'mf-9-9'"
                             " WHERE key = 'launched'"),
                Catch::Contains("mesos_task_id_must_match_attempt"));
+}
+
+namespace {
+
+// History rows of every shape: ids that follow from the row and ids that do
+// not, no task, no attempt, names mesoflow and Mesos do not have yet.
+constexpr const char* kHistoryOfEveryShape =
+    "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, recorded_at, kind,"
+    " mesos_state, outcome, from_state, to_state, reason, source, message, agent_id,"
+    " executor_id, status_time, uuid, healthy, note) VALUES"
+    " (1, 1, 'mf-1-1', '2026-01-01', 'launch', NULL, NULL, 'launching', 'launching', NULL,"
+    "  NULL, NULL, 'A1', NULL, NULL, NULL, NULL, 'offer O1'),"
+    " (1, 1, 'mf-1-1', '2026-01-01', 'update', 'TASK_RUNNING', 'applied', 'launching',"
+    "  'running', NULL, 'SOURCE_EXECUTOR', NULL, 'A1', 'mf-1-1', '2026-01-01 00:00:01',"
+    "  'qAPubCvMRqegLeJyhZ9Vdw==', true, NULL),"
+    " (1, 1, 'mf-1-1', '2026-01-01', 'update', 'TASK_FAILED', 'applied', 'running', 'failed',"
+    "  'REASON_COMMAND_EXECUTOR_FAILED', 'SOURCE_AGENT', 'exit 1', 'A1', 'custom-executor',"
+    "  NULL, 'u2', false, NULL),"
+    " (1, 2, 'mf-1-9', '2026-01-01', 'update', 'TASK_FROM_A_NEWER_MESOS', 'a_newer_outcome',"
+    "  'a_newer_state', 'another_newer_state', NULL, 'SOURCE_ELSEWHERE', NULL, NULL, NULL,"
+    "  NULL, NULL, NULL, NULL),"
+    " (NULL, NULL, 'stray-1', '2026-01-01', 'update', 'TASK_RUNNING', 'unknown_task', NULL,"
+    "  NULL, NULL, 'SOURCE_MASTER', NULL, 'A9', 'stray-1', NULL, 'u3', NULL, 'no such task'),"
+    " (2, 0, NULL, '2026-01-01', 'kill_requested', NULL, NULL, 'pending', 'killed', NULL, NULL,"
+    "  NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+    " (2, 0, '', '2026-01-01', 'timed_out', NULL, NULL, 'pending', 'failed', NULL, NULL,"
+    "  NULL, '', '', NULL, '', NULL, '')";
+
+// Every column of the rows but id, in id order.
+std::string history_values(Sql& sql, const std::string& where) {
+    return sql.one(
+        "SELECT string_agg(row(task_id, attempt, mesos_task_id, recorded_at, kind, mesos_state,"
+        " outcome, from_state, to_state, reason, source, message, agent_id, executor_id,"
+        " status_time, uuid, healthy, note)::text, E'\\n' ORDER BY id)"
+        " FROM mesoflow.task_history WHERE " +
+        where);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "schema 13: the history is stored coded and reads as before, and a database migrated from "
+    "schema 12 reads the same history with the same grants") {
+    const std::string dsn = database_at_schema(12);
+    Sql sql(dsn);
+    const std::string role = "history_reader_" + database_name(dsn);
+    sql.exec("CREATE ROLE " + role);
+    sql.exec("GRANT SELECT, INSERT ON mesoflow.task_history TO " + role);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    sql.exec(kHistoryOfEveryShape);
+    const std::string before = history_values(sql, "true");
+    REQUIRE(migrate(dsn).ok());
+
+    CHECK(sql.one("SELECT relkind FROM pg_class WHERE oid = 'mesoflow.task_history'::regclass") ==
+          "v");
+    CHECK(history_values(sql, "true") == before);
+    // Written through the view, the same rows read back the same.
+    const std::string last = sql.one("SELECT max(id) FROM mesoflow.task_history");
+    sql.exec(kHistoryOfEveryShape);
+    CHECK(history_values(sql, "id > " + last) == before);
+    CHECK(sql.one("SELECT bool_and(id > " + last + ") FROM mesoflow.task_events WHERE id > " +
+                  last) == "t");
+
+    // Stored coded: names as codes, ids that follow from the row not stored;
+    // a name without a code kept as itself.
+    CHECK(sql.one("SELECT pg_typeof(kind)::text || ' ' || pg_typeof(mesos_state)::text"
+                  " FROM mesoflow.task_events LIMIT 1") == "smallint smallint");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE task_id = 1 AND attempt = 1"
+                    " AND mesos_task_id IS NULL") == 6);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events"
+                    " WHERE executor_id IS NULL AND derived & 2 <> 0") == 6);
+    CHECK(sql.one("SELECT unlisted::text FROM mesoflow.task_events WHERE attempt = 2 LIMIT 1") ==
+          "{\"source\": \"SOURCE_ELSEWHERE\", \"outcome\": \"a_newer_outcome\", \"to_state\": "
+          "\"another_newer_state\", \"from_state\": \"a_newer_state\", \"mesos_state\": "
+          "\"TASK_FROM_A_NEWER_MESOS\"}");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE unlisted IS NOT NULL") == 2);
+    CHECK_THAT(sql.error_of("INSERT INTO mesoflow.task_history (task_id, kind) VALUES (1, 'x')"),
+               Catch::Contains("history_kind_must_be_known"));
+
+    CHECK(sql.one("SELECT has_table_privilege('" + role +
+                  "', 'mesoflow.task_history', 'SELECT')"
+                  " AND has_table_privilege('" +
+                  role + "', 'mesoflow.task_history', 'INSERT')") == "t");
+    sql.exec("DELETE FROM mesoflow.task_history WHERE task_id IS NULL");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE task_id IS NULL") == 0);
+    sql.exec("DELETE FROM mesoflow.tasks WHERE key = 'two'");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE task_id = 2") == 0);
+
+    // Every name mesoflow writes has a code.
+    std::vector<std::string> names = {"launch", "update", "kill_requested", "timed_out", "refused"};
+    for (int i = 0; i <= static_cast<int>(TaskState::error); ++i)
+        names.emplace_back(to_string(static_cast<TaskState>(i)));
+    for (int i = 0; i <= static_cast<int>(MesosTaskState::unknown); ++i)
+        names.emplace_back(to_string(static_cast<MesosTaskState>(i)));
+    for (int i = 0; i <= static_cast<int>(UpdateOutcome::row_locked); ++i)
+        names.emplace_back(to_string(static_cast<UpdateOutcome>(i)));
+    for (int i = 0; i <= static_cast<int>(mesoflow::mesos::TaskSource::executor); ++i)
+        names.emplace_back(mesoflow::mesos::to_string(static_cast<mesoflow::mesos::TaskSource>(i)));
+    for (const auto& name : names) {
+        INFO(name);
+        CHECK(sql.one("SELECT array_position(mesoflow.history_names(), '" + name + "') > 0") ==
+              "t");
+    }
+
+    // What mesoflow writes is stored coded.
+    TaskStore store(dsn);
+    const auto id = store.fetch_pending(1).value().at(0).id;
+    const std::string written = sql.one("SELECT max(id) FROM mesoflow.task_events");
+    REQUIRE(store.record_launches({launch_of(id, 1)})->at(0));
+    REQUIRE(store.apply_updates({update_of(id, 1, MesosTaskState::running)}).ok());
+    CHECK(sql.one("SELECT string_agg(concat_ws(' ', kind, to_state, mesos_task_id IS NULL,"
+                  " unlisted IS NULL), ', ' ORDER BY id) FROM mesoflow.task_events"
+                  " WHERE task_id = " +
+                  std::to_string(id) + " AND id > " + written) == "1 7 t t, 2 10 t t");
 }
 
 TEST_CASE("constraints are checked when a producer changes them, not on mesoflow's own updates") {

@@ -334,7 +334,7 @@ TEST_CASE(
         " IF NEW.message = 'boom' THEN RAISE EXCEPTION 'history refused'; END IF;"
         " RETURN NEW; END $$");
     sql.exec(
-        "CREATE TRIGGER refuse_boom BEFORE INSERT ON mesoflow.task_history"
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON mesoflow.task_events"
         " FOR EACH ROW EXECUTE FUNCTION refuse_boom()");
     auto nothing_kept = [&] {
         CHECK(sql.one("SELECT state || ' ' || coalesce(offer_id, '-') || ' ' ||"
