@@ -206,6 +206,125 @@ pg::Statement refuse_claimed_statement(const std::vector<RefusedTask>& refused) 
                          pg::Params().add(ids.str()).add(reasons.str()).add(messages.str())};
 }
 
+// The claim's statement. The window is picked in queue order and written by
+// one UPDATE, which takes no row lock of its own (a lock is a WAL record):
+// a row another session changed since the statement's snapshot is judged
+// again as it is now (still pending, not killed, due, and its user and role
+// allowed), and a row another session holds is waited for at most
+// update_lock_wait. Past that the claim runs again with `locked`: the
+// candidates locked as they are read, skipping rows another transaction
+// holds. The claim clears what the previous attempt left. A row naming a
+// user or role the policy does not allow ends failed in the same
+// statement, so it never reaches an offer.
+std::string claim_sql(bool locked) {
+    // Whether the row's user and role are allowed ($2, $3: NULL for any).
+    static const std::string user_ok =
+        "(coalesce(t.run_as_user, '') = '' OR $2::text[] IS NULL"
+        " OR t.run_as_user = ANY($2::text[]))";
+    static const std::string role_ok =
+        "(coalesce(t.role, '') = '' OR $3::text[] IS NULL OR t.role = ANY($3::text[]))";
+    return std::string(
+               // The queues with pending rows, one index probe each; their
+               // settings and what each holds now ($4: queues, $5: their
+               // dominant shares, in the units of $6/$7); how many each may
+               // claim (max_running less its launched and unfinished tasks,
+               // claimed ones included, and about twice its weight's part of
+               // the claim, so many queues cost little); its candidates in its
+               // order, locked, skipping rows another transaction holds; the
+               // room taken by turns of weighted dominant share: a queue's
+               // share with its earlier candidates added, over its weight.
+               "WITH RECURSIVE queues AS ("
+               "  (SELECT queue FROM mesoflow.tasks WHERE phase = 'pending' ORDER BY queue LIMIT 1)"
+               "  UNION ALL"
+               "  SELECT (SELECT t.queue FROM mesoflow.tasks t WHERE t.phase = 'pending'"
+               "          AND t.queue > q.queue ORDER BY t.queue LIMIT 1)"
+               "  FROM queues q WHERE q.queue IS NOT NULL"
+               "), settings AS ("
+               "  SELECT q.queue, coalesce(s.weight, 1) AS weight,"
+               "    CASE WHEN s.max_running IS NOT NULL THEN greatest(0, s.max_running - ("
+               "        SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.queue"
+               "          AND a.phase = 'live'))"
+               "    END AS cap_room,"
+               "    coalesce(u.share, 0) AS share"
+               "  FROM queues q LEFT JOIN mesoflow.queues s ON s.name = q.queue"
+               "  LEFT JOIN unnest($4::text[], $5::float8[]) AS u(queue, share) ON u.queue = "
+               "q.queue"
+               "  WHERE q.queue IS NOT NULL"
+               "), rooms AS ("
+               "  SELECT st.*, least($1::bigint, coalesce(st.cap_room, $1::bigint),"
+               "    ceil(2.0 * $1 * st.weight / sum(st.weight) OVER ())::bigint + 1) AS room"
+               "  FROM settings st"
+               "), candidates AS ("
+               "  SELECT c.id, r.queue,"
+               "    (r.share + sum(c.unit) OVER (PARTITION BY r.queue"
+               "       ORDER BY c.priority DESC, c.created_at, c.id)) / r.weight AS turn"
+               "  FROM rooms r CROSS JOIN LATERAL ("
+               "    SELECT id, priority, created_at,"
+               "      CASE WHEN $6::float8 > 0 AND $7::float8 > 0"
+               "        THEN greatest(cpus / $6::float8, mem / $7::float8) ELSE 1 END AS unit"
+               "    FROM mesoflow.tasks"
+               "    WHERE phase = 'pending' AND queue = r.queue AND not_before <= now()"
+               "      AND NOT kill_requested"
+               "    ORDER BY priority DESC, created_at, id LIMIT r.room") +
+           (locked ? " FOR UPDATE SKIP LOCKED" : "") +
+           ") c"
+           "), picked AS ("
+           "  SELECT id FROM candidates ORDER BY turn, queue, id LIMIT $1"
+           "), counted AS ("
+           "  SELECT queue, count(*) AS k FROM candidates GROUP BY queue"
+           "), held AS ("
+           // Whether a queue may hold more due rows than it gave (it filled
+           // a room its cap did not set), and whether one is held at its
+           // max_running (it filled the room its cap left).
+           "  SELECT coalesce(bool_or(coalesce(c.k, 0) = r.room AND r.room > 0"
+           "                          AND (r.cap_room IS NULL OR r.room < r.cap_room)), false)"
+           "           AS more,"
+           "         coalesce(bool_or(r.cap_room IS NOT NULL AND coalesce(c.k, 0) = r.cap_room),"
+           "                  false) AS at_cap"
+           "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
+           // Each picked row as it is now (the UPDATE judges a row changed
+           // since the snapshot again): claimed, or refused for its user or
+           // role.
+           "), claimed AS ("
+           "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
+           "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
+           "    hostname = NULL, offer_id = NULL, last_mesos_state = NULL, message = NULL,"
+           "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
+           "    unreachable_since = NULL,"
+           "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
+           "  FROM picked p WHERE t.id = p.id AND t.phase = 'pending' AND NOT t.kill_requested"
+           "    AND t.not_before <= now() AND " +
+           user_ok + " AND " + role_ok +
+           "  RETURNING t.*"
+           "), refused AS ("
+           "  UPDATE mesoflow.tasks t SET state = 'failed',"
+           "    reason = CASE WHEN " +
+           user_ok +
+           " THEN 'role_not_allowed' ELSE 'user_not_allowed' END,"
+           "    message = CASE WHEN " +
+           user_ok +
+           "      THEN 'role ' || quote_literal(t.role) || ' is not allowed: the operator allows"
+           " the roles in allowed_roles (and roles); nothing was launched'"
+           "      ELSE 'run_as_user ' || quote_literal(t.run_as_user) || ' is not allowed: the"
+           " operator allows the users in allowed_users; nothing was launched' END,"
+           "    last_mesos_state = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
+           "    finished_at = now(), updated_at = now()"
+           "  FROM picked p WHERE t.id = p.id AND t.phase = 'pending' AND NOT (" +
+           user_ok + " AND " + role_ok +
+           ")"
+           "  RETURNING t.*"
+           "), history AS ("
+           "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind,"
+           "                                     from_state, to_state, reason, message)"
+           "  SELECT id, attempt, mesos_task_id, 'refused', 'pending', 'failed', reason, message"
+           "  FROM refused"
+           ") SELECT " +
+           kTaskSpecColumns +
+           ", state = 'failed', reason, message, held.more, held.at_cap FROM ("
+           "  SELECT * FROM claimed UNION ALL SELECT * FROM refused) w RIGHT JOIN held ON true"
+           " ORDER BY state = 'failed', priority DESC, created_at, id";
+}
+
 }  // namespace
 
 Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
@@ -217,157 +336,75 @@ Result<std::vector<task::TaskSpec>> TaskStore::claim_pending(int limit) {
 
 Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& policy,
                                               const ClaimShares& shares) {
-    // The window is picked and locked in queue order, skipping rows another
-    // transaction holds; the claim clears what the previous attempt left. A
-    // row naming a user or role the policy does not allow ends failed in the
-    // same statement, so it never reaches an offer.
-    static const std::string sql =
-        std::string(
-            // The queues with pending rows, one index probe each; their
-            // settings and what each holds now ($4: queues, $5: their
-            // dominant shares, in the units of $6/$7); how many each may
-            // claim (max_running less its launched and unfinished tasks,
-            // claimed ones included, and about twice its weight's part of
-            // the claim, so many queues cost little); its candidates in its
-            // order, locked, skipping rows another transaction holds; the
-            // room taken by turns of weighted dominant share: a queue's
-            // share with its earlier candidates added, over its weight.
-            "WITH RECURSIVE queues AS ("
-            "  (SELECT queue FROM mesoflow.tasks WHERE phase = 'pending' ORDER BY queue LIMIT 1)"
-            "  UNION ALL"
-            "  SELECT (SELECT t.queue FROM mesoflow.tasks t WHERE t.phase = 'pending'"
-            "          AND t.queue > q.queue ORDER BY t.queue LIMIT 1)"
-            "  FROM queues q WHERE q.queue IS NOT NULL"
-            "), settings AS ("
-            "  SELECT q.queue, coalesce(s.weight, 1) AS weight,"
-            "    CASE WHEN s.max_running IS NOT NULL THEN greatest(0, s.max_running - ("
-            "        SELECT count(*) FROM mesoflow.tasks a WHERE a.queue = q.queue"
-            "          AND a.phase = 'live'))"
-            "    END AS cap_room,"
-            "    coalesce(u.share, 0) AS share"
-            "  FROM queues q LEFT JOIN mesoflow.queues s ON s.name = q.queue"
-            "  LEFT JOIN unnest($4::text[], $5::float8[]) AS u(queue, share) ON u.queue = q.queue"
-            "  WHERE q.queue IS NOT NULL"
-            "), rooms AS ("
-            "  SELECT st.*, least($1::bigint, coalesce(st.cap_room, $1::bigint),"
-            "    ceil(2.0 * $1 * st.weight / sum(st.weight) OVER ())::bigint + 1) AS room"
-            "  FROM settings st"
-            "), candidates AS ("
-            "  SELECT c.id, r.queue, c.user_ok, c.role_ok,"
-            "    (r.share + sum(c.unit) OVER (PARTITION BY r.queue"
-            "       ORDER BY c.priority DESC, c.created_at, c.id)) / r.weight AS turn"
-            "  FROM rooms r CROSS JOIN LATERAL ("
-            "    SELECT id, priority, created_at,"
-            "      coalesce(run_as_user, '') = '' OR $2::text[] IS NULL"
-            "        OR run_as_user = ANY($2::text[]) AS user_ok,"
-            "      coalesce(role, '') = '' OR $3::text[] IS NULL OR role = ANY($3::text[])"
-            "        AS role_ok,"
-            "      CASE WHEN $6::float8 > 0 AND $7::float8 > 0"
-            "        THEN greatest(cpus / $6::float8, mem / $7::float8) ELSE 1 END AS unit"
-            "    FROM mesoflow.tasks"
-            "    WHERE phase = 'pending' AND queue = r.queue AND not_before <= now()"
-            "      AND NOT kill_requested"
-            "    ORDER BY priority DESC, created_at, id LIMIT r.room"
-            "    FOR UPDATE SKIP LOCKED) c"
-            "), picked AS ("
-            // Already locked by the candidates' scan: no second read.
-            "  SELECT id, user_ok, role_ok FROM candidates ORDER BY turn, queue, id LIMIT $1"
-            "), counted AS ("
-            "  SELECT queue, count(*) AS k FROM candidates GROUP BY queue"
-            "), held AS ("
-            // Whether a queue may hold more due rows than it gave (it filled
-            // a room its cap did not set), and whether one is held at its
-            // max_running (it filled the room its cap left).
-            "  SELECT coalesce(bool_or(coalesce(c.k, 0) = r.room AND r.room > 0"
-            "                          AND (r.cap_room IS NULL OR r.room < r.cap_room)), false)"
-            "           AS more,"
-            "         coalesce(bool_or(r.cap_room IS NOT NULL AND coalesce(c.k, 0) = r.cap_room),"
-            "                  false) AS at_cap"
-            "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
-            "), claimed AS ("
-            "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
-            "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"
-            "    hostname = NULL, offer_id = NULL, last_mesos_state = NULL, message = NULL,"
-            "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
-            "    unreachable_since = NULL,"
-            "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
-            "  FROM picked p WHERE t.id = p.id AND t.phase = 'pending' AND p.user_ok AND p.role_ok"
-            "  RETURNING t.*"
-            "), refused AS ("
-            "  UPDATE mesoflow.tasks t SET state = 'failed',"
-            "    reason = CASE WHEN p.user_ok THEN 'role_not_allowed' ELSE 'user_not_allowed' END,"
-            "    message = CASE WHEN p.user_ok"
-            "      THEN 'role ' || quote_literal(t.role) || ' is not allowed: the operator allows"
-            " the roles in allowed_roles (and roles); nothing was launched'"
-            "      ELSE 'run_as_user ' || quote_literal(t.run_as_user) || ' is not allowed: the"
-            " operator allows the users in allowed_users; nothing was launched' END,"
-            "    last_mesos_state = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
-            "    finished_at = now(), updated_at = now()"
-            "  FROM picked p WHERE t.id = p.id AND t.phase = 'pending'"
-            "    AND NOT (p.user_ok AND p.role_ok)"
-            "  RETURNING t.*"
-            "), history AS ("
-            "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind,"
-            "                                     from_state, to_state, reason, message)"
-            "  SELECT id, attempt, mesos_task_id, 'refused', 'pending', 'failed', reason, message"
-            "  FROM refused"
-            ") SELECT ") +
-        kTaskSpecColumns +
-        ", state = 'failed', reason, message, held.more, held.at_cap FROM ("
-        "  SELECT * FROM claimed UNION ALL SELECT * FROM refused) w RIGHT JOIN held ON true"
-        " ORDER BY state = 'failed', priority DESC, created_at, id";
-    pg::Params params;
-    params.add(std::clamp(limit, 0, kMaxPageSize));
-    add_allowed(params, policy.users);
-    add_allowed(params, policy.roles);
-    pg::ArrayLiteral queues, used;
-    for (const auto& [queue, share] : shares.used) {
-        queues.push(std::string_view(queue));
-        used.push(share);
-    }
-    params.add(queues.str()).add(used.str()).add(shares.capacity_cpus).add(shares.capacity_mem_mb);
-    if (!policy.refuse) {
-        auto res = exec_fenced(*db_, fence_,
-                               pg::Statement{"claim_window", sql.c_str(), std::move(params)});
-        if (!res)
-            return res.error();
-        return read_claimed_window(res->get());
-    }
-    std::vector<pg::Statement> first;
-    if (fence_)
-        first.push_back(fence_statement(*fence_));
-    first.push_back(pg::Statement{"claim_window", sql.c_str(), std::move(params)});
-    // The policy judges what was claimed before it commits: the claim and
-    // the refusals are one transaction, so a refused task is never left
-    // claimed, whatever fails in between.
-    auto fail = [&](const Error& error) -> Error {
-        db_->abort_transaction();
-        return error;
-    };
-    auto begun = db_->begin_with(std::move(first));
-    if (!begun)
-        return fail(begun.error());
-    ClaimedWindow out = read_claimed_window(begun->back().get());
-    std::vector<RefusedTask> refused;
-    std::vector<task::TaskSpec> kept;
-    kept.reserve(out.tasks.size());
-    for (auto& spec : out.tasks) {
-        if (auto why = policy.refuse(spec)) {
-            refused.push_back(
-                RefusedTask{spec.id, spec.key, std::move(why->reason), std::move(why->message)});
-        } else {
-            kept.push_back(std::move(spec));
+    static const std::string unlocked_sql = claim_sql(false);
+    static const std::string locked_sql = claim_sql(true);
+    auto params = [&] {
+        pg::Params p;
+        p.add(std::clamp(limit, 0, kMaxPageSize));
+        add_allowed(p, policy.users);
+        add_allowed(p, policy.roles);
+        pg::ArrayLiteral queues, used;
+        for (const auto& [queue, share] : shares.used) {
+            queues.push(std::string_view(queue));
+            used.push(share);
         }
-    }
-    std::vector<pg::Statement> last;
-    if (!refused.empty())
-        last.push_back(refuse_claimed_statement(refused));
-    if (auto committed = db_->commit_after(std::move(last)); !committed)
-        return fail(committed.error());
-    out.tasks = std::move(kept);
-    out.refused.insert(out.refused.end(), std::make_move_iterator(refused.begin()),
-                       std::make_move_iterator(refused.end()));
-    return out;
+        p.add(queues.str()).add(used.str()).add(shares.capacity_cpus).add(shares.capacity_mem_mb);
+        return p;
+    };
+    // One transaction: the wait allowed for a held row (unlocked only), the
+    // fence, the claim; with a policy, its refusals before the commit.
+    const std::string lock_wait = db_->update_lock_wait_sql();
+    auto claim = [&](bool locked) -> Result<ClaimedWindow> {
+        std::vector<pg::Statement> first;
+        if (!locked)
+            first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
+        if (fence_)
+            first.push_back(fence_statement(*fence_));
+        first.push_back(locked ? pg::Statement{"claim_window_locked", locked_sql.c_str(), params()}
+                               : pg::Statement{"claim_window", unlocked_sql.c_str(), params()});
+        if (!policy.refuse) {
+            auto done = db_->transaction(std::move(first));
+            if (!done)
+                return done.error();
+            return read_claimed_window(done->back().get());
+        }
+        // The policy judges what was claimed before it commits: the claim
+        // and the refusals are one transaction, so a refused task is never
+        // left claimed, whatever fails in between.
+        auto fail = [&](const Error& error) -> Error {
+            db_->abort_transaction();
+            return error;
+        };
+        auto begun = db_->begin_with(std::move(first));
+        if (!begun)
+            return fail(begun.error());
+        ClaimedWindow out = read_claimed_window(begun->back().get());
+        std::vector<RefusedTask> refused;
+        std::vector<task::TaskSpec> kept;
+        kept.reserve(out.tasks.size());
+        for (auto& spec : out.tasks) {
+            if (auto why = policy.refuse(spec)) {
+                refused.push_back(RefusedTask{spec.id, spec.key, std::move(why->reason),
+                                              std::move(why->message)});
+            } else {
+                kept.push_back(std::move(spec));
+            }
+        }
+        std::vector<pg::Statement> last;
+        if (!refused.empty())
+            last.push_back(refuse_claimed_statement(refused));
+        if (auto committed = db_->commit_after(std::move(last)); !committed)
+            return fail(committed.error());
+        out.tasks = std::move(kept);
+        out.refused.insert(out.refused.end(), std::make_move_iterator(refused.begin()),
+                           std::make_move_iterator(refused.end()));
+        return out;
+    };
+    auto out = claim(false);
+    if (out || !pg::is_lock_not_available(out.error()))
+        return out;
+    log::info("claim_row_held", "limit={} waited_ms={}", limit, db_->update_lock_wait().count());
+    return claim(true);
 }
 
 Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placements) {

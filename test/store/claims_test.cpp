@@ -1,6 +1,8 @@
 // claim_pending, record_placements, release_claims and the never-launched
 // path, against a real PostgreSQL.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
 
 #include "store_fixture.hpp"
 
@@ -607,6 +609,51 @@ TEST_CASE("rows another session holds are skipped and the next ones claimed, in 
     CHECK(std::none_of(window->tasks.begin(), window->tasks.end(),
                        [](const auto& t) { return std::stoi(t.key.substr(2)) <= 30; }));
     other.exec("ROLLBACK");
+}
+
+TEST_CASE(
+    "a claim writes each row as it is when written: one a producer gives a user not allowed "
+    "after the claim read it is not claimed (the next claim refuses it), nor one it kills") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    // The wait for the held rows outlasts the test's steps (a bound, not a pace).
+    SessionLimits limits;
+    limits.update_lock_wait = std::chrono::seconds(60);
+    TaskStore store(dsn, "changed-claim-test", {}, limits);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, run_as_user, priority) VALUES"
+        " ('becomes-root', 'x', 'etl', 3), ('killed', 'x', 'etl', 2), ('same', 'x', 'etl', 1)");
+    // Another session holds two rows, so the claim's write waits for them
+    // after the claim has read them.
+    Sql other(dsn);
+    other.exec("BEGIN");
+    other.exec("SELECT 1 FROM mesoflow.tasks WHERE key IN ('becomes-root', 'killed') FOR UPDATE");
+    LaunchPolicy policy;
+    policy.users = std::vector<std::string>{"etl"};
+    auto pending = std::async(std::launch::async, [&] { return store.claim_window(10, policy); });
+    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                     " 'changed-claim-test' AND wait_event_type = 'Lock'") == 0) {
+        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
+    }
+    other.exec("UPDATE mesoflow.tasks SET run_as_user = 'root' WHERE key = 'becomes-root'");
+    other.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'killed'");
+    other.exec("COMMIT");
+    auto window = pending.get();
+    REQUIRE(window.ok());
+    REQUIRE(window->tasks.size() == 1);
+    CHECK(window->tasks[0].key == "same");
+    // Not claimed: the row the claim read was allowed, the row it would
+    // write is not. The next claim reads it as it is, and refuses it.
+    CHECK(window->refused.empty());
+    CHECK(sql.one("SELECT string_agg(key || ' ' || state || ' ' || attempt, ', ' ORDER BY key)"
+                  " FROM mesoflow.tasks") ==
+          "becomes-root pending 0, killed killed 0, same launching 1");
+    auto next = store.claim_window(10, policy);
+    REQUIRE(next.ok());
+    CHECK(next->tasks.empty());
+    REQUIRE(next->refused.size() == 1);
+    CHECK(next->refused[0].key == "becomes-root");
+    CHECK(next->refused[0].reason == "user_not_allowed");
 }
 
 TEST_CASE("the claim's turns follow what each queue holds: one far below its share goes first") {

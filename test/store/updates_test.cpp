@@ -497,7 +497,7 @@ TEST_CASE(
 // A row lock is a WAL record of its own: a placement and the status updates
 // of an attempt write its row without one. Read off the WAL with
 // pg_walinspect, for this database's tasks table.
-TEST_CASE("placements and status updates write no row lock") {
+TEST_CASE("claims, placements and status updates write no row lock") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
     Sql sql(dsn);
@@ -505,6 +505,7 @@ TEST_CASE("placements and status updates write no row lock") {
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command) SELECT 'w-' || g, 'true'"
         " FROM generate_series(1, 20) g");
+    const std::string before = sql.one("SELECT pg_current_wal_lsn()");
     auto claimed = store.claim_pending(20);
     REQUIRE(claimed.ok());
     REQUIRE(claimed->size() == 20);
@@ -514,7 +515,6 @@ TEST_CASE("placements and status updates write no row lock") {
         ids.push_back(spec.id);
         placements.push_back(launch_of(spec.id, 1));
     }
-    const std::string before = sql.one("SELECT pg_current_wal_lsn()");
     auto placed = store.place_attempts(placements);
     REQUIRE(placed.ok());
     CHECK(placed->placed.size() == 20);
@@ -536,11 +536,11 @@ TEST_CASE("placements and status updates write no row lock") {
         q.replace(q.find("{}"), 2, type);
         return sql.count(q);
     };
-    // Every row written four times, none locked first (FOR UPDATE: a lock
+    // Every row written five times, none locked first (FOR UPDATE: a lock
     // record with KEYS_UPDATED). An update whose new version goes to
     // another page marks the old one locked while it does, in a record of
     // its own without KEYS_UPDATED: PostgreSQL's, not a lock taken.
-    CHECK(count_of("UPDATE") + count_of("HOT_UPDATE") == 4 * 20);
+    CHECK(count_of("UPDATE") + count_of("HOT_UPDATE") == 5 * 20);
     const auto locks_taken = [&] {
         std::string q = records;
         q.replace(q.find("{}"), 2, "LOCK");
