@@ -553,6 +553,45 @@ TEST_CASE("claims, placements and status updates write no row lock") {
     CHECK(count_of("LOCK") <= count_of("UPDATE"));
 }
 
+// Schema 14: a page keeps room for two versions of each of its rows besides
+// the current one, so a row is rewritten in its page even while another
+// session's snapshot keeps its old versions from being removed.
+TEST_CASE("a page holds a row's claim and placement while another snapshot keeps the old version") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) SELECT 'r-' || g, 'true'"
+        " FROM generate_series(1, 40) g");
+    const std::string before = sql.one("SELECT pg_current_wal_lsn()");
+    // A snapshot older than every version the claim and placement write.
+    Sql reader(dsn);
+    reader.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    CHECK(reader.count("SELECT count(*) FROM mesoflow.tasks") == 40);
+    auto claimed = store.claim_pending(40);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 40);
+    std::vector<LaunchRecord> placements;
+    for (const auto& spec : *claimed)
+        placements.push_back(launch_of(spec.id, 1));
+    auto placed = store.place_attempts(placements);
+    REQUIRE(placed.ok());
+    CHECK(placed->placed.size() == 40);
+    reader.exec("COMMIT");
+    // Every version in its row's page: an update that leaves its page marks
+    // the old version locked in a record of its own.
+    CHECK(sql.count("SELECT count(*) FROM pg_get_wal_records_info('" + before +
+                    "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                    " AND record_type = 'LOCK'") == 0);
+    const std::string updates = "SELECT count(*) FROM pg_get_wal_records_info('" + before +
+                                "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                                " AND record_type IN ('UPDATE', 'HOT_UPDATE')";
+    CHECK(sql.count(updates) == 80);
+    // (one that leaves its page names two blocks, the old and the new)
+    CHECK(sql.count(updates + " AND block_ref LIKE '%blkref #1%'") == 0);
+}
+
 // Schema 9: the indexes name phase, not state, so a placement and the status
 // updates of a live attempt rewrite the row in place (HOT): no index gains an
 // entry. The claim and the end change phase and add one each. Read off the

@@ -1,0 +1,14 @@
+-- 0014_room_for_versions: each page of mesoflow.tasks keeps 70% of its space
+-- free for new row versions (fillfactor 30, 50 before).
+--
+-- A task's rows are claimed, placed and updated together with the rows
+-- around them, and an old version can be removed from its page only once no
+-- transaction may still read it. While other sessions' transactions are in
+-- flight, a page must hold two versions of each row besides the current one;
+-- with room for one, an update goes to another page: a full row in WAL, an
+-- entry in every index and a lock record, instead of the changed bytes.
+-- Measured over 20,000 tasks: 0.8-0.9 such updates and 2,784-2,838 bytes of
+-- WAL a task at fillfactor 50; 0.1 and 2,507-2,549 bytes at 30. The price is space: a
+-- page holds a third of the rows it could (about 1,080 bytes a task of 410).
+-- Pages filled from now on keep the room; existing ones are left as they are.
+ALTER TABLE mesoflow.tasks SET (fillfactor = 30);
