@@ -15,9 +15,40 @@
 -- task is written once (autovacuum reclaims the old versions). The views of
 -- schema mesoflow that read the columns are dropped and made again from
 -- their own definitions, with their comments and grants; grants on the
--- columns themselves are given again. A view of another schema that reads
--- them stops the migration with PostgreSQL's error naming it: drop it,
--- migrate, and create it again.
+-- columns themselves are given again. Anything else of the database's that
+-- reads the columns (an index, a view of another schema, a trigger on
+-- UPDATE OF them, statistics, a policy) would be dropped with them: the
+-- migration stops first and names it. Drop it, migrate, create it again.
+-- Row triggers of your own on mesoflow.tasks fire once for each launched
+-- row copied. Under wal_level = logical PostgreSQL logs whole rows for
+-- every update, and this order saves nothing.
+DO $$
+DECLARE
+    found text;
+BEGIN
+    SELECT string_agg(DISTINCT pg_describe_object(d.classid, d.objid, 0), ', ')
+    INTO found
+    FROM pg_depend d
+    JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.refclassid = 'pg_class'::regclass
+      AND d.refobjid = 'mesoflow.tasks'::regclass
+      AND a.attname IN ('mesos_task_id', 'agent_id', 'hostname', 'offer_id')
+      AND NOT (d.classid = 'pg_constraint'::regclass
+               AND d.objid = (SELECT oid FROM pg_constraint
+                              WHERE conrelid = 'mesoflow.tasks'::regclass
+                                AND conname = 'mesos_task_id_must_match_attempt'))
+      AND NOT (d.classid = 'pg_rewrite'::regclass
+               AND EXISTS (SELECT 1 FROM pg_rewrite r JOIN pg_class v ON v.oid = r.ev_class
+                           JOIN pg_namespace n ON n.oid = v.relnamespace
+                           WHERE r.oid = d.objid AND v.relkind = 'v'
+                             AND n.nspname = 'mesoflow'));
+    IF found IS NOT NULL THEN
+        RAISE EXCEPTION 'schema 12 moves mesos_task_id, agent_id, hostname and offer_id to the '
+                        'end of mesoflow.tasks, and would drop what reads them: %', found
+            USING HINT = 'drop these, migrate, then create them again';
+    END IF;
+END
+$$;
 CREATE TEMPORARY TABLE moved_views ON COMMIT DROP AS
 SELECT DISTINCT v.oid::regclass::text AS name, pg_get_viewdef(v.oid) AS def,
        obj_description(v.oid, 'pg_class') AS comment, v.relacl AS acl

@@ -165,10 +165,14 @@ BEGIN
 END
 $$;
 
+-- Deleting tasks deletes their history with the owner's rights: a role
+-- allowed to delete tasks needs no grant on task_events.
 CREATE OR REPLACE FUNCTION mesoflow.delete_task_history() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM mesoflow.task_events h USING deleted d WHERE h.task_id = d.id;
     RETURN NULL;
 END
 $$;
+-- A trigger function only (a trigger fires it whatever its EXECUTE grants).
+REVOKE EXECUTE ON FUNCTION mesoflow.delete_task_history() FROM PUBLIC;

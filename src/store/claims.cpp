@@ -269,7 +269,7 @@ std::string claim_sql(bool locked) {
            (locked ? " FOR UPDATE SKIP LOCKED" : "") +
            ") c"
            "), picked AS ("
-           "  SELECT id FROM candidates ORDER BY turn, queue, id LIMIT $1"
+           "  SELECT id, queue FROM candidates ORDER BY turn, queue, id LIMIT $1"
            "), counted AS ("
            "  SELECT queue, count(*) AS k FROM candidates GROUP BY queue"
            "), held AS ("
@@ -283,7 +283,8 @@ std::string claim_sql(bool locked) {
            "                  false) AS at_cap"
            "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
            // Each picked row as it is now (the UPDATE judges a row changed
-           // since the snapshot again): claimed, or refused for its user or
+           // since the snapshot again; still in the queue whose room took
+           // it, so max_running holds): claimed, or refused for its user or
            // role. Found by id (= ANY: the primary key's index; joined to
            // picked, the checks' low estimate made it a scan of the table
            // for each picked row).
@@ -294,9 +295,9 @@ std::string claim_sql(bool locked) {
            "    reason = NULL, source = NULL, exit_status = NULL, healthy = NULL,"
            "    unreachable_since = NULL,"
            "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
-           "  WHERE t.id = ANY(ARRAY(SELECT id FROM picked)) AND t.phase = 'pending' AND NOT "
-           "t.kill_requested"
-           "    AND t.not_before <= now() AND " +
+           "  WHERE t.id = ANY(ARRAY(SELECT id FROM picked)) AND t.phase = 'pending'"
+           "    AND NOT t.kill_requested AND t.not_before <= now()"
+           "    AND t.queue = (SELECT p.queue FROM picked p WHERE p.id = t.id) AND " +
            user_ok + " AND " + role_ok +
            "  RETURNING t.*"
            "), refused AS ("

@@ -656,6 +656,39 @@ TEST_CASE(
     CHECK(next->refused[0].reason == "user_not_allowed");
 }
 
+TEST_CASE(
+    "a claim does not take a row a producer moves, after the claim read it, into a queue at its "
+    "max_running") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    SessionLimits limits;
+    limits.update_lock_wait = std::chrono::seconds(60);
+    TaskStore store(dsn, "moved-claim-test", {}, limits);
+    sql.exec("INSERT INTO mesoflow.queues (name, max_running) VALUES ('capped', 1)");
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('runs', 'x', 'capped')");
+    REQUIRE(store.claim_pending(1)->size() == 1);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('moves', 'x')");
+    Sql other(dsn);
+    other.exec("BEGIN");
+    other.exec("SELECT 1 FROM mesoflow.tasks WHERE key = 'moves' FOR UPDATE");
+    auto pending = std::async(std::launch::async, [&] { return store.claim_window(10, {}); });
+    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
+                     " 'moved-claim-test' AND wait_event_type = 'Lock'") == 0) {
+        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
+    }
+    other.exec("UPDATE mesoflow.tasks SET queue = 'capped' WHERE key = 'moves'");
+    other.exec("COMMIT");
+    auto window = pending.get();
+    REQUIRE(window.ok());
+    CHECK(window->tasks.empty());
+    CHECK(sql.one("SELECT state || ' ' || queue FROM mesoflow.tasks WHERE key = 'moves'") ==
+          "pending capped");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE queue = 'capped'"
+                    " AND phase = 'live'") == 1);
+    // Its queue at its cap, the next claim leaves it waiting too.
+    CHECK(store.claim_window(10, {})->tasks.empty());
+}
+
 TEST_CASE("the claim's turns follow what each queue holds: one far below its share goes first") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);

@@ -604,7 +604,14 @@ TEST_CASE(
                   role + "', 'mesoflow.task_history', 'INSERT')") == "t");
     sql.exec("DELETE FROM mesoflow.task_history WHERE task_id IS NULL");
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE task_id IS NULL") == 0);
-    sql.exec("DELETE FROM mesoflow.tasks WHERE key = 'two'");
+    // A role allowed to delete tasks, granted nothing on the history,
+    // deletes a task and its history.
+    const std::string deleter = "deleter_" + database_name(dsn);
+    sql.exec("CREATE ROLE " + deleter + " LOGIN");
+    sql.exec("GRANT USAGE ON SCHEMA mesoflow TO " + deleter);
+    sql.exec("GRANT SELECT, DELETE ON mesoflow.tasks TO " + deleter);
+    Sql as_deleter(dsn + " user=" + deleter);
+    as_deleter.exec("DELETE FROM mesoflow.tasks WHERE key = 'two'");
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE task_id = 2") == 0);
 
     // Every name mesoflow writes has a code.
@@ -633,6 +640,22 @@ TEST_CASE(
                   " unlisted IS NULL), ', ' ORDER BY id) FROM mesoflow.task_events"
                   " WHERE task_id = " +
                   std::to_string(id) + " AND id > " + written) == "1 7 t t, 2 10 t t");
+}
+
+TEST_CASE(
+    "schema 12 stops, naming it, at an index of the database's own on a column it moves, and "
+    "leaves the database as it was") {
+    const std::string dsn = database_at_schema(11);
+    Sql sql(dsn);
+    sql.exec("CREATE INDEX tasks_by_agent ON mesoflow.tasks (agent_id)");
+    auto refused = migrate(dsn);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message,
+               Catch::Contains("tasks_by_agent") && Catch::Contains("would drop what reads them"));
+    CHECK(schema_version(dsn).value() == 11);
+    CHECK(sql.one("SELECT to_regclass('mesoflow.tasks_by_agent') IS NOT NULL") == "t");
+    sql.exec("DROP INDEX mesoflow.tasks_by_agent");
+    CHECK(migrate(dsn).ok());
 }
 
 TEST_CASE("constraints are checked when a producer changes them, not on mesoflow's own updates") {
