@@ -284,8 +284,9 @@ std::string claim_sql(bool locked) {
            "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
            // Each picked row as it is now (the UPDATE judges a row changed
            // since the snapshot again; still in the queue whose room took
-           // it, so max_running holds): claimed, or refused for its user or
-           // role. Found by id (= ANY: the primary key's index; joined to
+           // it, so max_running holds; a map of the picked ids read once,
+           // not a scan of picked for each row): claimed, or refused for
+           // its user or role. Found by id (= ANY: the primary key's index; joined to
            // picked, the checks' low estimate made it a scan of the table
            // for each picked row).
            "), claimed AS ("
@@ -297,7 +298,8 @@ std::string claim_sql(bool locked) {
            "    launched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = now()"
            "  WHERE t.id = ANY(ARRAY(SELECT id FROM picked)) AND t.phase = 'pending'"
            "    AND NOT t.kill_requested AND t.not_before <= now()"
-           "    AND t.queue = (SELECT p.queue FROM picked p WHERE p.id = t.id) AND " +
+           "    AND t.queue = ((SELECT jsonb_object_agg(id, queue) FROM picked) ->> t.id::text)"
+           "    AND " +
            user_ok + " AND " + role_ok +
            "  RETURNING t.*"
            "), refused AS ("
