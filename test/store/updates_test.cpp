@@ -447,10 +447,7 @@ TEST_CASE(
     "its updates' history: they come back row_locked and apply when tried again") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
-    // The wait for the held row outlasts the test's steps (a bound, not a pace).
-    SessionLimits limits;
-    limits.update_lock_wait = std::chrono::seconds(60);
-    TaskStore store(dsn, "changed-row-test", {}, limits);
+    auto store = store_waiting_for_held_rows(dsn, "changed-row-test");
     std::vector<std::int64_t> ids;
     for (const auto* key : {"changed", "same-1", "same-2"})
         ids.push_back(queued_and_launched(store, shell_task(key)));
@@ -466,10 +463,7 @@ TEST_CASE(
         updates.push_back(update_of(id, 1, S::running));
     auto pending = std::async(std::launch::async, [&] { return store.apply_updates(updates); });
     // Waiting for the row: the batch has read it.
-    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                     " 'changed-row-test' AND wait_event_type = 'Lock'") == 0) {
-        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
-    }
+    wait_until_lock_wait(sql, "changed-row-test", pending);
     // It changes, and lets go.
     other.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE id = " +
                std::to_string(changed));
@@ -494,6 +488,10 @@ TEST_CASE(
     CHECK(store.find_task("changed").value().value().state == TaskState::running);
 }
 
+// (The WAL is read up to the server's flushed position: every statement of
+// the test has committed, so flushed, and pg_walinspect refuses an end past
+// it, which another database's writes on the shared server can make the
+// insert position.)
 // A row lock is a WAL record of its own: a placement and the status updates
 // of an attempt write its row without one. Read off the WAL with
 // pg_walinspect, for this database's tasks table.
@@ -526,7 +524,7 @@ TEST_CASE("claims, placements and status updates write no row lock") {
     }
     const std::string records =
         "SELECT count(*) FROM pg_get_wal_records_info('" + before +
-        "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap' AND record_type = '{}'"
+        "', pg_current_wal_flush_lsn()) WHERE resource_manager = 'Heap' AND record_type = '{}'"
         " AND block_ref LIKE '%rel ' || (SELECT dattablespace FROM pg_database"
         " WHERE datname = current_database()) || '/' || (SELECT oid FROM pg_database"
         " WHERE datname = current_database()) || '/' || pg_relation_filenode('mesoflow.tasks')"
@@ -582,10 +580,10 @@ TEST_CASE("a page holds a row's claim and placement while another snapshot keeps
     // Every version in its row's page: an update that leaves its page marks
     // the old version locked in a record of its own.
     CHECK(sql.count("SELECT count(*) FROM pg_get_wal_records_info('" + before +
-                    "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                    "', pg_current_wal_flush_lsn()) WHERE resource_manager = 'Heap'"
                     " AND record_type = 'LOCK'") == 0);
     const std::string updates = "SELECT count(*) FROM pg_get_wal_records_info('" + before +
-                                "', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                                "', pg_current_wal_flush_lsn()) WHERE resource_manager = 'Heap'"
                                 " AND record_type IN ('UPDATE', 'HOT_UPDATE')";
     CHECK(sql.count(updates) == 80);
     // (one that leaves its page names two blocks, the old and the new)
