@@ -49,6 +49,16 @@ BEGIN
     END IF;
 END
 $$;
+-- For migrations: the GRANT of `privileges` on `target` to the grantee of an
+-- ACL entry (aclexplode: 0 is PUBLIC), with its grant option.
+CREATE FUNCTION mesoflow.grant_statement(privileges text, target text, grantee oid,
+                                         grantable boolean)
+RETURNS text LANGUAGE sql STABLE AS $$
+SELECT format('GRANT %s ON %s TO %s%s', privileges, target,
+              CASE WHEN grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grantee)) END,
+              CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+$$;
+
 CREATE TEMPORARY TABLE moved_views ON COMMIT DROP AS
 SELECT DISTINCT v.oid::regclass::text AS name, pg_get_viewdef(v.oid) AS def,
        obj_description(v.oid, 'pg_class') AS comment, v.relacl AS acl
@@ -113,17 +123,13 @@ BEGIN
             EXECUTE format('COMMENT ON VIEW %s IS %L', v.name, v.comment);
         END IF;
         FOR g IN SELECT * FROM aclexplode(v.acl) LOOP
-            EXECUTE format('GRANT %s ON %s TO %s%s', g.privilege_type, v.name,
-                           CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-                                ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-                           CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+            EXECUTE mesoflow.grant_statement(g.privilege_type, v.name, g.grantee,
+                                             g.is_grantable);
         END LOOP;
     END LOOP;
     FOR g IN SELECT * FROM moved_column_grants LOOP
-        EXECUTE format('GRANT %s (%I) ON mesoflow.tasks TO %s%s', g.privilege, g.col,
-                       CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-                            ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        EXECUTE mesoflow.grant_statement(format('%s (%I)', g.privilege, g.col),
+                                         'mesoflow.tasks', g.grantee, g.is_grantable);
     END LOOP;
 END
 $$;

@@ -157,10 +157,8 @@ DECLARE
 BEGIN
     FOR g IN SELECT * FROM aclexplode((SELECT relacl FROM pg_class
                                        WHERE oid = 'mesoflow.task_events'::regclass)) LOOP
-        EXECUTE format('GRANT %s ON mesoflow.task_history TO %s%s', g.privilege_type,
-                       CASE WHEN g.grantee = 0 THEN 'PUBLIC'
-                            ELSE quote_ident(pg_get_userbyid(g.grantee)) END,
-                       CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        EXECUTE mesoflow.grant_statement(g.privilege_type, 'mesoflow.task_history', g.grantee,
+                                         g.is_grantable);
     END LOOP;
 END
 $$;

@@ -209,9 +209,9 @@ pg::Statement refuse_claimed_statement(const std::vector<RefusedTask>& refused) 
 // The claim's statement. The window is picked in queue order and written by
 // one UPDATE, which takes no row lock of its own (a lock is a WAL record):
 // a row another session changed since the statement's snapshot is judged
-// again as it is now (still pending, not killed, due, and its user and role
-// allowed), and a row another session holds is waited for at most
-// update_lock_wait. Past that the claim runs again with `locked`: the
+// again as it is now (still pending, not killed, due, in the queue that
+// picked it, its user and role allowed), and a row another session holds is
+// waited for at most update_lock_wait. Past that the claim runs again with `locked`: the
 // candidates locked as they are read, skipping rows another transaction
 // holds. The claim clears what the previous attempt left. A row naming a
 // user or role the policy does not allow ends failed in the same
@@ -230,7 +230,7 @@ std::string claim_sql(bool locked) {
                // claim (max_running less its launched and unfinished tasks,
                // claimed ones included, and about twice its weight's part of
                // the claim, so many queues cost little); its candidates in its
-               // order, locked, skipping rows another transaction holds; the
+               // order (locked, skipping held rows, when `locked`); the
                // room taken by turns of weighted dominant share: a queue's
                // share with its earlier candidates added, over its weight.
                "WITH RECURSIVE queues AS ("
@@ -282,13 +282,12 @@ std::string claim_sql(bool locked) {
            "         coalesce(bool_or(r.cap_room IS NOT NULL AND coalesce(c.k, 0) = r.cap_room),"
            "                  false) AS at_cap"
            "  FROM rooms r LEFT JOIN counted c ON c.queue = r.queue"
-           // Each picked row as it is now (the UPDATE judges a row changed
-           // since the snapshot again; still in the queue whose room took
-           // it, so max_running holds; a map of the picked ids read once,
-           // not a scan of picked for each row): claimed, or refused for
-           // its user or role. Found by id (= ANY: the primary key's index; joined to
+           // Each picked row as it is now: claimed, or refused for its user
+           // or role. Found by id (= ANY: the primary key's index; joined to
            // picked, the checks' low estimate made it a scan of the table
-           // for each picked row).
+           // for each picked row). Still in the queue whose room took it, so
+           // max_running holds: its queue read from a map of the picked
+           // rows, built once.
            "), claimed AS ("
            "  UPDATE mesoflow.tasks t SET state = 'launching', attempt = t.attempt + 1,"
            "    mesos_task_id = 'mf-' || t.id || '-' || (t.attempt + 1), agent_id = NULL,"

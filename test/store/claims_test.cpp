@@ -616,10 +616,7 @@ TEST_CASE(
     "after the claim read it is not claimed (the next claim refuses it), nor one it kills") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
-    // The wait for the held rows outlasts the test's steps (a bound, not a pace).
-    SessionLimits limits;
-    limits.update_lock_wait = std::chrono::seconds(60);
-    TaskStore store(dsn, "changed-claim-test", {}, limits);
+    auto store = store_waiting_for_held_rows(dsn, "changed-claim-test");
     sql.exec(
         "INSERT INTO mesoflow.tasks (key, command, run_as_user, priority) VALUES"
         " ('becomes-root', 'x', 'etl', 3), ('killed', 'x', 'etl', 2), ('same', 'x', 'etl', 1)");
@@ -631,10 +628,7 @@ TEST_CASE(
     LaunchPolicy policy;
     policy.users = std::vector<std::string>{"etl"};
     auto pending = std::async(std::launch::async, [&] { return store.claim_window(10, policy); });
-    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                     " 'changed-claim-test' AND wait_event_type = 'Lock'") == 0) {
-        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
-    }
+    wait_until_lock_wait(sql, "changed-claim-test", pending);
     other.exec("UPDATE mesoflow.tasks SET run_as_user = 'root' WHERE key = 'becomes-root'");
     other.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'killed'");
     other.exec("COMMIT");
@@ -661,9 +655,7 @@ TEST_CASE(
     "max_running") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
-    SessionLimits limits;
-    limits.update_lock_wait = std::chrono::seconds(60);
-    TaskStore store(dsn, "moved-claim-test", {}, limits);
+    auto store = store_waiting_for_held_rows(dsn, "moved-claim-test");
     sql.exec("INSERT INTO mesoflow.queues (name, max_running) VALUES ('capped', 1)");
     sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('runs', 'x', 'capped')");
     REQUIRE(store.claim_pending(1)->size() == 1);
@@ -672,10 +664,7 @@ TEST_CASE(
     other.exec("BEGIN");
     other.exec("SELECT 1 FROM mesoflow.tasks WHERE key = 'moves' FOR UPDATE");
     auto pending = std::async(std::launch::async, [&] { return store.claim_window(10, {}); });
-    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
-                     " 'moved-claim-test' AND wait_event_type = 'Lock'") == 0) {
-        REQUIRE(pending.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready);
-    }
+    wait_until_lock_wait(sql, "moved-claim-test", pending);
     other.exec("UPDATE mesoflow.tasks SET queue = 'capped' WHERE key = 'moves'");
     other.exec("COMMIT");
     auto window = pending.get();

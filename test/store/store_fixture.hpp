@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -120,6 +121,28 @@ inline std::int64_t queued_and_launched(TaskStore& store, const NewTask& task) {
     if (!claimed || !claimed->at(0))
         throw std::runtime_error("launch not claimed");
     return *id;
+}
+
+// A store whose wait for a row another session holds (update_lock_wait)
+// outlasts a test's steps (a bound, not a pace), under a name the test can
+// find in pg_stat_activity.
+inline TaskStore store_waiting_for_held_rows(const std::string& dsn,
+                                             const std::string& application) {
+    SessionLimits limits;
+    limits.update_lock_wait = std::chrono::seconds(60);
+    return TaskStore(dsn, application, {}, limits);
+}
+
+// Returns once the session named `application` waits for a lock (its
+// statement has read its rows and waits to write one); throws if `running`
+// ends first.
+template <typename T>
+void wait_until_lock_wait(Sql& sql, const std::string& application, std::future<T>& running) {
+    while (sql.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                     application + "' AND wait_event_type = 'Lock'") == 0) {
+        if (running.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready)
+            throw std::runtime_error(application + " ended before it waited for a lock");
+    }
 }
 
 inline std::int64_t now_us() {
