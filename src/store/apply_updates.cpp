@@ -1,9 +1,9 @@
-// TaskStore::apply_updates: one transaction per batch, in two round trips
-// (libpq pipeline mode). The first begins it, records the batch's
-// placements and reads the rows the batch names; the pure rules of
-// transition.hpp then run every update in arrival order; the second writes
-// the changed rows and one history row per update in a single statement,
-// and commits. Until COMMIT returns, nothing may be acknowledged; a failure
+// TaskStore::apply_updates: one transaction per batch, in three round trips.
+// The first (libpq pipeline mode) begins it, records the batch's placements
+// and reads the rows the batch names; the pure rules of transition.hpp then
+// run every update in arrival order; the second writes the changed rows; the
+// third copies one history row per update (COPY: a page's rows are one WAL
+// record) and commits. Until COMMIT returns, nothing may be acknowledged; a failure
 // anywhere rolls the whole batch back.
 //
 // The rows are read without a lock, and each is written only if it is still
@@ -21,6 +21,7 @@
 
 #include "claims.hpp"
 #include "database.hpp"
+#include "history_codes.hpp"
 #include "mesoflow/common/log.hpp"
 #include "mesoflow/store/task_store.hpp"
 #include "mesoflow/task/transition.hpp"
@@ -44,10 +45,18 @@ struct RowChange {
     std::string xmin;    // the row version read; empty when the row is locked
 };
 
+// One history row per update, as mesoflow.task_events stores it
+// (history_codes.hpp), in COPY's text format, with the task each names.
 struct HistoryRows {
-    pg::ArrayLiteral task_id, attempt, mesos_task_id, mesos_state, outcome, from_state, to_state,
-        reason, source, message, agent_id, executor_id, status_time, uuid, healthy, note;
+    pg::CopyRows rows;
+    std::vector<std::int64_t> task_ids;  // 0: none
 };
+
+// The columns HistoryRows holds, in order.
+constexpr const char* kHistoryCopy =
+    "COPY mesoflow.task_events (task_id, attempt, mesos_task_id, kind, mesos_state, outcome,"
+    " from_state, to_state, reason, source, message, agent_id, executor_id, status_time, uuid,"
+    " healthy, note, derived, unlisted, agent_code, status_uuid) FROM STDIN";
 
 constexpr const char* kRowColumns =
     "id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure, kill_requested,"
@@ -119,32 +128,55 @@ LockedRows read_rows(const PGresult* r) {
     return out;
 }
 
-void record(HistoryRows& h, const task::StatusUpdate& u, const task::UpdateResult& result,
-            std::optional<task::TaskState> from, bool task_exists) {
-    if (task_exists) {
-        h.task_id.push(result.task_id);
+std::optional<std::string> text_or_none(std::string_view text) {
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+}
+
+void record(HistoryRows& h, const history::AgentCodes& codes, const task::StatusUpdate& u,
+            const task::UpdateResult& result, std::optional<task::TaskState> from,
+            bool task_exists) {
+    const std::optional<long long> task_id =
+        task_exists ? std::optional<long long>(result.task_id) : std::nullopt;
+    const std::optional<int> attempt =
+        result.attempt > 0 ? std::optional<int>(result.attempt) : std::nullopt;
+    const auto ids =
+        history::derive_ids(task_id, attempt, u.mesos_task_id, text_or_none(u.executor_id));
+    const auto names = history::code_names(
+        std::string(to_string(u.state)), std::string(to_string(result.outcome)),
+        from ? std::optional<std::string>(to_string(*from)) : std::nullopt,
+        result.task_state ? std::optional<std::string>(to_string(*result.task_state))
+                          : std::nullopt,
+        text_or_none(u.source));
+    const auto agent = history::agent_code(codes, u.agent_id);
+    const auto uuid = history::uuid_of_base64(u.uuid);
+    auto& r = h.rows;
+    r.push(task_id ? std::optional<std::int64_t>(*task_id) : std::nullopt);
+    r.push(attempt);
+    r.push(ids.mesos_task_id);
+    r.push(*history::code_of("update"));
+    r.push(names.mesos_state);
+    r.push(names.outcome);
+    r.push(names.from_state);
+    r.push(names.to_state);
+    r.push_text_or_null(u.reason);
+    r.push(names.source);
+    r.push_text_or_null(u.message);
+    r.push_text_or_null(agent ? std::string_view() : std::string_view(u.agent_id));
+    r.push(ids.executor_id);
+    if (u.timestamp) {
+        r.push(std::string_view(history::timestamp_text(*u.timestamp)));
     } else {
-        h.task_id.push_null();
+        r.push_null();
     }
-    if (result.attempt > 0) {
-        h.attempt.push(result.attempt);
-    } else {
-        h.attempt.push_null();
-    }
-    h.mesos_task_id.push(u.mesos_task_id);
-    h.mesos_state.push(to_string(u.state));
-    h.outcome.push(to_string(result.outcome));
-    h.from_state.push_text_or_null(from ? to_string(*from) : "");
-    h.to_state.push_text_or_null(result.task_state ? to_string(*result.task_state) : "");
-    h.reason.push_text_or_null(u.reason);
-    h.source.push_text_or_null(u.source);
-    h.message.push_text_or_null(u.message);
-    h.agent_id.push_text_or_null(u.agent_id);
-    h.executor_id.push_text_or_null(u.executor_id);
-    h.status_time.push(u.timestamp);
-    h.uuid.push_text_or_null(u.uuid);
-    h.healthy.push(u.healthy);
-    h.note.push_text_or_null(result.note);
+    r.push_text_or_null(uuid ? std::string_view() : std::string_view(u.uuid));
+    r.push(u.healthy);
+    r.push_text_or_null(result.note);
+    r.push(ids.derived);
+    r.push(names.unlisted);
+    r.push(agent);
+    r.push(uuid);
+    r.end_row();
+    h.task_ids.push_back(task_id ? *task_id : 0);
 }
 
 }  // namespace
@@ -163,7 +195,8 @@ std::vector<LaunchRecord> placements_held(const std::vector<LaunchRecord>& place
 
 // The batch, its rows read (lock false: written only if unchanged since) or
 // locked (lock true: held rows skipped).
-Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpdate>& updates,
+Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
+                                const std::vector<task::StatusUpdate>& updates,
                                 const std::vector<LaunchRecord>& placements, bool lock) {
     BatchResult batch;
     batch.updates.resize(updates.size());
@@ -191,7 +224,7 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
     if (!lock)
         first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
     if (!placements.empty())
-        first.push_back(placements_statement(placements));
+        first.push_back(placements_statement(placements, codes));
     if (!ids.empty())
         first.push_back(read_statement(ids, lock));
     auto begun = db.begin_with(std::move(first));
@@ -218,7 +251,7 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
         if (found == rows.end()) {
             result.outcome = task::UpdateOutcome::unknown_task;
             result.note = result.task_id > 0 ? "no such task" : "not a mesoflow task id";
-            record(history, u, result, std::nullopt, false);
+            record(history, codes, u, result, std::nullopt, false);
             continue;
         }
         RowChange& c = found->second;
@@ -251,14 +284,16 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
             c.retry_in_s = t.retry_in_s;
             result.retry_in_s = t.retry_in_s;
         }
-        record(history, u, result, from, true);
+        record(history, codes, u, result, from, true);
     }
 
     pg::ArrayLiteral id, state, last_state, message, reason, source, agent, exit_status, healthy,
         starts, finishes, retry_in, unlaunched, unreachable, version;
+    bool any_changed = false;
     for (const auto& [task_id, c] : rows) {
         if (!c.changed)
             continue;
+        any_changed = true;
         id.push(task_id);
         state.push(to_string(c.row.state));
         last_state.push(to_string(*c.last_mesos_state));
@@ -282,7 +317,7 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
         "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
-        "    $12::float8[], $29::int[], $30::boolean[], $31::text[]) AS c(id, state,"
+        "    $12::float8[], $13::int[], $14::boolean[], $15::text[]) AS c(id, state,"
         "    last_mesos_state, message, reason, source, agent_id, exit_status, healthy, starts,"
         "    finishes, retry_in_s, unlaunched, unreachable, version)"
         "), updated AS ("
@@ -301,50 +336,43 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
         "    updated_at = now()"
         "  FROM changes c WHERE t.id = c.id AND (c.version IS NULL OR t.xmin = c.version::xid)"
         "  RETURNING t.id"
-        "), changed_since AS ("
-        "  SELECT c.id FROM changes c WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = c.id)"
-        "), history AS ("
-        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
-        "    outcome, from_state, to_state, reason, source, message, agent_id, executor_id,"
-        "    status_time, uuid, healthy, note)"
-        "  SELECT h.task_id, h.attempt, h.mesos_task_id, 'update', h.mesos_state, h.outcome,"
-        "    h.from_state, h.to_state, h.reason, h.source, h.message, h.agent_id, h.executor_id,"
-        "    to_timestamp(h.status_time), h.uuid, h.healthy, h.note"
-        "  FROM unnest($13::bigint[], $14::int[], $15::text[], $16::text[], $17::text[],"
-        "    $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],"
-        "    $24::text[], $25::float8[], $26::text[], $27::boolean[], $28::text[])"
-        "    WITH ORDINALITY AS h(task_id, attempt, mesos_task_id, mesos_state, outcome,"
-        "    from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
-        "    uuid, healthy, note, n)"
-        "  WHERE h.task_id IS NULL OR h.task_id NOT IN (SELECT id FROM changed_since)"
-        "  ORDER BY h.n"
-        "  RETURNING 1"
-        ") SELECT id FROM changed_since";
-    pg::Params params;
-    for (const auto* a : {&id, &state, &last_state, &message, &reason, &source, &agent,
-                          &exit_status, &healthy, &starts, &finishes, &retry_in}) {
-        params.add(a->str());
+        ") SELECT c.id FROM changes c WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = c.id)";
+    if (history.rows.holds_nul()) {
+        return fail(Error{"a status update's text holds a NUL byte", ErrorKind::permanent});
     }
-    for (const auto* a :
-         {&history.task_id, &history.attempt, &history.mesos_task_id, &history.mesos_state,
-          &history.outcome, &history.from_state, &history.to_state, &history.reason,
-          &history.source, &history.message, &history.agent_id, &history.executor_id,
-          &history.status_time, &history.uuid, &history.healthy, &history.note}) {
-        params.add(a->str());
-    }
-    params.add(unlaunched.str());
-    params.add(unreachable.str());
-    params.add(version.str());
-    // Round trip 2: the rows and their history, COMMIT.
-    std::vector<pg::Statement> last;
-    last.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});
-    auto committed = db.commit_after(std::move(last));
-    if (!committed)
-        return fail(committed.error());
     std::set<std::int64_t> changed_since;
-    const PGresult* written = committed->front().get();
-    for (int i = 0; i < PQntuples(written); ++i)
-        changed_since.insert(pg::to_int64(written, i, 0));
+    if (any_changed) {
+        pg::Params params;
+        for (const auto* a :
+             {&id, &state, &last_state, &message, &reason, &source, &agent, &exit_status, &healthy,
+              &starts, &finishes, &retry_in, &unlaunched, &unreachable, &version}) {
+            params.add(a->str());
+        }
+        // Round trip 2: the rows.
+        std::vector<pg::Statement> write;
+        write.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});
+        auto written = db.within(std::move(write));
+        if (!written)
+            return fail(written.error());
+        for (int i = 0; i < PQntuples(written->front().get()); ++i)
+            changed_since.insert(pg::to_int64(written->front().get(), i, 0));
+    }
+    // Round trip 3: their history, by COPY (PostgreSQL writes a page's rows
+    // as one WAL record, not one each), and COMMIT.
+    std::string kept;
+    if (!changed_since.empty()) {
+        for (std::size_t i = 0; i < history.rows.rows(); ++i) {
+            if (!changed_since.contains(history.task_ids[i]))
+                kept += history.rows.row(i);
+        }
+    }
+    const std::string_view copied = changed_since.empty() ? history.rows.str() : kept;
+    if (copied.empty()) {
+        if (auto committed = db.commit_after({}); !committed)
+            return fail(committed.error());
+    } else if (auto committed = db.copy_and_commit(kHistoryCopy, copied); !committed) {
+        return fail(committed.error());
+    }
     if (!changed_since.empty()) {
         for (auto& r : results) {
             if (!changed_since.contains(r.task_id))
@@ -374,15 +402,23 @@ Result<BatchResult> apply_batch(Database& db, const std::vector<task::StatusUpda
 
 Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdate>& updates,
                                              const std::vector<LaunchRecord>& placements) {
+    std::vector<std::string> agents;
+    agents.reserve(placements.size() + updates.size());
+    for (const auto& p : placements)
+        agents.push_back(p.agent_id);
+    for (const auto& u : updates)
+        agents.push_back(u.agent_id);
+    if (auto numbered = number_agents(agents); !numbered)
+        return numbered.error();
     if (updates.empty()) {
         BatchResult batch;
-        auto placed = write_placements(*db_, placements);
+        auto placed = write_placements(*db_, placements, agent_codes_);
         if (!placed)
             return placed.error();
         batch.placements_locked = placements_held(placements, placed->locked);
         return batch;
     }
-    auto batch = apply_batch(*db_, updates, placements, false);
+    auto batch = apply_batch(*db_, agent_codes_, updates, placements, false);
     if (batch || !pg::is_lock_not_available(batch.error()))
         return batch;
     // A row another session holds: again, with row locks (it is skipped).
@@ -390,7 +426,7 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     // row held for long costs its lane one wait per retry.
     log::info("update_batch_row_held", "updates={} waited_ms={}", updates.size(),
               db_->update_lock_wait().count());
-    return apply_batch(*db_, updates, placements, true);
+    return apply_batch(*db_, agent_codes_, updates, placements, true);
 }
 
 }  // namespace mesoflow::store

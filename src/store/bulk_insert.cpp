@@ -30,32 +30,6 @@ constexpr std::size_t kCopyChunkBytes = 256 * 1024;
 constexpr const char* kStagingTable = "pg_temp.mesoflow_submit";
 constexpr const char* kAbortMessage = "mesoflow submit stopped the copy";
 
-// `value` in COPY's text format, or false when it holds a NUL byte, which
-// PostgreSQL text cannot.
-bool append_copy_text(std::string& out, std::string_view value) {
-    for (const char c : value) {
-        switch (c) {
-            case '\0':
-                return false;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return true;
-}
-
 // The file line of each row sent, kept as the rows where the difference
 // between the two changes (blank lines the source skipped), not per row.
 class LineMap {
@@ -271,7 +245,7 @@ Result<BulkResult> TaskStore::insert_tasks(const BulkSource& next, bool skip_exi
             const auto& value = values[i] ? values[i] : (*defaults)[i];
             if (!value) {
                 buffer += "\\N";
-            } else if (!append_copy_text(buffer, *value)) {
+            } else if (!pg::append_copy_text(buffer, *value)) {
                 refused = Error{fmt::format("line {}: {}: text cannot hold a NUL character",
                                             (*item)->line, kNewTaskColumns[i].name),
                                 ErrorKind::permanent};

@@ -20,13 +20,20 @@ namespace mesoflow::store {
 
 namespace {
 
-// $1..$6: task ids, attempts, agents, hosts, offers, launch times (seconds).
-pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
-    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
+// $1..$7: task ids, attempts, agents, hosts, offers, launch times (seconds),
+// agent codes.
+pg::Params placement_params(const std::vector<LaunchRecord>& placements,
+                            const history::AgentCodes& codes) {
+    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at, agent_codes;
     for (const auto& p : placements) {
         ids.push(p.task_id);
         attempts.push(p.attempt);
         agents.push_text_or_null(p.agent_id);
+        if (const auto code = history::agent_code(codes, p.agent_id)) {
+            agent_codes.push(static_cast<std::int64_t>(*code));
+        } else {
+            agent_codes.push_null();
+        }
         hosts.push_text_or_null(p.hostname);
         offers.push_text_or_null(p.offer_id);
         if (p.launched_at_us > 0) {
@@ -41,7 +48,8 @@ pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
         .add(agents.str())
         .add(hosts.str())
         .add(offers.str())
-        .add(launched_at.str());
+        .add(launched_at.str())
+        .add(agent_codes.str());
 }
 
 // The ids a statement returned (its first column), sorted.
@@ -77,14 +85,28 @@ void TaskStore::set_fence(std::optional<Fence> fence) {
     fence_ = std::move(fence);
 }
 
-pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) {
+std::string launch_history_sql(std::string_view source, std::string_view from_state) {
+    // As the task_history view's rule would write them (history_codes.hpp).
+    const std::string derived = "mesos_task_id = 'mf-' || id || '-' || attempt";
+    return "INSERT INTO mesoflow.task_events (task_id, attempt, mesos_task_id, kind, from_state,"
+           "  to_state, agent_id, agent_code, note, derived)"
+           " SELECT id, attempt, CASE WHEN " +
+           derived + " THEN NULL ELSE mesos_task_id END, " + history::code_sql("launch") + ", " +
+           history::code_sql(from_state) + ", " + history::code_sql("launching") +
+           ", CASE WHEN agent_code IS NULL THEN agent_id END, agent_code, 'offer ' || offer_id,"
+           " CASE WHEN " +
+           derived + " THEN 1 ELSE 0 END FROM " + std::string(source);
+}
+
+pg::Statement placements_statement(const std::vector<LaunchRecord>& placements,
+                                   const history::AgentCodes& codes) {
     // Only placement columns change: the attempt's status updates may have
     // committed first on another connection, and they own state, started_at
     // and the rest. An agent id an update already wrote is kept. Rows another
     // session holds are skipped, never waited for: one locked row must not
     // stall the batch; they come back (the rows after the first) to be tried
     // again. A plain read (it takes no lock) tells them from rows that are gone.
-    static const char* const sql =
+    static const std::string sql =
         "WITH locked AS ("
         "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
         "  ORDER BY id FOR UPDATE SKIP LOCKED"
@@ -97,22 +119,20 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements) 
         "    message = CASE WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
         ") THEN NULL ELSE t.message END"
         "  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "              $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
+        "              $6::float8[], $7::int[]) AS u(id, attempt, agent_id, hostname, offer_id,"
+        "              launched_at, agent_code)"
         "  JOIN locked l ON l.id = u.id"
         "  WHERE t.id = u.id AND t.attempt = u.attempt"
-        "  RETURNING t.id, t.attempt, t.mesos_task_id, u.agent_id, u.offer_id"
-        "), history AS ("
-        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
-        "                                     to_state, agent_id, note)"
-        "  SELECT id, attempt, mesos_task_id, 'launch', 'pending', 'launching', agent_id,"
-        "         'offer ' || offer_id FROM placed"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, u.agent_id, u.agent_code, u.offer_id"
+        "), history AS (" +
+        launch_history_sql("placed", "pending") +
         "), busy AS ("
         "  SELECT id FROM mesoflow.tasks WHERE id = ANY($1::bigint[])"
         "  EXCEPT SELECT id FROM locked"
         ")"
         " SELECT (SELECT count(*) FROM placed), NULL::bigint"
         " UNION ALL SELECT NULL, id FROM busy";
-    return pg::Statement{"record_placements", sql, placement_params(placements)};
+    return pg::Statement{"record_placements", sql.c_str(), placement_params(placements, codes)};
 }
 
 PlacementsWritten read_placements_written(const PGresult* res) {
@@ -128,10 +148,11 @@ PlacementsWritten read_placements_written(const PGresult* res) {
 }
 
 Result<PlacementsWritten> write_placements(Database& db,
-                                           const std::vector<LaunchRecord>& placements) {
+                                           const std::vector<LaunchRecord>& placements,
+                                           const history::AgentCodes& codes) {
     if (placements.empty())
         return PlacementsWritten{};
-    const auto statement = placements_statement(placements);
+    const auto statement = placements_statement(placements, codes);
     auto res = db.exec_prepared(statement.name, statement.sql, statement.params);
     if (!res)
         return res.error();
@@ -413,7 +434,9 @@ Result<ClaimedWindow> TaskStore::claim_window(int limit, const LaunchPolicy& pol
 }
 
 Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placements) {
-    auto written = write_placements(*db_, placements);
+    if (auto numbered = number_agents(placements); !numbered)
+        return numbered.error();
+    auto written = write_placements(*db_, placements, agent_codes_);
     if (!written)
         return written.error();
     return written->matched;
@@ -422,6 +445,8 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
 Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return Placement{};
+    if (auto numbered = number_agents(placements); !numbered)
+        return numbered.error();
     // Each row is written by one conditional UPDATE, which takes no lock of
     // its own (a row lock is a WAL record), and waits at most
     // update_lock_wait for a row another session holds; past that the
@@ -437,15 +462,13 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         ") THEN NULL ELSE t.message END,"
         "  updated_at = now()"
         " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "             $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
+        "             $6::float8[], $7::int[]) AS u(id, attempt, agent_id, hostname, offer_id,"
+        "             launched_at, agent_code)"
         " WHERE t.id = u.id AND t.attempt = u.attempt";
     static const std::string rest =
-        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
-        "), history AS ("
-        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
-        "                                     to_state, agent_id, note)"
-        "  SELECT id, attempt, mesos_task_id, 'launch', 'launching', 'launching', agent_id,"
-        "         'offer ' || offer_id FROM placed"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, u.agent_code, t.offer_id"
+        "), history AS (" +
+        launch_history_sql("placed", "launching") +
         // Never placeable, as the statement's snapshot shows the row: a
         // row another session holds is stale only if it already was.
         "), stale AS ("
@@ -470,8 +493,8 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
     statements.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
     if (fence_)
         statements.push_back(fence_statement(*fence_));
-    statements.push_back(
-        pg::Statement{"place_attempts", unlocked_sql.c_str(), placement_params(placements)});
+    statements.push_back(pg::Statement{"place_attempts", unlocked_sql.c_str(),
+                                       placement_params(placements, agent_codes_)});
     auto done = db_->transaction(std::move(statements));
     Result<pg::ResultSet> res =
         done ? Result<pg::ResultSet>(std::move(done->back())) : Result<pg::ResultSet>(done.error());
@@ -480,7 +503,7 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
                   db_->update_lock_wait().count());
         res = exec_fenced(*db_, fence_,
                           pg::Statement{"place_attempts_locked", locked_sql.c_str(),
-                                        placement_params(placements)});
+                                        placement_params(placements, agent_codes_)});
     }
     if (!res)
         return res.error();

@@ -7,6 +7,10 @@
 #include <set>
 #include <vector>
 
+#include <string>
+#include <string_view>
+
+#include "history_codes.hpp"
 #include "mesoflow/common/result.hpp"
 #include "mesoflow/store/task_store.hpp"
 #include "pg.hpp"
@@ -30,12 +34,19 @@ pg::Statement fence_statement(const Fence& fence);
 Result<pg::ResultSet> exec_fenced(Database& db, const std::optional<Fence>& fence,
                                   pg::Statement statement);
 
+// An INSERT of launch rows, written coded into mesoflow.task_events, from
+// the rows of `source` (id, attempt, mesos_task_id, agent_id, agent_code,
+// offer_id), each moved from `from_state` to launching.
+std::string launch_history_sql(std::string_view source, std::string_view from_state);
+
 // The statement that records `placements` (not empty), skipping rows another
 // session holds locked; read its answer with read_placements_written.
-pg::Statement placements_statement(const std::vector<LaunchRecord>& placements);
+pg::Statement placements_statement(const std::vector<LaunchRecord>& placements,
+                                   const history::AgentCodes& codes);
 PlacementsWritten read_placements_written(const PGresult* res);
 // Runs it on its own.
 Result<PlacementsWritten> write_placements(Database& db,
-                                           const std::vector<LaunchRecord>& placements);
+                                           const std::vector<LaunchRecord>& placements,
+                                           const history::AgentCodes& codes);
 
 }  // namespace mesoflow::store

@@ -142,6 +142,55 @@ Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statem
     return res;
 }
 
+Result<std::vector<pg::ResultSet>> Database::within(std::vector<pg::Statement> statements) {
+    return pipeline(statements);
+}
+
+Status Database::copy_and_commit(const std::string& copy, std::string_view rows) {
+    auto conn = get();
+    if (!conn)
+        return conn.error();
+    // One simple query: the server reads the rows, then runs COMMIT; after a
+    // failure it skips COMMIT and the transaction stays failed.
+    const std::string sql = copy + "; COMMIT";
+    if (PQsendQuery(*conn, sql.c_str()) != 1)
+        return after_failure(pg::error_of(*conn, nullptr));
+    std::optional<Error> error;
+    {
+        pg::ResultSet started(PQgetResult(*conn));
+        if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+            error = pg::error_of(*conn, started.get());
+        } else if (PQputCopyData(*conn, rows.data(), static_cast<int>(rows.size())) != 1 ||
+                   PQputCopyEnd(*conn, nullptr) != 1) {
+            error = pg::error_of(*conn, nullptr);
+        }
+    }
+    // The COPY's result, then COMMIT's, then none; a lost connection ends
+    // them early.
+    bool committed = false;
+    while (PGresult* next = PQgetResult(*conn)) {
+        pg::ResultSet res(next);
+        const auto status = PQresultStatus(res.get());
+        if (status != PGRES_COMMAND_OK) {
+            if (!error)
+                error = pg::error_of(*conn, res.get());
+        } else if (std::string_view(PQcmdStatus(res.get())) == "COMMIT") {
+            committed = true;
+        } else if (std::string_view(PQcmdStatus(res.get())) == "ROLLBACK" && !error) {
+            error = Error{"the transaction was rolled back"};
+        }
+        if (pg::is_broken(*conn))
+            break;
+    }
+    if (!error && !committed)
+        error = pg::is_broken(*conn) ? pg::error_of(*conn, nullptr)
+                                     : Error{"the transaction did not commit"};
+    if (error)
+        return after_failure(*std::move(error));
+    in_transaction_ = false;
+    return Status::success();
+}
+
 Result<std::vector<pg::ResultSet>> Database::transaction(std::vector<pg::Statement> statements) {
     statements.insert(statements.begin(), pg::Statement{nullptr, "BEGIN", {}});
     statements.push_back(pg::Statement{nullptr, "COMMIT", {}});

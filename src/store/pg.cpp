@@ -118,6 +118,76 @@ std::vector<const char*> Params::pointers() const {
     return out;
 }
 
+bool append_copy_text(std::string& out, std::string_view value) {
+    for (const char c : value) {
+        switch (c) {
+            case '\0':
+                return false;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return true;
+}
+
+void CopyRows::separator() {
+    if (!row_empty_)
+        text_ += '\t';
+    row_empty_ = false;
+}
+
+void CopyRows::push(std::string_view value) {
+    separator();
+    if (!append_copy_text(text_, value))
+        holds_nul_ = true;
+}
+
+void CopyRows::push(std::int64_t value) {
+    separator();
+    text_ += std::to_string(value);
+}
+
+void CopyRows::push(bool value) {
+    separator();
+    text_ += value ? 't' : 'f';
+}
+
+void CopyRows::push_null() {
+    separator();
+    text_ += "\\N";
+}
+
+void CopyRows::push_text_or_null(std::string_view value) {
+    if (value.empty()) {
+        push_null();
+    } else {
+        push(value);
+    }
+}
+
+void CopyRows::end_row() {
+    text_ += '\n';
+    ends_.push_back(text_.size());
+    row_empty_ = true;
+}
+
+std::string_view CopyRows::row(std::size_t i) const {
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(text_).substr(begin, ends_[i] - begin);
+}
+
 void ArrayLiteral::separator() {
     if (!empty_)
         text_ += ',';

@@ -72,6 +72,46 @@ class Params {
     std::vector<std::optional<std::string>> values_;
 };
 
+// Appends `value` in COPY's text format; false (nothing appended past the
+// bad byte) when it holds a NUL byte, which PostgreSQL text cannot.
+bool append_copy_text(std::string& out, std::string_view value);
+
+// Rows in COPY's text format (tab between values, \N for NULL, a newline
+// after each row), for COPY ... FROM STDIN.
+class CopyRows {
+  public:
+    void push(std::string_view value);
+    void push(std::int64_t value);
+    void push(int value) { push(static_cast<std::int64_t>(value)); }
+    void push(bool value);
+    void push_null();
+    template <typename T>
+    void push(const std::optional<T>& value) {
+        if (value) {
+            push(*value);
+        } else {
+            push_null();
+        }
+    }
+    // An empty string_view pushes NULL: for optional text columns.
+    void push_text_or_null(std::string_view value);
+    void end_row();
+
+    std::size_t rows() const { return ends_.size(); }
+    // Row i with its newline.
+    std::string_view row(std::size_t i) const;
+    const std::string& str() const { return text_; }
+    // A value held a NUL byte: the rows cannot be sent.
+    bool holds_nul() const { return holds_nul_; }
+
+  private:
+    void separator();
+    std::string text_;
+    std::vector<std::size_t> ends_;
+    bool row_empty_ = true;
+    bool holds_nul_ = false;
+};
+
 // Builds a one-dimensional array literal: {"a","b",NULL}.
 class ArrayLiteral {
   public:

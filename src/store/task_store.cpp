@@ -9,6 +9,8 @@
 #include "claims.hpp"
 #include "counting.hpp"
 #include "database.hpp"
+#include "history_codes.hpp"
+#include "mesoflow/common/log.hpp"
 #include "pg.hpp"
 #include "task_rows.hpp"
 
@@ -66,10 +68,65 @@ Result<std::vector<task::TaskSpec>> TaskStore::fetch_pending(int limit) {
     return read_all<task::TaskSpec>(res->get(), read_task_spec);
 }
 
+Status TaskStore::number_agents(const std::vector<LaunchRecord>& placements) {
+    std::vector<std::string> agents;
+    agents.reserve(placements.size());
+    for (const auto& p : placements)
+        agents.push_back(p.agent_id);
+    return number_agents(agents);
+}
+
+Status TaskStore::number_agents(const std::vector<std::string>& agents) {
+    pg::ArrayLiteral asked;
+    std::vector<std::string> added;
+    for (const auto& a : agents) {
+        if (a.empty() || agent_codes_.contains(a) ||
+            std::find(added.begin(), added.end(), a) != added.end()) {
+            continue;
+        }
+        asked.push(a);
+        added.push_back(a);
+    }
+    if (added.empty())
+        return Status::success();
+    // The new agents are numbered, the others read. An agent another
+    // session numbers at the same moment is in neither answer: it is asked
+    // about again next time.
+    auto res = db_->exec_prepared(
+        "number_agents",
+        "WITH asked AS (SELECT DISTINCT a FROM unnest($1::text[]) a"
+        "), added AS ("
+        "  INSERT INTO mesoflow.agent_codes (agent_id) SELECT a FROM asked"
+        "  WHERE NOT EXISTS (SELECT 1 FROM mesoflow.agent_codes c WHERE c.agent_id = a)"
+        "  ON CONFLICT (agent_id) DO NOTHING RETURNING code, agent_id"
+        ") SELECT code, agent_id FROM added"
+        " UNION ALL SELECT c.code, c.agent_id FROM mesoflow.agent_codes c JOIN asked ON a = "
+        "agent_id",
+        pg::Params().add(asked.str()));
+    if (!res && !res.error().permanent())
+        return res.error();
+    if (!res) {
+        // Not asked again in this process: a refusal costs the saving,
+        // never a placement, and is not repeated every batch.
+        log::warn("agents_not_numbered", "agents={} error={}", added.size(),
+                  log::quote(res.error().message));
+        for (auto& a : added)
+            agent_codes_.emplace(std::move(a), 0);
+        return Status::success();
+    }
+    for (int i = 0; i < PQntuples(res->get()); ++i) {
+        agent_codes_.insert_or_assign(std::string(pg::text(res->get(), i, 1)),
+                                      static_cast<int>(pg::to_int64(res->get(), i, 0)));
+    }
+    return Status::success();
+}
+
 Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRecord>& launches) {
     std::vector<bool> claimed(launches.size(), false);
     if (launches.empty())
         return claimed;
+    if (auto numbered = number_agents(launches); !numbered)
+        return numbered.error();
     std::vector<std::int64_t> task_ids;
     for (const auto& l : launches)
         task_ids.push_back(l.task_id);
@@ -78,7 +135,7 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         // The caller's data is wrong: the same batch would fail again.
         return Error{"a launch batch names the same task twice", ErrorKind::permanent};
     }
-    pg::ArrayLiteral ids, attempts, mesos_ids, agents, hosts, offers;
+    pg::ArrayLiteral ids, attempts, mesos_ids, agents, hosts, offers, agent_codes;
     for (const auto& l : launches) {
         if (l.attempt < 1 || l.mesos_task_id != task::mesos_task_id(l.task_id, l.attempt)) {
             return Error{"launch record of task " + std::to_string(l.task_id) + " attempt " +
@@ -92,6 +149,11 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         agents.push(l.agent_id);
         hosts.push_text_or_null(l.hostname);
         offers.push(l.offer_id);
+        if (const auto code = history::agent_code(agent_codes_, l.agent_id)) {
+            agent_codes.push(static_cast<std::int64_t>(*code));
+        } else {
+            agent_codes.push_null();
+        }
     }
     // The claim is the WHERE clause: only a pending task at the previous
     // attempt moves, so a second claimant of the same attempt matches nothing.
@@ -100,14 +162,14 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
     // neither deadlock nor wait. The same pass finds attempts this batch had
     // already claimed for the same offer, so a retry after an unknown commit
     // reports them as claimed again.
-    static const char* const sql =
+    static const std::string sql =
         "WITH input AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "                       $6::text[]) AS u(id, attempt, mesos_task_id, agent_id, hostname,"
-        "                                        offer_id)"
+        "                       $6::text[], $7::int[]) AS u(id, attempt, mesos_task_id, agent_id,"
+        "                                        hostname, offer_id, agent_code)"
         "), found AS ("
         "  SELECT t.id, t.state = 'pending' AS claimable, u.attempt, u.mesos_task_id,"
-        "         u.agent_id, u.hostname, u.offer_id FROM mesoflow.tasks t"
+        "         u.agent_id, u.hostname, u.offer_id, u.agent_code FROM mesoflow.tasks t"
         "  JOIN input u ON t.id = u.id"
         "  WHERE (t.phase = 'pending' AND t.attempt = u.attempt - 1 AND NOT t.kill_requested)"
         "     OR (t.state = 'launching' AND t.attempt = u.attempt AND t.offer_id = u.offer_id)"
@@ -124,24 +186,22 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         "    started_at = NULL, finished_at = NULL, updated_at = now()"
         "  FROM found f"
         "  WHERE t.id = f.id AND f.claimable AND t.phase = 'pending'"
-        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, t.offer_id"
-        "), history AS ("
-        "  INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, from_state,"
-        "                                     to_state, agent_id, note)"
-        "  SELECT id, attempt, mesos_task_id, 'launch', 'pending', 'launching', agent_id,"
-        "         'offer ' || offer_id FROM claimed"
+        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, f.agent_code, t.offer_id"
+        "), history AS (" +
+        launch_history_sql("claimed", "pending") +
         ")"
         " SELECT id FROM claimed"
         " UNION ALL"
         " SELECT id FROM found WHERE NOT claimable";
-    auto res = db_->exec_prepared("record_launches", sql,
+    auto res = db_->exec_prepared("record_launches", sql.c_str(),
                                   pg::Params()
                                       .add(ids.str())
                                       .add(attempts.str())
                                       .add(mesos_ids.str())
                                       .add(agents.str())
                                       .add(hosts.str())
-                                      .add(offers.str()));
+                                      .add(offers.str())
+                                      .add(agent_codes.str()));
     if (!res)
         return res.error();
     std::vector<std::int64_t> won;

@@ -1,6 +1,9 @@
 // Migrations and the queue table's contract, against a real PostgreSQL.
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
+
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -8,6 +11,7 @@
 
 #include "mesoflow/mesos/types.hpp"
 #include "process.hpp"
+#include "store/history_codes.hpp"
 #include "store_fixture.hpp"
 
 using namespace mesoflow::store;
@@ -640,6 +644,205 @@ TEST_CASE(
                   " unlisted IS NULL), ', ' ORDER BY id) FROM mesoflow.task_events"
                   " WHERE task_id = " +
                   std::to_string(id) + " AND id > " + written) == "1 7 t t, 2 10 t t");
+}
+
+TEST_CASE(
+    "schema 15: a numbered agent and a uuid in base64 are stored as a number and 16 bytes and "
+    "read as before; rows written before it are left as they were") {
+    const std::string dsn = database_at_schema(14);
+    Sql sql(dsn);
+    const std::string role = "history_writer_" + database_name(dsn);
+    sql.exec("CREATE ROLE " + role);
+    sql.exec("GRANT SELECT, INSERT ON mesoflow.task_events TO " + role);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    sql.exec(kHistoryOfEveryShape);
+    const std::string before = history_values(sql, "true");
+    REQUIRE(migrate(dsn).ok());
+
+    CHECK(history_values(sql, "true") == before);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events"
+                    " WHERE agent_code IS NOT NULL OR status_uuid IS NOT NULL") == 0);
+    CHECK(sql.one("SELECT has_table_privilege('" + role + "', 'mesoflow.agent_codes', 'INSERT')") ==
+          "t");
+
+    // Written through the view with A1 numbered, the rows read back the same.
+    sql.exec("INSERT INTO mesoflow.agent_codes (agent_id) VALUES ('A1')");
+    const std::string last = sql.one("SELECT max(id) FROM mesoflow.task_events");
+    sql.exec(kHistoryOfEveryShape);
+    CHECK(history_values(sql, "id > " + last) == before);
+    // A1 as its number; A9 (not numbered) and '' as text.
+    CHECK(sql.one("SELECT string_agg(coalesce(agent_id, '-') || ':' ||"
+                  " coalesce(agent_code::text, '-'), ' ' ORDER BY id) FROM mesoflow.task_events"
+                  " WHERE id > " +
+                  last) == "-:1 -:1 -:1 -:- A9:- -:- :-");
+    // The one uuid that is base64 of 16 bytes as a uuid; the rest as text.
+    CHECK(sql.one("SELECT string_agg(coalesce(uuid, '-') || ':' ||"
+                  " coalesce(status_uuid::text, '-'), ' ' ORDER BY id) FROM mesoflow.task_events"
+                  " WHERE id > " +
+                  last) == "-:- -:a803ee6c-2bcc-46a7-a02d-e272859f5577 u2:- -:- u3:- -:- :-");
+    // Base64 that decodes to 16 bytes but is not how it encodes back (stray
+    // bits in its last character) is kept as written.
+    CHECK(sql.one("INSERT INTO mesoflow.task_history (task_id, kind, uuid)"
+                  " VALUES (1, 'update', 'qAPubCvMRqegLeJyhZ9Vdx==') RETURNING uuid") ==
+          "qAPubCvMRqegLeJyhZ9Vdx==");
+    CHECK(sql.one("SELECT uuid FROM mesoflow.task_history ORDER BY id DESC LIMIT 1") ==
+          "qAPubCvMRqegLeJyhZ9Vdx==");
+    CHECK(
+        sql.one("SELECT status_uuid IS NULL FROM mesoflow.task_events ORDER BY id DESC LIMIT 1") ==
+        "t");
+
+    // mesoflow numbers the agents it places tasks on before it writes the
+    // placement, so the launch and the updates store the number.
+    TaskStore store(dsn);
+    const auto id = store.fetch_pending(1).value().at(0).id;
+    const std::string written = sql.one("SELECT max(id) FROM mesoflow.task_events");
+    REQUIRE(store.record_launches({launch_of(id, 1, "O1", "agent-7")})->at(0));
+    auto running = update_of(id, 1, MesosTaskState::running, "qAPubCvMRqegLeJyhZ9Vdw==");
+    running.agent_id = "agent-7";
+    REQUIRE(store.apply_updates({running}).ok());
+    CHECK(sql.one("SELECT string_agg(concat_ws(' ', e.agent_id IS NULL, a.agent_id,"
+                  " status_uuid IS NOT NULL), ', ' ORDER BY e.id) FROM mesoflow.task_events e"
+                  " JOIN mesoflow.agent_codes a ON a.code = e.agent_code WHERE e.id > " +
+                  written) == "t agent-7 f, t agent-7 t");
+    CHECK(sql.one("SELECT string_agg(agent_id || ' ' || coalesce(uuid, '-'), ', ' ORDER BY id)"
+                  " FROM mesoflow.task_history WHERE id > " +
+                  written) == "agent-7 -, agent-7 qAPubCvMRqegLeJyhZ9Vdw==");
+}
+
+TEST_CASE(
+    "mesoflow writes its launches and updates to the history coded exactly as the view's rule "
+    "codes the same rows, with the same list of names") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    REQUIRE(migrate(dsn).ok());
+    Sql sql(dsn);
+    std::string list;
+    for (const auto name : history::names())
+        list += (list.empty() ? "" : ",") + std::string(name);
+    CHECK(sql.one("SELECT array_to_string(mesoflow.history_names(), ',')") == list);
+
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    TaskStore store(dsn);
+    const auto pending = store.fetch_pending(2).value();
+    REQUIRE(pending.size() == 2);
+    const auto one = pending[0].id;
+    const auto two = pending[1].id;
+    REQUIRE(store.record_launches({launch_of(one, 1, "O1", "agent-1")})->at(0));
+    REQUIRE(store.record_placements({launch_of(two, 1, "O2", "agent-2")}).ok());
+    REQUIRE(store.record_launches({launch_of(two, 1, "O2", "agent-2")})->at(0));
+    auto running = update_of(one, 1, MesosTaskState::running, "qAPubCvMRqegLeJyhZ9Vdw==");
+    running.agent_id = "agent-1";
+    running.executor_id = running.mesos_task_id;
+    auto failed = update_of(two, 1, MesosTaskState::failed, "qAPubCvMRqegLeJyhZ9Vdx==");
+    failed.agent_id = "agent-3";
+    failed.executor_id = "custom-executor";
+    failed.reason = "REASON_COMMAND_EXECUTOR_FAILED";
+    failed.message = "exit 1";
+    failed.healthy = false;
+    auto stray = update_of(0, 1, MesosTaskState::running, "u3");
+    stray.mesos_task_id = "stray-1";
+    stray.source = "SOURCE_MASTER";
+    REQUIRE(store.apply_updates({running, failed, stray}).ok());
+    const std::string last = sql.one("SELECT max(id) FROM mesoflow.task_events");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events") == 5);
+
+    // The same rows through the view's rule, then both stored forms side by
+    // side.
+    sql.exec(
+        "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, recorded_at, kind,"
+        " mesos_state, outcome, from_state, to_state, reason, source, message, agent_id,"
+        " executor_id, status_time, uuid, healthy, note)"
+        " SELECT task_id, attempt, mesos_task_id, recorded_at, kind, mesos_state, outcome,"
+        " from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
+        " uuid, healthy, note FROM mesoflow.task_history ORDER BY id");
+    const auto stored = [&](const std::string& where) {
+        return sql.one(
+            "SELECT string_agg(row(task_id, attempt, mesos_task_id, kind, mesos_state, outcome,"
+            " from_state, to_state, reason, source, message, agent_id, executor_id, status_time,"
+            " uuid, healthy, note, derived, unlisted, agent_code, status_uuid)::text, E'\\n'"
+            " ORDER BY id) FROM mesoflow.task_events WHERE " +
+            where);
+    };
+    const std::string by_mesoflow = stored("id <= " + last);
+    CHECK(by_mesoflow == stored("id > " + last));
+    // Coded: every agent numbered (agent-3 and A1 from their updates), one
+    // uuid as a uuid,
+    // both derived ids left out of the first update.
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
+                    " AND agent_id IS NULL AND agent_code IS NOT NULL") == 5);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
+                    " AND status_uuid IS NOT NULL") == 1);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
+                    " AND derived = 3 AND mesos_task_id IS NULL AND executor_id IS NULL") == 1);
+
+    // A name without a code is kept as the rule keeps it.
+    const auto names = history::code_names("TASK_FROM_A_NEWER_MESOS", "applied", std::nullopt,
+                                           "another_newer_state", "SOURCE_ELSEWHERE");
+    CHECK_FALSE(names.mesos_state);
+    CHECK(names.outcome == history::code_of("applied"));
+    CHECK(sql.one("SELECT '" + names.unlisted.value() +
+                  "'::jsonb = mesoflow.history_unlisted('update', 'TASK_FROM_A_NEWER_MESOS',"
+                  " 'applied', NULL, 'another_newer_state', 'SOURCE_ELSEWHERE')") == "t");
+}
+
+TEST_CASE(
+    "a status update's time is copied as the timestamp to_timestamp gives, and refused where "
+    "to_timestamp refuses it") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    Sql sql(dsn);
+    sql.exec("SET TimeZone = 'Asia/Kolkata'");
+    const double accepted[] = {0.0,
+                               1700000000.5,
+                               1700000000.1234565,
+                               -1.0,
+                               -0.0000004,
+                               951782400.0,  // 2000-02-29
+                               1e11,
+                               -62135596800.0,  // 0001-01-01
+                               -62135596801.0,  // 1 BC
+                               -210866803200.0,
+                               9224318015999.0,
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity()};
+    for (const double seconds : accepted) {
+        const std::string number = fmt::format("{}", seconds);
+        const std::string text = history::timestamp_text(seconds);
+        INFO(number << " -> " << text);
+        CHECK(sql.one("SELECT '" + text + "'::timestamptz = to_timestamp('" + number +
+                      "'::float8)") == "t");
+    }
+    const double refused[] = {std::numeric_limits<double>::quiet_NaN(), -210866803201.0,
+                              9224318016000.0, 1e300};
+    for (const double seconds : refused) {
+        const std::string number = fmt::format("{}", seconds);
+        INFO(number);
+        CHECK_FALSE(sql.error_of("SELECT to_timestamp('" + number + "'::float8)").empty());
+        CHECK_FALSE(
+            sql.error_of("SELECT '" + history::timestamp_text(seconds) + "'::timestamptz").empty());
+    }
+}
+
+TEST_CASE("an agent mesoflow cannot number is written as text and its task is placed") {
+    const std::string dsn = TempPostgres::shared().create_database();
+    REQUIRE(migrate(dsn).ok());
+    Sql sql(dsn);
+    sql.exec(
+        "CREATE FUNCTION mesoflow.refuse_agent() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$BEGIN RAISE EXCEPTION 'no more agents'; END$$;"
+        " CREATE TRIGGER refuse_agent BEFORE INSERT ON mesoflow.agent_codes"
+        " FOR EACH ROW EXECUTE FUNCTION mesoflow.refuse_agent()");
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    TaskStore store(dsn);
+    const auto pending = store.fetch_pending(2).value();
+    REQUIRE(pending.size() == 2);
+    REQUIRE(store.record_launches({launch_of(pending[0].id, 1, "O1", "agent-8")})->at(0));
+    // Tried once in a process: the next placement on it does not try again.
+    sql.exec("DROP TRIGGER refuse_agent ON mesoflow.agent_codes");
+    REQUIRE(store.record_launches({launch_of(pending[1].id, 1, "O2", "agent-8")})->at(0));
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.agent_codes") == 0);
+    CHECK(sql.one("SELECT string_agg(agent_id, ' ' ORDER BY id) FROM mesoflow.task_events") ==
+          "agent-8 agent-8");
+    CHECK(sql.one("SELECT string_agg(agent_id, ' ' ORDER BY id) FROM mesoflow.task_history") ==
+          "agent-8 agent-8");
 }
 
 TEST_CASE(

@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mesoflow/common/result.hpp"
@@ -391,8 +392,18 @@ class TaskStore {
     Result<std::vector<ReasonCount>> pending_reason_counts(const std::vector<QueueSummary>& queues);
 
   private:
+    // Learns the codes (mesoflow.agent_codes) of the agents this process
+    // has not asked about yet, numbering the new ones, so that history rows
+    // store a number, not the id. An agent without a code is written as
+    // text: a refusal (a role without INSERT on the table) is logged and not
+    // asked again; a lost connection fails the call, as the write would.
+    Status number_agents(const std::vector<std::string>& agents);
+    Status number_agents(const std::vector<LaunchRecord>& placements);
+
     std::unique_ptr<Database> db_;
     std::optional<Fence> fence_;
+    // Agent id -> code; 0: asked, no code (not asked again).
+    std::unordered_map<std::string, int> agent_codes_;
 };
 
 }  // namespace mesoflow::store
