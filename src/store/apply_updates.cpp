@@ -1,9 +1,9 @@
-// TaskStore::apply_updates: one transaction per batch, in three round trips.
+// TaskStore::apply_updates: one transaction per batch, in two round trips.
 // The first (libpq pipeline mode) begins it, records the batch's placements
 // and reads the rows the batch names; the pure rules of transition.hpp then
-// run every update in arrival order; the second writes the changed rows; the
-// third copies one history row per update (COPY: a page's rows are one WAL
-// record) and commits. Until COMMIT returns, nothing may be acknowledged; a failure
+// run every update in arrival order; the second, one simple query, copies
+// one history row per update (COPY: a page's rows are one WAL record),
+// writes the changed rows and commits. Until COMMIT returns, nothing may be acknowledged; a failure
 // anywhere rolls the whole batch back.
 //
 // The rows are read without a lock, and each is written only if it is still
@@ -46,10 +46,9 @@ struct RowChange {
 };
 
 // One history row per update, as mesoflow.task_events stores it
-// (history_codes.hpp), in COPY's text format, with the task each names.
+// (history_codes.hpp), in COPY's text format.
 struct HistoryRows {
     pg::CopyRows rows;
-    std::vector<std::int64_t> task_ids;  // 0: none
 };
 
 // The columns HistoryRows holds, in order.
@@ -176,7 +175,6 @@ void record(HistoryRows& h, const history::AgentCodes& codes, const task::Status
     r.push(agent);
     r.push(uuid);
     r.end_row();
-    h.task_ids.push_back(task_id ? *task_id : 0);
 }
 
 }  // namespace
@@ -312,8 +310,10 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
     }
     // Rows are written only as the version read (none when they were
     // locked); the updates of a row written since by another session are not
-    // applied, nor written to the history, and the statement names the row.
-    static const char* const write_sql =
+    // applied, and their history rows, copied first, are taken out again (the
+    // rows this transaction wrote, as its xid says); the statement names the
+    // row.
+    static const std::string write_sql =
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
         "    $6::text[], $7::text[], $8::int[], $9::boolean[], $10::boolean[], $11::boolean[],"
@@ -336,11 +336,21 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
         "    updated_at = now()"
         "  FROM changes c WHERE t.id = c.id AND (c.version IS NULL OR t.xmin = c.version::xid)"
         "  RETURNING t.id"
-        ") SELECT c.id FROM changes c WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = c.id)";
+        "), changed_since AS ("
+        "  SELECT c.id FROM changes c WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = c.id)"
+        // Gated (a one-time filter), so that no plan scans the history when
+        // no row changed, whatever the history's statistics say.
+        "), unwritten AS ("
+        "  DELETE FROM mesoflow.task_events e"
+        "  WHERE EXISTS (SELECT FROM changed_since)"
+        "    AND e.task_id = ANY(ARRAY(SELECT id FROM changed_since)) AND e.kind = " +
+        history::code_sql("update") +
+        "    AND e.xmin = pg_current_xact_id()::xid"
+        ") SELECT id FROM changed_since";
     if (history.rows.holds_nul()) {
         return fail(Error{"a status update's text holds a NUL byte", ErrorKind::permanent});
     }
-    std::set<std::int64_t> changed_since;
+    std::optional<pg::Statement> write;
     if (any_changed) {
         pg::Params params;
         for (const auto* a :
@@ -348,31 +358,17 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
               &starts, &finishes, &retry_in, &unlaunched, &unreachable, &version}) {
             params.add(a->str());
         }
-        // Round trip 2: the rows.
-        std::vector<pg::Statement> write;
-        write.push_back(pg::Statement{"write_updates", write_sql, std::move(params)});
-        auto written = db.within(std::move(write));
-        if (!written)
-            return fail(written.error());
-        for (int i = 0; i < PQntuples(written->front().get()); ++i)
-            changed_since.insert(pg::to_int64(written->front().get(), i, 0));
+        write = pg::Statement{"write_updates", write_sql.c_str(), std::move(params)};
     }
-    // Round trip 3: their history, by COPY (PostgreSQL writes a page's rows
-    // as one WAL record, not one each), and COMMIT.
-    std::string kept;
-    if (!changed_since.empty()) {
-        for (std::size_t i = 0; i < history.rows.rows(); ++i) {
-            if (!changed_since.contains(history.task_ids[i]))
-                kept += history.rows.row(i);
-        }
-    }
-    const std::string_view copied = changed_since.empty() ? history.rows.str() : kept;
-    if (copied.empty()) {
-        if (auto committed = db.commit_after({}); !committed)
-            return fail(committed.error());
-    } else if (auto committed = db.copy_and_commit(kHistoryCopy, copied); !committed) {
+    // Round trip 2, one simple query: the history by COPY (PostgreSQL logs
+    // a page's worth of copied rows as one WAL record), the rows, COMMIT.
+    auto committed =
+        db.copy_then_commit(kHistoryCopy, history.rows.str(), write ? &*write : nullptr);
+    if (!committed)
         return fail(committed.error());
-    }
+    std::set<std::int64_t> changed_since;
+    for (int i = 0; i < PQntuples(committed->get()); ++i)
+        changed_since.insert(pg::to_int64(committed->get(), i, 0));
     if (!changed_since.empty()) {
         for (auto& r : results) {
             if (!changed_since.contains(r.task_id))

@@ -1,6 +1,7 @@
 #include "database.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "mesoflow/common/log.hpp"
@@ -142,17 +143,43 @@ Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statem
     return res;
 }
 
-Result<std::vector<pg::ResultSet>> Database::within(std::vector<pg::Statement> statements) {
-    return pipeline(statements);
-}
-
-Status Database::copy_and_commit(const std::string& copy, std::string_view rows) {
+Result<pg::ResultSet> Database::copy_then_commit(const std::string& copy, std::string_view rows,
+                                                 const pg::Statement* statement) {
     auto conn = get();
     if (!conn)
         return conn.error();
-    // One simple query: the server reads the rows, then runs COMMIT; after a
-    // failure it skips COMMIT and the transaction stays failed.
-    const std::string sql = copy + "; COMMIT";
+    std::string sql = copy + ";";
+    if (statement != nullptr) {
+        if (!prepared_.contains(statement->name)) {
+            if (auto prepared = pg::prepare(*conn, statement->name, statement->sql); !prepared)
+                return after_failure(prepared.error());
+            prepared_.insert(statement->name);
+        }
+        // The plan a prepared statement has when bound (generic): with its
+        // parameters as literals, PostgreSQL would plan each EXECUTE for
+        // their values, and may keep doing so.
+        sql += " SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE ";
+        sql += statement->name;
+        sql += '(';
+        const auto values = statement->params.pointers();
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (i > 0)
+                sql += ", ";
+            if (values[i] == nullptr) {
+                sql += "NULL";
+                continue;
+            }
+            char* literal = PQescapeLiteral(*conn, values[i], std::strlen(values[i]));
+            if (literal == nullptr)
+                return after_failure(pg::error_of(*conn, nullptr));
+            sql += literal;
+            PQfreemem(literal);
+        }
+        sql += ");";
+    }
+    sql += " COMMIT";
+    // The server reads the rows, runs the statement, then COMMIT; after a
+    // failure it skips the rest, and the transaction stays failed.
     if (PQsendQuery(*conn, sql.c_str()) != 1)
         return after_failure(pg::error_of(*conn, nullptr));
     std::optional<Error> error;
@@ -165,30 +192,35 @@ Status Database::copy_and_commit(const std::string& copy, std::string_view rows)
             error = pg::error_of(*conn, nullptr);
         }
     }
-    // The COPY's result, then COMMIT's, then none; a lost connection ends
-    // them early.
+    // The COPY's result, SET's and the statement's, COMMIT's, then none; a lost
+    // connection ends them early.
+    pg::ResultSet out;
     bool committed = false;
     while (PGresult* next = PQgetResult(*conn)) {
         pg::ResultSet res(next);
         const auto status = PQresultStatus(res.get());
-        if (status != PGRES_COMMAND_OK) {
+        const std::string_view command = PQcmdStatus(res.get());
+        if (status == PGRES_TUPLES_OK) {
+            out = std::move(res);
+        } else if (status != PGRES_COMMAND_OK) {
             if (!error)
                 error = pg::error_of(*conn, res.get());
-        } else if (std::string_view(PQcmdStatus(res.get())) == "COMMIT") {
+        } else if (command == "COMMIT") {
             committed = true;
-        } else if (std::string_view(PQcmdStatus(res.get())) == "ROLLBACK" && !error) {
+        } else if (command == "ROLLBACK" && !error) {
             error = Error{"the transaction was rolled back"};
         }
         if (pg::is_broken(*conn))
             break;
     }
-    if (!error && !committed)
+    if (!error && !committed) {
         error = pg::is_broken(*conn) ? pg::error_of(*conn, nullptr)
                                      : Error{"the transaction did not commit"};
+    }
     if (error)
         return after_failure(*std::move(error));
     in_transaction_ = false;
-    return Status::success();
+    return out;
 }
 
 Result<std::vector<pg::ResultSet>> Database::transaction(std::vector<pg::Statement> statements) {

@@ -45,13 +45,14 @@ class Database {
     // outside it on a fresh connection.
     Result<std::vector<pg::ResultSet>> begin_with(std::vector<pg::Statement> statements);
     Result<std::vector<pg::ResultSet>> commit_after(std::vector<pg::Statement> statements);
-    // Inside the transaction begin_with opened: the statements in one round
-    // trip, the transaction left open.
-    Result<std::vector<pg::ResultSet>> within(std::vector<pg::Statement> statements);
-    // Ends that transaction: `copy` (a COPY ... FROM STDIN) reads `rows`
-    // (COPY's text format), then COMMIT, in one round trip. A failure leaves
-    // the transaction for abort_transaction.
-    Status copy_and_commit(const std::string& copy, std::string_view rows);
+    // Ends the transaction begin_with opened, in one round trip (one simple
+    // query): `copy` (a COPY ... FROM STDIN) reads `rows` (COPY's text
+    // format), then `statement` runs when there is one (prepared under its
+    // name, its parameters sent as literals), then COMMIT. The statement's
+    // result (empty without one). A failure leaves the transaction for
+    // abort_transaction.
+    Result<pg::ResultSet> copy_then_commit(const std::string& copy, std::string_view rows,
+                                           const pg::Statement* statement);
     // BEGIN, the statements and COMMIT in one round trip; a failure rolls
     // the transaction back (abort_transaction) before it is returned.
     Result<std::vector<pg::ResultSet>> transaction(std::vector<pg::Statement> statements);

@@ -179,13 +179,7 @@ void CopyRows::push_text_or_null(std::string_view value) {
 
 void CopyRows::end_row() {
     text_ += '\n';
-    ends_.push_back(text_.size());
     row_empty_ = true;
-}
-
-std::string_view CopyRows::row(std::size_t i) const {
-    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
-    return std::string_view(text_).substr(begin, ends_[i] - begin);
 }
 
 void ArrayLiteral::separator() {

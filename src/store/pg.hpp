@@ -97,9 +97,6 @@ class CopyRows {
     void push_text_or_null(std::string_view value);
     void end_row();
 
-    std::size_t rows() const { return ends_.size(); }
-    // Row i with its newline.
-    std::string_view row(std::size_t i) const;
     const std::string& str() const { return text_; }
     // A value held a NUL byte: the rows cannot be sent.
     bool holds_nul() const { return holds_nul_; }
@@ -107,7 +104,6 @@ class CopyRows {
   private:
     void separator();
     std::string text_;
-    std::vector<std::size_t> ends_;
     bool row_empty_ = true;
     bool holds_nul_ = false;
 };

@@ -736,7 +736,9 @@ TEST_CASE(
     failed.agent_id = "agent-3";
     failed.executor_id = "custom-executor";
     failed.reason = "REASON_COMMAND_EXECUTOR_FAILED";
-    failed.message = "exit 1";
+    // Quotes, backslashes, COPY's own escapes and control characters, in
+    // the history's copy and in the row's statement.
+    failed.message = "exit 1: it's \\N, \\. and a \\ back\\slash\ttab\nnewline\r";
     failed.healthy = false;
     auto stray = update_of(0, 1, MesosTaskState::running, "u3");
     stray.mesos_task_id = "stray-1";
@@ -744,6 +746,10 @@ TEST_CASE(
     REQUIRE(store.apply_updates({running, failed, stray}).ok());
     const std::string last = sql.one("SELECT max(id) FROM mesoflow.task_events");
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events") == 5);
+    CHECK(sql.one("SELECT message FROM mesoflow.tasks WHERE id = " + std::to_string(two)) ==
+          failed.message);
+    CHECK(sql.one("SELECT message FROM mesoflow.task_history WHERE task_id = " +
+                  std::to_string(two) + " AND kind = 'update'") == failed.message);
 
     // The same rows through the view's rule, then both stored forms side by
     // side.
