@@ -193,7 +193,9 @@ std::vector<LaunchRecord> placements_held(const std::vector<LaunchRecord>& place
 
 // The batch, its rows read (lock false: written only if unchanged since) or
 // locked (lock true: held rows skipped).
+// `codes` were learnt on the connection `codes_generation` counts.
 Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
+                                std::uint64_t codes_generation,
                                 const std::vector<task::StatusUpdate>& updates,
                                 const std::vector<LaunchRecord>& placements, bool lock) {
     BatchResult batch;
@@ -228,6 +230,11 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
     auto begun = db.begin_with(std::move(first));
     if (!begun)
         return fail(begun.error());
+    if (db.generation() != codes_generation) {
+        // Connected again since the agents' codes were learnt: they are
+        // learnt again before the batch goes again.
+        return fail(Error{"the database connection changed before the batch was written"});
+    }
     if (!placements.empty()) {
         batch.placements_locked = placements_held(
             placements, read_placements_written((*begun)[lock ? 0 : 1].get()).locked);
@@ -311,8 +318,8 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
     // Rows are written only as the version read (none when they were
     // locked); the updates of a row written since by another session are not
     // applied, and their history rows, copied first, are taken out again (the
-    // rows this transaction wrote, as its xid says); the statement names the
-    // row.
+    // rows this transaction wrote: its xid, and its start as their time);
+    // the statement names the row.
     static const std::string write_sql =
         "WITH changes AS ("
         "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],"
@@ -345,7 +352,7 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
         "  WHERE EXISTS (SELECT FROM changed_since)"
         "    AND e.task_id = ANY(ARRAY(SELECT id FROM changed_since)) AND e.kind = " +
         history::code_sql("update") +
-        "    AND e.xmin = pg_current_xact_id()::xid"
+        "    AND e.xmin::text = (txid_current() % 4294967296)::text AND e.recorded_at = now()"
         ") SELECT id FROM changed_since";
     if (history.rows.holds_nul()) {
         return fail(Error{"a status update's text holds a NUL byte", ErrorKind::permanent});
@@ -414,7 +421,7 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
         batch.placements_locked = placements_held(placements, placed->locked);
         return batch;
     }
-    auto batch = apply_batch(*db_, agent_codes_, updates, placements, false);
+    auto batch = apply_batch(*db_, agent_codes_, codes_generation_, updates, placements, false);
     if (batch || !pg::is_lock_not_available(batch.error()))
         return batch;
     // A row another session holds: again, with row locks (it is skipped).
@@ -422,7 +429,7 @@ Result<BatchResult> TaskStore::apply_updates(const std::vector<task::StatusUpdat
     // row held for long costs its lane one wait per retry.
     log::info("update_batch_row_held", "updates={} waited_ms={}", updates.size(),
               db_->update_lock_wait().count());
-    return apply_batch(*db_, agent_codes_, updates, placements, true);
+    return apply_batch(*db_, agent_codes_, codes_generation_, updates, placements, true);
 }
 
 }  // namespace mesoflow::store

@@ -87,15 +87,19 @@ void TaskStore::set_fence(std::optional<Fence> fence) {
 
 std::string launch_history_sql(std::string_view source, std::string_view from_state) {
     // As the task_history view's rule would write them (history_codes.hpp).
-    const std::string derived = "mesos_task_id = 'mf-' || id || '-' || attempt";
+    // A code is written only if the table still gives it to that agent (a
+    // database restored or failed over since the code was learnt may not).
+    const std::string derived = "s.mesos_task_id = 'mf-' || s.id || '-' || s.attempt";
     return "INSERT INTO mesoflow.task_events (task_id, attempt, mesos_task_id, kind, from_state,"
            "  to_state, agent_id, agent_code, note, derived)"
-           " SELECT id, attempt, CASE WHEN " +
-           derived + " THEN NULL ELSE mesos_task_id END, " + history::code_sql("launch") + ", " +
+           " SELECT s.id, s.attempt, CASE WHEN " +
+           derived + " THEN NULL ELSE s.mesos_task_id END, " + history::code_sql("launch") + ", " +
            history::code_sql(from_state) + ", " + history::code_sql("launching") +
-           ", CASE WHEN agent_code IS NULL THEN agent_id END, agent_code, 'offer ' || offer_id,"
+           ", CASE WHEN c.code IS NULL THEN s.agent_id END, c.code, 'offer ' || s.offer_id,"
            " CASE WHEN " +
-           derived + " THEN 1 ELSE 0 END FROM " + std::string(source);
+           derived + " THEN 1 ELSE 0 END FROM " + std::string(source) +
+           " s LEFT JOIN mesoflow.agent_codes c ON c.code = s.agent_code AND c.agent_id ="
+           " s.agent_id";
 }
 
 pg::Statement placements_statement(const std::vector<LaunchRecord>& placements,

@@ -77,6 +77,7 @@ Result<PGconn*> Database::get() {
     next_attempt_ = {};
     conn_ = std::move(*conn);
     prepared_.clear();
+    ++generation_;
     return conn_.get();
 }
 
@@ -155,10 +156,7 @@ Result<pg::ResultSet> Database::copy_then_commit(const std::string& copy, std::s
                 return after_failure(prepared.error());
             prepared_.insert(statement->name);
         }
-        // The plan a prepared statement has when bound (generic): with its
-        // parameters as literals, PostgreSQL would plan each EXECUTE for
-        // their values, and may keep doing so.
-        sql += " SET LOCAL plan_cache_mode = force_generic_plan; EXECUTE ";
+        sql += " EXECUTE ";
         sql += statement->name;
         sql += '(';
         const auto values = statement->params.pointers();
@@ -189,10 +187,14 @@ Result<pg::ResultSet> Database::copy_then_commit(const std::string& copy, std::s
             error = pg::error_of(*conn, started.get());
         } else if (PQputCopyData(*conn, rows.data(), static_cast<int>(rows.size())) != 1 ||
                    PQputCopyEnd(*conn, nullptr) != 1) {
+            // libpq is still copying and will answer nothing else: the
+            // connection cannot be used again.
             error = pg::error_of(*conn, nullptr);
+            conn_.reset();
+            return *std::move(error);
         }
     }
-    // The COPY's result, SET's and the statement's, COMMIT's, then none; a lost
+    // The COPY's result, the statement's, COMMIT's, then none; a lost
     // connection ends them early.
     pg::ResultSet out;
     bool committed = false;
@@ -202,6 +204,11 @@ Result<pg::ResultSet> Database::copy_then_commit(const std::string& copy, std::s
         const std::string_view command = PQcmdStatus(res.get());
         if (status == PGRES_TUPLES_OK) {
             out = std::move(res);
+        } else if (status == PGRES_COPY_IN) {
+            // Out of step (a second COPY, or a copy libpq did not end): it
+            // would answer the same forever.
+            conn_.reset();
+            return Error{"the database connection was left copying"};
         } else if (status != PGRES_COMMAND_OK) {
             if (!error)
                 error = pg::error_of(*conn, res.get());

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <unordered_set>
 
@@ -59,6 +60,9 @@ class Database {
     // Ends a failed transaction: ROLLBACK when the connection still stands.
     void abort_transaction();
     bool connected() const { return static_cast<bool>(conn_); }
+    // Counts the connections made: what was learnt on one (the agents'
+    // codes) may not hold on the next, which may be another server.
+    std::uint64_t generation() const { return generation_; }
     std::chrono::milliseconds update_lock_wait() const {
         return limits_.update_lock_wait.count() > 0 ? limits_.update_lock_wait : kUpdateLockWait;
     }
@@ -82,6 +86,7 @@ class Database {
     pg::Connection conn_;
     std::unordered_set<std::string> prepared_;  // on conn_
     bool in_transaction_ = false;
+    std::uint64_t generation_ = 0;
     std::chrono::steady_clock::time_point next_attempt_{};
     std::chrono::milliseconds backoff_{0};
     Error last_error_;  // of the last failed connection attempt

@@ -77,6 +77,19 @@ Status TaskStore::number_agents(const std::vector<LaunchRecord>& placements) {
 }
 
 Status TaskStore::number_agents(const std::vector<std::string>& agents) {
+    // Codes learnt on another connection, maybe another server (a failover
+    // that lost the last commits renumbers): learnt again.
+    const auto forget_if_reconnected = [this] {
+        if (db_->generation() != codes_generation_) {
+            agent_codes_.clear();
+            codes_generation_ = db_->generation();
+        }
+    };
+    // Connected first, so that the write after this uses the connection
+    // the codes are learnt on (unless it is lost in between).
+    if (auto connected = db_->get(); !connected)
+        return connected.error();
+    forget_if_reconnected();
     pg::ArrayLiteral asked;
     std::vector<std::string> added;
     for (const auto& a : agents) {
@@ -89,32 +102,33 @@ Status TaskStore::number_agents(const std::vector<std::string>& agents) {
     }
     if (added.empty())
         return Status::success();
-    // The new agents are numbered, the others read. An agent another
-    // session numbers at the same moment is in neither answer: it is asked
-    // about again next time.
+    // The new agents are numbered (in one order, so that two sessions
+    // numbering the same agents wait for each other, never deadlock), the
+    // others read. An agent another session numbers at the same moment is
+    // in neither answer: it stays text on this connection.
     auto res = db_->exec_prepared(
         "number_agents",
         "WITH asked AS (SELECT DISTINCT a FROM unnest($1::text[]) a"
         "), added AS ("
         "  INSERT INTO mesoflow.agent_codes (agent_id) SELECT a FROM asked"
         "  WHERE NOT EXISTS (SELECT 1 FROM mesoflow.agent_codes c WHERE c.agent_id = a)"
-        "  ON CONFLICT (agent_id) DO NOTHING RETURNING code, agent_id"
+        "  ORDER BY a ON CONFLICT (agent_id) DO NOTHING RETURNING code, agent_id"
         ") SELECT code, agent_id FROM added"
         " UNION ALL SELECT c.code, c.agent_id FROM mesoflow.agent_codes c JOIN asked ON a = "
         "agent_id",
         pg::Params().add(asked.str()));
     if (!res && !res.error().permanent())
         return res.error();
+    forget_if_reconnected();
     if (!res) {
-        // Not asked again in this process: a refusal costs the saving,
+        // Not asked again on this connection: a refusal costs the saving,
         // never a placement, and is not repeated every batch.
         log::warn("agents_not_numbered", "agents={} error={}", added.size(),
                   log::quote(res.error().message));
-        for (auto& a : added)
-            agent_codes_.emplace(std::move(a), 0);
-        return Status::success();
     }
-    for (int i = 0; i < PQntuples(res->get()); ++i) {
+    for (auto& a : added)
+        agent_codes_.emplace(std::move(a), 0);
+    for (int i = 0; res && i < PQntuples(res->get()); ++i) {
         agent_codes_.insert_or_assign(std::string(pg::text(res->get(), i, 1)),
                                       static_cast<int>(pg::to_int64(res->get(), i, 0)));
     }

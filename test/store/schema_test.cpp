@@ -712,8 +712,7 @@ TEST_CASE(
 TEST_CASE(
     "mesoflow writes its launches and updates to the history coded exactly as the view's rule "
     "codes the same rows, with the same list of names") {
-    const std::string dsn = TempPostgres::shared().create_database();
-    REQUIRE(migrate(dsn).ok());
+    const std::string dsn = migrated_database();
     Sql sql(dsn);
     std::string list;
     for (const auto name : history::names())
@@ -827,9 +826,52 @@ TEST_CASE(
     }
 }
 
+TEST_CASE(
+    "agents' codes are learnt again on a new connection, and a launch keeps a code only if the "
+    "table still gives it to that agent") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    TaskStore store(dsn, "codes-test");
+    const auto pending = store.fetch_pending(2).value();
+    REQUIRE(pending.size() == 2);
+    REQUIRE(store.record_launches({launch_of(pending[0].id, 1, "O1", "agent-7")})->at(0));
+    const std::string code =
+        sql.one("SELECT code FROM mesoflow.agent_codes WHERE agent_id = 'agent-7'");
+    // The server loses its numbering (a failover to a replica behind it, a
+    // restore) and gives agent-7's code to another agent.
+    const auto renumber = [&] {
+        sql.exec("DELETE FROM mesoflow.agent_codes");
+        sql.exec("ALTER TABLE mesoflow.agent_codes ALTER COLUMN code RESTART WITH " + code);
+        sql.exec("INSERT INTO mesoflow.agent_codes (agent_id) VALUES ('agent-other')");
+        REQUIRE(sql.one("SELECT agent_id FROM mesoflow.agent_codes WHERE code = " + code) ==
+                "agent-other");
+    };
+    const auto agent_of_last_row = [](Sql& on) {
+        return on.one("SELECT agent_id FROM mesoflow.task_history ORDER BY id DESC LIMIT 1");
+    };
+    // Still connected: the launch's code is checked against the table.
+    renumber();
+    REQUIRE(store.record_launches({launch_of(pending[1].id, 1, "O2", "agent-7")})->at(0));
+    CHECK(agent_of_last_row(sql) == "agent-7");
+    // Connected again: the codes are learnt again before the updates name it.
+    renumber();
+    TempPostgres::shared().kill_connections(database_name(dsn));
+    Sql after(dsn);
+    auto running = update_of(pending[0].id, 1, MesosTaskState::running);
+    running.agent_id = "agent-7";
+    auto batch = store.apply_updates({running});
+    if (!batch)
+        batch = store.apply_updates({running});
+    REQUIRE(batch.ok());
+    CHECK(batch->updates.at(0).outcome == UpdateOutcome::applied);
+    CHECK(agent_of_last_row(after) == "agent-7");
+    CHECK(after.one("SELECT agent_code IS NOT NULL FROM mesoflow.task_events ORDER BY id DESC"
+                    " LIMIT 1") == "t");
+}
+
 TEST_CASE("an agent mesoflow cannot number is written as text and its task is placed") {
-    const std::string dsn = TempPostgres::shared().create_database();
-    REQUIRE(migrate(dsn).ok());
+    const std::string dsn = migrated_database();
     Sql sql(dsn);
     sql.exec(
         "CREATE FUNCTION mesoflow.refuse_agent() RETURNS trigger LANGUAGE plpgsql AS"

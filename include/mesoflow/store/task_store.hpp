@@ -396,14 +396,17 @@ class TaskStore {
     // has not asked about yet, numbering the new ones, so that history rows
     // store a number, not the id. An agent without a code is written as
     // text: a refusal (a role without INSERT on the table) is logged and not
-    // asked again; a lost connection fails the call, as the write would.
+    // asked again on that connection; a lost connection fails the call, as
+    // the write would.
     Status number_agents(const std::vector<std::string>& agents);
     Status number_agents(const std::vector<LaunchRecord>& placements);
 
     std::unique_ptr<Database> db_;
     std::optional<Fence> fence_;
-    // Agent id -> code; 0: asked, no code (not asked again).
+    // Agent id -> code; 0: asked, no code (not asked again). Learnt on the
+    // connection codes_generation_ counts (Database::generation).
     std::unordered_map<std::string, int> agent_codes_;
+    std::uint64_t codes_generation_ = 0;
 };
 
 }  // namespace mesoflow::store
