@@ -29,11 +29,7 @@ pg::Params placement_params(const std::vector<LaunchRecord>& placements,
         ids.push(p.task_id);
         attempts.push(p.attempt);
         agents.push_text_or_null(p.agent_id);
-        if (const auto code = history::agent_code(codes, p.agent_id)) {
-            agent_codes.push(static_cast<std::int64_t>(*code));
-        } else {
-            agent_codes.push_null();
-        }
+        agent_codes.push(history::agent_code(codes, p.agent_id));
         hosts.push_text_or_null(p.hostname);
         offers.push_text_or_null(p.offer_id);
         if (p.launched_at_us > 0) {

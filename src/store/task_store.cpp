@@ -163,11 +163,7 @@ Result<std::vector<bool>> TaskStore::record_launches(const std::vector<LaunchRec
         agents.push(l.agent_id);
         hosts.push_text_or_null(l.hostname);
         offers.push(l.offer_id);
-        if (const auto code = history::agent_code(agent_codes_, l.agent_id)) {
-            agent_codes.push(static_cast<std::int64_t>(*code));
-        } else {
-            agent_codes.push_null();
-        }
+        agent_codes.push(history::agent_code(agent_codes_, l.agent_id));
     }
     // The claim is the WHERE clause: only a pending task at the previous
     // attempt moves, so a second claimant of the same attempt matches nothing.
