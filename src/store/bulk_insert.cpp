@@ -2,17 +2,24 @@
 // streamed through COPY ... FROM STDIN (text format). Columns a task leaves
 // unset are sent as the column's default, evaluated once in the
 // transaction (so not_before's now() is the transaction's, as for an
-// INSERT), or as NULL where the table has no default: the BEFORE INSERT
-// row triggers, which COPY fires as INSERT does, fill those from the queue
-// and judge every row. Without skip_existing the rows go straight into
+// INSERT), or, for those the queue gives, as the row's queue gives them
+// (mesoflow.queues read in the same transaction, resolved as
+// mesoflow.apply_queue_defaults resolves them; the transaction sets
+// mesoflow.queue_defaults_resolved, so that the trigger does not look the
+// queue up again for each row). The BEFORE INSERT row triggers, which COPY
+// fires as INSERT does, judge every row. Without skip_existing the rows go
+// straight into
 // mesoflow.tasks; with it, into a temporary table first, then
 // INSERT ... SELECT ... ON CONFLICT (key) DO NOTHING.
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,6 +36,45 @@ namespace {
 constexpr std::size_t kCopyChunkBytes = 256 * 1024;
 constexpr const char* kStagingTable = "pg_temp.mesoflow_submit";
 constexpr const char* kAbortMessage = "mesoflow submit stopped the copy";
+
+constexpr std::size_t column_at(std::string_view name) {
+    for (std::size_t i = 0; i < kNewTaskColumns.size(); ++i) {
+        if (name == kNewTaskColumns[i].name)
+            return i;
+    }
+    throw std::logic_error("no such column");  // at compile time: does not compile
+}
+
+// The columns mesoflow.apply_queue_defaults fills from the row's queue, in
+// the order kQueueDefaultsSql returns them.
+constexpr std::array<std::size_t, 7> kQueueGiven{
+    column_at("cpus"),        column_at("mem"),  column_at("disk"), column_at("gpus"),
+    column_at("constraints"), column_at("role"), column_at("image")};
+constexpr std::size_t kQueueColumn = column_at("queue");
+
+// What each queue gives a row that sets none of kQueueGiven, as
+// mesoflow.apply_queue_defaults gives it (the queue's value, else the
+// table's: 1 cpu, 256 MB, no disk, no GPUs, no constraints, no role, no
+// image), as text; the row with a NULL name, what a queue without a row in
+// mesoflow.queues gives. The test "submit --from gives each row what an
+// INSERT's trigger gives it" holds the two to the same values.
+constexpr const char* kQueueDefaultsSql =
+    "SELECT q.name, coalesce(q.cpus, 1)::text, coalesce(q.mem, 256)::text,"
+    "  coalesce(q.disk, 0)::text, coalesce(q.gpus, 0)::text,"
+    "  coalesce(q.constraints, '[]'::jsonb)::text, q.role, q.image"
+    " FROM (VALUES (true), (false)) k(known) LEFT JOIN mesoflow.queues q ON k.known";
+
+using QueueGiven = std::array<std::optional<std::string>, kQueueGiven.size()>;
+
+struct QueueDefaults {
+    std::unordered_map<std::string, QueueGiven> by_name;
+    QueueGiven unknown;  // a queue without a row
+
+    const QueueGiven& of(const std::string& queue) const {
+        const auto it = by_name.find(queue);
+        return it == by_name.end() ? unknown : it->second;
+    }
+};
 
 // The file line of each row sent, kept as the rows where the difference
 // between the two changes (blank lines the source skipped), not per row.
@@ -122,6 +168,37 @@ Result<TaskColumnValues> column_defaults(PGconn* conn) {
     return out;
 }
 
+Result<QueueDefaults> queue_defaults(PGconn* conn) {
+    auto found = run(conn, kQueueDefaultsSql);
+    if (!found)
+        return found.error();
+    QueueDefaults out;
+    const PGresult* res = found->get();
+    for (int r = 0; r < PQntuples(res); ++r) {
+        QueueGiven given;
+        for (std::size_t k = 0; k < given.size(); ++k)
+            given[k] = pg::opt_text(res, r, static_cast<int>(k) + 1);
+        if (pg::is_null(res, r, 0))
+            out.unknown = std::move(given);
+        else
+            out.by_name.emplace(pg::text(res, r, 0), std::move(given));
+    }
+    return out;
+}
+
+// Gives the columns a row leaves to its queue what the queue gives (a
+// NewTask's image is never '': unset).
+void apply_queue_defaults(const QueueDefaults& queues, const TaskColumnValues& defaults,
+                          TaskColumnValues& values) {
+    const auto& queue = values[kQueueColumn] ? values[kQueueColumn] : defaults[kQueueColumn];
+    const QueueGiven& given = queues.of(queue.value_or(std::string()));
+    for (std::size_t k = 0; k < kQueueGiven.size(); ++k) {
+        auto& value = values[kQueueGiven[k]];
+        if (!value)
+            value = given[k];
+    }
+}
+
 // After the INSERT from the staging table failed (and was rolled back to
 // its savepoint): inserts the staged rows one by one in line order to find
 // the first one the table refuses, and returns "line N: why".
@@ -187,13 +264,17 @@ Result<BulkResult> TaskStore::insert_tasks(const BulkSource& next, bool skip_exi
 
     // A long file is one long COPY: the statement timeout would measure the
     // file, not the server.
-    for (const char* sql : {"BEGIN", "SET LOCAL statement_timeout = 0"}) {
+    for (const char* sql : {"BEGIN", "SET LOCAL statement_timeout = 0",
+                            "SET LOCAL mesoflow.queue_defaults_resolved = on"}) {
         if (auto done = run(conn, sql); !done)
             return done.error();
     }
     auto defaults = column_defaults(conn);
     if (!defaults)
         return defaults.error();
+    auto queues = queue_defaults(conn);
+    if (!queues)
+        return queues.error();
     std::string copy;
     if (skip_existing) {
         auto created = run(conn, fmt::format("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS"
@@ -237,6 +318,7 @@ Result<BulkResult> TaskStore::insert_tasks(const BulkSource& next, bool skip_exi
         ++rows;
         lines.add(rows, (*item)->line);
         task_column_values((*item)->task, values);
+        apply_queue_defaults(*queues, *defaults, values);
         if (skip_existing)
             buffer += fmt::format("{}\t", (*item)->line);
         for (std::size_t i = 0; i < values.size(); ++i) {

@@ -81,6 +81,124 @@ TEST_CASE("submit --from queues every line with its columns and the queue's defa
     CHECK(sql.one("SELECT cpus FROM mesoflow.tasks WHERE key = E'shell\\ttab'") == "1");
 }
 
+TEST_CASE("submit --from gives each row what an INSERT's trigger gives it") {
+    // The client resolves the queue's defaults itself (the trigger skips
+    // the lookup for its rows): every combination of a queue's settings
+    // and a row's own values, queued once by submit --from (key b.*) and
+    // once by a producer's INSERT through the trigger (key s.*), must
+    // store the same values.
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.queues (name, cpus, mem, disk, gpus, role, constraints, image)"
+        " VALUES ('full', 2, 4096, 10, 1, 'ml', '[[\"rack\", \"EQUALS\", \"r1\"]]',"
+        "         'registry.local/q:1')");
+    sql.exec("INSERT INTO mesoflow.queues (name) VALUES ('bare')");
+    sql.exec("INSERT INTO mesoflow.queues (name, mem, image) VALUES ('imaged', 64.5, 'img:2')");
+    struct Variant {
+        const char* name;
+        const char* json;     // fields of the JSON line
+        const char* columns;  // the same as INSERT columns
+        const char* values;
+    };
+    const Variant variants[] = {
+        {"nothing", "", "", ""},
+        {"own-image", R"(, "image": "own:3")", ", image", ", 'own:3'"},
+        {"own-role", R"(, "role": "r2")", ", role", ", 'r2'"},
+        {"own-resources", R"(, "cpus": 0.25, "mem": 32, "disk": 1, "gpus": 0)",
+         ", cpus, mem, disk, gpus", ", 0.25, 32, 1, 0"},
+        {"own-constraints", R"(, "constraints": [["host", "LIKE", "a.*"]])", ", constraints",
+         R"(, '[["host", "LIKE", "a.*"]]')"},
+        {"all-resources",
+         R"(, "cpus": 0.5, "mem": 16, "disk": 0, "gpus": 0, "constraints": [["gpu", "EXISTS"]])",
+         ", cpus, mem, disk, gpus, constraints", R"(, 0.5, 16, 0, 0, '[["gpu", "EXISTS"]]')"},
+        {"all-own",
+         R"(, "cpus": 3, "mem": 8, "disk": 2, "gpus": 2, "role": "r3", "image": "i:4",)"
+         R"( "constraints": [["gpu", "EXISTS"]])",
+         ", cpus, mem, disk, gpus, role, image, constraints",
+         R"(, 3, 8, 2, 2, 'r3', 'i:4', '[["gpu", "EXISTS"]]')"},
+    };
+    // "": the row names no queue (the table's default queue, which has no
+    // row); ghost: a queue without a row.
+    const char* queues[] = {"full", "bare", "imaged", "ghost", ""};
+    std::string file;
+    int rows = 0;
+    for (const char* queue : queues) {
+        for (const auto& v : variants) {
+            const std::string name = std::string(*queue ? queue : "none") + "." + v.name;
+            const std::string queue_json =
+                *queue ? std::string(R"(, "queue": ")") + queue + "\"" : std::string();
+            file +=
+                R"({"key": "b.)" + name + R"(", "command": "true")" + queue_json + v.json + "}\n";
+            sql.exec(std::string("INSERT INTO mesoflow.tasks (key, command") +
+                     (*queue ? ", queue" : "") + v.columns + ") VALUES ('s." + name + "', 'true'" +
+                     (*queue ? std::string(", '") + queue + "'" : "") + v.values + ")");
+            ++rows;
+        }
+    }
+    TempFile input(file);
+    const auto r = mesoflow_db(dsn, {"submit", "--from", input.path()});
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    const std::string pairs =
+        " FROM mesoflow.tasks b JOIN mesoflow.tasks s ON s.key = 's' || substr(b.key, 2)"
+        " WHERE b.key LIKE 'b.%'";
+    CHECK(sql.one("SELECT count(*)" + pairs) == std::to_string(rows));
+    CHECK(sql.one("SELECT string_agg(b.key, ', ')" + pairs +
+                  " AND (b.cpus, b.mem, b.disk, b.gpus, b.constraints, b.role, b.image, b.queue)"
+                  " IS DISTINCT FROM"
+                  " (s.cpus, s.mem, s.disk, s.gpus, s.constraints, s.role, s.image, s.queue)") ==
+          "");
+    // What the two agree on is the queues' and the table's defaults.
+    CHECK(sql.one("SELECT concat_ws('|', cpus, mem, disk, gpus, constraints, role, image)"
+                  " FROM mesoflow.tasks WHERE key = 'b.full.nothing'") ==
+          "2|4096|10|1|[[\"rack\", \"EQUALS\", \"r1\"]]|ml|registry.local/q:1");
+    const std::string unset =
+        "SELECT concat_ws('|', cpus, mem, disk, gpus, constraints,"
+        " coalesce(role, '-'), coalesce(image, '-')) FROM mesoflow.tasks"
+        " WHERE key = ";
+    // Every resource given: only the client gives the queue's role and image.
+    CHECK(sql.one(unset + "'b.full.all-resources'") ==
+          "0.5|16|0|0|[[\"gpu\", \"EXISTS\"]]|ml|registry.local/q:1");
+    CHECK(sql.one(unset + "'b.imaged.nothing'") == "1|64.5|0|0|[]|-|img:2");
+    CHECK(sql.one(unset + "'b.bare.own-role'") == "1|256|0|0|[]|r2|-");
+    CHECK(sql.one(unset + "'b.ghost.nothing'") == "1|256|0|0|[]|-|-");
+    CHECK(sql.one(unset + "'b.none.own-image'") == "1|256|0|0|[]|-|own:3");
+}
+
+TEST_CASE("the queue defaults trigger skips a resolved row's unset role and image only") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.queues (name, cpus, role, image) VALUES ('q', 2, 'ml', 'x:1')");
+    const std::string resources = "cpus, mem, disk, gpus, constraints";
+    const std::string given = "1, 1, 0, 0, '[]'";
+    const std::string row =
+        "SELECT concat_ws('|', cpus, coalesce(role, '-'), coalesce(image, '-'))"
+        " FROM mesoflow.tasks WHERE key = ";
+    // Without the setting: the queue's role and image, as always.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
+             ") VALUES ('plain', 'true', 'q', " + given + ")");
+    CHECK(sql.one(row + "'plain'") == "1|ml|x:1");
+    sql.exec("BEGIN");
+    sql.exec("SET LOCAL mesoflow.queue_defaults_resolved = on");
+    // Every resource given: role and image stay unset.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
+             ") VALUES ('resolved', 'true', 'q', " + given + ")");
+    // A resource unset still takes the queue's, with its role and image.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('unresolved', 'true', 'q')");
+    // An image of '' is still no image.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, role, image, " + resources +
+             ") VALUES ('no-image', 'true', 'q', 'r', '', " + given + ")");
+    sql.exec("COMMIT");
+    CHECK(sql.one(row + "'resolved'") == "1|-|-");
+    CHECK(sql.one(row + "'unresolved'") == "2|ml|x:1");
+    CHECK(sql.one(row + "'no-image'") == "1|r|-");
+    // The setting ends with its transaction.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
+             ") VALUES ('after', 'true', 'q', " + given + ")");
+    CHECK(sql.one(row + "'after'") == "1|ml|x:1");
+}
+
 TEST_CASE("submit --from - reads stdin") {
     const std::string dsn = migrated_database();
     const auto r = submit_stdin(dsn, lines(50));
