@@ -10,8 +10,8 @@
 --   * a row with role or image unset, unless the inserting transaction has
 --     set mesoflow.queue_defaults_resolved to 'on': it says that it has
 --     already given each row its queue's defaults (`mesoflow submit --from`
---     does, from mesoflow.queues read in the same transaction), so that an
---     unset role or image is the queue's own "none".
+--     does, from mesoflow.queue_defaults() read in the same transaction), so
+--     that an unset role or image is the queue's own "none".
 -- Without that setting, what a row is given is exactly what it was given
 -- before. A producer that sets it gains nothing it could not write itself:
 -- its rows keep the role and image it gave (unset: the framework's role,
@@ -26,3 +26,21 @@ CREATE TRIGGER tasks_apply_queue_defaults BEFORE INSERT ON mesoflow.tasks
               AND current_setting('mesoflow.queue_defaults_resolved', true)
                   IS DISTINCT FROM 'on'))
     EXECUTE FUNCTION mesoflow.apply_queue_defaults();
+
+-- What apply_queue_defaults gives a row that sets none of the columns it
+-- fills, for each queue with a row, and (name NULL) for a queue without
+-- one. With its owner's rights, as the trigger, so that a producer needs no
+-- grant on mesoflow.queues: what it returns is what a producer sees in the
+-- rows it queues. Whoever may use schema mesoflow may call it.
+CREATE FUNCTION mesoflow.queue_defaults()
+RETURNS TABLE (name text, cpus double precision, mem double precision, disk double precision,
+               gpus double precision, constraints jsonb, role text, image text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT q.name, coalesce(q.cpus, 1), coalesce(q.mem, 256), coalesce(q.disk, 0),
+           coalesce(q.gpus, 0), coalesce(q.constraints, '[]'::jsonb), q.role, q.image
+    FROM (VALUES (true), (false)) AS k(known) LEFT JOIN mesoflow.queues q ON k.known
+$$;
+
+-- Every mesoflow command checks the schema's version first: a producer
+-- with the grants of README "Airflow" may run `mesoflow submit` too.
+GRANT SELECT ON mesoflow.schema_version TO PUBLIC;

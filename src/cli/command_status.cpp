@@ -142,7 +142,7 @@ int command_status(const Args& args) {
     auto queues = store.queue_summaries();
     if (!queues)
         return fail(inv, kExitFailure, queues.error().message);
-    auto counts = store.counts_by_state(store::kExactEndedUpTo, false);
+    auto counts = store.counts_by_state(store::kExactEndedPagesUpTo, false);
     if (!counts)
         return fail(inv, kExitFailure, counts.error().message);
     store::StateCount pending{task::TaskState::pending, 0, false};

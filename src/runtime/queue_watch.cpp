@@ -61,7 +61,7 @@ void Runtime::Impl::run_poll() {
             p.pending = look->due;
             p.next_retry_us = look->next_retry_us;
             // The pending count is the look's: one pass over the pending rows.
-            auto counts = store->counts_by_state(store::kExactEndedUpTo, false);
+            auto counts = store->counts_by_state(store::kExactEndedPagesUpTo, false);
             if (!counts)
                 return counts.error();
             p.counts = std::move(*counts);

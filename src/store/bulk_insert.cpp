@@ -3,8 +3,8 @@
 // unset are sent as the column's default, evaluated once in the
 // transaction (so not_before's now() is the transaction's, as for an
 // INSERT), or, for those the queue gives, as the row's queue gives them
-// (mesoflow.queues read in the same transaction, resolved as
-// mesoflow.apply_queue_defaults resolves them; the transaction sets
+// (mesoflow.queue_defaults(), read in the same transaction, resolves them
+// as mesoflow.apply_queue_defaults does; the transaction sets
 // mesoflow.queue_defaults_resolved, so that the trigger does not look the
 // queue up again for each row). The BEFORE INSERT row triggers, which COPY
 // fires as INSERT does, judge every row. Without skip_existing the rows go
@@ -53,16 +53,14 @@ constexpr std::array<std::size_t, 7> kQueueGiven{
 constexpr std::size_t kQueueColumn = column_at("queue");
 
 // What each queue gives a row that sets none of kQueueGiven, as
-// mesoflow.apply_queue_defaults gives it (the queue's value, else the
-// table's: 1 cpu, 256 MB, no disk, no GPUs, no constraints, no role, no
-// image), as text; the row with a NULL name, what a queue without a row in
-// mesoflow.queues gives. The test "submit --from gives each row what an
-// INSERT's trigger gives it" holds the two to the same values.
+// mesoflow.apply_queue_defaults gives it, as text; the row with a NULL
+// name, what a queue without a row in mesoflow.queues gives (a function
+// with its owner's rights: a producer needs no grant on mesoflow.queues).
+// The test "submit --from gives each row what an INSERT's trigger gives
+// it" holds the two to the same values.
 constexpr const char* kQueueDefaultsSql =
-    "SELECT q.name, coalesce(q.cpus, 1)::text, coalesce(q.mem, 256)::text,"
-    "  coalesce(q.disk, 0)::text, coalesce(q.gpus, 0)::text,"
-    "  coalesce(q.constraints, '[]'::jsonb)::text, q.role, q.image"
-    " FROM (VALUES (true), (false)) k(known) LEFT JOIN mesoflow.queues q ON k.known";
+    "SELECT name, cpus::text, mem::text, disk::text, gpus::text, constraints::text, role, image"
+    " FROM mesoflow.queue_defaults()";
 
 using QueueGiven = std::array<std::optional<std::string>, kQueueGiven.size()>;
 

@@ -9,6 +9,7 @@
 
 using Catch::Contains;
 using Catch::Matches;
+using mesoflow::store::testing::database_name;
 using mesoflow::store::testing::migrated_database;
 using mesoflow::store::testing::Sql;
 using mesoflow::testing::CliResult;
@@ -164,6 +165,44 @@ TEST_CASE("submit --from gives each row what an INSERT's trigger gives it") {
     CHECK(sql.one(unset + "'b.bare.own-role'") == "1|256|0|0|[]|r2|-");
     CHECK(sql.one(unset + "'b.ghost.nothing'") == "1|256|0|0|[]|-|-");
     CHECK(sql.one(unset + "'b.none.own-image'") == "1|256|0|0|[]|-|own:3");
+}
+
+TEST_CASE("submit and submit --from give a producer with README's grants its queues' defaults") {
+    // The producer has no grant on mesoflow.queues: the defaults come from
+    // mesoflow.queue_defaults(), with its owner's rights.
+    const std::string dsn = migrated_database();
+    Sql admin(dsn);
+    const std::string role = "bulk_producer_" + database_name(dsn);
+    admin.exec("CREATE ROLE " + role + " LOGIN");
+    admin.exec(mesoflow::store::testing::readme_producer_grants(
+        std::string(MESOFLOW_SOURCE_DIR) + "/README.md", role));
+    admin.exec(
+        "INSERT INTO mesoflow.queues (name, cpus, role, image) VALUES ('gpu', 2, 'ml',"
+        " 'img:1')");
+    TempFile file(
+        R"({"key": "given", "command": "true", "queue": "gpu", "cpus": 1, "mem": 1, "disk": 0,)"
+        R"( "gpus": 0, "constraints": [["gpu", "EXISTS"]]})"
+        "\n"
+        R"({"key": "unset", "command": "true", "queue": "gpu"})"
+        "\n");
+    const auto r = mesoflow_db(dsn + " user=" + role, {"submit", "--from", file.path()});
+    INFO(r.output);
+    CHECK(r.code == 0);
+    const std::string row =
+        "SELECT concat_ws('|', cpus, mem, coalesce(role, '-'), coalesce(image, '-'))"
+        " FROM mesoflow.tasks WHERE key = ";
+    CHECK(admin.one(row + "'given'") == "1|1|ml|img:1");
+    CHECK(admin.one(row + "'unset'") == "2|256|ml|img:1");
+    // And one task at a time.
+    const auto one = mesoflow_db(dsn + " user=" + role,
+                                 {"submit", "--key", "one", "--queue", "gpu", "--shell", "true"});
+    INFO(one.output);
+    CHECK(one.code == 0);
+    CHECK(admin.one(row + "'one'") == "2|256|ml|img:1");
+    Sql producer(dsn + " user=" + role);
+    CHECK_THAT(producer.error_of("SELECT * FROM mesoflow.queues"), Contains("permission denied"));
+    admin.exec("DROP OWNED BY " + role);
+    admin.exec("DROP ROLE " + role);
 }
 
 TEST_CASE("the queue defaults trigger skips a resolved row's unset role and image only") {

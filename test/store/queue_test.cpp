@@ -629,23 +629,28 @@ TEST_CASE("counts by state: ended rows estimated past the limit once analyzed, t
     };
     using Counted = std::pair<std::int64_t, bool>;
     // Never analyzed: counted, however small the limit.
-    auto counts = by_state(5);
+    auto counts = by_state(0);
     CHECK(counts[TaskState::finished] == Counted{30, false});
     CHECK(counts[TaskState::pending] == Counted{8, false});
     CHECK(counts[TaskState::running] == Counted{2, false});
     sql.exec("ANALYZE mesoflow.tasks");
-    // Within the limit: counted.
-    counts = by_state(kExactEndedUpTo);
+    // Within the limit, which is the table's pages (what a count reads):
+    // counted.
+    counts = by_state(kExactEndedPagesUpTo);
     CHECK(counts[TaskState::finished] == Counted{30, false});
+    const auto pages = std::stoll(
+        sql.one("SELECT pg_relation_size('mesoflow.tasks') / current_setting('block_size')::int"));
+    REQUIRE(pages > 1);
+    CHECK(by_state(pages)[TaskState::finished] == Counted{30, false});
     // Past it: ended states estimated (a table this small is sampled whole,
     // so the estimate is the count), pending and live ones still counted.
-    counts = by_state(5);
+    counts = by_state(pages - 1);
     CHECK(counts[TaskState::finished] == Counted{30, true});
     CHECK(counts[TaskState::pending] == Counted{8, false});
     CHECK(counts[TaskState::running] == Counted{2, false});
     // Rows that change after the analyze are counted where they are counted.
     sql.exec("UPDATE mesoflow.tasks SET state = 'finished' WHERE key = 'c-12'");
-    counts = by_state(5);
+    counts = by_state(0);
     CHECK(counts[TaskState::pending] == Counted{7, false});
 }
 
@@ -658,7 +663,7 @@ TEST_CASE("counts by state without the pending count read no pending row and ret
     REQUIRE(with.ok());
     REQUIRE(with->size() == 1);
     CHECK(with->front().count == 2);
-    auto without = store.counts_by_state(kExactEndedUpTo, false);
+    auto without = store.counts_by_state(kExactEndedPagesUpTo, false);
     REQUIRE(without.ok());
     CHECK(without->empty());
 }

@@ -1041,26 +1041,6 @@ TEST_CASE("schema 3 migrates a database whose rows break its rules without faili
     CHECK(claimed->at(0).key == "ok");
 }
 
-namespace {
-
-// The producer grants README "Airflow" documents, for `role`.
-std::string readme_producer_grants(const std::string& role) {
-    std::ifstream in(std::string(MESOFLOW_SOURCE_DIR) + "/README.md");
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string readme = text.str();
-    const auto from = readme.find("GRANT USAGE ON SCHEMA mesoflow TO airflow_executor;");
-    REQUIRE(from != std::string::npos);
-    std::string grants = readme.substr(from, readme.find("```", from) - from);
-    for (std::size_t at = grants.find("airflow_executor"); at != std::string::npos;
-         at = grants.find("airflow_executor", at)) {
-        grants.replace(at, std::string("airflow_executor").size(), role);
-    }
-    return grants;
-}
-
-}  // namespace
-
 TEST_CASE(
     "a producer with README's grants queues and kills tasks but cannot write mesoflow's columns") {
     const std::string dsn = migrated_database();
@@ -1068,7 +1048,7 @@ TEST_CASE(
     // Roles belong to the whole server, which other tests share: one per database.
     const std::string role = "producer_" + database_name(dsn);
     admin.exec("CREATE ROLE " + role + " LOGIN");
-    admin.exec(readme_producer_grants(role));
+    admin.exec(readme_producer_grants(std::string(MESOFLOW_SOURCE_DIR) + "/README.md", role));
     Sql producer(dsn + " user=" + role);
     producer.exec(
         "INSERT INTO mesoflow.tasks (key, command, cpus, env, run_as_user, role, priority,"

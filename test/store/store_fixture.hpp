@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +28,23 @@ using namespace mesoflow::task;
 // "host=... dbname=NAME" -> NAME
 inline std::string database_name(const std::string& dsn) {
     return dsn.substr(dsn.rfind('=') + 1);
+}
+
+// The producer grants README "Airflow" documents (README.md at
+// `readme_path`), for `role`.
+inline std::string readme_producer_grants(const std::string& readme_path, const std::string& role) {
+    std::ifstream in(readme_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string readme = text.str();
+    const std::string executor = "airflow_executor";
+    const auto from = readme.find("GRANT USAGE ON SCHEMA mesoflow TO " + executor + ";");
+    if (from == std::string::npos)
+        throw std::runtime_error("no producer grants in " + readme_path);
+    std::string grants = readme.substr(from, readme.find("```", from) - from);
+    for (auto at = grants.find(executor); at != std::string::npos; at = grants.find(executor, at))
+        grants.replace(at, executor.size(), role);
+    return grants;
 }
 
 // A new database with the mesoflow schema.

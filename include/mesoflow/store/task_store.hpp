@@ -332,13 +332,13 @@ class TaskStore {
     // when the runtime should look again without a notification.
     Result<std::optional<std::int64_t>> next_retry_at_us();
     // Tasks by state: pending and live ones counted, ended ones counted
-    // while the table holds at most `exact_ended_up_to` rows and estimated
+    // while the table has at most `exact_ended_pages_up_to` pages, estimated
     // from its statistics beyond (StateCount::estimated). Without
     // `count_pending` no pending row is read (a caller that has the queue
     // summaries has their count: each pass over a million pending rows
     // takes 0.3-0.5 s).
     Result<std::vector<StateCount>> counts_by_state(
-        std::int64_t exact_ended_up_to = kExactEndedUpTo, bool count_pending = true);
+        std::int64_t exact_ended_pages_up_to = kExactEndedPagesUpTo, bool count_pending = true);
 
     // --- The framework's row --------------------------------------------
 
