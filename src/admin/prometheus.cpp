@@ -185,7 +185,7 @@ std::string render_prometheus(const Metrics& m, std::string_view version) {
 
     header(out, "tasks", "gauge",
            "Tasks in the queue table by state, at the last poll (ended states estimated past "
-           "100,000 rows).");
+           "3,000 pages of the table).");
     for (std::size_t i = 0; i < kTaskStates; ++i) {
         out += fmt::format("mesoflow_tasks{{state=\"{}\"}} {}\n",
                            task::to_string(static_cast<task::TaskState>(i)),

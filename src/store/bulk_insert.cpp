@@ -6,7 +6,8 @@
 // (mesoflow.queue_defaults(), read in the same transaction, resolves them
 // as mesoflow.apply_queue_defaults does; the transaction sets
 // mesoflow.queue_defaults_resolved, so that the trigger does not look the
-// queue up again for each row). The BEFORE INSERT row triggers, which COPY
+// queue up again for each row: a file takes its queues' defaults as they
+// were when it started). The BEFORE INSERT row triggers, which COPY
 // fires as INSERT does, judge every row. Without skip_existing the rows go
 // straight into
 // mesoflow.tasks; with it, into a temporary table first, then
@@ -262,8 +263,11 @@ Result<BulkResult> TaskStore::insert_tasks(const BulkSource& next, bool skip_exi
 
     // A long file is one long COPY: the statement timeout would measure the
     // file, not the server.
-    for (const char* sql : {"BEGIN", "SET LOCAL statement_timeout = 0",
-                            "SET LOCAL mesoflow.queue_defaults_resolved = on"}) {
+    // The queues' defaults as text that reads back as the same float8 on
+    // any server; and this transaction's word that it gave them.
+    for (const char* sql :
+         {"BEGIN", "SET LOCAL statement_timeout = 0", "SET LOCAL extra_float_digits = 3",
+          "SELECT set_config('mesoflow.queue_defaults_resolved', txid_current()::text, true)"}) {
         if (auto done = run(conn, sql); !done)
             return done.error();
     }

@@ -1,7 +1,8 @@
 // The one mapping of a NewTask to the queue table's columns, shared by
 // insert_task (one INSERT) and insert_tasks (COPY): each column's value as
 // PostgreSQL text, or none when the task leaves it to the table (the
-// column's default, or the queue's through tasks_apply_queue_defaults).
+// column's default, or the queue's: insert_task leaves those to the trigger
+// tasks_apply_queue_defaults, insert_tasks gives them itself).
 #pragma once
 
 #include <array>

@@ -441,14 +441,16 @@ Result<std::vector<StateCount>> TaskStore::counts_by_state(std::int64_t exact_en
     // has run for a while, counted while the table has at most $1 pages
     // (what a count reads) and otherwise estimated: the table's rows now
     // (its statistics' density times its pages today) times each ended
-    // state's share in pg_stats. A table never analyzed is counted. Which of the two is
+    // state's share in pg_stats. A table never analyzed, or truncated since
+    // (its statistics stay, its row count is unknown), is counted. Which of the two is
     // decided first, and passed to the count as a value: its plan then
     // holds only the branch taken (planned for the whole table, the count
     // of ended rows started parallel workers, 30-50 ms, even when skipped).
     static const std::string big_sql =
-        "WITH " + column_shares_cte("state") +
+        "WITH " + std::string(kTableRowsEstimateCte) + ", " + column_shares_cte("state") +
         " SELECT pg_relation_size('mesoflow.tasks'::regclass)"
-        "   / current_setting('block_size')::int > $1 AND EXISTS (SELECT 1 FROM shares)";
+        "   / current_setting('block_size')::int > $1"
+        "   AND (SELECT n FROM est) IS NOT NULL AND EXISTS (SELECT 1 FROM shares)";
     auto big = db_->exec(big_sql.c_str(), pg::Params().add(exact_ended_pages_up_to));
     if (!big)
         return big.error();

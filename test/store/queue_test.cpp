@@ -652,6 +652,15 @@ TEST_CASE("counts by state: ended rows estimated past the limit once analyzed, t
     sql.exec("UPDATE mesoflow.tasks SET state = 'finished' WHERE key = 'c-12'");
     counts = by_state(0);
     CHECK(counts[TaskState::pending] == Counted{7, false});
+    // Truncated: the statistics stay, the row count is unknown: counted.
+    sql.exec("TRUNCATE mesoflow.tasks CASCADE");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, state) SELECT 't-' || g, 'true', 'finished'"
+        " FROM generate_series(1, 3) g");
+    REQUIRE(sql.one("SELECT reltuples < 0 FROM pg_class WHERE oid = 'mesoflow.tasks'::regclass") ==
+            "t");
+    counts = by_state(0);
+    CHECK(counts[TaskState::finished] == Counted{3, false});
 }
 
 TEST_CASE("counts by state without the pending count read no pending row and return none") {
