@@ -54,7 +54,8 @@ Many tasks at once:
 What to run:
   -- PROGRAM ARGS...        run PROGRAM with ARGS, without a shell
   --shell 'COMMAND'         run COMMAND with /bin/sh -c
-  --image IMAGE             container image (with neither of the above, its entrypoint runs)
+  --image IMAGE             container image (with neither of the above, its entrypoint runs);
+                            '' runs without one, whatever the queue's default
   --containerizer docker|mesos
                             how to run the image (default docker)
   --force-pull              pull the image even when the agent has it
@@ -177,8 +178,8 @@ Result<store::NewTask> new_task(const Invocation& inv) {
             return Error{"nothing after '--': give PROGRAM ARGS..."};
         task.argv = inv.command;
     }
-    task.image = inv.value("image").value_or("");
-    if (!task.command && task.argv.empty() && task.image.empty()) {
+    task.image = inv.value("image");
+    if (!task.command && task.argv.empty() && task.image.value_or("").empty()) {
         return Error{"nothing to run: give -- PROGRAM ARGS..., --shell 'COMMAND' or --image IMAGE"};
     }
     if (auto c = inv.value("containerizer")) {

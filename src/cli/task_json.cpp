@@ -322,7 +322,7 @@ Result<store::NewTask> task_from_json(std::string_view text) {
         return Error{"give either command or argv, not both", ErrorKind::permanent};
     if (!task.command && doc.contains("argv") && !doc["argv"].is_null() && task.argv.empty())
         return Error{"argv: must not be empty", ErrorKind::permanent};
-    if (!task.command && task.argv.empty() && task.image.empty())
+    if (!task.command && task.argv.empty() && task.image.value_or("").empty())
         return Error{"nothing to run: give command, argv or image", ErrorKind::permanent};
     return task;
 }

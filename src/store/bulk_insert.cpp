@@ -185,8 +185,8 @@ Result<QueueDefaults> queue_defaults(PGconn* conn) {
     return out;
 }
 
-// Gives the columns a row leaves to its queue what the queue gives (a
-// NewTask's image is never '': unset).
+// Gives the columns a row leaves to its queue what the queue gives (an
+// image of '' stays: the trigger reads it as no image).
 void apply_queue_defaults(const QueueDefaults& queues, const TaskColumnValues& defaults,
                           TaskColumnValues& values) {
     const auto& queue = values[kQueueColumn] ? values[kQueueColumn] : defaults[kQueueColumn];

@@ -34,7 +34,7 @@ void task_column_values(const NewTask& task, TaskColumnValues& out) {
     set(true, [&] { return task.key; });
     set(task.command.has_value(), [&] { return *task.command; });
     set(!task.argv.empty(), [&] { return text_array(task.argv); });
-    set(!task.image.empty(), [&] { return task.image; });
+    set(task.image.has_value(), [&] { return *task.image; });
     set(task.containerizer != task::Containerizer::none,
         [&] { return std::string(to_string(task.containerizer)); });
     flag(task.force_pull);

@@ -107,6 +107,7 @@ TEST_CASE("submit --from gives each row what an INSERT's trigger gives it") {
     };
     const Variant variants[] = {
         {"nothing", "", "", ""},
+        {"no-image", R"(, "image": "")", ", image", ", ''"},
         {"own-image", R"(, "image": "own:3")", ", image", ", 'own:3'"},
         {"own-role", R"(, "role": "r2")", ", role", ", 'r2'"},
         {"own-resources", R"(, "cpus": 0.25, "mem": 32, "disk": 1, "gpus": 0)",
@@ -174,6 +175,14 @@ TEST_CASE("submit --from gives each row what an INSERT's trigger gives it") {
     // Every resource given: only the client gives the queue's role and image.
     CHECK(sql.one(unset + "'b.full.all-resources'") ==
           "0.5|16|0|0|[[\"gpu\", \"EXISTS\"]]|ml|registry.local/q:1");
+    // An image of '' is no image, whatever the queue's, by either path.
+    CHECK(sql.one("SELECT concat_ws('|', role, coalesce(image, '-')) FROM mesoflow.tasks"
+                  " WHERE key = 'b.full.no-image'") == "ml|-");
+    const auto one = mesoflow_db(dsn, {"submit", "--key", "one.no-image", "--queue", "imaged",
+                                       "--shell", "true", "--image", ""});
+    INFO(one.output);
+    CHECK(one.code == 0);
+    CHECK(sql.one(unset + "'one.no-image'") == "1|64.5|0|0|[]|-|-");
     CHECK(sql.one(unset + "'b.imaged.nothing'") == "1|64.5|0|0|[]|-|img:2");
     CHECK(sql.one(unset + "'b.bare.own-role'") == "1|256|0|0|[]|r2|-");
     CHECK(sql.one(unset + "'b.ghost.nothing'") == "1|256|0|0|[]|-|-");

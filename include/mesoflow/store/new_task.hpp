@@ -16,7 +16,9 @@ struct NewTask {
     std::string key;                     // unique, chosen by the producer
     std::optional<std::string> command;  // a shell string (/bin/sh -c) ...
     std::vector<std::string> argv;       // ... or an argv; not both
-    std::string image;                   // empty: no container image
+    // Unset: the queue's default image, if any; "": no image, whatever the
+    // queue's default.
+    std::optional<std::string> image;
     task::Containerizer containerizer =
         task::Containerizer::none;  // none with an image means docker
     bool force_pull = false;
