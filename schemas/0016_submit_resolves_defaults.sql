@@ -18,6 +18,7 @@
 -- before. A producer that sets it can leave its rows without their
 -- queue's role and image (no role: any of the framework's; no image);
 -- allowed_roles and every rule of the table still judge them.
+
 -- The name's rules, as before, with every function and operator named in
 -- pg_catalog: the trigger's condition runs this body (inlined) under the
 -- inserting session's search_path, where it ran under the trigger

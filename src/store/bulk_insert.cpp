@@ -189,8 +189,9 @@ Result<QueueDefaults> queue_defaults(PGconn* conn) {
 // image of '' stays: the trigger reads it as no image).
 void apply_queue_defaults(const QueueDefaults& queues, const TaskColumnValues& defaults,
                           TaskColumnValues& values) {
+    static const std::string none;  // NULL: no queue has that name
     const auto& queue = values[kQueueColumn] ? values[kQueueColumn] : defaults[kQueueColumn];
-    const QueueGiven& given = queues.of(queue.value_or(std::string()));
+    const QueueGiven& given = queues.of(queue ? *queue : none);
     for (std::size_t k = 0; k < kQueueGiven.size(); ++k) {
         auto& value = values[kQueueGiven[k]];
         if (!value)

@@ -231,40 +231,42 @@ TEST_CASE("the queue defaults trigger skips a resolved row's unset role and imag
     const std::string dsn = migrated_database();
     Sql sql(dsn);
     sql.exec("INSERT INTO mesoflow.queues (name, cpus, role, image) VALUES ('q', 2, 'ml', 'x:1')");
-    const std::string resources = "cpus, mem, disk, gpus, constraints";
-    const std::string given = "1, 1, 0, 0, '[]'";
+    // A row of queue q with every resource given, role and image unset.
+    const auto insert_given = [&](const std::string& key) {
+        sql.exec(
+            "INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem, disk, gpus,"
+            " constraints) VALUES ('" +
+            key + "', 'true', 'q', 1, 1, 0, 0, '[]')");
+    };
     const std::string row =
         "SELECT concat_ws('|', cpus, coalesce(role, '-'), coalesce(image, '-'))"
         " FROM mesoflow.tasks WHERE key = ";
     // Without the setting: the queue's role and image, as always.
-    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
-             ") VALUES ('plain', 'true', 'q', " + given + ")");
+    insert_given("plain");
     CHECK(sql.one(row + "'plain'") == "1|ml|x:1");
     // A value that is not this transaction's id says nothing (ALTER ROLE
     // ... SET would leave one in every session).
     sql.exec("BEGIN");
     sql.exec("SET LOCAL mesoflow.queue_defaults_resolved = on");
-    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
-             ") VALUES ('static', 'true', 'q', " + given + ")");
+    insert_given("static");
     sql.exec("COMMIT");
     CHECK(sql.one(row + "'static'") == "1|ml|x:1");
     sql.exec("BEGIN");
     sql.exec("SELECT set_config('mesoflow.queue_defaults_resolved', txid_current()::text, true)");
     // Every resource given: role and image stay unset.
-    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
-             ") VALUES ('resolved', 'true', 'q', " + given + ")");
+    insert_given("resolved");
     // A resource unset still takes the queue's, with its role and image.
     sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('unresolved', 'true', 'q')");
     // An image of '' is still no image.
-    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, role, image, " + resources +
-             ") VALUES ('no-image', 'true', 'q', 'r', '', " + given + ")");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, queue, role, image, cpus, mem, disk, gpus,"
+        " constraints) VALUES ('no-image', 'true', 'q', 'r', '', 1, 1, 0, 0, '[]')");
     sql.exec("COMMIT");
     CHECK(sql.one(row + "'resolved'") == "1|-|-");
     CHECK(sql.one(row + "'unresolved'") == "2|ml|x:1");
     CHECK(sql.one(row + "'no-image'") == "1|r|-");
     // The setting ends with its transaction.
-    sql.exec("INSERT INTO mesoflow.tasks (key, command, queue, " + resources +
-             ") VALUES ('after', 'true', 'q', " + given + ")");
+    insert_given("after");
     CHECK(sql.one(row + "'after'") == "1|ml|x:1");
 }
 

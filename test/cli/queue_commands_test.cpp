@@ -472,7 +472,22 @@ TEST_CASE("a careless producer's queue name is refused with the rule, and nothin
                                 "'true', " +
                                 r.queue_sql + ")"),
                    Contains(r.rule));
+        // A row that gives every default itself is judged the same.
+        CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem, disk,"
+                                " gpus, constraints, role, image) VALUES ('k', 'true', " +
+                                r.queue_sql + ", 1, 1, 0, 0, '[]', 'r', 'i')"),
+                   Contains(r.rule));
     }
+    // A session whose search_path puts a function of its own before
+    // pg_catalog's cannot change the rules.
+    sql.exec("CREATE SCHEMA shadow");
+    sql.exec("CREATE FUNCTION shadow.btrim(t text) RETURNS text LANGUAGE sql AS 'SELECT t'");
+    sql.exec("SET search_path = shadow, pg_catalog, public");
+    CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command, queue, cpus, mem, disk,"
+                            " gpus, constraints, role, image) VALUES ('k', 'true', ' padded', 1, 1,"
+                            " 0, 0, '[]', 'r', 'i')"),
+               Contains("queue_must_not_start_or_end_with_spaces"));
+    sql.exec("RESET search_path");
     // Moving a task to a bad queue is refused the same way.
     sql.exec("INSERT INTO mesoflow.tasks (key, command, queue) VALUES ('ok', 'true', 'etl')");
     CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET queue = '' WHERE key = 'ok'"),
