@@ -46,16 +46,10 @@ struct RowChange {
 };
 
 // One history row per update, as mesoflow.task_events stores it
-// (history_codes.hpp), in COPY's text format.
+// (history_codes.hpp), in COPY's text format (history::kCopyEvents).
 struct HistoryRows {
     pg::CopyRows rows;
 };
-
-// The columns HistoryRows holds, in order.
-constexpr const char* kHistoryCopy =
-    "COPY mesoflow.task_events (task_id, attempt, mesos_task_id, kind, mesos_state, outcome,"
-    " from_state, to_state, reason, source, message, agent_id, executor_id, status_time, uuid,"
-    " healthy, note, derived, unlisted, agent_code, status_uuid) FROM STDIN";
 
 constexpr const char* kRowColumns =
     "id, state, attempt, max_attempts, retry_backoff_s, retry_on_failure, kill_requested,"
@@ -370,7 +364,7 @@ Result<BatchResult> apply_batch(Database& db, const history::AgentCodes& codes,
     // Round trip 2, one simple query: the history by COPY (PostgreSQL logs
     // a page's worth of copied rows as one WAL record), the rows, COMMIT.
     auto committed =
-        db.copy_then_commit(kHistoryCopy, history.rows.str(), write ? &*write : nullptr);
+        db.copy_then_commit(history::kCopyEvents, history.rows.str(), write ? &*write : nullptr);
     if (!committed)
         return fail(committed.error());
     std::set<std::int64_t> changed_since;

@@ -442,17 +442,68 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
     return written->matched;
 }
 
+namespace {
+
+// One launch row per placement, as mesoflow.task_events stores it
+// (history_codes.hpp), in COPY's text format (history::kCopyEvents): what
+// launch_history_sql writes for a row placed, from the record itself.
+pg::CopyRows launch_rows(const std::vector<LaunchRecord>& placements,
+                         const history::AgentCodes& codes) {
+    static const int launch = history::code_of("launch").value();
+    static const int launching = history::code_of("launching").value();
+    pg::CopyRows r;
+    for (const auto& p : placements) {
+        const auto ids = history::derive_ids(p.task_id, p.attempt, p.mesos_task_id, std::nullopt);
+        const auto agent = history::agent_code(codes, p.agent_id);
+        r.push(p.task_id);
+        r.push(p.attempt);
+        r.push(ids.mesos_task_id);
+        r.push(launch);
+        r.push_null();  // mesos_state
+        r.push_null();  // outcome
+        r.push(launching);
+        r.push(launching);
+        r.push_null();  // reason
+        r.push_null();  // source
+        r.push_null();  // message
+        r.push_text_or_null(agent ? std::string_view() : std::string_view(p.agent_id));
+        r.push_null();  // executor_id
+        r.push_null();  // status_time
+        r.push_null();  // uuid
+        r.push_null();  // healthy
+        if (p.offer_id.empty()) {
+            r.push_null();
+        } else {
+            r.push(std::string_view("offer " + p.offer_id));
+        }
+        r.push(ids.derived);
+        r.push_null();  // unlisted
+        r.push(agent);
+        r.push_null();  // status_uuid
+        r.end_row();
+    }
+    return r;
+}
+
+}  // namespace
+
 Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return Placement{};
     if (auto numbered = number_agents(placements); !numbered)
         return numbered.error();
-    // Each row is written by one conditional UPDATE, which takes no lock of
+    // One transaction: the launch rows by COPY (PostgreSQL logs a page's
+    // worth of copied rows as one WAL record; an INSERT logs each), then
+    // each row written by one conditional UPDATE, which takes no lock of
     // its own (a row lock is a WAL record), and waits at most
     // update_lock_wait for a row another session holds; past that the
     // placement runs again with the rows locked first, in id order,
     // skipping those held. The rows are found by id (= ANY: the primary
-    // key's index); the update walks the input (an index lookup each).
+    // key's index); the update walks the input (an index lookup each). The
+    // launch rows of attempts not placed (stale, or held by another session)
+    // are taken out again: the rows this transaction wrote (its xid, and its
+    // start as their time), gated so that nothing is read when all were
+    // placed.
     static const std::string update =
         "UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
         "  offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
@@ -466,9 +517,7 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "             launched_at, agent_code)"
         " WHERE t.id = u.id AND t.attempt = u.attempt";
     static const std::string rest =
-        "  RETURNING t.id, t.attempt, t.mesos_task_id, t.agent_id, u.agent_code, t.offer_id"
-        "), history AS (" +
-        launch_history_sql("placed", "launching") +
+        "  RETURNING t.id"
         // Never placeable, as the statement's snapshot shows the row: a
         // row another session holds is stale only if it already was.
         "), stale AS ("
@@ -477,6 +526,14 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "  WHERE (t.id IS NULL OR t.state <> 'launching' OR t.attempt <> u.attempt"
         "         OR t.kill_requested OR t.agent_id IS NOT NULL)"
         "    AND u.id NOT IN (SELECT id FROM placed)"
+        "), unplaced AS ("
+        "  SELECT u.id FROM unnest($1::bigint[]) AS u(id) WHERE u.id NOT IN (SELECT id FROM placed)"
+        "), unwritten AS ("
+        "  DELETE FROM mesoflow.task_events e"
+        "  WHERE EXISTS (SELECT FROM unplaced)"
+        "    AND e.task_id = ANY(ARRAY(SELECT id FROM unplaced)) AND e.kind = " +
+        history::code_sql("launch") +
+        "    AND e.xmin::text = (txid_current() % 4294967296)::text AND e.recorded_at = now()"
         ")"
         " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
     static const std::string unlocked_sql =
@@ -488,22 +545,42 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS (" +
         update + " AND t.id IN (SELECT id FROM locked)" + rest;
+    const pg::CopyRows rows = launch_rows(placements, agent_codes_);
+    if (rows.holds_nul())
+        return Error{"a placement's text holds a NUL byte", ErrorKind::permanent};
     const std::string lock_wait = db_->update_lock_wait_sql();
-    std::vector<pg::Statement> statements;
-    statements.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
-    if (fence_)
-        statements.push_back(fence_statement(*fence_));
-    statements.push_back(pg::Statement{"place_attempts", unlocked_sql.c_str(),
-                                       placement_params(placements, agent_codes_)});
-    auto done = db_->transaction(std::move(statements));
-    Result<pg::ResultSet> res =
-        done ? Result<pg::ResultSet>(std::move(done->back())) : Result<pg::ResultSet>(done.error());
-    if (!done && pg::is_lock_not_available(done.error())) {
+    const auto write = [&](bool lock) -> Result<pg::ResultSet> {
+        // Round trip 1: BEGIN, the wait allowed for a held row, the fence.
+        std::vector<pg::Statement> first;
+        if (!lock)
+            first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
+        if (fence_)
+            first.push_back(fence_statement(*fence_));
+        auto begun = db_->begin_with(std::move(first));
+        if (!begun) {
+            db_->abort_transaction();
+            return begun.error();
+        }
+        if (db_->generation() != codes_generation_) {
+            // Connected again since the agents' codes were learnt: they are
+            // learnt again before the placement goes again.
+            db_->abort_transaction();
+            return Error{"the database connection changed before the placements were written"};
+        }
+        // Round trip 2, one simple query: the launch rows, the rows, COMMIT.
+        const pg::Statement statement{lock ? "place_attempts_locked" : "place_attempts",
+                                      lock ? locked_sql.c_str() : unlocked_sql.c_str(),
+                                      placement_params(placements, agent_codes_)};
+        auto done = db_->copy_then_commit(history::kCopyEvents, rows.str(), &statement);
+        if (!done)
+            db_->abort_transaction();
+        return done;
+    };
+    auto res = write(false);
+    if (!res && pg::is_lock_not_available(res.error())) {
         log::info("placement_row_held", "placements={} waited_ms={}", placements.size(),
                   db_->update_lock_wait().count());
-        res = exec_fenced(*db_, fence_,
-                          pg::Statement{"place_attempts_locked", locked_sql.c_str(),
-                                        placement_params(placements, agent_codes_)});
+        res = write(true);
     }
     if (!res)
         return res.error();

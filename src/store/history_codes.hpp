@@ -31,6 +31,13 @@ std::string code_sql(std::string_view name);
 using AgentCodes = std::unordered_map<std::string, int>;
 std::optional<int> agent_code(const AgentCodes& codes, const std::string& agent);
 
+// The hot paths' COPY into mesoflow.task_events (status updates, launches):
+// its columns, in the order their rows are written.
+inline constexpr const char* kCopyEvents =
+    "COPY mesoflow.task_events (task_id, attempt, mesos_task_id, kind, mesos_state, outcome,"
+    " from_state, to_state, reason, source, message, agent_id, executor_id, status_time, uuid,"
+    " healthy, note, derived, unlisted, agent_code, status_uuid) FROM STDIN";
+
 // The uuid in PostgreSQL's text form when `base64` is the base64 of 16
 // bytes exactly as PostgreSQL's encode() writes it back; nullopt otherwise
 // (it is then stored as text).

@@ -323,6 +323,11 @@ TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, 
     REQUIRE(again.ok());
     CHECK(again->placed.empty());
     CHECK(again->stale == std::vector<std::int64_t>{claimed->at(2).id});
+    // One launch row for each attempt placed: those copied for attempts not
+    // placed (here, without a held row, by the first statement) are gone.
+    CHECK(sql.one("SELECT string_agg(t.key, ',' ORDER BY t.key) FROM mesoflow.task_history h"
+                  " JOIN mesoflow.tasks t ON t.id = h.task_id WHERE h.kind = 'launch'") ==
+          "go,held");
 }
 
 TEST_CASE(

@@ -719,7 +719,9 @@ TEST_CASE(
         list += (list.empty() ? "" : ",") + std::string(name);
     CHECK(sql.one("SELECT array_to_string(mesoflow.history_names(), ',')") == list);
 
-    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true'),"
+        " ('three', 'true')");
     TaskStore store(dsn);
     const auto pending = store.fetch_pending(2).value();
     REQUIRE(pending.size() == 2);
@@ -728,6 +730,10 @@ TEST_CASE(
     REQUIRE(store.record_launches({launch_of(one, 1, "O1", "agent-1")})->at(0));
     REQUIRE(store.record_placements({launch_of(two, 1, "O2", "agent-2")}).ok());
     REQUIRE(store.record_launches({launch_of(two, 1, "O2", "agent-2")})->at(0));
+    // The runtime's placement: its launch row by COPY.
+    const auto three = store.claim_pending(1).value();
+    REQUIRE(three.size() == 1);
+    REQUIRE(store.place_attempts({launch_of(three[0].id, 1, "O3", "agent-3")})->placed.size() == 1);
     auto running = update_of(one, 1, MesosTaskState::running, "qAPubCvMRqegLeJyhZ9Vdw==");
     running.agent_id = "agent-1";
     running.executor_id = running.mesos_task_id;
@@ -744,7 +750,7 @@ TEST_CASE(
     stray.source = "SOURCE_MASTER";
     REQUIRE(store.apply_updates({running, failed, stray}).ok());
     const std::string last = sql.one("SELECT max(id) FROM mesoflow.task_events");
-    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events") == 5);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events") == 6);
     CHECK(sql.one("SELECT message FROM mesoflow.tasks WHERE id = " + std::to_string(two)) ==
           failed.message);
     CHECK(sql.one("SELECT message FROM mesoflow.task_history WHERE task_id = " +
@@ -773,7 +779,7 @@ TEST_CASE(
     // uuid as a uuid,
     // both derived ids left out of the first update.
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
-                    " AND agent_id IS NULL AND agent_code IS NOT NULL") == 5);
+                    " AND agent_id IS NULL AND agent_code IS NOT NULL") == 6);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
                     " AND status_uuid IS NOT NULL") == 1);
     CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events WHERE id <= " + last +
