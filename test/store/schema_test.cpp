@@ -837,7 +837,9 @@ TEST_CASE(
     "table still gives it to that agent") {
     const std::string dsn = migrated_database();
     Sql sql(dsn);
-    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true')");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'true'), ('two', 'true'),"
+        " ('three', 'true')");
     TaskStore store(dsn, "codes-test");
     const auto pending = store.fetch_pending(2).value();
     REQUIRE(pending.size() == 2);
@@ -846,22 +848,41 @@ TEST_CASE(
         sql.one("SELECT code FROM mesoflow.agent_codes WHERE agent_id = 'agent-7'");
     // The server loses its numbering (a failover to a replica behind it, a
     // restore) and gives agent-7's code to another agent.
-    const auto renumber = [&] {
-        sql.exec("DELETE FROM mesoflow.agent_codes");
-        sql.exec("ALTER TABLE mesoflow.agent_codes ALTER COLUMN code RESTART WITH " + code);
-        sql.exec("INSERT INTO mesoflow.agent_codes (agent_id) VALUES ('agent-other')");
-        REQUIRE(sql.one("SELECT agent_id FROM mesoflow.agent_codes WHERE code = " + code) ==
+    const auto renumber = [&](Sql& on) {
+        on.exec("DELETE FROM mesoflow.agent_codes");
+        on.exec("ALTER TABLE mesoflow.agent_codes ALTER COLUMN code RESTART WITH " + code);
+        on.exec("INSERT INTO mesoflow.agent_codes (agent_id) VALUES ('agent-other')");
+        REQUIRE(on.one("SELECT agent_id FROM mesoflow.agent_codes WHERE code = " + code) ==
                 "agent-other");
     };
     const auto agent_of_last_row = [](Sql& on) {
         return on.one("SELECT agent_id FROM mesoflow.task_history ORDER BY id DESC LIMIT 1");
     };
+    const auto last_row_coded = [](Sql& on) {
+        return on.one(
+                   "SELECT agent_code IS NOT NULL FROM mesoflow.task_events ORDER BY id DESC"
+                   " LIMIT 1") == "t";
+    };
     // Still connected: the launch's code is checked against the table.
-    renumber();
+    renumber(sql);
     REQUIRE(store.record_launches({launch_of(pending[1].id, 1, "O2", "agent-7")})->at(0));
     CHECK(agent_of_last_row(sql) == "agent-7");
-    // Connected again: the codes are learnt again before the updates name it.
-    renumber();
+    const auto three = store.claim_pending(1).value();
+    REQUIRE(three.size() == 1);
+    // Connected again: the codes are learnt again before a placement names it.
+    renumber(sql);
+    TempPostgres::shared().kill_connections(database_name(dsn));
+    Sql placing(dsn);
+    const std::vector<LaunchRecord> placement{launch_of(three[0].id, 1, "O3", "agent-7")};
+    auto placed = store.place_attempts(placement);
+    if (!placed)
+        placed = store.place_attempts(placement);
+    REQUIRE(placed.ok());
+    CHECK(placed->placed.size() == 1);
+    CHECK(agent_of_last_row(placing) == "agent-7");
+    CHECK(last_row_coded(placing));
+    // And before the updates name it.
+    renumber(placing);
     TempPostgres::shared().kill_connections(database_name(dsn));
     Sql after(dsn);
     auto running = update_of(pending[0].id, 1, MesosTaskState::running);
@@ -872,8 +893,7 @@ TEST_CASE(
     REQUIRE(batch.ok());
     CHECK(batch->updates.at(0).outcome == UpdateOutcome::applied);
     CHECK(agent_of_last_row(after) == "agent-7");
-    CHECK(after.one("SELECT agent_code IS NOT NULL FROM mesoflow.task_events ORDER BY id DESC"
-                    " LIMIT 1") == "t");
+    CHECK(last_row_coded(after));
 }
 
 TEST_CASE("an agent mesoflow cannot number is written as text and its task is placed") {
