@@ -4,7 +4,9 @@
 // back what was never placed. The placement statement is shared with
 // apply_updates, which records placements in its own transaction.
 #include <algorithm>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "claims.hpp"
 #include "database.hpp"
@@ -444,15 +446,19 @@ Result<int> TaskStore::record_placements(const std::vector<LaunchRecord>& placem
 
 namespace {
 
-// One launch row per placement, as mesoflow.task_events stores it
-// (history_codes.hpp), in COPY's text format (history::kCopyEvents): what
-// launch_history_sql writes for a row placed, from the record itself.
+// One launch row per attempt placed (`placed`: task id and attempt), as
+// mesoflow.task_events stores it (history_codes.hpp), in COPY's text format
+// (history::kCopyEvents): what launch_history_sql writes for a row placed,
+// from the record itself.
 pg::CopyRows launch_rows(const std::vector<LaunchRecord>& placements,
+                         std::set<std::pair<std::int64_t, int>> placed,
                          const history::AgentCodes& codes) {
     static const int launch = history::code_of("launch").value();
     static const int launching = history::code_of("launching").value();
     pg::CopyRows r;
     for (const auto& p : placements) {
+        if (placed.erase({p.task_id, p.attempt}) == 0)
+            continue;  // not placed, or a repeat of a record written already
         const auto ids = history::derive_ids(p.task_id, p.attempt, p.mesos_task_id, std::nullopt);
         const auto agent = history::agent_code(codes, p.agent_id);
         r.push(p.task_id);
@@ -490,20 +496,24 @@ pg::CopyRows launch_rows(const std::vector<LaunchRecord>& placements,
 Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return Placement{};
+    for (const auto& p : placements) {
+        for (const std::string* text : {&p.agent_id, &p.hostname, &p.offer_id}) {
+            if (text->find('\0') != std::string::npos)
+                return Error{"a placement's text holds a NUL byte", ErrorKind::permanent};
+        }
+    }
     if (auto numbered = number_agents(placements); !numbered)
         return numbered.error();
-    // One transaction: the launch rows by COPY (PostgreSQL logs a page's
-    // worth of copied rows as one WAL record; an INSERT logs each), then
-    // each row written by one conditional UPDATE, which takes no lock of
-    // its own (a row lock is a WAL record), and waits at most
-    // update_lock_wait for a row another session holds; past that the
-    // placement runs again with the rows locked first, in id order,
-    // skipping those held. The rows are found by id (= ANY: the primary
-    // key's index); the update walks the input (an index lookup each). The
-    // launch rows of attempts not placed (stale, or held by another session)
-    // are taken out again: the rows this transaction wrote (its xid, and its
-    // start as their time), gated so that nothing is read when all were
-    // placed.
+    // One transaction, two round trips. (1) BEGIN, the wait allowed for a
+    // held row, the fence and the rows: each written by one conditional
+    // UPDATE, which takes no lock of its own (a row lock is a WAL record),
+    // and waits at most update_lock_wait for a row another session holds;
+    // past that the transaction runs again with the rows locked first, in
+    // id order, skipping those held. The rows are found by id (= ANY: the
+    // primary key's index); the update walks the input (an index lookup
+    // each). (2) The launch rows of the attempts placed, by COPY
+    // (PostgreSQL logs a page's worth of copied rows as one WAL record; an
+    // INSERT logs each), and COMMIT.
     static const std::string update =
         "UPDATE mesoflow.tasks t SET agent_id = u.agent_id, hostname = u.hostname,"
         "  offer_id = u.offer_id, launched_at = coalesce(to_timestamp(u.launched_at), now()),"
@@ -513,11 +523,10 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         ") THEN NULL ELSE t.message END,"
         "  updated_at = now()"
         " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[],"
-        "             $6::float8[], $7::int[]) AS u(id, attempt, agent_id, hostname, offer_id,"
-        "             launched_at, agent_code)"
+        "             $6::float8[]) AS u(id, attempt, agent_id, hostname, offer_id, launched_at)"
         " WHERE t.id = u.id AND t.attempt = u.attempt";
     static const std::string rest =
-        "  RETURNING t.id"
+        "  RETURNING t.id, t.attempt"
         // Never placeable, as the statement's snapshot shows the row: a
         // row another session holds is stale only if it already was.
         "), stale AS ("
@@ -526,16 +535,9 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "  WHERE (t.id IS NULL OR t.state <> 'launching' OR t.attempt <> u.attempt"
         "         OR t.kill_requested OR t.agent_id IS NOT NULL)"
         "    AND u.id NOT IN (SELECT id FROM placed)"
-        "), unplaced AS ("
-        "  SELECT u.id FROM unnest($1::bigint[]) AS u(id) WHERE u.id NOT IN (SELECT id FROM placed)"
-        "), unwritten AS ("
-        "  DELETE FROM mesoflow.task_events e"
-        "  WHERE EXISTS (SELECT FROM unplaced)"
-        "    AND e.task_id = ANY(ARRAY(SELECT id FROM unplaced)) AND e.kind = " +
-        history::code_sql("launch") +
-        "    AND e.xmin::text = (txid_current() % 4294967296)::text AND e.recorded_at = now()"
         ")"
-        " SELECT id, true FROM placed UNION ALL SELECT id, false FROM stale ORDER BY 1";
+        " SELECT id, true, attempt FROM placed UNION ALL SELECT id, false, NULL FROM stale"
+        " ORDER BY 1";
     static const std::string unlocked_sql =
         "WITH placed AS (" + update +
         " AND t.state = 'launching' AND NOT t.kill_requested AND t.agent_id IS NULL" + rest;
@@ -545,17 +547,35 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS (" +
         update + " AND t.id IN (SELECT id FROM locked)" + rest;
-    const pg::CopyRows rows = launch_rows(placements, agent_codes_);
-    if (rows.holds_nul())
-        return Error{"a placement's text holds a NUL byte", ErrorKind::permanent};
+    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
+    for (const auto& p : placements) {
+        ids.push(p.task_id);
+        attempts.push(p.attempt);
+        agents.push_text_or_null(p.agent_id);
+        hosts.push_text_or_null(p.hostname);
+        offers.push_text_or_null(p.offer_id);
+        if (p.launched_at_us > 0) {
+            launched_at.push(static_cast<double>(p.launched_at_us) / 1e6);
+        } else {
+            launched_at.push_null();
+        }
+    }
     const std::string lock_wait = db_->update_lock_wait_sql();
-    const auto write = [&](bool lock) -> Result<pg::ResultSet> {
-        // Round trip 1: BEGIN, the wait allowed for a held row, the fence.
+    const auto write = [&](bool lock) -> Result<Placement> {
         std::vector<pg::Statement> first;
         if (!lock)
             first.push_back(pg::Statement{nullptr, lock_wait.c_str(), {}});
         if (fence_)
             first.push_back(fence_statement(*fence_));
+        first.push_back(pg::Statement{lock ? "place_attempts_locked" : "place_attempts",
+                                      lock ? locked_sql.c_str() : unlocked_sql.c_str(),
+                                      pg::Params()
+                                          .add(ids.str())
+                                          .add(attempts.str())
+                                          .add(agents.str())
+                                          .add(hosts.str())
+                                          .add(offers.str())
+                                          .add(launched_at.str())});
         auto begun = db_->begin_with(std::move(first));
         if (!begun) {
             db_->abort_transaction();
@@ -567,14 +587,33 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
             db_->abort_transaction();
             return Error{"the database connection changed before the placements were written"};
         }
-        // Round trip 2, one simple query: the launch rows, the rows, COMMIT.
-        const pg::Statement statement{lock ? "place_attempts_locked" : "place_attempts",
-                                      lock ? locked_sql.c_str() : unlocked_sql.c_str(),
-                                      placement_params(placements, agent_codes_)};
-        auto done = db_->copy_then_commit(history::kCopyEvents, rows.str(), &statement);
-        if (!done)
+        Placement out;
+        std::set<std::pair<std::int64_t, int>> placed;
+        const PGresult* rows = begun->back().get();
+        out.placed.reserve(static_cast<std::size_t>(PQntuples(rows)));
+        for (int i = 0; i < PQntuples(rows); ++i) {
+            const auto id = pg::to_int64(rows, i, 0);
+            if (!pg::to_bool(rows, i, 1)) {
+                out.stale.push_back(id);
+                continue;
+            }
+            out.placed.push_back(id);
+            placed.emplace(id, pg::to_int(rows, i, 2));
+        }
+        if (out.placed.empty()) {
+            if (auto done = db_->commit_after({}); !done) {
+                db_->abort_transaction();
+                return done.error();
+            }
+            return out;
+        }
+        const pg::CopyRows history = launch_rows(placements, std::move(placed), agent_codes_);
+        if (auto done = db_->copy_then_commit(history::kCopyEvents, history.str(), nullptr);
+            !done) {
             db_->abort_transaction();
-        return done;
+            return done.error();
+        }
+        return out;
     };
     auto res = write(false);
     if (!res && pg::is_lock_not_available(res.error())) {
@@ -582,14 +621,7 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
                   db_->update_lock_wait().count());
         res = write(true);
     }
-    if (!res)
-        return res.error();
-    Placement out;
-    out.placed.reserve(static_cast<std::size_t>(PQntuples(res->get())));
-    for (int i = 0; i < PQntuples(res->get()); ++i)
-        (pg::to_bool(res->get(), i, 1) ? out.placed : out.stale)
-            .push_back(pg::to_int64(res->get(), i, 0));
-    return out;
+    return res;
 }
 
 Result<std::vector<std::int64_t>> TaskStore::unplace(const std::vector<LaunchRecord>& placements) {

@@ -323,11 +323,31 @@ TEST_CASE("placements before ACCEPT: only attempts still launching, not killed, 
     REQUIRE(again.ok());
     CHECK(again->placed.empty());
     CHECK(again->stale == std::vector<std::int64_t>{claimed->at(2).id});
-    // One launch row for each attempt placed: those copied for attempts not
-    // placed (here, without a held row, by the first statement) are gone.
+    // One launch row for each attempt placed, none for the others.
     CHECK(sql.one("SELECT string_agg(t.key, ',' ORDER BY t.key) FROM mesoflow.task_history h"
                   " JOIN mesoflow.tasks t ON t.id = h.task_id WHERE h.kind = 'launch'") ==
           "go,held");
+}
+
+TEST_CASE("a placement whose text holds a NUL byte is refused for good and writes nothing") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('one', 'x'), ('two', 'x')");
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed->size() == 2);
+    auto good = placement_of(claimed->at(0), "A1");
+    auto bad = placement_of(claimed->at(1), "A1");
+    bad.offer_id = std::string("offer\0-1", 9);
+    auto placed = store.place_attempts({good, bad});
+    REQUIRE_FALSE(placed.ok());
+    CHECK(placed.error().kind == mesoflow::ErrorKind::permanent);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks WHERE agent_id IS NOT NULL") == 0);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history") == 0);
+    // Alone, the good one is placed (the runtime places a refused batch one
+    // by one, and quarantines only the record refused alone).
+    REQUIRE(store.place_attempts({good})->placed.size() == 1);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_history WHERE kind = 'launch'") == 1);
 }
 
 TEST_CASE(

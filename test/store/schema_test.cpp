@@ -730,10 +730,14 @@ TEST_CASE(
     REQUIRE(store.record_launches({launch_of(one, 1, "O1", "agent-1")})->at(0));
     REQUIRE(store.record_placements({launch_of(two, 1, "O2", "agent-2")}).ok());
     REQUIRE(store.record_launches({launch_of(two, 1, "O2", "agent-2")})->at(0));
-    // The runtime's placement: its launch row by COPY.
+    // The runtime's placement: its launch row by COPY, an offer id with
+    // COPY's own escapes in it; a record given twice is written once.
     const auto three = store.claim_pending(1).value();
     REQUIRE(three.size() == 1);
-    REQUIRE(store.place_attempts({launch_of(three[0].id, 1, "O3", "agent-3")})->placed.size() == 1);
+    const auto placement = launch_of(three[0].id, 1, "O3 \\N\t\\.\n\r\\", "agent-3");
+    REQUIRE(store.place_attempts({placement, placement})->placed.size() == 1);
+    CHECK(sql.one("SELECT note FROM mesoflow.task_history WHERE task_id = " +
+                  std::to_string(three[0].id)) == "offer " + placement.offer_id);
     auto running = update_of(one, 1, MesosTaskState::running, "qAPubCvMRqegLeJyhZ9Vdw==");
     running.agent_id = "agent-1";
     running.executor_id = running.mesos_task_id;
@@ -913,10 +917,16 @@ TEST_CASE("an agent mesoflow cannot number is written as text and its task is pl
     sql.exec("DROP TRIGGER refuse_agent ON mesoflow.agent_codes");
     REQUIRE(store.record_launches({launch_of(pending[1].id, 1, "O2", "agent-8")})->at(0));
     CHECK(sql.count("SELECT count(*) FROM mesoflow.agent_codes") == 0);
+    // And the runtime's placement, by COPY.
+    sql.exec("INSERT INTO mesoflow.tasks (key, command) VALUES ('three', 'true')");
+    const auto three = store.claim_pending(1).value();
+    REQUIRE(three.size() == 1);
+    REQUIRE(store.place_attempts({launch_of(three[0].id, 1, "O3", "agent-8")})->placed.size() == 1);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.agent_codes") == 0);
     CHECK(sql.one("SELECT string_agg(agent_id, ' ' ORDER BY id) FROM mesoflow.task_events") ==
-          "agent-8 agent-8");
+          "agent-8 agent-8 agent-8");
     CHECK(sql.one("SELECT string_agg(agent_id, ' ' ORDER BY id) FROM mesoflow.task_history") ==
-          "agent-8 agent-8");
+          "agent-8 agent-8 agent-8");
 }
 
 TEST_CASE(
