@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 #include "mesoflow/common/log.hpp"
@@ -146,6 +147,10 @@ Result<std::vector<pg::ResultSet>> Database::commit_after(std::vector<pg::Statem
 
 Result<pg::ResultSet> Database::copy_then_commit(const std::string& copy, std::string_view rows,
                                                  const pg::Statement* statement) {
+    if (rows.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        // libpq takes a copy's data as one int-sized buffer.
+        return Error{"the rows to copy pass 2 GB", ErrorKind::permanent};
+    }
     auto conn = get();
     if (!conn)
         return conn.error();
