@@ -22,16 +22,13 @@ namespace mesoflow::store {
 
 namespace {
 
-// $1..$7: task ids, attempts, agents, hosts, offers, launch times (seconds),
-// agent codes.
-pg::Params placement_params(const std::vector<LaunchRecord>& placements,
-                            const history::AgentCodes& codes) {
-    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at, agent_codes;
+// $1..$6: task ids, attempts, agents, hosts, offers, launch times (seconds).
+pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
+    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
     for (const auto& p : placements) {
         ids.push(p.task_id);
         attempts.push(p.attempt);
         agents.push_text_or_null(p.agent_id);
-        agent_codes.push(history::agent_code(codes, p.agent_id));
         hosts.push_text_or_null(p.hostname);
         offers.push_text_or_null(p.offer_id);
         if (p.launched_at_us > 0) {
@@ -46,8 +43,7 @@ pg::Params placement_params(const std::vector<LaunchRecord>& placements,
         .add(agents.str())
         .add(hosts.str())
         .add(offers.str())
-        .add(launched_at.str())
-        .add(agent_codes.str());
+        .add(launched_at.str());
 }
 
 // The ids a statement returned (its first column), sorted.
@@ -134,7 +130,12 @@ pg::Statement placements_statement(const std::vector<LaunchRecord>& placements,
         ")"
         " SELECT (SELECT count(*) FROM placed), NULL::bigint"
         " UNION ALL SELECT NULL, id FROM busy";
-    return pg::Statement{"record_placements", sql.c_str(), placement_params(placements, codes)};
+    // $7: the agents' codes.
+    pg::ArrayLiteral agent_codes;
+    for (const auto& p : placements)
+        agent_codes.push(history::agent_code(codes, p.agent_id));
+    return pg::Statement{"record_placements", sql.c_str(),
+                         placement_params(placements).add(agent_codes.str())};
 }
 
 PlacementsWritten read_placements_written(const PGresult* res) {
@@ -547,20 +548,8 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         "    AND NOT kill_requested AND agent_id IS NULL ORDER BY id FOR UPDATE SKIP LOCKED"
         "), placed AS (" +
         update + " AND t.id IN (SELECT id FROM locked)" + rest;
-    pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
-    for (const auto& p : placements) {
-        ids.push(p.task_id);
-        attempts.push(p.attempt);
-        agents.push_text_or_null(p.agent_id);
-        hosts.push_text_or_null(p.hostname);
-        offers.push_text_or_null(p.offer_id);
-        if (p.launched_at_us > 0) {
-            launched_at.push(static_cast<double>(p.launched_at_us) / 1e6);
-        } else {
-            launched_at.push_null();
-        }
-    }
     const std::string lock_wait = db_->update_lock_wait_sql();
+    const pg::Params params = placement_params(placements);
     const auto write = [&](bool lock) -> Result<Placement> {
         std::vector<pg::Statement> first;
         if (!lock)
@@ -568,14 +557,7 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
         if (fence_)
             first.push_back(fence_statement(*fence_));
         first.push_back(pg::Statement{lock ? "place_attempts_locked" : "place_attempts",
-                                      lock ? locked_sql.c_str() : unlocked_sql.c_str(),
-                                      pg::Params()
-                                          .add(ids.str())
-                                          .add(attempts.str())
-                                          .add(agents.str())
-                                          .add(hosts.str())
-                                          .add(offers.str())
-                                          .add(launched_at.str())});
+                                      lock ? locked_sql.c_str() : unlocked_sql.c_str(), params});
         auto begun = db_->begin_with(std::move(first));
         if (!begun) {
             db_->abort_transaction();
