@@ -465,97 +465,18 @@ TEST_CASE(
     CHECK(history[1].id > history[0].id);
     CHECK(history[2].id > history[1].id);
 
-    // No primary key: an index on task_id (BRIN since schema 17) and a BRIN
+    // What each history row costs: one btree entry (task_id) and a BRIN
     // summary of id; deletes replicate with the whole old row.
     CHECK(sql.one("SELECT string_agg(c.relname || ' ' || am.amname || ' ' ||"
                   " pg_get_indexdef(indexrelid, 1, true), '; ' ORDER BY c.relname)"
                   " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                   " JOIN pg_am am ON am.oid = c.relam"
                   " WHERE indrelid = 'mesoflow.task_events'::regclass") ==
-          "task_history_by_id brin id; task_history_by_task brin task_id");
+          "task_history_by_id brin id; task_history_by_task btree task_id");
     CHECK(sql.one("SELECT relreplident FROM pg_class"
                   " WHERE oid = 'mesoflow.task_events'::regclass") == "f");
     CHECK_FALSE(sql.error_of("INSERT INTO mesoflow.task_history (id, kind) VALUES (NULL, 'launch')")
                     .empty());
-}
-
-// Schema 17: a task's history rows are found through a BRIN index of task
-// ids, which a row written into a range not yet summarised leaves alone.
-TEST_CASE(
-    "schema 17: a task's history is found through a BRIN index of task ids, in whatever order its "
-    "rows were written, and rows in ranges not yet summarised write nothing to it") {
-    const std::string dsn = database_at_schema(16);
-    Sql sql(dsn);
-    sql.exec(
-        "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, to_state)"
-        " VALUES (1, 1, 'mf-1-1', 'launch', 'launching');"
-        "INSERT INTO mesoflow.task_history (task_id, attempt, mesos_task_id, kind, mesos_state,"
-        " outcome, from_state, to_state) VALUES (1, 1, 'mf-1-1', 'update', 'TASK_RUNNING',"
-        " 'applied', 'launching', 'running')");
-    REQUIRE(migrate(dsn).ok());
-    CHECK(sql.one("SELECT pg_get_indexdef('mesoflow.task_history_by_task'::regclass)") ==
-          "CREATE INDEX task_history_by_task ON mesoflow.task_events USING brin (task_id "
-          "int8_minmax_multi_ops) WITH (pages_per_range='16')");
-    CHECK(sql.one("SELECT array_to_string(reloptions, ',') FROM pg_class"
-                  " WHERE oid = 'mesoflow.task_events'::regclass") ==
-          "autovacuum_vacuum_insert_scale_factor=0.01");
-    TaskStore store(dsn);
-    const auto kept = store.task_history(1).value();
-    REQUIRE(kept.size() == 2);
-    CHECK(kept[0].kind == "launch");
-    CHECK(kept[1].mesos_state == "TASK_RUNNING");
-
-    // 3,000 tasks' rows (four each) written in shuffled order, and task 2's
-    // launch first and its end last, among all the others: well past the
-    // first ranges, which are then summarised as VACUUM would.
-    sql.exec(
-        "INSERT INTO mesoflow.task_history (task_id, attempt, kind, to_state)"
-        " SELECT t, 1, 'launch', 'launching' FROM (VALUES (2)) v(t);"
-        "INSERT INTO mesoflow.task_history (task_id, attempt, kind, mesos_state, outcome,"
-        " from_state, to_state)"
-        " SELECT t, 1, 'update', 'TASK_RUNNING', 'applied', 'launching', 'running'"
-        " FROM generate_series(3, 3002) t, generate_series(1, 4) n"
-        " ORDER BY (t * 7919) % 3001, n;"
-        "INSERT INTO mesoflow.task_history (task_id, attempt, kind, mesos_state, outcome,"
-        " from_state, to_state) VALUES (2, 1, 'update', 'TASK_FINISHED', 'applied', 'running',"
-        " 'finished')");
-    CHECK(sql.count("SELECT pg_relation_size('mesoflow.task_events')"
-                    " / current_setting('block_size')::int") > 3 * 16);
-    CHECK(sql.count("SELECT brin_summarize_new_values('mesoflow.task_history_by_task')") > 0);
-    // Rows in the ranges summarised and in the ones after them.
-    sql.exec(
-        "INSERT INTO mesoflow.task_history (task_id, attempt, kind, to_state)"
-        " SELECT t, 2, 'launch', 'launching' FROM generate_series(3, 3002) t");
-    sql.exec("SET enable_seqscan = off");
-    CHECK_THAT(sql.one("EXPLAIN SELECT * FROM mesoflow.task_history WHERE task_id = 42"),
-               Catch::Contains("Bitmap Heap Scan on task_events"));
-    const std::string by_index =
-        "SELECT string_agg(h.kind || h.attempt, ',' ORDER BY h.id)"
-        " FROM mesoflow.task_history h WHERE h.task_id = ";
-    for (const std::int64_t task : {1, 2, 3, 1500, 3002}) {
-        CAPTURE(task);
-        const std::string expected = task == 1   ? "launch1,update1"
-                                     : task == 2 ? "launch1,update1"
-                                                 : "update1,update1,update1,update1,launch2";
-        CHECK(sql.one(by_index + std::to_string(task)) == expected);
-    }
-    CHECK(sql.one(by_index + "3003") == "");
-    CHECK(store.task_history(2).value().back().mesos_state == "TASK_FINISHED");
-
-    // Rows written into the newest range, not yet summarised, leave the
-    // index untouched: no WAL record names it.
-    sql.exec("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
-    const std::string before = sql.one("SELECT pg_current_wal_lsn()");
-    sql.exec(
-        "INSERT INTO mesoflow.task_history (task_id, attempt, kind, to_state)"
-        " SELECT t, 3, 'launch', 'launching' FROM generate_series(3003, 3500) t");
-    CHECK(sql.count("SELECT count(*) FROM pg_get_wal_records_info('" + before +
-                    "', pg_current_wal_flush_lsn()) WHERE block_ref LIKE '%/' ||"
-                    " pg_relation_filenode('mesoflow.task_events') || ' %'") > 0);
-    CHECK(sql.count("SELECT count(*) FROM pg_get_wal_records_info('" + before +
-                    "', pg_current_wal_flush_lsn()) WHERE block_ref LIKE '%/' ||"
-                    " pg_relation_filenode('mesoflow.task_history_by_task') || ' %'") == 0);
-    CHECK(sql.one(by_index + "3500") == "launch3");
 }
 
 TEST_CASE(
