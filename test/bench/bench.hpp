@@ -59,8 +59,13 @@ struct Options {
 
 // ------------------------------------------------------------ the parts
 // One run of `mesoflow run` over `tasks` queued tasks; `label` names the logs.
+// In a new database, or in `dsn`'s, already migrated and with no task left.
 json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tasks,
-                    const std::string& label);
+                    const std::string& label, const std::string& dsn = "");
+// What a retention job leaves: every task of `dsn` deleted (and so its
+// history), one history row kept at the end as newer tasks' would be, both
+// tables vacuumed, so that the next run's rows fill the pages freed.
+void delete_all_tasks_and_vacuum(const std::string& dsn);
 // Batches of `claim_size` claims and `update_size` status updates.
 json database_ceiling(testing::TempPostgres& pg, const Options& o, std::size_t claim_size,
                       std::size_t update_size);

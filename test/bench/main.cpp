@@ -242,6 +242,11 @@ void print_table(const Options& o, const json& f) {
          verdict(num(f, "status_ms") <= kTargetStatusMs));
     line(fmt::format("peak RSS, {} pending", o.small_tasks),
          fmt::format("{:.1f} MB", num(f, "peak_rss_small_mb")), "", "");
+    line(
+        fmt::format("WAL per task, {} tasks: new database / after deleting as many", o.small_tasks),
+        fmt::format("{:.0f} / {:.0f} bytes", num(f, "small_db_wal_bytes_per_task"),
+                    num(f, "retention_db_wal_bytes_per_task")),
+        "", "");
     line(fmt::format("peak RSS, {} pending", o.tasks),
          fmt::format("{:.1f} MB", num(f, "peak_rss_mb")),
          fmt::format("<= {:.0f}", kTargetPeakRssMb),
@@ -317,13 +322,26 @@ int main(int argc, char** argv) {
         std::cerr << fmt::format("mesoflow-bench: mesoflow, {} tasks\n", o.tasks);
         const json main_run = mesoflow::bench::run_end_to_end(pg, o, o.tasks, "main");
         for (const auto& [k, v] : main_run.items()) {
-            if (k != "tasks")
+            if (k != "tasks" && k != "dsn")
                 f[k] = v;
         }
         std::cerr << fmt::format("mesoflow-bench: mesoflow, {} tasks (memory)\n", o.small_tasks);
         const json small_run = mesoflow::bench::run_end_to_end(pg, o, o.small_tasks, "small");
         f["peak_rss_small_mb"] = small_run.at("peak_rss_mb");
         f["small_tasks_per_s"] = small_run.at("tasks_per_s");
+        f["small_db_wal_bytes_per_task"] = small_run.at("db_wal_bytes_per_task");
+        // A database whose tasks are deleted as they age: the same number
+        // again, once the small run's are deleted and vacuumed.
+        std::cerr << fmt::format(
+            "mesoflow-bench: mesoflow, {} tasks after the small run's were deleted\n",
+            o.small_tasks);
+        const std::string small_dsn = small_run.at("dsn");
+        mesoflow::bench::delete_all_tasks_and_vacuum(small_dsn);
+        const json again =
+            mesoflow::bench::run_end_to_end(pg, o, o.small_tasks, "retention", small_dsn);
+        for (const char* key : {"tasks_per_s", "db_wal_bytes_per_task", "db_cpu_ms_per_task",
+                                "db_rows_inserted_per_task", "db_hot_update_share"})
+            f[std::string("retention_") + key] = again.at(key);
 
         if (o.clock_tasks > 0) {
             // A real master allocates once a second: the launch window must

@@ -48,13 +48,28 @@ TEST_CASE("a tiny benchmark run finishes every task and writes the figures as fl
     std::stringstream text;
     text << in.rdbuf();
     const auto f = nlohmann::json::parse(text.str());
-    for (const char* key :
-         {"tasks_per_s", "ceiling_ratio", "decision_p99_ms", "ack_p99_ms", "peak_rss_mb",
-          "match_ms", "peak_rss_small_mb", "cpu_s_per_1000_tasks", "db_ceiling_tasks_per_s",
-          "master_ceiling_tasks_per_s", "db_full_batches_tasks_per_s", "mean_update_batch",
-          "mean_claim_batch", "bulk_submit_per_s", "clock_tasks_per_s",
-          "clock_tasks_per_allocation", "clock_tasks_per_round_p50", "clock_offered_cpus_used",
-          "clock_launch_window_last"}) {
+    for (const char* key : {"tasks_per_s",
+                            "ceiling_ratio",
+                            "decision_p99_ms",
+                            "ack_p99_ms",
+                            "peak_rss_mb",
+                            "match_ms",
+                            "peak_rss_small_mb",
+                            "cpu_s_per_1000_tasks",
+                            "db_ceiling_tasks_per_s",
+                            "master_ceiling_tasks_per_s",
+                            "db_full_batches_tasks_per_s",
+                            "mean_update_batch",
+                            "mean_claim_batch",
+                            "bulk_submit_per_s",
+                            "clock_tasks_per_s",
+                            "clock_tasks_per_allocation",
+                            "clock_tasks_per_round_p50",
+                            "clock_offered_cpus_used",
+                            "clock_launch_window_last",
+                            "small_db_wal_bytes_per_task",
+                            "retention_db_wal_bytes_per_task",
+                            "retention_tasks_per_s"}) {
         INFO(key);
         REQUIRE(f.contains(key));
         CHECK(f.at(key).is_number());
