@@ -75,6 +75,9 @@ json match_timing();
 double bulk_submit_per_s(testing::TempPostgres& pg, const Options& o, std::size_t lines);
 
 // ------------------------------------------------------------- support
+// A new database of `pg`, migrated by `mesoflow migrate` of the binary
+// measured (an older one brings its own schema): its DSN.
+std::string migrated_database(testing::TempPostgres& pg, const Options& o);
 // Inserts `count` pending tasks (`command` true, the task size of `o`) in one
 // statement, then ANALYZE.
 void fill_queue(const std::string& dsn, std::size_t count, const Options& o);

@@ -13,13 +13,8 @@
 namespace mesoflow::bench {
 
 double bulk_submit_per_s(testing::TempPostgres& pg, const Options& o, std::size_t lines) {
-    const std::string dsn = pg.create_database();
+    const std::string dsn = migrated_database(pg, o);
     std::string output;
-    testing::SpawnOptions migrate;
-    migrate.argv = {o.mesoflow_binary, "migrate"};
-    migrate.extra_env = {"MESOFLOW_DATABASE=" + dsn};
-    if (testing::run_program(migrate, &output) != 0)
-        throw std::runtime_error("mesoflow migrate failed: " + output);
 
     char path[] = "/tmp/mesoflow-bench-bulk-XXXXXX";
     const int fd = ::mkstemp(path);
@@ -41,7 +36,6 @@ double bulk_submit_per_s(testing::TempPostgres& pg, const Options& o, std::size_
     testing::SpawnOptions submit;
     submit.argv = {o.mesoflow_binary, "submit", "--from", path};
     submit.extra_env = {"MESOFLOW_DATABASE=" + dsn};
-    output.clear();
     const auto start = std::chrono::steady_clock::now();
     const int code = testing::run_program(submit, &output);
     const double seconds = seconds_since(start);

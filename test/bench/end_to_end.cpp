@@ -69,16 +69,8 @@ void delete_all_tasks_and_vacuum(const std::string& dsn) {
 
 json run_end_to_end(testing::TempPostgres& pg, const Options& o, std::size_t tasks,
                     const std::string& label, const std::string& existing_dsn) {
-    const std::string dsn = existing_dsn.empty() ? pg.create_database() : existing_dsn;
+    const std::string dsn = existing_dsn.empty() ? migrated_database(pg, o) : existing_dsn;
     const std::string log_dir = o.work_dir + "/" + label;
-    if (existing_dsn.empty()) {
-        std::string migrate_output;
-        testing::SpawnOptions migrate;
-        migrate.argv = {o.mesoflow_binary, "migrate"};
-        migrate.extra_env = {"MESOFLOW_DATABASE=" + dsn};
-        if (testing::run_program(migrate, &migrate_output) != 0)
-            throw std::runtime_error("mesoflow migrate failed: " + migrate_output);
-    }
     Sql sql(dsn);
     const DbCounters before_fill = read_db_counters(sql);
     fill_queue(dsn, tasks, o);

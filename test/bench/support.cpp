@@ -106,6 +106,17 @@ std::vector<std::string> Sql::row(const std::string& sql) {
     return out;
 }
 
+std::string migrated_database(testing::TempPostgres& pg, const Options& o) {
+    const std::string dsn = pg.create_database();
+    std::string output;
+    testing::SpawnOptions migrate;
+    migrate.argv = {o.mesoflow_binary, "migrate"};
+    migrate.extra_env = {"MESOFLOW_DATABASE=" + dsn};
+    if (testing::run_program(migrate, &output) != 0)
+        throw std::runtime_error("mesoflow migrate failed: " + output);
+    return dsn;
+}
+
 void fill_queue(const std::string& dsn, std::size_t count, const Options& o) {
     Sql sql(dsn);
     sql.exec(fmt::format(
