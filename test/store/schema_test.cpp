@@ -438,6 +438,41 @@ TEST_CASE("deleting finished tasks deletes their history too") {
                     std::to_string(keep)) == 2);
 }
 
+TEST_CASE("deleting tasks reads their own history rows, not the whole history") {
+    const std::string dsn = migrated_database();
+    Sql sql(dsn);
+    // 20,000 ended tasks with four history rows each.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, state, attempt)"
+        " SELECT 'old-' || g, 'true', 'finished', 1 FROM generate_series(1, 20000) g;"
+        "INSERT INTO mesoflow.task_events (task_id, attempt, kind)"
+        " SELECT t.id, 1, k FROM mesoflow.tasks t CROSS JOIN (VALUES (1), (2), (2), (2)) v(k);"
+        "ANALYZE mesoflow.tasks; ANALYZE mesoflow.task_events");
+    // The history rows this session's transaction has read so far: fetched
+    // through an index, or scanned.
+    const auto read_of_history = [&] {
+        return sql.count(
+            "SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_xact_user_tables"
+            " WHERE relid = 'mesoflow.task_events'::regclass");
+    };
+    sql.exec("BEGIN");
+    // One task, then 50 in the same session: the trigger's statement is
+    // planned for the first (one row) and its plan kept.
+    sql.exec("DELETE FROM mesoflow.tasks WHERE key = 'old-1'");
+    const auto after_one = read_of_history();
+    sql.exec(
+        "DELETE FROM mesoflow.tasks"
+        " WHERE key IN (SELECT 'old-' || g FROM generate_series(2, 51) g)");
+    const auto after_fifty = read_of_history();
+    CHECK(after_one == 4);
+    CHECK(after_fifty - after_one == 200);
+    sql.exec("COMMIT");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events") == 80000 - 204);
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.task_events e"
+                    " WHERE NOT EXISTS (SELECT FROM mesoflow.tasks t WHERE t.id = e.task_id)") ==
+          0);
+}
+
 TEST_CASE(
     "schema 10: the history keeps one btree index (task_id), reads a task's rows in order, "
     "and a database migrated from schema 9 keeps its history") {
