@@ -33,6 +33,11 @@ scheduler::PacerInputs Runtime::Impl::pacer_inputs() const {
 void Runtime::Impl::maybe_claim() {
     if (stopping() || !framework_id)
         return;
+    if (unknown_claims > 0) {
+        if (!claim_running)
+            give_back_unknown_claims();
+        return;
+    }
     const auto size = pacer.claim_size(pacer_inputs());
     if (!size)
         return;
@@ -60,8 +65,9 @@ void Runtime::Impl::finish_claim(int asked, std::uint64_t epoch, Result<store::C
         return;
     }
     if (!db_ok(r, "claim_pending")) {
-        // Nothing was claimed, or the claim is unknown and reconciliation
-        // settles it after the next start. Held offers go back.
+        // Nothing was claimed, or what was is unknown: the next claim gives
+        // back first what no one holds. Held offers go back.
+        ++unknown_claims;
         decline_held(cfg.refuse_s);
         maybe_finish_stop();
         return;
@@ -431,6 +437,8 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
     if (!may_send())
         return;  // out of its lease: the term ends, and the next leader places them
     ++placements_running;
+    for (const auto& record : pending->records)
+        placing.insert(record.task_id);
     timed_job(
         *placer,
         [this, records = pending->records]() -> Result<Placed> {
@@ -466,6 +474,8 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
         },
         [this, pending](Result<Placed> r) {
             --placements_running;
+            for (const auto& record : pending->records)
+                placing.erase(record.task_id);
             if (!r && r.error().fenced()) {
                 end_term("fenced", r.error().message);
                 maybe_end_term_loop();
@@ -484,9 +494,23 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
                 unplace(std::move(placed));
                 return;
             }
-            // Not recorded: nothing is sent, the attempts wait in the window
-            // for the next offers, and these offers go back soon.
-            accept_placed(*pending, db_ok(r, "place_attempts") ? std::move(*r) : Placed{});
+            // Not recorded: nothing is sent and these offers go back soon.
+            // Failed before its COMMIT was answered, the placement may
+            // have committed: its attempts leave the window and the next
+            // claim gives them back (placed or not, no ACCEPT named them).
+            if (!db_ok(r, "place_attempts")) {
+                const bool unknown = !r.error().permanent();
+                if (unknown) {
+                    unsent_placements.insert(unsent_placements.end(), pending->records.begin(),
+                                             pending->records.end());
+                    ++unknown_claims;
+                }
+                accept_placed(*pending, Placed{}, unknown);
+                if (unknown)
+                    maybe_claim();
+            } else {
+                accept_placed(*pending, std::move(*r));
+            }
             maybe_finish_stop();
         });
 }
@@ -495,7 +519,7 @@ void Runtime::Impl::place_then_accept(std::shared_ptr<PendingLaunch> pending) {
 // held goes back to the claimed window, one that can never be placed (its
 // row ended, killed, or at another attempt) is given up (a killed one ends
 // killed), and an offer left with nothing to launch goes back to the master.
-void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
+void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result, bool outcome_unknown) {
     const std::vector<std::int64_t>& placed = result.ids;
     std::unordered_set<std::int64_t> refused;
     for (const auto& [record, why] : result.refused) {
@@ -532,8 +556,8 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
         for (const auto& info : infos) {
             sent_ids.insert(info.task_id);
             metrics.tasks_launched++;
-            log::info("task_launched", "task={} agent={} offer={}", info.task_id, info.agent_id,
-                      accept.offer_ids.front());
+            log::info("task_launched", "task={} agent={} offer={}", info.task_id,
+                      log::quote(info.agent_id), log::quote(accept.offer_ids.front()));
         }
         send(scheduler::make_accept(*framework_id, std::move(accept.offer_ids), std::move(infos),
                                     accept.refuse_s),
@@ -560,6 +584,12 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result) {
             unplaceable.forget(spec.id);
             waiting_reasons.forget(spec.id);
             given_up.push_back({spec.id, spec.attempt + 1});
+            continue;
+        }
+        if (outcome_unknown) {
+            log::info("launch_withdrawn", "task={} why=placement_outcome_unknown", id);
+            unplaceable.forget(spec.id);
+            waiting_reasons.forget(spec.id);
             continue;
         }
         log::info("launch_withdrawn", "task={} why={}", id,
@@ -648,6 +678,40 @@ void Runtime::Impl::decline_unused(const std::vector<mesos::Offer>& round,
     decline_ids(std::move(answer.later), answer.later_refuse_s);
 }
 
+// What a claim, placement or release left when its outcome was unknown:
+// every launching attempt with no status update that is not held here
+// (the window, a placement under way) never reached Mesos, and goes back to
+// pending. One fenced statement on the claims' connection, before any claim.
+void Runtime::Impl::give_back_unknown_claims() {
+    claim_running = true;
+    std::vector<std::int64_t> held;
+    held.reserve(claimed.size() + placing.size());
+    for (const auto& spec : claimed)
+        held.push_back(spec.id);
+    held.insert(held.end(), placing.begin(), placing.end());
+    db_job([this, held = std::move(held),
+            unsent = unsent_placements] { return store->release_unknown_claims(held, unsent); },
+           [this, asked = unknown_claims,
+            unsent = unsent_placements.size()](Result<std::vector<std::int64_t>> r) {
+               claim_running = false;
+               if (!r && r.error().fenced()) {
+                   end_term("fenced", r.error().message);
+                   return;
+               }
+               if (!db_ok(r, "release_unknown_claims"))
+                   return;  // tried again before the next claim
+               metrics.claims_released += r->size();
+               log::info("unknown_claims_released", "tasks={} unsent_placements={}", r->size(),
+                         unsent);
+               unsent_placements.erase(
+                   unsent_placements.begin(),
+                   unsent_placements.begin() + static_cast<std::ptrdiff_t>(unsent));
+               if (unknown_claims == asked)
+                   unknown_claims = 0;
+               maybe_claim();
+           });
+}
+
 // Gives never-placed claims back (graceful stop, kills).
 void Runtime::Impl::release_claims(std::vector<store::ClaimRef> refs, std::string_view why) {
     if (refs.empty()) {
@@ -661,9 +725,11 @@ void Runtime::Impl::release_claims(std::vector<store::ClaimRef> refs, std::strin
                if (db_ok(r, "release_claims")) {
                    metrics.claims_released += r->size();
                    log::info("claims_released", "tasks={} of={} why={}", r->size(), n, why);
+               } else {
+                   // Not released, or not known to be: the next claim gives
+                   // them back; after a stop, the next start's reconciliation.
+                   ++unknown_claims;
                }
-               // Not released: reconciliation after the next start finds
-               // them never launched and sends them back to pending.
                maybe_finish_stop();
            });
 }

@@ -106,6 +106,8 @@ void Runtime::Impl::run_poll() {
                 if (r->pending > 0) {
                     claims_exhausted = false;
                     place_offers();
+                } else if (unknown_claims > 0) {
+                    maybe_claim();  // what a failed claim may have left goes back
                 }
                 if (r->next_retry_us) {
                     const auto wait_ms =

@@ -284,6 +284,15 @@ struct Runtime::Impl {
     // The last claim found a queue held at its max_running.
     bool queue_at_cap = false;
     int releases_running = 0;
+    // A claim, a placement or a release failed without saying whether it
+    // committed (bumped at each): attempts may be left launching that no
+    // one holds. The next claim first gives back every launching attempt
+    // with no status update that neither the window nor a placement under
+    // way holds, and those of `unsent_placements` (placed, perhaps, but no
+    // ACCEPT named them).
+    std::uint64_t unknown_claims = 0;
+    std::vector<store::LaunchRecord> unsent_placements;
+    std::unordered_set<std::int64_t> placing;  // tasks of the placements under way
 
     // Bumped whenever work may have become pending (a notification, a
     // commit that put a task back in the queue, a new subscription). A poll
@@ -440,7 +449,7 @@ struct Runtime::Impl {
     // The pacer resized the launch window: the gauge and one log line.
     void window_changed(scheduler::WindowChange change, std::string_view why);
     void place_then_accept(std::shared_ptr<PendingLaunch> pending);
-    void accept_placed(PendingLaunch& pending, Placed result);
+    void accept_placed(PendingLaunch& pending, Placed result, bool outcome_unknown = false);
     void hold_offers();
     void decline_held(double refuse_s);
     void decline_ids(std::vector<std::string> ids, double refuse_s);
@@ -448,6 +457,7 @@ struct Runtime::Impl {
                         const std::vector<std::string>& unused,
                         std::optional<scheduler::Demand> per_task, bool more_after);
     void release_claims(std::vector<store::ClaimRef> refs, std::string_view why);
+    void give_back_unknown_claims();
     void release_all_claims();
     // Writes what the UnplaceableTracker says is due: reasons, ended tasks.
     void check_unplaceable();

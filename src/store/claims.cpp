@@ -22,6 +22,24 @@ namespace mesoflow::store {
 
 namespace {
 
+// An attempt no ACCEPT named goes back exactly to the attempt before (its
+// Mesos task id may be used again). A kill requested meanwhile ends it
+// here, as the table does for a pending task.
+constexpr const char* kGiveBack =
+    "  state = CASE WHEN t.kill_requested THEN 'killed' ELSE 'pending' END,"
+    "  attempt = t.attempt - 1,"
+    "  mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
+    "                  ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
+    "  reason = CASE WHEN t.kill_requested THEN 'killed_before_launch'"
+    "           WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+    ") THEN NULL ELSE t.reason END,"
+    "  message = CASE WHEN t.kill_requested THEN 'kill requested before launch'"
+    "            WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
+    ") THEN NULL"
+    "            ELSE t.message END,"
+    "  finished_at = CASE WHEN t.kill_requested THEN now() ELSE t.finished_at END,"
+    "  updated_at = now()";
+
 // $1..$6: task ids, attempts, agents, hosts, offers, launch times (seconds).
 pg::Params placement_params(const std::vector<LaunchRecord>& placements) {
     pg::ArrayLiteral ids, attempts, agents, hosts, offers, launched_at;
@@ -637,30 +655,49 @@ Result<std::vector<std::int64_t>> TaskStore::release_claims(const std::vector<Cl
         ids.push(c.task_id);
         attempts.push(c.attempt);
     }
-    // No ACCEPT named the attempt, so its Mesos task id may be used again:
-    // the row goes back exactly to the attempt before. A kill requested
-    // meanwhile ends it here, as the table does for a pending task.
-    static const char* const sql =
-        "UPDATE mesoflow.tasks t SET"
-        "  state = CASE WHEN t.kill_requested THEN 'killed' ELSE 'pending' END,"
-        "  attempt = t.attempt - 1,"
-        "  mesos_task_id = CASE WHEN t.attempt = 1 THEN NULL"
-        "                  ELSE 'mf-' || t.id || '-' || (t.attempt - 1) END,"
-        "  reason = CASE WHEN t.kill_requested THEN 'killed_before_launch'"
-        "           WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
-        ") THEN NULL ELSE t.reason END,"
-        "  message = CASE WHEN t.kill_requested THEN 'kill requested before launch'"
-        "            WHEN t.reason IN (" MESOFLOW_WAITING_REASONS
-        ") THEN NULL"
-        "            ELSE t.message END,"
-        "  finished_at = CASE WHEN t.kill_requested THEN now() ELSE t.finished_at END,"
-        "  updated_at = now()"
+    static const std::string sql =
+        std::string("UPDATE mesoflow.tasks t SET") + kGiveBack +
         " FROM unnest($1::bigint[], $2::int[]) AS u(id, attempt)"
         " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
         "   AND t.agent_id IS NULL AND t.offer_id IS NULL"
         " RETURNING t.id";
-    auto res =
-        db_->exec_prepared("release_claims", sql, pg::Params().add(ids.str()).add(attempts.str()));
+    auto res = db_->exec_prepared("release_claims", sql.c_str(),
+                                  pg::Params().add(ids.str()).add(attempts.str()));
+    if (!res)
+        return res.error();
+    return sorted_ids(res->get());
+}
+
+Result<std::vector<std::int64_t>> TaskStore::release_unknown_claims(
+    const std::vector<std::int64_t>& held, const std::vector<LaunchRecord>& unsent) {
+    // Among the live rows (the partial index on phase): launching, no status
+    // update, not held, and either never placed or placed by one of
+    // `unsent`. Rows another session holds are skipped; the caller asks
+    // again after its next failure, and the next start reconciles the rest.
+    static const std::string sql =
+        std::string("UPDATE mesoflow.tasks t SET") + kGiveBack +
+        ", agent_id = NULL, hostname = NULL, offer_id = NULL, launched_at = NULL"
+        " WHERE t.id IN (SELECT id FROM mesoflow.tasks WHERE phase = 'live'"
+        "                  AND state = 'launching' AND last_mesos_state IS NULL"
+        "                  AND NOT (id = ANY($1::bigint[])) FOR UPDATE SKIP LOCKED)"
+        "   AND t.state = 'launching' AND t.last_mesos_state IS NULL"
+        "   AND ((t.agent_id IS NULL AND t.offer_id IS NULL)"
+        "        OR (t.id, t.attempt, t.offer_id) IN"
+        "           (SELECT * FROM unnest($2::bigint[], $3::int[], $4::text[])))"
+        " RETURNING t.id";
+    pg::ArrayLiteral held_ids, ids, attempts, offers;
+    for (const auto id : held)
+        held_ids.push(id);
+    for (const auto& p : unsent) {
+        ids.push(p.task_id);
+        attempts.push(p.attempt);
+        offers.push_text_or_null(p.offer_id);
+    }
+    auto res = exec_fenced(
+        *db_, fence_,
+        pg::Statement{
+            "release_unknown_claims", sql.c_str(),
+            pg::Params().add(held_ids.str()).add(ids.str()).add(attempts.str()).add(offers.str())});
     if (!res)
         return res.error();
     return sorted_ids(res->get());

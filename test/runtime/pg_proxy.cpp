@@ -48,8 +48,11 @@ std::uint32_t be32(const char* p) {
 
 }  // namespace
 
-PgProxy::PgProxy(int server_port, std::string blackhole_application)
-    : server_port_(server_port), marker_(std::move(blackhole_application)) {
+PgProxy::PgProxy(int server_port, std::string blackhole_application, std::string cut_after)
+    : server_port_(server_port),
+      marker_(std::move(blackhole_application)),
+      cut_after_(std::move(cut_after)),
+      cut_armed_(!cut_after_.empty()) {
     if (::pipe(stop_pipe_) != 0 || ::pipe(release_pipe_) != 0)
         throw std::runtime_error("pipe");
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -172,6 +175,9 @@ void PgProxy::relay(int client, int server) {
     std::array<pollfd, 3> fds{pollfd{client, POLLIN, 0}, pollfd{server, POLLIN, 0},
                               pollfd{stop_pipe_[0], POLLIN, 0}};
     char buf[16384];
+    bool cutting = false;     // this connection's transaction is the one cut
+    std::string seen;         // the client's last bytes, for a text split between reads
+    std::string from_server;  // the server's messages not relayed yet, when cutting
     for (;;) {
         if (::poll(fds.data(), fds.size(), -1) < 0)
             continue;
@@ -183,7 +189,38 @@ void PgProxy::relay(int client, int server) {
             const int from = i == 0 ? client : server;
             const int to = i == 0 ? server : client;
             const auto got = ::recv(from, buf, sizeof buf, 0);
-            if (got <= 0 || !write_all(to, buf, static_cast<std::size_t>(got)))
+            if (got <= 0)
+                return;
+            const auto n = static_cast<std::size_t>(got);
+            if (i == 0 && !cutting && cut_armed_.load()) {
+                seen.append(buf, n);
+                if (seen.find(cut_after_) != std::string::npos && cut_armed_.exchange(false))
+                    cutting = true;
+                if (seen.size() > cut_after_.size())
+                    seen.erase(0, seen.size() - cut_after_.size());
+            }
+            if (i == 1 && cutting) {
+                // Relay whole messages up to the ReadyForQuery that says the
+                // transaction ended ('Z', status 'I'); that one never goes.
+                from_server.append(buf, n);
+                std::size_t pos = 0;
+                while (from_server.size() - pos >= 5) {
+                    const auto len = be32(from_server.data() + pos + 1);
+                    if (from_server.size() - pos < 1 + len)
+                        break;
+                    if (from_server[pos] == 'Z' && len == 5 && from_server[pos + 5] == 'I') {
+                        (void)write_all(to, from_server.data(), pos);
+                        cuts_++;
+                        return;
+                    }
+                    pos += 1 + len;
+                }
+                if (!write_all(to, from_server.data(), pos))
+                    return;
+                from_server.erase(0, pos);
+                continue;
+            }
+            if (!write_all(to, buf, n))
                 return;
         }
     }

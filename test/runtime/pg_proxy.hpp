@@ -3,7 +3,12 @@
 // startup packet (answering SSL and GSS encryption requests with "no"); a
 // connection whose startup names `blackhole_application` is accepted and
 // then never answered (an unresponsive server, as a blackholing network
-// looks to libpq), every other one is relayed to the server.
+// looks to libpq), every other one is relayed to the server. With
+// `cut_after`, the first relayed connection whose client sends that text
+// (a prepared statement's name, say) has its next transaction committed and
+// the answer lost: the server's messages are relayed up to the
+// ReadyForQuery that ends the transaction, which is never sent, and both
+// sides are closed (a connection that died with its COMMIT on the way).
 #pragma once
 
 #include <atomic>
@@ -17,7 +22,7 @@ namespace mesoflow::testing {
 
 class PgProxy {
   public:
-    PgProxy(int server_port, std::string blackhole_application);
+    PgProxy(int server_port, std::string blackhole_application, std::string cut_after = "");
     ~PgProxy();
     PgProxy(const PgProxy&) = delete;
     PgProxy& operator=(const PgProxy&) = delete;
@@ -25,6 +30,8 @@ class PgProxy {
     int port() const { return port_; }
     // Unanswered connections the client still holds open.
     std::size_t held() const { return held_.load(); }
+    // Transactions whose answer was cut.
+    std::size_t cuts() const { return cuts_.load(); }
     // Closes the unanswered connections (their clients see the server go)
     // and answers none from now on.
     void release_held();
@@ -36,6 +43,9 @@ class PgProxy {
 
     int server_port_;
     std::string marker_;
+    std::string cut_after_;
+    std::atomic<bool> cut_armed_{false};
+    std::atomic<std::size_t> cuts_{0};
     int listen_fd_ = -1;
     int port_ = 0;
     int stop_pipe_[2] = {-1, -1};     // readable once the proxy stops

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <map>
 
 #include "store_fixture.hpp"
 
@@ -106,6 +107,56 @@ TEST_CASE("released claims are pending again at the attempt before, or killed") 
     REQUIRE(again->size() == 1);
     CHECK(again->at(0).key == "keep");
     CHECK(again->at(0).attempt == 0);
+}
+
+TEST_CASE(
+    "after a claim or placement whose outcome is unknown, what no ACCEPT named is given back") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command) VALUES ('orphan', 'x'), ('held', 'x'),"
+        " ('unsent', 'x'), ('sent', 'x'), ('started', 'x'), ('kill', 'x'), ('other_offer', 'x')");
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed->size() == 7);
+    std::map<std::string, TaskSpec> by_key;
+    for (const auto& spec : *claimed)
+        by_key[spec.key] = spec;
+    std::vector<LaunchRecord> placed;
+    for (const auto* key : {"unsent", "sent", "started", "other_offer"})
+        placed.push_back(placement_of(by_key[key], std::string("A-") + key));
+    REQUIRE(store.place_attempts(placed).value().placed.size() == 4);
+    const auto started = by_key["started"].id;
+    REQUIRE(store.apply_updates({update_of(started, 1, MesosTaskState::starting)}).ok());
+    sql.exec("UPDATE mesoflow.tasks SET kill_requested = true WHERE key = 'kill'");
+    // The caller still holds 'held'; the placements of 'unsent' and 'started'
+    // were never sent, and 'other_offer' is named with an offer it was not
+    // placed on.
+    LaunchRecord wrong_offer = placed[3];
+    wrong_offer.offer_id = "offer-elsewhere";
+    auto back =
+        store.release_unknown_claims({by_key["held"].id}, {placed[0], placed[2], wrong_offer});
+    REQUIRE(back.ok());
+    CHECK(back->size() == 3);
+    const auto row = [&](const char* key) {
+        return sql.one(
+            "SELECT state || ' ' || attempt || ' ' || coalesce(agent_id, '-') || ' ' ||"
+            " coalesce(offer_id, '-') || ' ' || coalesce(mesos_task_id, '-') FROM mesoflow.tasks"
+            " WHERE key = '" +
+            std::string(key) + "'");
+    };
+    CHECK(row("orphan") == "pending 0 - - -");
+    CHECK(row("unsent") == "pending 0 - - -");
+    CHECK(row("kill") == "killed 0 - - -");
+    CHECK(row("held").starts_with("launching 1 - -"));
+    CHECK(row("sent").starts_with("launching 1 A-sent offer-A-sent"));
+    CHECK(row("other_offer").starts_with("launching 1 A-other_offer offer-A-other_offer"));
+    CHECK(row("started").starts_with("starting 1 "));
+    // Given back, they are claimed again at the same attempt.
+    auto again = store.claim_pending(10);
+    REQUIRE(again->size() == 2);
+    CHECK(again->at(0).attempt == 0);
+    CHECK(again->at(1).attempt == 0);
 }
 
 TEST_CASE("after a crash, an unplaced claim the master does not know runs again uncounted") {

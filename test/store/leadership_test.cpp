@@ -133,6 +133,7 @@ TEST_CASE("a fenced store claims and places nothing once another leader took the
     CHECK(refused.error().fenced());
     CHECK_THAT(refused.error().message, Catch::Contains("moved on (epoch 2 now, this leader's 1)"));
     CHECK(store.place_attempts({launch_of(first->at(0).id, 1)}).error().fenced());
+    CHECK(store.release_unknown_claims({}, {}).error().fenced());
     CHECK(sql.one("SELECT count(*) FROM mesoflow.tasks WHERE state = 'pending'") == "1");
     // The new leader's own fence lets it work.
     store.set_fence(Fence{"mesoflow", b.epoch(), b.backend_pid()});

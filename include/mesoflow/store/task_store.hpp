@@ -254,6 +254,16 @@ class TaskStore {
     // the row is still launching at that attempt with that offer, so the
     // attempt is again one that provably never reached Mesos. The ids undone.
     Result<std::vector<std::int64_t>> unplace(const std::vector<LaunchRecord>& placements);
+    // Gives back what a failed claim or placement may have left behind
+    // when its outcome is unknown (the connection died with its COMMIT on
+    // the way): every attempt still launching with no status update and
+    // none of `held` (the attempts the caller still holds), either claimed
+    // and never placed, or placed by one of `unsent` (the placement's
+    // records: no ACCEPT was sent for them). Each goes back exactly to the
+    // attempt before, as release_claims does (killed if a kill was asked).
+    // Behind the fence once set. Returns the ids given back, sorted.
+    Result<std::vector<std::int64_t>> release_unknown_claims(
+        const std::vector<std::int64_t>& held, const std::vector<LaunchRecord>& unsent);
 
     // Claimed attempts no offer could hold (see UnplaceableTracker): sets
     // reason 'unplaceable' and the why in message on rows still launching at
