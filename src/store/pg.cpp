@@ -43,7 +43,38 @@ Number parse_number(std::string_view text) {
 
 }  // namespace
 
+namespace {
+
+// libpq's reason a connection string cannot be read quotes the part it
+// stopped at, which may be the password: every quoted part is left out.
+std::string unreadable_dsn_reason(std::string_view message) {
+    std::string out;
+    bool quoted = false;
+    for (const char c : message) {
+        if (c == '"') {
+            out += quoted ? "\"" : "\"...";
+            quoted = !quoted;
+        } else if (!quoted && c != '\n') {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 Result<Connection> connect(const std::string& dsn, const SessionDefaults& defaults) {
+    {
+        char* error = nullptr;
+        PQconninfoOption* parsed = PQconninfoParse(dsn.c_str(), &error);
+        if (parsed == nullptr) {
+            std::string reason = error != nullptr ? unreadable_dsn_reason(error) : "out of memory";
+            PQfreemem(error);
+            return Error{"cannot connect to PostgreSQL: the connection string cannot be read: " +
+                         reason};
+        }
+        PQconninfoFree(parsed);
+    }
     // No JIT: mesoflow's statements are short and many, and a claim over
     // several queues is estimated large enough for the server to spend
     // about 100 ms compiling each one (measured: 90 ms a claim with JIT,

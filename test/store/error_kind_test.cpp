@@ -99,6 +99,20 @@ TEST_CASE("an Error is transient unless made permanent; SQLSTATEs map to a kind"
     }
 }
 
+TEST_CASE("a connection string libpq cannot read is refused without the password in the error") {
+    for (const char* dsn : {"postgresql://mesoflow:p%ssw0rd@127.0.0.1:5432/mf",
+                            "postgresql://mesoflow:p%ssw0rd@[::1/mf",
+                            "host=127.0.0.1 password=p%ssw0rd 'unterminated"}) {
+        CAPTURE(dsn);
+        auto conn = pg::connect(dsn, pg::SessionDefaults{});
+        REQUIRE_FALSE(conn.ok());
+        CHECK_THAT(conn.error().message,
+                   Catch::StartsWith(
+                       "cannot connect to PostgreSQL: the connection string cannot be read: "));
+        CHECK_THAT(conn.error().message, !Catch::Contains("ssw0rd"));
+    }
+}
+
 TEST_CASE("a trigger refusing apply_updates' writes is a permanent error in either round trip") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
