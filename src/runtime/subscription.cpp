@@ -669,7 +669,7 @@ void Runtime::Impl::handle(mesos::Event::Update& u) {
     if (u.status.uuid && !lane.held.emplace(u.status.task_id, *u.status.uuid).second) {
         // A redelivery of an update the lane holds and has not committed:
         // the one held is acknowledged once it commits.
-        log::debug("update_redelivered", "task={} state={} held=true", u.status.task_id,
+        log::debug("update_redelivered", "task={} state={} held=true", log::quote(u.status.task_id),
                    mesos::to_string(u.status.state));
         return;
     }

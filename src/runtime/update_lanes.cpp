@@ -125,9 +125,9 @@ void Runtime::Impl::commit_failed(UpdateLane& lane, std::vector<ReceivedUpdate> 
         metrics.updates_quarantined += items;
         for (const auto& u : batch) {
             forget_held(lane, u);
-            log::error("update_quarantined", "task={} state={} agent={} error={}", u.status.task_id,
-                       mesos::to_string(u.status.state), u.status.agent_id.value_or(""),
-                       log::quote(error.message));
+            log::error("update_quarantined", "task={} state={} agent={} error={}",
+                       log::quote(u.status.task_id), mesos::to_string(u.status.state),
+                       log::quote(u.status.agent_id.value_or("")), log::quote(error.message));
         }
         lane.one_by_one -= std::min(lane.one_by_one, items);
         note_updates_waiting();
@@ -160,7 +160,7 @@ void Runtime::Impl::keep_locked(UpdateLane& lane, std::vector<ReceivedUpdate>& b
     for (std::size_t i = 0; i < batch.size() && i < reaction.updates.size(); ++i) {
         if (!reaction.updates[i].keep)
             continue;
-        log::debug("update_row_locked", "task={} state={}", batch[i].status.task_id,
+        log::debug("update_row_locked", "task={} state={}", log::quote(batch[i].status.task_id),
                    mesos::to_string(batch[i].status.state));
         lane.kept_tasks.insert(batch[i].status.task_id);
         lane.kept.push_back(std::move(batch[i]));
@@ -229,19 +229,20 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         switch (act.log) {
             case scheduler::UpdateLog::state:
                 log::info("task_state", "task={} state={} agent={} result={} reason={}{}",
-                          s.task_id, state, s.agent_id.value_or(""),
+                          log::quote(s.task_id), state, log::quote(s.agent_id.value_or("")),
                           res.task_state ? task::to_string(*res.task_state) : "unknown",
                           s.reason ? mesos::to_string(*s.reason) : "none",
                           res.retry_in_s ? fmt::format(" retry_in_s={:.1f}", *res.retry_in_s)
                                          : std::string());
                 break;
             case scheduler::UpdateLog::quiet:
-                log::debug("task_state", "task={} state={} agent={}", s.task_id, state,
-                           s.agent_id.value_or(""));
+                log::debug("task_state", "task={} state={} agent={}", log::quote(s.task_id), state,
+                           log::quote(s.agent_id.value_or("")));
                 break;
             case scheduler::UpdateLog::ignored:
-                log::info("update_ignored", "task={} state={} outcome={} note={}", s.task_id, state,
-                          task::to_string(res.outcome), log::quote(res.note));
+                log::info("update_ignored", "task={} state={} outcome={} note={}",
+                          log::quote(s.task_id), state, task::to_string(res.outcome),
+                          log::quote(res.note));
                 break;
             case scheduler::UpdateLog::none:
                 break;
@@ -255,8 +256,8 @@ void Runtime::Impl::after_commit(const std::vector<ReceivedUpdate>& batch,
         if (act.reconcile)
             unsettled.push_back({s.task_id, s.agent_id.value_or("")});
         if (act.kill_stray && framework_id) {
-            log::warn("killing_stray_task", "task={} agent={} outcome={}", s.task_id,
-                      s.agent_id.value_or(""), task::to_string(res.outcome));
+            log::warn("killing_stray_task", "task={} agent={} outcome={}", log::quote(s.task_id),
+                      log::quote(s.agent_id.value_or("")), task::to_string(res.outcome));
             metrics.kills_sent++;
             send(scheduler::make_kill(*framework_id, s.task_id, s.agent_id));
         }
