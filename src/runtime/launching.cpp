@@ -532,6 +532,10 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result, bool ou
                    record.agent_id, log::quote(why));
     }
     std::unordered_set<std::string> sent_ids;
+    std::unordered_map<std::string_view, const store::LaunchRecord*> record_of;
+    record_of.reserve(pending.records.size());
+    for (const auto& rec : pending.records)
+        record_of.emplace(rec.mesos_task_id, &rec);
     for (auto& accept : pending.accepts) {
         std::vector<mesos::TaskInfo> infos;
         for (auto& info : accept.infos) {
@@ -553,6 +557,14 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result, bool ou
             }
             continue;
         }
+        // This ACCEPT's placements: given back if the term ends before it
+        // is written (the master client drops what it had queued).
+        std::vector<store::LaunchRecord> records;
+        records.reserve(infos.size());
+        for (const auto& info : infos) {
+            if (const auto it = record_of.find(info.task_id); it != record_of.end())
+                records.push_back(*it->second);
+        }
         for (const auto& info : infos) {
             sent_ids.insert(info.task_id);
             metrics.tasks_launched++;
@@ -561,9 +573,13 @@ void Runtime::Impl::accept_placed(PendingLaunch& pending, Placed result, bool ou
         }
         send(scheduler::make_accept(*framework_id, std::move(accept.offer_ids), std::move(infos),
                                     accept.refuse_s),
-             [this, starts = std::move(accept.starts)](const transport::CallResult& r) {
-                 if (!r.written)
+             [this, starts = std::move(accept.starts),
+              records = std::move(records)](const transport::CallResult& r) mutable {
+                 if (!r.written) {
+                     if (fenced)
+                         unplace(std::move(records));
                      return;
+                 }
                  for (const auto& start : starts)
                      metrics.offer_to_accept.record(*r.written - start);
              });

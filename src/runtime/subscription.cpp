@@ -416,7 +416,11 @@ void Runtime::Impl::maybe_end_term_loop() {
         // Behind what the master client's cancellations queued: its streams
         // and call connections unwind and close now, so the master sees
         // this scheduler gone at once, not when the term is taken apart.
-        asio::post(loop, [this] { loop.stop(); });
+        asio::post(loop, [this] {
+            // Unless something queued before this took back placements.
+            if (placements_running == 0 && unplacing == 0)
+                loop.stop();
+        });
     }
 }
 

@@ -627,9 +627,12 @@ Result<Placement> TaskStore::place_attempts(const std::vector<LaunchRecord>& pla
 Result<std::vector<std::int64_t>> TaskStore::unplace(const std::vector<LaunchRecord>& placements) {
     if (placements.empty())
         return std::vector<std::int64_t>{};
-    static const char* const sql =
-        "UPDATE mesoflow.tasks t SET agent_id = NULL, hostname = NULL, offer_id = NULL,"
-        "  launched_at = NULL, updated_at = now()"
+    // No ACCEPT named the attempt: given back to the attempt before, as a
+    // claim never placed is, so that no leader, this one or the next, finds
+    // it launching with no one holding it.
+    static const std::string sql =
+        std::string("UPDATE mesoflow.tasks t SET") + kGiveBack +
+        ", agent_id = NULL, hostname = NULL, offer_id = NULL, launched_at = NULL"
         " FROM unnest($1::bigint[], $2::int[], $3::text[]) AS u(id, attempt, offer_id)"
         " WHERE t.id = u.id AND t.attempt = u.attempt AND t.state = 'launching'"
         "   AND t.offer_id = u.offer_id AND t.last_mesos_state IS NULL"
@@ -641,7 +644,7 @@ Result<std::vector<std::int64_t>> TaskStore::unplace(const std::vector<LaunchRec
         offers.push_text_or_null(p.offer_id);
     }
     auto res = db_->exec_prepared(
-        "unplace", sql, pg::Params().add(ids.str()).add(attempts.str()).add(offers.str()));
+        "unplace", sql.c_str(), pg::Params().add(ids.str()).add(attempts.str()).add(offers.str()));
     if (!res)
         return res.error();
     return sorted_ids(res->get());

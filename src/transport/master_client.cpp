@@ -469,6 +469,19 @@ struct MasterClient::Impl : std::enable_shared_from_this<Impl> {
     std::mt19937 rng;
 
     void wake_workers() { queue_signal.cancel(); }
+
+    // Stops subscribing and writing; queued calls stay where they are.
+    void halt() {
+        if (stopped)
+            return;
+        stopped = true;
+        if (subscription != nullptr)
+            subscription->cancel();
+        if (connecting != nullptr)
+            connecting->cancel();
+        pause_timer.cancel();
+        wake_workers();
+    }
     bool allowed() const { return !handlers.may_send || handlers.may_send(); }
 
     void fail_queued(const std::string& why) {
@@ -1056,7 +1069,7 @@ MasterClient::MasterClient(asio::io_context& io, TransportConfig config, Handler
     : impl_(std::make_shared<Impl>(io, std::move(config), std::move(handlers))) {}
 
 MasterClient::~MasterClient() {
-    stop();
+    impl_->halt();
 }
 
 void MasterClient::start() {
@@ -1085,13 +1098,22 @@ void MasterClient::start() {
 void MasterClient::stop() {
     if (impl_->stopped)
         return;
-    impl_->stopped = true;
-    if (impl_->subscription != nullptr)
-        impl_->subscription->cancel();
-    if (impl_->connecting != nullptr)
-        impl_->connecting->cancel();
-    impl_->pause_timer.cancel();
-    impl_->wake_workers();
+    impl_->halt();
+    // What was queued was never written: its callers learn so (an ACCEPT's
+    // placements can be taken back), after this returns.
+    std::deque<PendingCall> never_written = std::move(impl_->urgent);
+    impl_->urgent.clear();
+    for (auto& c : impl_->queue)
+        never_written.push_back(std::move(c));
+    impl_->queue.clear();
+    if (never_written.empty())
+        return;
+    asio::post(impl_->io, [calls = std::move(never_written)]() mutable {
+        for (auto& c : calls) {
+            if (c.done)
+                c.done(CallResult{0, {}, "stopped", std::nullopt});
+        }
+    });
 }
 
 void MasterClient::send(std::string call_json, std::function<void(const CallResult&)> done,

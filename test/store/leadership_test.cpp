@@ -195,7 +195,7 @@ TEST_CASE("a fenced store cannot write its framework id over the next leader's")
     CHECK(b.still_leads());
 }
 
-TEST_CASE("a placement whose ACCEPT never left is taken back, and only that one") {
+TEST_CASE("a placement whose ACCEPT never left is taken back to pending, and only that one") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);
     Sql sql(dsn);
@@ -216,9 +216,9 @@ TEST_CASE("a placement whose ACCEPT never left is taken back, and only that one"
     REQUIRE(undone->size() == 1);
     CHECK(sql.one("SELECT key FROM mesoflow.tasks WHERE id = " + std::to_string(undone->at(0))) ==
           "a");
-    CHECK(sql.one("SELECT state || ' ' || coalesce(agent_id, '-') || ' ' ||"
+    CHECK(sql.one("SELECT state || ' ' || attempt || ' ' || coalesce(agent_id, '-') || ' ' ||"
                   " coalesce(offer_id, '-') FROM mesoflow.tasks WHERE key = 'a'") ==
-          "launching - -");
+          "pending 0 - -");
     CHECK(sql.one("SELECT coalesce(agent_id, '-') FROM mesoflow.tasks WHERE key = 'b'") == "A1");
     CHECK(sql.one("SELECT coalesce(agent_id, '-') FROM mesoflow.tasks WHERE key = 'c'") == "A1");
 }

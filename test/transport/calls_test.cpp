@@ -6,6 +6,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -142,6 +143,44 @@ TEST_CASE("while may_send says no, nothing is written: no SUBSCRIBE, no queued c
     });
     REQUIRE(eventually([&] { return answered.load() == 3; }));
     CHECK(reconciles() == 3);
+}
+
+TEST_CASE("stop() ends the calls still queued as never written, after it returns") {
+    fake::FakeMaster master(quick_master());
+    std::atomic<bool> allowed{true};
+    Client client(quick_transport(master.host(), master.port()), [&] { return allowed.load(); });
+    REQUIRE(eventually([&] { return !framework_id(client).empty(); }));
+    // Held in the queue: nothing may be written.
+    allowed = false;
+    const auto body = reconcile_calls(framework_id(client), 1).front();
+    std::mutex mutex;
+    std::vector<transport::CallResult> results;
+    int answered_before_stop_returned = -1;
+    client.on_loop([&](transport::MasterClient& c) {
+        for (const bool urgent : {false, true}) {
+            c.send(
+                body,
+                [&](const transport::CallResult& r) {
+                    std::lock_guard lock(mutex);
+                    results.push_back(r);
+                },
+                urgent);
+        }
+        c.stop();
+        std::lock_guard lock(mutex);
+        answered_before_stop_returned = static_cast<int>(results.size());
+    });
+    CHECK(answered_before_stop_returned == 0);
+    REQUIRE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return results.size() == 2;
+    }));
+    for (const auto& r : results) {
+        CHECK(r.status == 0);
+        CHECK_FALSE(r.written.has_value());
+        CHECK(r.error == "stopped");
+    }
+    CHECK(master.counters().calls_by_type.count("RECONCILE") == 0);
 }
 
 TEST_CASE("a subscription still connecting to a master no longer named is given up at once") {

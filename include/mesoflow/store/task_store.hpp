@@ -250,9 +250,10 @@ class TaskStore {
     // ids released.
     Result<std::vector<std::int64_t>> release_claims(const std::vector<ClaimRef>& claims);
     // Takes back placements whose ACCEPT never left (the leadership ended
-    // between the two): agent, host, offer and launch time are cleared where
-    // the row is still launching at that attempt with that offer, so the
-    // attempt is again one that provably never reached Mesos. The ids undone.
+    // between the two): where the row is still launching at that attempt
+    // with that offer and no status update, agent, host, offer and launch
+    // time are cleared and the attempt given back as release_claims does
+    // (pending at the attempt before, or killed). The ids undone.
     Result<std::vector<std::int64_t>> unplace(const std::vector<LaunchRecord>& placements);
     // Gives back what a failed claim or placement may have left behind
     // when its outcome is unknown (the connection died with its COMMIT on

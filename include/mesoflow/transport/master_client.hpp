@@ -154,6 +154,10 @@ class MasterClient {
     MasterClient& operator=(const MasterClient&) = delete;
 
     void start();
+    // Stops subscribing and sending. Calls queued and not yet written end
+    // with status 0 and no `written` (error "stopped"), from the event loop
+    // after this returns; a call being written or awaiting its answer ends
+    // with no callback.
     void stop();
     // Calls go out in order on the call connections; an `urgent` call (the
     // answer to an offer, whose resources idle until it arrives) goes ahead
