@@ -525,7 +525,8 @@ void read(Decoder& d, Index v, TaskStatus& out) {
         } else if (k == "executor_id") {
             out.executor_id = d.id(x);
         } else if (k == "timestamp") {
-            out.timestamp = d.number(x);
+            // One past a double's range is no time: as if not given.
+            out.timestamp = d.number_in_range(x);
         } else if (k == "uuid") {
             out.uuid = d.bytes(x);
         } else if (k == "healthy") {

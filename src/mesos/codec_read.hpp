@@ -126,6 +126,15 @@ class Decoder {
     }
 
     double number(Index v) {
+        const auto out = number_in_range(v);
+        if (!out)
+            fail("number out of range");
+        return *out;
+    }
+
+    // A number, or nullopt when it is one no double holds (1e400): for a
+    // field only informative, whose loss must not fail the whole event.
+    std::optional<double> number_in_range(Index v) {
         std::string scratch;
         std::string_view text;
         if (kind(v) == Kind::number) {
@@ -143,8 +152,8 @@ class Decoder {
         }
         double out = 0;
         const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
-        if (r.ec == std::errc::result_out_of_range)
-            fail("number out of range");
+        if (r.ec == std::errc::result_out_of_range && r.ptr == text.data() + text.size())
+            return std::nullopt;
         if (r.ec != std::errc() || r.ptr != text.data() + text.size() || text.empty()) {
             wrong_kind(v, "number");
         }

@@ -156,8 +156,10 @@ void record(HistoryRows& h, const history::AgentCodes& codes, const task::Status
     r.push_text_or_null(u.message);
     r.push_text_or_null(agent ? std::string_view() : std::string_view(u.agent_id));
     r.push(ids.executor_id);
-    if (u.timestamp) {
-        r.push(std::string_view(history::timestamp_text(*u.timestamp)));
+    // A time that is no time (NaN, infinite, out of PostgreSQL's range) as
+    // none, like text the column could not hold: the update is recorded.
+    if (const auto time = u.timestamp ? history::timestamp_text(*u.timestamp) : std::nullopt) {
+        r.push(std::string_view(*time));
     } else {
         r.push_null();
     }

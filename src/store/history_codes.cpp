@@ -79,17 +79,17 @@ void civil_from_days(long long days, long long& year, unsigned& month, unsigned&
 
 }  // namespace
 
-std::string timestamp_text(double unix_seconds) {
-    if (std::isinf(unix_seconds))
-        return unix_seconds > 0 ? "infinity" : "-infinity";
+std::optional<std::string> timestamp_text(double unix_seconds) {
     // As to_timestamp: to PostgreSQL's epoch (2000-01-01), then rounded to
-    // the microsecond; refused outside 4714-11-24 BC to 294277 AD.
+    // the microsecond; none outside 4714-11-24 BC to 294277 AD (which
+    // to_timestamp refuses), nor for NaN or an infinity (no time an agent
+    // could have seen).
     constexpr double kPgEpoch = 946684800.0;
     constexpr double kFirstSecond = -210866803200.0;     // 4714-11-24 00:00 BC, Unix time
     constexpr double kPastLastSecond = 9224318016000.0;  // 294277-01-01 00:00, Unix time
-    if (std::isnan(unix_seconds) || unix_seconds < kFirstSecond ||
+    if (!std::isfinite(unix_seconds) || unix_seconds < kFirstSecond ||
         unix_seconds >= kPastLastSecond) {
-        return fmt::format("{}", unix_seconds);
+        return std::nullopt;
     }
     // Microseconds from 2000-01-01 (they fit in 64 bits; from 1970 they
     // would not at the end of the range).

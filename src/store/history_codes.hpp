@@ -44,9 +44,10 @@ inline constexpr const char* kCopyEvents =
 std::optional<std::string> uuid_of_base64(std::string_view base64);
 
 // What PostgreSQL's to_timestamp(unix_seconds) gives, in the text a
-// timestamptz column reads (UTC); for a value it refuses (NaN, out of
-// range), the number itself, which the column refuses as well.
-std::string timestamp_text(double unix_seconds);
+// timestamptz column reads (UTC); nullopt for a value it refuses (NaN, out
+// of range) and for an infinity: stored as NULL, so that an agent's
+// nonsense time never keeps its update from being recorded.
+std::optional<std::string> timestamp_text(double unix_seconds);
 
 // The `derived` bits of a row and the ids it stores (nullopt: left out).
 struct DerivedIds {

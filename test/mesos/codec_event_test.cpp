@@ -268,6 +268,26 @@ TEST_CASE("doubles accept numeric strings and Infinity") {
     CHECK(std::isinf(*std::get<Event::Subscribed>(inf->body).heartbeat_interval_seconds));
 }
 
+TEST_CASE("an UPDATE whose timestamp no double holds keeps its state, without a time") {
+    for (const char* time : {"1e400", "-1e400", "\"1e400\""}) {
+        INFO(time);
+        auto e = parse_event(
+            std::string(R"({"type":"UPDATE","update":{"status":{"task_id":{"value":"t"},)") +
+            R"("state":"TASK_FAILED","message":"m","timestamp":)" + time + "}}}");
+        REQUIRE(e.ok());
+        const auto& s = std::get<Event::Update>(e->body).status;
+        CHECK(s.task_id == "t");
+        CHECK(s.state == TaskState::failed);
+        CHECK(s.message == "m");
+        CHECK_FALSE(s.timestamp.has_value());
+    }
+    // Elsewhere a number out of range is still an error naming the field.
+    CHECK(
+        error_of(
+            R"({"type":"SUBSCRIBED","subscribed":{"framework_id":{"value":"f"},"heartbeat_interval_seconds":1e400}})") ==
+        "subscribed.heartbeat_interval_seconds: number out of range");
+}
+
 TEST_CASE("escaped strings decode, including surrogate pairs, and are re-escaped on output") {
     auto e = parse_event(
         R"({"type":"ERROR","error":{"message":"a\"b\\c\/d\n\t\u00e9\ud83d\ude00\u0001"}})");

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <limits>
 
 #include "mesoflow/task/transition.hpp"
 #include "store_fixture.hpp"
@@ -65,6 +66,36 @@ TEST_CASE("a task runs to finished and its row tells the story") {
     CHECK(history[3].uuid == "dXVpZA==");
     CHECK(history[3].source == "SOURCE_EXECUTOR");
     CHECK(history[3].status_time_us == 1700000000500000);
+}
+
+TEST_CASE("an update whose time is no time is recorded without one, the rest of its batch too") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    std::vector<StatusUpdate> batch;
+    const double times[] = {std::numeric_limits<double>::quiet_NaN(), 1e300, -1e300,
+                            std::numeric_limits<double>::infinity(), 9224318016000.0};
+    for (std::size_t i = 0; i < std::size(times); ++i) {
+        const auto id = queued_and_launched(store, shell_task("t" + std::to_string(i)));
+        auto failed = update_of(id, 1, S::failed);
+        failed.timestamp = times[i];
+        batch.push_back(failed);
+    }
+    const auto ok_id = queued_and_launched(store, shell_task("ok"));
+    batch.push_back(update_of(ok_id, 1, S::finished));
+    auto results = store.apply_updates(batch);
+    REQUIRE(results.ok());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        CAPTURE(i);
+        CHECK(results->updates.at(i).outcome == UpdateOutcome::applied);
+        const auto id = results->updates.at(i).task_id;
+        const auto history = store.task_history(id).value();
+        REQUIRE(history.size() == 2);
+        CHECK(history[1].mesos_state == (i + 1 < batch.size() ? "TASK_FAILED" : "TASK_FINISHED"));
+        if (i + 1 < batch.size())
+            CHECK_FALSE(history[1].status_time_us.has_value());
+        else
+            CHECK(history[1].status_time_us == 1700000000500000);
+    }
 }
 
 TEST_CASE("a replayed batch changes nothing and is reported as duplicates") {
