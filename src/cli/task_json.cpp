@@ -3,9 +3,12 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -283,15 +286,37 @@ const std::unordered_map<std::string, std::pair<std::string_view, Setter>>& fiel
 
 Result<store::NewTask> task_from_json(std::string_view text) {
     json doc;
+    // A key given twice in one object would keep only its last value
+    // (cpus 1, then cpus 4000): refused, like any other line that cannot
+    // mean one thing.
+    std::vector<std::set<std::string>> keys;  // of each object open
+    std::optional<std::string> twice;
+    const json::parser_callback_t note_keys = [&](int, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) {
+            keys.emplace_back();
+        } else if (event == json::parse_event_t::object_end) {
+            if (!keys.empty())
+                keys.pop_back();
+        } else if (event == json::parse_event_t::key && !keys.empty() && !twice &&
+                   parsed.is_string() && !keys.back().insert(parsed.get<std::string>()).second) {
+            twice = keys.size() == 1
+                        ? fmt::format("{} is given twice", parsed.get<std::string>())
+                        : fmt::format("key {} is given twice in one object", parsed.dump());
+        }
+        return true;
+    };
     try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+        doc = json::parse(text, note_keys);
+    } catch (const json::exception& e) {
+        // Malformed, or a number too large for a double (1e400: out_of_range).
         std::string what = e.what();
         if (const auto end = what.find("] ");
             what.rfind("[json.exception", 0) == 0 && end != std::string::npos)
             what.erase(0, end + 2);
         return Error{"not valid JSON: " + what, ErrorKind::permanent};
     }
+    if (twice)
+        return Error{*twice, ErrorKind::permanent};
     if (!doc.is_object())
         return Error{"must be a JSON object", ErrorKind::permanent};
     const auto& table = fields();

@@ -290,6 +290,13 @@ TEST_CASE("submit --from refuses a bad line with its number and queues nothing")
     const Case cases[] = {
         {R"({"key": "x", "argv": ["a"], "cpus": )", "line 4: not valid JSON"},
         {R"({"key": "x", "argv": ["a"], "cpus": "two"})", "line 4: cpus: must be a number"},
+        // A number no double holds, and a key given twice (the last would win).
+        {R"({"key": "x", "argv": ["a"], "cpus": 1e400})",
+         "line 4: not valid JSON: number overflow parsing '1e400'"},
+        {R"({"key": "dup.1", "command": "true", "cpus": 1, "cpus": 4000})",
+         "line 4: cpus is given twice"},
+        {R"({"key": "x", "argv": ["a"], "env": {"A": "1", "A": "2"}})",
+         "line 4: key \"A\" is given twice in one object"},
         {R"({"key": "x", "command": "a\u0000b"})", "line 4: command: text cannot hold a NUL"},
         {R"({"key": "x", "argv": ["a"], "env": {"A\u0000": "1"}})", "line 4: env: text cannot"},
         {R"({"key": "x", "argv": ["a"], "colour": "red"})", "line 4: unknown field \"colour\""},
