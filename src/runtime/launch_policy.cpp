@@ -83,6 +83,11 @@ ContainerAllowance container_allowance_of(const config::Config& config) {
 
 std::optional<store::ClaimRefusal> container_refusal(const task::TaskSpec& spec,
                                                      const ContainerAllowance& allowed) {
+    if (!spec.unreadable.empty()) {
+        return store::ClaimRefusal{"invalid_task", "the row could not be read exactly (" +
+                                                       escape_controls(spec.unreadable) +
+                                                       "); nothing was launched"};
+    }
     for (const auto& volume : spec.volumes) {
         if (!path_allowed(volume.host_path, allowed.volume_paths)) {
             return store::ClaimRefusal{

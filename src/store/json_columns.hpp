@@ -2,11 +2,15 @@
 // (JSON objects), constraints (arrays of [attribute, op, value]), volumes
 // and docker_parameters (arrays of objects), and text
 // arrays read back through array_to_json(). Values that are not strings are
-// kept as their JSON text (a producer's {"RETRIES": 3} reads as "3").
-// Parsing what the table accepted never fails; malformed text (which the
-// table's checks make impossible) yields what could be read.
+// kept as their JSON text exactly as PostgreSQL wrote it (a producer's
+// {"RETRIES": 3} reads as "3", 1e400 as the 401-digit integer jsonb stores,
+// 0.10 as "0.10"); a nested value as its compact JSON text.
+// A column whose text cannot be read (not JSON, a string that is not UTF-8,
+// an env that is not an object, a constraint that is not a triple) reads as
+// nullopt, with why in `*why` when given: never as less than it holds.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,12 +29,16 @@ std::string json_volumes(const std::vector<task::Volume>& volumes);
 // docker_parameters: [{"key", "value"}].
 std::string json_parameters(const StringPairs& parameters);
 
-StringPairs parse_json_object(std::string_view text);
-std::vector<std::string> parse_json_strings(std::string_view text);  // also accepts "null"
-std::vector<task::Constraint> parse_json_constraints(std::string_view text);
-// An entry that cannot be read is left out; a mode other than "RW" reads as
-// read-only. Both also accept "null".
-std::vector<task::Volume> parse_json_volumes(std::string_view text);
-StringPairs parse_json_parameters(std::string_view text);
+std::optional<StringPairs> parse_json_object(std::string_view text, std::string* why = nullptr);
+// Also accepts "null".
+std::optional<std::vector<std::string>> parse_json_strings(std::string_view text,
+                                                           std::string* why = nullptr);
+std::optional<std::vector<task::Constraint>> parse_json_constraints(std::string_view text,
+                                                                    std::string* why = nullptr);
+// An entry that cannot be read is left out (it mounts, or passes, nothing);
+// a mode other than "RW" reads as read-only. Both also accept "null".
+std::optional<std::vector<task::Volume>> parse_json_volumes(std::string_view text,
+                                                            std::string* why = nullptr);
+std::optional<StringPairs> parse_json_parameters(std::string_view text, std::string* why = nullptr);
 
 }  // namespace mesoflow::store

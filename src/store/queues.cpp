@@ -29,7 +29,8 @@ QueueSettings read_settings(const PGresult* res, int row, int from) {
     if (!pg::is_null(res, row, from + 7))
         q.role = std::string(pg::text(res, row, from + 7));
     if (!pg::is_null(res, row, from + 8))
-        q.constraints = parse_json_constraints(pg::text(res, row, from + 8));
+        q.constraints = parse_json_constraints(pg::text(res, row, from + 8))
+                            .value_or(std::vector<task::Constraint>{});
     if (!pg::is_null(res, row, from + 9))
         q.image = std::string(pg::text(res, row, from + 9));
     return q;

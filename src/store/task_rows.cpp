@@ -25,6 +25,24 @@ std::optional<std::string> read_command(const PGresult* res, int row, int col) {
     return pg::opt_text(res, row, col);
 }
 
+// A JSON column of a task to launch: what it holds, or nothing and the
+// spec's `unreadable` set (the first such column), so that the claim's
+// policy refuses the task rather than launch it with less.
+template <typename Parse>
+auto read_json(task::TaskSpec& t, const char* column, std::string_view text, Parse parse) {
+    std::string why;
+    auto value = parse(text, &why);
+    if (!value && t.unreadable.empty())
+        t.unreadable = std::string(column) + ": " + why;
+    return std::move(value).value_or(typename decltype(value)::value_type{});
+}
+
+// For a listing: what can be read (a column that cannot, as empty).
+template <typename T>
+T or_empty(std::optional<T> value) {
+    return std::move(value).value_or(T{});
+}
+
 }  // namespace
 
 // An image without a containerizer means docker; a blank command is none.
@@ -60,7 +78,7 @@ task::TaskSpec read_task_spec(const PGresult* res, int row) {
     t.key = pg::text(res, row, 1);
     t.attempt = pg::to_int(res, row, 2);
     t.shell_command = read_command(res, row, 3);
-    t.argv = parse_json_strings(pg::text(res, row, 4));
+    t.argv = read_json(t, "argv", pg::text(res, row, 4), parse_json_strings);
     t.image = pg::text(res, row, 5);
     t.containerizer = read_containerizer(res, row, 6);
     t.force_pull = pg::to_bool(res, row, 7);
@@ -69,19 +87,20 @@ task::TaskSpec read_task_spec(const PGresult* res, int row) {
     t.disk_mb = pg::to_double(res, row, 10);
     t.gpus = pg::to_double(res, row, 11);
     t.ports = pg::to_int(res, row, 12);
-    t.env = parse_json_object(pg::text(res, row, 13));
-    t.uris = parse_json_strings(pg::text(res, row, 14));
+    t.env = read_json(t, "env", pg::text(res, row, 13), parse_json_object);
+    t.uris = read_json(t, "uris", pg::text(res, row, 14), parse_json_strings);
     t.user = pg::text(res, row, 15);
-    t.labels = parse_json_object(pg::text(res, row, 16));
+    t.labels = read_json(t, "labels", pg::text(res, row, 16), parse_json_object);
     t.role = pg::text(res, row, 17);
-    t.constraints = parse_json_constraints(pg::text(res, row, 18));
+    t.constraints = read_json(t, "constraints", pg::text(res, row, 18), parse_json_constraints);
     t.priority = pg::to_int(res, row, 19);
     t.created_at_us = pg::to_int64(res, row, 20);
     t.timeout_s = pg::opt_double(res, row, 21);
-    t.volumes = parse_json_volumes(pg::text(res, row, 22));
+    t.volumes = read_json(t, "volumes", pg::text(res, row, 22), parse_json_volumes);
     t.network = task::parse_network_mode(pg::text(res, row, 23)).value_or(task::NetworkMode::unset);
     t.network_name = pg::text(res, row, 24);
-    t.docker_parameters = parse_json_parameters(pg::text(res, row, 25));
+    t.docker_parameters =
+        read_json(t, "docker_parameters", pg::text(res, row, 25), parse_json_parameters);
     t.queue = pg::text(res, row, 26);
     return t;
 }
@@ -107,7 +126,7 @@ TaskRow read_task_row(const PGresult* res, int row) {
     t.max_attempts = pg::to_int(res, row, 4);
     t.priority = pg::to_int(res, row, 5);
     t.command = read_command(res, row, 6);
-    t.argv = parse_json_strings(pg::text(res, row, 7));
+    t.argv = or_empty(parse_json_strings(pg::text(res, row, 7)));
     t.image = pg::text(res, row, 8);
     t.containerizer = read_containerizer(res, row, 9);
     t.cpus = pg::to_double(res, row, 10);
@@ -132,10 +151,10 @@ TaskRow read_task_row(const PGresult* res, int row) {
     t.launched_at_us = pg::opt_int64(res, row, 29);
     t.started_at_us = pg::opt_int64(res, row, 30);
     t.finished_at_us = pg::opt_int64(res, row, 31);
-    t.volumes = parse_json_volumes(pg::text(res, row, 32));
+    t.volumes = or_empty(parse_json_volumes(pg::text(res, row, 32)));
     t.network = task::parse_network_mode(pg::text(res, row, 33)).value_or(task::NetworkMode::unset);
     t.network_name = pg::text(res, row, 34);
-    t.docker_parameters = parse_json_parameters(pg::text(res, row, 35));
+    t.docker_parameters = or_empty(parse_json_parameters(pg::text(res, row, 35)));
     t.queue = pg::text(res, row, 36);
     return t;
 }

@@ -367,3 +367,16 @@ TEST_CASE("a refusal's message escapes and quotes what the producer wrote, and c
     CHECK(refusal->message.size() < 400);
     CHECK_THAT(refusal->message, Catch::Contains("...' is not allowed"));
 }
+
+TEST_CASE("a task whose row could not be read exactly is refused, naming the column") {
+    using mesoflow::runtime::container_refusal;
+    using mesoflow::runtime::ContainerAllowance;
+    mesoflow::task::TaskSpec spec;
+    spec.unreadable = "env: a string is not valid JSON text in UTF-8";
+    const auto refusal = container_refusal(spec, ContainerAllowance{});
+    REQUIRE(refusal);
+    CHECK(refusal->reason == "invalid_task");
+    CHECK(refusal->message ==
+          "the row could not be read exactly (env: a string is not valid JSON text in UTF-8); "
+          "nothing was launched");
+}

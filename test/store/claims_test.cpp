@@ -52,6 +52,30 @@ TEST_CASE("a claim takes the queue window in order, once, with the next attempt'
     CHECK(store.pending_count().value() == 0);
 }
 
+TEST_CASE("a claim reads env, labels and constraints exactly, numbers too large for a double too") {
+    const std::string dsn = migrated_database();
+    TaskStore store(dsn);
+    Sql sql(dsn);
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, env, labels, constraints) VALUES"
+        " ('big', 'true', '{\"KEEP\": \"yes\", \"N\": 1e400, \"R\": 0.10}',"
+        " '{\"team\": \"etl\", \"n\": 1e400}',"
+        " '[[\"hostname\", \"EQUALS\", \"no-such-host\"], [\"x\", \"EQUALS\", 1e400]]')");
+    const std::string huge = "1" + std::string(400, '0');  // as jsonb stores 1e400
+    auto claimed = store.claim_pending(10);
+    REQUIRE(claimed.ok());
+    REQUIRE(claimed->size() == 1);
+    const auto& spec = claimed->at(0);
+    CHECK(spec.unreadable.empty());
+    using Pairs = std::vector<std::pair<std::string, std::string>>;
+    CHECK(spec.env == Pairs{{"KEEP", "yes"}, {"N", huge}, {"R", "0.10"}});
+    CHECK(spec.labels == Pairs{{"n", huge}, {"team", "etl"}});
+    REQUIRE(spec.constraints.size() == 2);
+    CHECK(spec.constraints[0].value == "no-such-host");
+    CHECK(spec.constraints[1].attribute == "x");
+    CHECK(spec.constraints[1].value == huge);
+}
+
 TEST_CASE("a placement records agent, host and offer without touching the state") {
     const std::string dsn = migrated_database();
     TaskStore store(dsn);

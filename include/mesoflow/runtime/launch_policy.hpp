@@ -50,7 +50,9 @@ bool path_within(std::string_view path, std::string_view prefix);
 // network_not_allowed or docker_parameter_not_allowed; the message names
 // the first refused host path, network or parameter key, escaped and
 // quoted), or nullopt when it may. A task with no volumes, no network and no
-// Docker parameters is never refused here.
+// Docker parameters is never refused here, unless a column of its row could
+// not be read (`spec.unreadable`): reason invalid_task, the message naming
+// the column and why, since it would launch with less than its row holds.
 std::optional<store::ClaimRefusal> container_refusal(const task::TaskSpec& spec,
                                                      const ContainerAllowance& allowed);
 

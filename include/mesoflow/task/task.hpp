@@ -102,6 +102,10 @@ struct TaskSpec {
     std::int64_t created_at_us = 0;  // microseconds since the epoch
     std::optional<double> timeout_s;
     std::string queue = "default";  // mesoflow.tasks.queue
+    // Set when a column of the row could not be read exactly (its name and
+    // why, e.g. "env: ..."): such a task must never launch, since it would
+    // run with less than its row asks for (no environment, no constraints).
+    std::string unreadable;
 };
 
 // The Mesos task id of one attempt of one task: "mf-<id>-<attempt>".
