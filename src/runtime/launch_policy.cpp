@@ -42,6 +42,20 @@ bool path_allowed(std::string_view host_path, const std::vector<std::string>& pr
 
 }  // namespace
 
+std::string judged_network(const task::TaskSpec& spec) {
+    const std::string asked(task::to_string(spec.network));
+    if (spec.network != task::NetworkMode::user)
+        return asked;
+    // Docker takes these names of a user network as its own modes
+    // (--net=host); "default" is its bridge.
+    const auto& name = spec.network_name;
+    if (name == "host" || name == "bridge" || name == "none")
+        return name;
+    if (name == "default")
+        return "bridge";
+    return asked;
+}
+
 std::optional<std::string> normalize_host_path(std::string_view path) {
     if (path.empty() || path.front() != '/')
         return std::nullopt;
@@ -97,12 +111,19 @@ std::optional<store::ClaimRefusal> container_refusal(const task::TaskSpec& spec,
                     "allowed_volume_paths; nothing was launched"};
         }
     }
-    if (spec.network != task::NetworkMode::unset &&
-        !listed(allowed.networks, task::to_string(spec.network))) {
-        return store::ClaimRefusal{"network_not_allowed",
-                                   "network " + quoted(task::to_string(spec.network)) +
-                                       " is not allowed: the operator allows the networks in "
-                                       "allowed_networks; nothing was launched"};
+    if (spec.network != task::NetworkMode::unset) {
+        const std::string asked(task::to_string(spec.network));
+        const auto network = judged_network(spec);
+        if (!listed(allowed.networks, network)) {
+            const std::string what = network == asked ? "network " + quoted(asked)
+                                                      : "network " + quoted(asked) + " named " +
+                                                            quoted(spec.network_name) +
+                                                            " (Docker's " + quoted(network) + ")";
+            return store::ClaimRefusal{"network_not_allowed",
+                                       what +
+                                           " is not allowed: the operator allows the networks in "
+                                           "allowed_networks; nothing was launched"};
+        }
     }
     for (const auto& [key, value] : spec.docker_parameters) {
         if (!listed(allowed.docker_parameters, key)) {

@@ -368,6 +368,46 @@ TEST_CASE("a refusal's message escapes and quotes what the producer wrote, and c
     CHECK_THAT(refusal->message, Catch::Contains("...' is not allowed"));
 }
 
+TEST_CASE("a user network named host, bridge, none or default is judged as that network") {
+    using mesoflow::runtime::container_refusal;
+    using mesoflow::runtime::ContainerAllowance;
+    using mesoflow::runtime::judged_network;
+    using mesoflow::task::NetworkMode;
+    mesoflow::task::TaskSpec spec;
+    spec.image = "busybox";
+    spec.network = NetworkMode::user;
+    const std::pair<const char*, const char*> names[] = {
+        {"host", "host"}, {"bridge", "bridge"}, {"none", "none"},   {"default", "bridge"},
+        {"etl", "user"},  {"HOST", "user"},     {"hostile", "user"}};
+    for (const auto& [name, judged] : names) {
+        spec.network_name = name;
+        CAPTURE(name);
+        CHECK(judged_network(spec) == judged);
+    }
+    ContainerAllowance allowed;
+    allowed.networks = {"bridge", "user"};
+    spec.network_name = "host";
+    auto refusal = container_refusal(spec, allowed);
+    REQUIRE(refusal);
+    CHECK(refusal->reason == "network_not_allowed");
+    CHECK(refusal->message ==
+          "network 'user' named 'host' (Docker's 'host') is not allowed: the operator allows the "
+          "networks in allowed_networks; nothing was launched");
+    spec.network_name = "none";
+    CHECK(container_refusal(spec, allowed));
+    for (const char* name : {"bridge", "default", "etl"}) {
+        spec.network_name = name;
+        CAPTURE(name);
+        CHECK_FALSE(container_refusal(spec, allowed));
+    }
+    // A network mode not allowed is not let in by a name either.
+    allowed.networks = {"host"};
+    spec.network_name = "host";
+    CHECK_FALSE(container_refusal(spec, allowed));
+    spec.network_name = "etl";
+    CHECK(container_refusal(spec, allowed));
+}
+
 TEST_CASE("a task whose row could not be read exactly is refused, naming the column") {
     using mesoflow::runtime::container_refusal;
     using mesoflow::runtime::ContainerAllowance;

@@ -36,6 +36,11 @@ struct ContainerAllowance {
 // nothing), allowed_docker_parameters, allowed_networks.
 ContainerAllowance container_allowance_of(const config::Config& config);
 
+// The network `spec` is judged as: its network mode, except a user network
+// named host, bridge or none, which Docker joins as that mode (--net=host),
+// and one named default, Docker's bridge.
+std::string judged_network(const task::TaskSpec& spec);
+
 // `path` made canonical: absolute, single slashes, no "." component, no
 // trailing slash ("/" stays "/"). nullopt when it is not absolute or has a
 // ".." component (refused rather than resolved: the check is on text, and
