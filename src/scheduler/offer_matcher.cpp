@@ -275,6 +275,8 @@ class MatchRun {
             return;
         }
         group.empty_why = UnplacedWhy::constraints_unmet;
+        if (!within_pattern_bounds(constraints))
+            return;  // never held: nothing is compiled to say which
         for (std::size_t k = 0; k < constraints.size(); ++k) {
             const bool met = std::any_of(of_role.begin(), of_role.end(), [&](std::size_t a) {
                 return checker_.satisfied(constraints[k], facts(a));
@@ -514,9 +516,14 @@ OfferMatcher::~OfferMatcher() = default;
 OfferMatcher::OfferMatcher(OfferMatcher&&) noexcept = default;
 OfferMatcher& OfferMatcher::operator=(OfferMatcher&&) noexcept = default;
 
+const ConstraintChecker& OfferMatcher::constraint_checker() const {
+    return patterns_->checker;
+}
+
 MatchResult OfferMatcher::match(std::span<const mesos::Offer> offers,
                                 std::span<const task::TaskSpec> pending,
                                 const MatchOptions& options) {
+    patterns_->checker.begin_round();
     MatchRun run(offers, options, patterns_->checker);
     return run.run(pending);
 }

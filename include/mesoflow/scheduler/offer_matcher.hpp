@@ -35,7 +35,8 @@
 // room; every other reason says no offer of the round could ever hold it.
 //
 // Scalars are compared in Mesos' fixed point (three decimals), exactly.
-// Not thread-safe (it caches compiled constraint patterns); one per thread.
+// Not thread-safe (it keeps compiled constraint patterns: each match() is a
+// round of its ConstraintChecker); one per thread.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,7 @@
 #include <vector>
 
 #include "mesoflow/mesos/types.hpp"
+#include "mesoflow/scheduler/placement_constraints.hpp"
 #include "mesoflow/task/task.hpp"
 
 namespace mesoflow::scheduler {
@@ -136,6 +138,9 @@ class OfferMatcher {
     // The result points into the offers: they may not be a temporary.
     MatchResult match(std::vector<mesos::Offer>&& offers, std::span<const task::TaskSpec> pending,
                       const MatchOptions& options) = delete;
+
+    // Its patterns (for tests: how many rounds compiled).
+    const ConstraintChecker& constraint_checker() const;
 
   private:
     struct Patterns;  // compiled constraint patterns, kept across calls
