@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "mesoflow/common/text.hpp"
+#include "mesoflow/scheduler/placement_constraints.hpp"
 
 namespace mesoflow::runtime {
 namespace {
@@ -133,7 +134,19 @@ std::optional<store::ClaimRefusal> container_refusal(const task::TaskSpec& spec,
                                            "allowed_docker_parameters; nothing was launched"};
         }
     }
-    return std::nullopt;
+    return constraint_refusal(spec);
+}
+
+std::optional<store::ClaimRefusal> constraint_refusal(const task::TaskSpec& spec) {
+    const auto problem = scheduler::pattern_problem(spec.constraints);
+    if (!problem)
+        return std::nullopt;
+    const auto& c = spec.constraints.at(problem->index);
+    return store::ClaimRefusal{
+        "invalid_task", "constraint " + std::to_string(problem->index + 1) + " of " +
+                            std::to_string(spec.constraints.size()) + " (" + quoted(c.attribute) +
+                            " " + std::string(task::to_string(c.op)) + " " + quoted(c.value) +
+                            ") is refused: " + problem->why + "; nothing was launched"};
 }
 
 }  // namespace mesoflow::runtime

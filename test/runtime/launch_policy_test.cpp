@@ -420,3 +420,64 @@ TEST_CASE("a task whose row could not be read exactly is refused, naming the col
           "the row could not be read exactly (env: a string is not valid JSON text in UTF-8); "
           "nothing was launched");
 }
+
+TEST_CASE("constraints past the pattern bounds are refused as invalid_task, naming which and why") {
+    using mesoflow::runtime::constraint_refusal;
+    using mesoflow::runtime::container_allowance_of;
+    using mesoflow::runtime::container_refusal;
+    using Op = mesoflow::task::Constraint::Op;
+    auto unlike = [](std::size_t n, const std::string& prefix) {
+        std::vector<mesoflow::task::Constraint> out;
+        for (std::size_t i = 0; i < n; ++i)
+            out.push_back({"hostname", Op::unlike, prefix + std::to_string(i)});
+        return out;
+    };
+    struct Case {
+        std::string what;
+        std::vector<mesoflow::task::Constraint> constraints;
+        std::string named;  // empty: not refused
+        std::string why;
+    };
+    const std::vector<Case> cases = {
+        {"none", {}, "", ""},
+        {"a few plain patterns",
+         {{"rack", Op::equals, "r1"}, {"hostname", Op::like, "gpu-.*"}},
+         "",
+         ""},
+        {"32 patterns", unlike(32, "x"), "", ""},
+        {"1,400 patterns that do not compile", unlike(1400, "\\pL{500}|x"),
+         "constraint 33 of 1400 ('hostname' UNLIKE '\\pL{500}|x32')",
+         "at most 32 LIKE / UNLIKE constraints; this one has 1400"},
+        {"a pattern needing more than 64 KiB",
+         {{"rack", Op::equals, "r1"}, {"hostname", Op::unlike, "\\pL{500}"}},
+         "constraint 2 of 2 ('hostname' UNLIKE '\\pL{500}')",
+         "does not compile within 64 KiB (pattern too large - compile failed)"},
+        {"a pattern that does not parse",
+         {{"rack", Op::like, "r[0-9"}},
+         "constraint 1 of 1 ('rack' LIKE 'r[0-9')",
+         "does not compile (missing ]: [0-9)"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        mesoflow::task::TaskSpec spec;
+        spec.constraints = c.constraints;
+        const auto refusal = constraint_refusal(spec);
+        // The policy the runtime claims under judges the same way.
+        Config cfg;
+        cfg.framework_user = "mesoflow";
+        const auto by_policy = launch_policy_of(cfg).refuse(spec);
+        CHECK(container_refusal(spec, container_allowance_of(cfg)).has_value() == !c.named.empty());
+        if (c.named.empty()) {
+            CHECK_FALSE(refusal);
+            CHECK_FALSE(by_policy);
+            continue;
+        }
+        REQUIRE(refusal);
+        REQUIRE(by_policy);
+        CHECK(refusal->reason == "invalid_task");
+        CHECK(by_policy->message == refusal->message);
+        CHECK_THAT(refusal->message, Catch::StartsWith(c.named + " is refused: "));
+        CHECK_THAT(refusal->message, Catch::Contains(c.why));
+        CHECK_THAT(refusal->message, Catch::EndsWith("; nothing was launched"));
+    }
+}

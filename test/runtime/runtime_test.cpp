@@ -232,6 +232,56 @@ TEST_CASE(
     c.stop();
 }
 
+TEST_CASE(
+    "a task whose LIKE / UNLIKE patterns are past the bounds or do not compile is never launched "
+    "and ends failed") {
+    using Op = task::Constraint::Op;
+    Cluster c;
+    // One row of 1,400 patterns, none of which compiles within 64 KiB (59 KB
+    // of constraints, under the table's 64 KiB): matched on the event loop,
+    // each took 25 ms to fail to compile, at every round of offers.
+    store::NewTask many = shell_task("many-patterns", "true");
+    for (int i = 0; i < 1400; ++i)
+        many.constraints.push_back({"hostname", Op::unlike, "\\pL{500}|x" + std::to_string(i)});
+    many.priority = 5;  // claimed first: the rest of the queue still runs after it
+    const auto many_id = c.submit(many);
+    // One pattern that does not compile: UNLIKE held for it everywhere.
+    store::NewTask too_large = shell_task("too-large-pattern", "true");
+    too_large.constraints = {{"hostname", Op::unlike, "\\pL{500}"}};
+    too_large.priority = 5;
+    const auto too_large_id = c.submit(too_large);
+    store::NewTask fine = shell_task("fine-pattern", "true");
+    fine.constraints = {{"hostname", Op::unlike, "nowhere-.*"}, {"hostname", Op::like, ".+"}};
+    c.submit(fine);
+    c.submit(shell_task("plain", "true"));
+    c.start();
+    REQUIRE(c.eventually([&] {
+        return c.task("many-patterns").state == TaskState::failed &&
+               c.task("too-large-pattern").state == TaskState::failed &&
+               c.task("fine-pattern").state == TaskState::finished &&
+               c.task("plain").state == TaskState::finished;
+    }));
+    const auto row = c.task("many-patterns");
+    CHECK(row.reason == "invalid_task");
+    CHECK_THAT(row.message,
+               Catch::StartsWith("constraint 33 of 1400 ('hostname' UNLIKE '\\pL{500}|x32') is "
+                                 "refused: one task may have at most 32 LIKE / UNLIKE "
+                                 "constraints; this one has 1400"));
+    CHECK(row.attempt == 0);
+    CHECK(row.agent_id.empty());
+    const auto large = c.task("too-large-pattern");
+    CHECK(large.reason == "invalid_task");
+    CHECK_THAT(large.message,
+               Catch::Contains("constraint 1 of 1 ('hostname' UNLIKE '\\pL{500}')") &&
+                   Catch::Contains("does not compile within 64 KiB"));
+    CHECK(large.attempt == 0);
+    for (const auto& call : c.master().calls_of_type("ACCEPT")) {
+        CHECK_THAT(call.body, !Catch::Contains(task::mesos_task_id(many_id, 1)));
+        CHECK_THAT(call.body, !Catch::Contains(task::mesos_task_id(too_large_id, 1)));
+    }
+    c.stop();
+}
+
 TEST_CASE("a redirect from a non-leading master is followed to the leader") {
     Cluster c;
     fake::FakeMaster standby(quick_master());

@@ -18,7 +18,7 @@ namespace mesoflow::runtime {
 // allowed_users allows any. Roles: allowed_roles (roles when empty), only
 // those also in roles, since the framework is offered no other. Volumes,
 // networks and Docker parameters: container_refusal under
-// container_allowance_of(config).
+// container_allowance_of(config); constraint patterns: constraint_refusal.
 // `config.framework_user` is the resolved user (`mesoflow run` fills it in).
 store::LaunchPolicy launch_policy_of(const config::Config& config);
 
@@ -57,8 +57,18 @@ bool path_within(std::string_view path, std::string_view prefix);
 // quoted), or nullopt when it may. A task with no volumes, no network and no
 // Docker parameters is never refused here, unless a column of its row could
 // not be read (`spec.unreadable`): reason invalid_task, the message naming
-// the column and why, since it would launch with less than its row holds.
+// the column and why, since it would launch with less than its row holds;
+// or by constraint_refusal, which it also applies.
 std::optional<store::ClaimRefusal> container_refusal(const task::TaskSpec& spec,
                                                      const ContainerAllowance& allowed);
+
+// Why `spec`'s LIKE / UNLIKE constraints may not be matched
+// (scheduler::pattern_problem: too many, too long, or a pattern that does not
+// compile within its memory), reason invalid_task, the message naming the
+// constraint (its position, attribute, op and pattern, escaped and quoted)
+// and why; nullopt when they may. Compiles the patterns: the claim calls it
+// on the database thread, so the event loop never compiles a pattern a task
+// could not launch with.
+std::optional<store::ClaimRefusal> constraint_refusal(const task::TaskSpec& spec);
 
 }  // namespace mesoflow::runtime
