@@ -239,12 +239,16 @@ TEST_CASE(
     Cluster c;
     // One row of 1,400 patterns, none of which compiles within 64 KiB (59 KB
     // of constraints, under the table's 64 KiB): matched on the event loop,
-    // each took 25 ms to fail to compile, at every round of offers.
+    // each took 25 ms to fail to compile, at every round of offers. Schema 17
+    // refuses such a row; this one was written before it, or past its rule.
     store::NewTask many = shell_task("many-patterns", "true");
     for (int i = 0; i < 1400; ++i)
         many.constraints.push_back({"hostname", Op::unlike, "\\pL{500}|x" + std::to_string(i)});
     many.priority = 5;  // claimed first: the rest of the queue still runs after it
+    mesoflow::store::testing::Sql sql(c.dsn());
+    sql.exec("ALTER TABLE mesoflow.tasks DISABLE TRIGGER tasks_check_constraints");
     const auto many_id = c.submit(many);
+    sql.exec("ALTER TABLE mesoflow.tasks ENABLE TRIGGER tasks_check_constraints");
     // One pattern that does not compile: UNLIKE held for it everywhere.
     store::NewTask too_large = shell_task("too-large-pattern", "true");
     too_large.constraints = {{"hostname", Op::unlike, "\\pL{500}"}};

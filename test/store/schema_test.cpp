@@ -185,6 +185,18 @@ TEST_CASE("rows that make no sense are refused with the name of the broken rule"
          "constraints_must_be_attribute_op_value_triples"},
         {"command, constraints", "'true', '[[\"rack\", \"EQUALS\"]]'",
          "constraints_must_be_attribute_op_value_triples"},
+        {"command, constraints",
+         "'true', (SELECT jsonb_agg(jsonb_build_array('hostname', 'UNLIKE', 'x' || i))"
+         " FROM generate_series(1, 33) i)",
+         "constraints_must_have_at_most_32_patterns"},
+        {"command, constraints",
+         "'true', jsonb_build_array(jsonb_build_array('h', 'LIKE', repeat('a', 1025)))",
+         "constraint_pattern_must_be_at_most_1_kib"},
+        {"command, constraints",
+         "'true', jsonb_build_array(jsonb_build_array('h', 'LIKE', repeat('a', 1024)),"
+         " jsonb_build_array('h', 'UNLIKE', repeat('b', 1024)), jsonb_build_array('h', 'LIKE', "
+         "'c'))",
+         "constraint_patterns_must_be_at_most_2_kib"},
         {"command, max_attempts", "'true', 0", "max_attempts_must_be_at_least_1"},
         {"command, retry_backoff_s", "'true', -1", "retry_backoff_must_not_be_negative"},
         {"command, timeout_s", "'true', 0", "timeout_must_be_positive"},
@@ -199,6 +211,35 @@ TEST_CASE("rows that make no sense are refused with the name of the broken rule"
     CHECK_THAT(sql.error_of("INSERT INTO mesoflow.tasks (key, command) VALUES (' ', 'true')"),
                Catch::Contains("key_must_not_be_empty"));
     CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 0);
+}
+
+// Schema 17: the LIKE / UNLIKE patterns mesoflow matches are bounded
+// (scheduler/placement_constraints.hpp); the table refuses rows past the
+// bounds it can count, and takes those at them.
+TEST_CASE("a row with LIKE / UNLIKE patterns at the bounds is taken, one past them refused") {
+    Sql sql(migrated_database());
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, constraints) SELECT 'at-bounds', 'true',"
+        " jsonb_agg(jsonb_build_array('hostname', CASE WHEN i % 2 = 0 THEN 'LIKE' ELSE 'UNLIKE'"
+        " END, repeat('a', 64))) || jsonb_build_array(jsonb_build_array('rack', 'EQUALS', 'r1'),"
+        " jsonb_build_array('ssd', 'EXISTS')) FROM generate_series(1, 32) i");
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, constraints) VALUES ('one-kib', 'true',"
+        " jsonb_build_array(jsonb_build_array('h', 'LIKE', repeat('a', 1024)),"
+        " jsonb_build_array('h', 'UNLIKE', repeat('b', 1024))))");
+    // Many EQUALS constraints are no patterns.
+    sql.exec(
+        "INSERT INTO mesoflow.tasks (key, command, constraints) SELECT 'equals', 'true',"
+        " jsonb_agg(jsonb_build_array('hostname', 'EQUALS', 'h' || i)) FROM generate_series(1, "
+        "100) i");
+    CHECK(sql.count("SELECT count(*) FROM mesoflow.tasks") == 3);
+    // A producer's update is judged the same way.
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET constraints = constraints ||"
+                            " '[[\"h\", \"LIKE\", \"x\"]]' WHERE key = 'at-bounds'"),
+               Catch::Contains("constraints_must_have_at_most_32_patterns"));
+    CHECK_THAT(sql.error_of("UPDATE mesoflow.tasks SET constraints = constraints ||"
+                            " '[[\"h\", \"LIKE\", \"x\"]]' WHERE key = 'one-kib'"),
+               Catch::Contains("constraint_patterns_must_be_at_most_2_kib"));
 }
 
 // Since schema 9 the rules on a producer's columns are a trigger on INSERT and
