@@ -714,7 +714,12 @@ void Runtime::Impl::give_back_unknown_claims() {
                    end_term("fenced", r.error().message);
                    return;
                }
-               if (!db_ok(r, "release_unknown_claims"))
+               const bool given_back = db_ok(r, "release_unknown_claims");
+               if (stopping()) {
+                   release_all_claims();  // as a claim that ends in a stop
+                   return;
+               }
+               if (!given_back)
                    return;  // tried again before the next claim
                metrics.claims_released += r->size();
                log::info("unknown_claims_released", "tasks={} unsent_placements={}", r->size(),

@@ -412,14 +412,16 @@ void Runtime::Impl::end_term(std::string_view reason, const std::string& detail)
 
 void Runtime::Impl::maybe_end_term_loop() {
     if (fenced && placements_running == 0 && unplacing == 0) {
-        stop_timer.cancel();
         // Behind what the master client's cancellations queued: its streams
         // and call connections unwind and close now, so the master sees
         // this scheduler gone at once, not when the term is taken apart.
+        // Unless something queued before this took placements back: then
+        // its end comes here again, and the drain's bound still holds.
         asio::post(loop, [this] {
-            // Unless something queued before this took back placements.
-            if (placements_running == 0 && unplacing == 0)
+            if (placements_running == 0 && unplacing == 0) {
+                stop_timer.cancel();
                 loop.stop();
+            }
         });
     }
 }
