@@ -109,7 +109,8 @@ struct LaunchPolicy {
     std::optional<std::vector<std::string>> users;
     std::optional<std::vector<std::string>> roles;
     // Judges each task the claim took (its volumes, network, Docker
-    // parameters); a refusal ends the task failed in the claim's own
+    // parameters, placement patterns, and whether its row could be read
+    // exactly); a refusal ends the task failed in the claim's own
     // transaction, so it never reaches an offer. Empty: nothing refused.
     // Called on the store's thread; must be pure.
     std::function<std::optional<ClaimRefusal>(const task::TaskSpec&)> refuse;
