@@ -232,6 +232,15 @@ std::optional<StringPairs> pairs_of(Value& doc, std::string* why) {
     return out;
 }
 
+// An object's member named `key` (jsonb keeps one of each), or nullptr.
+const Value* member(const Value& object, std::string_view key) {
+    for (const auto& [k, v] : object.members) {
+        if (k == key)
+            return &v;
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 std::string json_object(const StringPairs& pairs) {
@@ -345,17 +354,9 @@ std::optional<std::vector<task::Volume>> parse_json_volumes(std::string_view tex
     for (auto& v : doc->items) {
         if (v.kind != Value::Kind::object)
             continue;
-        const Value* host = nullptr;
-        const Value* container = nullptr;
-        const Value* mode = nullptr;
-        for (const auto& [k, member] : v.members) {
-            if (k == "host_path")
-                host = &member;
-            else if (k == "container_path")
-                container = &member;
-            else if (k == "mode")
-                mode = &member;
-        }
+        const Value* host = member(v, "host_path");
+        const Value* container = member(v, "container_path");
+        const Value* mode = member(v, "mode");
         if (!host || host->kind != Value::Kind::string || !container ||
             container->kind != Value::Kind::string)
             continue;
@@ -383,14 +384,8 @@ std::optional<StringPairs> parse_json_parameters(std::string_view text, std::str
     for (auto& p : doc->items) {
         if (p.kind != Value::Kind::object)
             continue;
-        const Value* key = nullptr;
-        const Value* value = nullptr;
-        for (const auto& [k, member] : p.members) {
-            if (k == "key")
-                key = &member;
-            else if (k == "value")
-                value = &member;
-        }
+        const Value* key = member(p, "key");
+        const Value* value = member(p, "value");
         if (!key || key->kind != Value::Kind::string || !value)
             continue;
         out.emplace_back(key->text, value->text);
